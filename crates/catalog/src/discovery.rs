@@ -1,0 +1,312 @@
+//! Parsing the router's `GET /v1/models` answer.
+//!
+//! The list is `{"object":"list","data":[…]}`. Unknown fields are ignored; an entry that
+//! does not parse (no id, numeric id, wrong types) is skipped with a warning, and so is a
+//! provider entry without a name, so one bad entry never costs the whole list.
+
+use serde::Deserialize;
+use serde::de::{self, Deserializer};
+use serde_json::value::RawValue;
+
+use crate::model::{Cost, ProviderInfo, ProviderStatus};
+
+/// A model as the router lists it, before merging.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LiveModel {
+    /// Router id, e.g. `Qwen/Qwen3-8B`.
+    pub id: String,
+    /// `name`, else `title`, else `display_name` from the API.
+    pub api_name: Option<String>,
+    /// Owner on the hub.
+    pub owned_by: Option<String>,
+    /// The API's reasoning flag, when it sends one.
+    pub reasoning: Option<bool>,
+    /// `architecture.input_modalities`.
+    pub input_modalities: Option<Vec<String>>,
+    /// Backends, in the router's order.
+    pub providers: Vec<ProviderInfo>,
+}
+
+/// The parsed list and what was skipped on the way.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Discovered {
+    /// Models in the router's order.
+    pub models: Vec<LiveModel>,
+    /// One line per skipped entry, saying which and why.
+    pub warnings: Vec<String>,
+}
+
+/// The answer is not a model list at all.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the router's model list is not valid: {reason}")]
+pub struct DiscoveryError {
+    reason: String,
+}
+
+impl DiscoveryError {
+    /// Why the body was rejected.
+    pub fn reason(&self) -> &str {
+        &self.reason
+    }
+}
+
+#[derive(Deserialize)]
+struct RawList<'a> {
+    #[serde(borrow)]
+    data: Vec<&'a RawValue>,
+}
+
+#[derive(Deserialize)]
+struct RawModel<'a> {
+    id: String,
+    #[serde(default)]
+    owned_by: Option<String>,
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    title: Option<String>,
+    #[serde(default)]
+    display_name: Option<String>,
+    #[serde(default)]
+    reasoning: Option<bool>,
+    #[serde(default)]
+    architecture: Option<RawArchitecture>,
+    #[serde(default, borrow)]
+    providers: Option<Vec<&'a RawValue>>,
+}
+
+#[derive(Deserialize)]
+struct RawArchitecture {
+    #[serde(default)]
+    input_modalities: Option<Vec<String>>,
+}
+
+#[derive(Deserialize)]
+struct RawProvider {
+    provider: String,
+    #[serde(default)]
+    status: Option<String>,
+    #[serde(default, deserialize_with = "lenient_u64")]
+    context_length: Option<u64>,
+    #[serde(default)]
+    pricing: Option<RawPricing>,
+    #[serde(default)]
+    supports_tools: Option<bool>,
+    #[serde(default)]
+    supports_structured_output: Option<bool>,
+    #[serde(default, deserialize_with = "lenient_f64")]
+    first_token_latency_ms: Option<f64>,
+    #[serde(default, deserialize_with = "lenient_f64")]
+    throughput: Option<f64>,
+}
+
+#[derive(Deserialize)]
+struct RawPricing {
+    #[serde(default, deserialize_with = "lenient_f64")]
+    input: Option<f64>,
+    #[serde(default, deserialize_with = "lenient_f64")]
+    output: Option<f64>,
+}
+
+/// Parses a router model list; skipped entries are reported in [`Discovered::warnings`].
+pub fn parse_model_list(body: &[u8]) -> Result<Discovered, DiscoveryError> {
+    let text = std::str::from_utf8(body).map_err(|e| DiscoveryError {
+        reason: format!("not UTF-8 ({e})"),
+    })?;
+    let list: RawList<'_> = serde_json::from_str(text).map_err(|e| DiscoveryError {
+        reason: format!("expected {{\"data\": [...]}} ({e})"),
+    })?;
+    let mut out = Discovered {
+        models: Vec::with_capacity(list.data.len()),
+        warnings: Vec::new(),
+    };
+    for (index, raw) in list.data.iter().enumerate() {
+        match serde_json::from_str::<RawModel<'_>>(raw.get()) {
+            Ok(model) => out.models.push(live_model(model, &mut out.warnings)),
+            Err(e) => out
+                .warnings
+                .push(format!("skipped model entry #{index}: {e}")),
+        }
+    }
+    Ok(out)
+}
+
+fn live_model(raw: RawModel<'_>, warnings: &mut Vec<String>) -> LiveModel {
+    let raw_providers = raw.providers.unwrap_or_default();
+    let mut providers = Vec::with_capacity(raw_providers.len());
+    for (index, entry) in raw_providers.iter().enumerate() {
+        match serde_json::from_str::<RawProvider>(entry.get()) {
+            Ok(p) => providers.push(provider_info(p)),
+            Err(e) => warnings.push(format!(
+                "skipped provider #{index} of model {}: {e}",
+                raw.id
+            )),
+        }
+    }
+    let api_name = [raw.name, raw.title, raw.display_name]
+        .into_iter()
+        .flatten()
+        .find(|n| !n.trim().is_empty());
+    LiveModel {
+        id: raw.id,
+        api_name,
+        owned_by: raw.owned_by,
+        reasoning: raw.reasoning,
+        input_modalities: raw.architecture.and_then(|a| a.input_modalities),
+        providers,
+    }
+}
+
+fn provider_info(raw: RawProvider) -> ProviderInfo {
+    let pricing = raw.pricing.and_then(|p| match (p.input, p.output) {
+        (Some(input), Some(output)) => Some(Cost::new(input, output)),
+        _ => None,
+    });
+    ProviderInfo {
+        name: raw.provider,
+        status: raw.status.as_deref().map_or(
+            ProviderStatus::Other("unknown".to_owned()),
+            ProviderStatus::parse,
+        ),
+        context_length: raw.context_length.filter(|c| *c > 0),
+        pricing,
+        supports_tools: raw.supports_tools,
+        supports_structured_output: raw.supports_structured_output,
+        first_token_latency_ms: raw.first_token_latency_ms,
+        throughput: raw.throughput,
+    }
+}
+
+/// A number, a numeric string, or anything else (read as absent): optional numeric fields
+/// must not cost a provider its entry.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum LooseNumber<'a> {
+    Float(f64),
+    #[serde(borrow)]
+    Text(&'a str),
+    #[allow(dead_code)]
+    Other(de::IgnoredAny),
+}
+
+fn lenient_f64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
+    let value = match Option::<LooseNumber<'de>>::deserialize(d)? {
+        Some(LooseNumber::Float(f)) => Some(f),
+        Some(LooseNumber::Text(t)) => t.trim().parse::<f64>().ok(),
+        _ => None,
+    };
+    Ok(value.filter(|f| f.is_finite() && *f >= 0.0))
+}
+
+fn lenient_u64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    let value = lenient_f64(d)?;
+    Ok(value
+        .filter(|f| f.fract() == 0.0 && *f <= 1e15)
+        .map(|f| f as u64))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    const FIXTURE: &[u8] = include_bytes!("../tests/fixtures/router-models.json");
+
+    #[test]
+    fn fixture_parses_and_skips_malformed_entries() {
+        let got = parse_model_list(FIXTURE).unwrap();
+        let ids: Vec<&str> = got.models.iter().map(|m| m.id.as_str()).collect();
+        assert!(ids.contains(&"deepseek-ai/DeepSeek-R1"));
+        assert!(ids.contains(&"example-org/No-Providers-1B"));
+        assert!(!ids.iter().any(|id| id.contains("12345")));
+        assert_eq!(got.warnings.len(), 2, "{:?}", got.warnings);
+        assert!(got.warnings[0].starts_with("skipped model entry #16: missing field `id`"));
+        assert!(
+            got.warnings[1].starts_with("skipped model entry #17: invalid type: integer `12345`")
+        );
+    }
+
+    #[test]
+    fn bare_provider_entry_keeps_name_and_status() {
+        let got = parse_model_list(FIXTURE).unwrap();
+        let r1 = got
+            .models
+            .iter()
+            .find(|m| m.id == "deepseek-ai/DeepSeek-R1")
+            .unwrap();
+        let bare = r1
+            .providers
+            .iter()
+            .find(|p| p.name == "featherless-ai")
+            .unwrap();
+        assert_eq!(bare.status, ProviderStatus::Live);
+        assert_eq!(bare.context_length, None);
+        assert_eq!(bare.pricing, None);
+    }
+
+    #[test]
+    fn api_name_prefers_name_then_title_then_display_name() {
+        let body = br#"{"data":[
+            {"id":"a/x","name":"N","title":"T","display_name":"D"},
+            {"id":"a/y","title":"T","display_name":"D"},
+            {"id":"a/z","display_name":"D"},
+            {"id":"a/w","name":"  "}
+        ]}"#;
+        let got = parse_model_list(body).unwrap();
+        let names: Vec<Option<&str>> = got.models.iter().map(|m| m.api_name.as_deref()).collect();
+        assert_eq!(names, [Some("N"), Some("T"), Some("D"), None]);
+    }
+
+    #[test]
+    fn unknown_fields_are_ignored() {
+        let body = br#"{"object":"list","extra":1,"data":[{"id":"a/b","new_field":{"x":[1]},
+            "providers":[{"provider":"p","status":"live","future":true}]}]}"#;
+        let got = parse_model_list(body).unwrap();
+        assert_eq!(got.models.len(), 1);
+        assert!(got.warnings.is_empty());
+    }
+
+    #[test]
+    fn bad_provider_is_skipped_not_the_model() {
+        let body = br#"{"data":[{"id":"a/b","providers":[{"status":"live"},{"provider":"ok","status":"live"}]}]}"#;
+        let got = parse_model_list(body).unwrap();
+        assert_eq!(got.models[0].providers.len(), 1);
+        assert_eq!(
+            got.warnings,
+            ["skipped provider #0 of model a/b: missing field `provider` at line 1 column 17"]
+        );
+    }
+
+    #[test]
+    fn odd_numbers_read_as_absent_or_parsed() {
+        let body = br#"{"data":[{"id":"a/b","providers":[
+            {"provider":"p","status":"live","context_length":"32768","pricing":{"input":"0.5","output":-1},"throughput":"fast"}
+        ]}]}"#;
+        let got = parse_model_list(body).unwrap();
+        let p = &got.models[0].providers[0];
+        assert_eq!(p.context_length, Some(32768));
+        assert_eq!(p.pricing, None, "a negative price is not a price");
+        assert_eq!(p.throughput, None);
+    }
+
+    #[test]
+    fn garbage_is_an_error_not_a_panic() {
+        for body in [
+            &b"<html>502</html>"[..],
+            b"",
+            b"{}",
+            b"{\"data\":{}}",
+            b"\xff\xfe",
+        ] {
+            assert!(parse_model_list(body).is_err(), "{body:?}");
+        }
+    }
+
+    #[test]
+    fn empty_list_is_valid() {
+        assert_eq!(
+            parse_model_list(br#"{"data":[]}"#).unwrap(),
+            Discovered::default()
+        );
+    }
+}

@@ -1,0 +1,39 @@
+//! The model catalog: what models exist on the Hugging Face router and what they cost.
+//!
+//! This crate owns the [`Model`] types, the built-in catalog (generated from a router
+//! snapshot by `cargo xtask catalog refresh`, so it works offline), parsing of the router's
+//! `GET /v1/models` answer ([`parse_model_list`]), the merge of built-in, live and config
+//! data with SPEC §2's field precedence ([`Catalog::merge`]), the rows of `models list`
+//! ([`listing`]), and the on-disk format of the discovery cache ([`cache`]).
+//!
+//! It does not fetch anything, read configs or decide when to refresh: the router client
+//! and the CLI do that and hand it bytes and entries.
+//!
+//! ```
+//! use hfclaw_catalog::{Catalog, builtin};
+//!
+//! let catalog = Catalog::merge(builtin::models(), None, &[]);
+//! let r1 = catalog.get("deepseek-ai/DeepSeek-R1").unwrap();
+//! assert_eq!(r1.name, "DeepSeek R1");
+//! assert!(r1.reasoning);
+//! ```
+
+pub mod builtin;
+pub mod cache;
+mod config_entry;
+mod discovery;
+pub mod listing;
+mod merge;
+mod model;
+mod names;
+
+pub use config_entry::{ConfigCost, ConfigModel};
+pub use discovery::{Discovered, DiscoveryError, LiveModel, parse_model_list};
+pub use merge::Catalog;
+pub use model::{
+    Cost, Model, ProviderInfo, ProviderStatus, Source, cheapest_live, fastest_live, min_context,
+};
+pub use names::derive_name;
+
+#[cfg(test)]
+mod tests;

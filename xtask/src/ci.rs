@@ -1,0 +1,44 @@
+//! `cargo xtask ci`: exactly what CI runs, so a green local run means a green CI run.
+
+use std::process::Command;
+
+use crate::{Result, root};
+
+/// Runs fmt check, clippy with warnings denied, every test, and the catalog freshness check.
+pub fn run() -> Result<()> {
+    step("fmt", cargo(&["fmt", "--all", "--", "--check"]))?;
+    step(
+        "clippy",
+        cargo(&[
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--locked",
+            "--",
+            "-D",
+            "warnings",
+        ]),
+    )?;
+    step("test", cargo(&["test", "--workspace", "--locked"]))?;
+    step("catalog", crate::catalog::check())?;
+    println!("ci: all green");
+    Ok(())
+}
+
+fn step(name: &str, result: Result<()>) -> Result<()> {
+    println!("ci: {name}");
+    result.map_err(|e| format!("{name} failed: {e}").into())
+}
+
+fn cargo(args: &[&str]) -> Result<()> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let status = Command::new(cargo)
+        .args(args)
+        .current_dir(root())
+        .status()?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("`cargo {}` exited with {status}", args.join(" ")).into())
+    }
+}

@@ -1,0 +1,51 @@
+//! `cargo xtask`: every project chore in one place (after rust-analyzer's xtask).
+//!
+//! - `catalog refresh [--snapshot FILE | --live]`: regenerate the built-in catalog
+//! - `catalog check`: fail when the generated catalog is stale
+//! - `ci`: what CI runs (fmt, clippy, tests, catalog check)
+//! - `bench`: performance numbers against a baseline measured in the same run
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+mod catalog;
+mod ci;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
+
+const USAGE: &str = "usage: cargo xtask <command>
+
+commands:
+  catalog refresh [--snapshot FILE | --live]   regenerate the built-in catalog
+  catalog check                                 fail if the built-in catalog is stale
+  ci                                            fmt check, clippy -D warnings, tests, catalog check
+  bench                                         benchmarks with ratios against an in-run baseline";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let result = match args.as_slice() {
+        ["catalog", "refresh", rest @ ..] => catalog::refresh(rest),
+        ["catalog", "check"] => catalog::check(),
+        ["ci"] => ci::run(),
+        ["help" | "--help" | "-h"] | [] => {
+            println!("{USAGE}");
+            Ok(())
+        }
+        _ => Err(format!("unknown command\n\n{USAGE}").into()),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The workspace root (xtask lives one level below it).
+fn root() -> PathBuf {
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    manifest.parent().unwrap_or(manifest).to_path_buf()
+}

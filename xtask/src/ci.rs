@@ -1,8 +1,6 @@
 //! `cargo xtask ci`: exactly what CI runs, so a green local run means a green CI run.
 
-use std::process::Command;
-
-use crate::{Result, root};
+use crate::{Result, cargo};
 
 /// Runs fmt check, clippy with warnings denied, every test, and the catalog freshness check.
 pub fn run() -> Result<()> {
@@ -28,17 +26,4 @@ pub fn run() -> Result<()> {
 fn step(name: &str, result: Result<()>) -> Result<()> {
     println!("ci: {name}");
     result.map_err(|e| format!("{name} failed: {e}").into())
-}
-
-fn cargo(args: &[&str]) -> Result<()> {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-    let status = Command::new(cargo)
-        .args(args)
-        .current_dir(root())
-        .status()?;
-    if status.success() {
-        Ok(())
-    } else {
-        Err(format!("`cargo {}` exited with {status}", args.join(" ")).into())
-    }
 }

@@ -4,10 +4,13 @@
 //! - `catalog check`: fail when the generated catalog is stale
 //! - `ci`: what CI runs (fmt, clippy, tests, catalog check)
 //! - `bench`: performance numbers against a baseline measured in the same run
+//! - `interop [--no-install]`: the real OpenClaw loads our fixture configs (see `interop.rs`)
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+mod bench;
 mod catalog;
 mod ci;
+mod interop;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -20,7 +23,8 @@ commands:
   catalog refresh [--snapshot FILE | --live]   regenerate the built-in catalog
   catalog check                                 fail if the built-in catalog is stale
   ci                                            fmt check, clippy -D warnings, tests, catalog check
-  bench                                         benchmarks with ratios against an in-run baseline";
+  bench                                         benchmarks with ratios against an in-run baseline
+  interop [--no-install]                        real OpenClaw (npm, cached in target/interop) loads the configs";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -29,6 +33,8 @@ fn main() -> ExitCode {
         ["catalog", "refresh", rest @ ..] => catalog::refresh(rest),
         ["catalog", "check"] => catalog::check(),
         ["ci"] => ci::run(),
+        ["bench"] => bench::run(),
+        ["interop", rest @ ..] => interop::run(rest),
         ["help" | "--help" | "-h"] | [] => {
             println!("{USAGE}");
             Ok(())
@@ -41,6 +47,20 @@ fn main() -> ExitCode {
             eprintln!("error: {e}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// Runs `cargo ARGS` in the workspace root, with the cargo that runs xtask.
+fn cargo(args: &[&str]) -> Result<()> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let status = std::process::Command::new(cargo)
+        .args(args)
+        .current_dir(root())
+        .status()?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("`cargo {}` exited with {status}", args.join(" ")).into())
     }
 }
 

@@ -4,6 +4,8 @@
 //! does not parse (no id, numeric id, wrong types) is skipped with a warning, and so is a
 //! provider entry without a name, so one bad entry never costs the whole list.
 
+use std::borrow::Cow;
+
 use serde::Deserialize;
 use serde::de::{self, Deserializer};
 use serde_json::value::RawValue;
@@ -56,8 +58,17 @@ struct RawList<'a> {
     data: Vec<&'a RawValue>,
 }
 
+/// The fast path: the whole list in one pass, providers typed directly.
 #[derive(Deserialize)]
-struct RawModel<'a> {
+struct TypedList<'a> {
+    #[serde(borrow)]
+    data: Vec<RawModel<RawProvider<'a>>>,
+}
+
+/// A model entry; `P` is a provider, or a raw provider text when parsing tolerantly.
+#[derive(Deserialize)]
+#[serde(bound(deserialize = "P: Deserialize<'de>"))]
+struct RawModel<P> {
     id: String,
     #[serde(default)]
     owned_by: Option<String>,
@@ -71,8 +82,8 @@ struct RawModel<'a> {
     reasoning: Option<bool>,
     #[serde(default)]
     architecture: Option<RawArchitecture>,
-    #[serde(default, borrow)]
-    providers: Option<Vec<&'a RawValue>>,
+    #[serde(default)]
+    providers: Option<Vec<P>>,
 }
 
 #[derive(Deserialize)]
@@ -82,10 +93,11 @@ struct RawArchitecture {
 }
 
 #[derive(Deserialize)]
-struct RawProvider {
+struct RawProvider<'a> {
     provider: String,
     #[serde(default)]
-    status: Option<String>,
+    #[serde(borrow)]
+    status: Option<Cow<'a, str>>,
     #[serde(default, deserialize_with = "lenient_u64")]
     context_length: Option<u64>,
     #[serde(default)]
@@ -110,10 +122,27 @@ struct RawPricing {
 
 /// Parses a router model list; skipped entries are reported in [`Discovered::warnings`].
 pub fn parse_model_list(body: &[u8]) -> Result<Discovered, DiscoveryError> {
-    let text = std::str::from_utf8(body).map_err(|e| DiscoveryError {
-        reason: format!("not UTF-8 ({e})"),
-    })?;
-    let list: RawList<'_> = serde_json::from_str(text).map_err(|e| DiscoveryError {
+    // Well-formed lists (the norm) parse in one pass; only a list with a bad entry pays for
+    // the entry-by-entry pass that skips what does not parse.
+    if let Ok(list) = serde_json::from_slice::<TypedList>(body) {
+        let models = list
+            .data
+            .into_iter()
+            .map(|raw| {
+                let (raw, providers) = raw.take_providers();
+                live_model(raw, providers.into_iter().map(provider_info).collect())
+            })
+            .collect();
+        return Ok(Discovered {
+            models,
+            warnings: Vec::new(),
+        });
+    }
+    parse_tolerantly(body)
+}
+
+fn parse_tolerantly(body: &[u8]) -> Result<Discovered, DiscoveryError> {
+    let list: RawList<'_> = serde_json::from_slice(body).map_err(|e| DiscoveryError {
         reason: format!("expected {{\"data\": [...]}} ({e})"),
     })?;
     let mut out = Discovered {
@@ -121,8 +150,21 @@ pub fn parse_model_list(body: &[u8]) -> Result<Discovered, DiscoveryError> {
         warnings: Vec::new(),
     };
     for (index, raw) in list.data.iter().enumerate() {
-        match serde_json::from_str::<RawModel<'_>>(raw.get()) {
-            Ok(model) => out.models.push(live_model(model, &mut out.warnings)),
+        match serde_json::from_str::<RawModel<&RawValue>>(raw.get()) {
+            Ok(model) => {
+                let (model, raw_providers) = model.take_providers();
+                let mut providers = Vec::with_capacity(raw_providers.len());
+                for (index, entry) in raw_providers.iter().enumerate() {
+                    match serde_json::from_str::<RawProvider>(entry.get()) {
+                        Ok(p) => providers.push(provider_info(p)),
+                        Err(e) => out.warnings.push(format!(
+                            "skipped provider #{index} of model {}: {e}",
+                            model.id
+                        )),
+                    }
+                }
+                out.models.push(live_model(model, providers));
+            }
             Err(e) => out
                 .warnings
                 .push(format!("skipped model entry #{index}: {e}")),
@@ -131,18 +173,14 @@ pub fn parse_model_list(body: &[u8]) -> Result<Discovered, DiscoveryError> {
     Ok(out)
 }
 
-fn live_model(raw: RawModel<'_>, warnings: &mut Vec<String>) -> LiveModel {
-    let raw_providers = raw.providers.unwrap_or_default();
-    let mut providers = Vec::with_capacity(raw_providers.len());
-    for (index, entry) in raw_providers.iter().enumerate() {
-        match serde_json::from_str::<RawProvider>(entry.get()) {
-            Ok(p) => providers.push(provider_info(p)),
-            Err(e) => warnings.push(format!(
-                "skipped provider #{index} of model {}: {e}",
-                raw.id
-            )),
-        }
+impl<P> RawModel<P> {
+    fn take_providers(mut self) -> (RawModel<P>, Vec<P>) {
+        let providers = self.providers.take().unwrap_or_default();
+        (self, providers)
     }
+}
+
+fn live_model<P>(raw: RawModel<P>, providers: Vec<ProviderInfo>) -> LiveModel {
     let api_name = [raw.name, raw.title, raw.display_name]
         .into_iter()
         .flatten()
@@ -157,7 +195,7 @@ fn live_model(raw: RawModel<'_>, warnings: &mut Vec<String>) -> LiveModel {
     }
 }
 
-fn provider_info(raw: RawProvider) -> ProviderInfo {
+fn provider_info(raw: RawProvider<'_>) -> ProviderInfo {
     let pricing = raw.pricing.and_then(|p| match (p.input, p.output) {
         (Some(input), Some(output)) => Some(Cost::new(input, output)),
         _ => None,
@@ -177,24 +215,56 @@ fn provider_info(raw: RawProvider) -> ProviderInfo {
     }
 }
 
-/// A number, a numeric string, or anything else (read as absent): optional numeric fields
-/// must not cost a provider its entry.
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum LooseNumber<'a> {
-    Float(f64),
-    #[serde(borrow)]
-    Text(&'a str),
-    #[allow(dead_code)]
-    Other(de::IgnoredAny),
+/// Reads a number, a numeric string, or anything else (as absent): optional numeric fields
+/// must not cost a provider its entry. A visitor, not an untagged enum, because untagged
+/// enums buffer every value and made list parsing several times slower.
+struct LooseNumber;
+
+impl<'de> de::Visitor<'de> for LooseNumber {
+    type Value = Option<f64>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a number")
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<Self::Value, E> {
+        Ok(Some(v))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
+        Ok(Some(v as f64))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
+        Ok(Some(v as f64))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(v.trim().parse::<f64>().ok())
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_none<E>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(LooseNumber)
+    }
+    fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        while seq.next_element::<de::IgnoredAny>()?.is_some() {}
+        Ok(None)
+    }
+    fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        while map
+            .next_entry::<de::IgnoredAny, de::IgnoredAny>()?
+            .is_some()
+        {}
+        Ok(None)
+    }
 }
 
 fn lenient_f64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
-    let value = match Option::<LooseNumber<'de>>::deserialize(d)? {
-        Some(LooseNumber::Float(f)) => Some(f),
-        Some(LooseNumber::Text(t)) => t.trim().parse::<f64>().ok(),
-        _ => None,
-    };
+    let value = d.deserialize_any(LooseNumber)?;
     Ok(value.filter(|f| f.is_finite() && *f >= 0.0))
 }
 
@@ -224,6 +294,19 @@ mod tests {
         assert!(
             got.warnings[1].starts_with("skipped model entry #17: invalid type: integer `12345`")
         );
+    }
+
+    #[test]
+    fn one_pass_and_tolerant_parses_agree_on_a_clean_list() {
+        // The fixture minus its two malformed entries takes the one-pass route.
+        let mut value: serde_json::Value = serde_json::from_slice(FIXTURE).unwrap();
+        let data = value["data"].as_array_mut().unwrap();
+        data.retain(|m| m["id"].is_string());
+        let clean = serde_json::to_vec(&value).unwrap();
+        assert!(serde_json::from_slice::<TypedList<'_>>(&clean).is_ok());
+        let fast = parse_model_list(&clean).unwrap();
+        assert_eq!(fast, parse_tolerantly(&clean).unwrap());
+        assert_eq!(fast.models.len(), 17);
     }
 
     #[test]

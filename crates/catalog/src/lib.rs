@@ -20,6 +20,7 @@
 
 pub mod builtin;
 pub mod cache;
+pub mod checks;
 mod config_entry;
 mod discovery;
 pub mod listing;

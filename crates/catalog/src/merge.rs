@@ -17,10 +17,10 @@ use crate::names::derive_name;
 /// The merged catalog.
 #[derive(Debug, Clone, Default)]
 pub struct Catalog {
-    /// Config entries first (config order), then the rest sorted by id.
+    /// Config entries first (config order), then the rest sorted by id (case-insensitive).
     models: Vec<Model>,
-    /// Exact id → index in `models`.
-    index: HashMap<String, usize>,
+    /// How many leading entries of `models` come from the config.
+    config_len: usize,
     /// Whether live data (fresh or cached) took part in the merge.
     live: bool,
     /// Config entries that could not be used, one line each.
@@ -29,41 +29,38 @@ pub struct Catalog {
 
 impl Catalog {
     /// Merges the three sources; `live` is `None` when no discovery data is available.
+    /// Live entries are moved, not copied: a 10,000-model list merges in a few ms.
     pub fn merge(
         builtin: Vec<Model>,
-        live: Option<&[LiveModel]>,
+        live: Option<Vec<LiveModel>>,
         config: &[ConfigModel],
     ) -> Catalog {
-        let mut by_id: HashMap<String, Model> =
-            builtin.into_iter().map(|m| (m.id.clone(), m)).collect();
-        if let Some(live) = live {
-            for model in by_id.values_mut() {
-                model.available = Some(false);
-            }
-            for entry in live {
-                let model = by_id
-                    .remove(&entry.id)
-                    .unwrap_or_else(|| skeleton(&entry.id));
-                by_id.insert(entry.id.clone(), apply_live(model, entry));
-            }
-        }
+        let has_live = live.is_some();
+        let rest = match live {
+            Some(live) => merge_live(builtin, live),
+            None => builtin,
+        };
+        let rest = sorted_unique(rest);
         let mut catalog = Catalog {
-            models: Vec::with_capacity(by_id.len() + config.len()),
-            index: HashMap::with_capacity(by_id.len() + config.len()),
-            live: live.is_some(),
+            models: Vec::with_capacity(rest.len() + config.len()),
+            config_len: 0,
+            live: has_live,
             warnings: Vec::new(),
         };
         for entry in config {
-            catalog.push_config_entry(entry, &by_id);
+            catalog.push_config_entry(entry, &rest);
         }
-        let mut rest: Vec<Model> = by_id
-            .into_values()
-            .filter(|m| !catalog.index.contains_key(&m.id))
+        catalog.config_len = catalog.models.len();
+        let config_ids = &catalog.models[..];
+        let replaced: Vec<bool> = rest
+            .iter()
+            .map(|m| config_ids.iter().any(|c| c.id == m.id))
             .collect();
-        rest.sort_by(|a, b| by_id_ignoring_case(&a.id, &b.id));
-        for model in rest {
-            catalog.push(model);
-        }
+        catalog.models.extend(
+            rest.into_iter()
+                .zip(replaced)
+                .filter_map(|(m, replaced)| (!replaced).then_some(m)),
+        );
         catalog
     }
 
@@ -74,7 +71,11 @@ impl Catalog {
 
     /// The entry with exactly this id (router id, suffix included).
     pub fn get(&self, id: &str) -> Option<&Model> {
-        self.index.get(id).map(|&i| &self.models[i])
+        let (config, rest) = self.models.split_at(self.config_len);
+        config
+            .iter()
+            .find(|m| m.id == id)
+            .or_else(|| find_sorted(rest, id))
     }
 
     /// True when live data (fresh or cached) took part in the merge.
@@ -116,13 +117,8 @@ impl Catalog {
         Some(model.providers.iter().map(|p| p.name.as_str()).collect())
     }
 
-    fn push(&mut self, model: Model) {
-        self.index.insert(model.id.clone(), self.models.len());
-        self.models.push(model);
-    }
-
-    fn push_config_entry(&mut self, entry: &ConfigModel, by_id: &HashMap<String, Model>) {
-        if self.index.contains_key(&entry.id) {
+    fn push_config_entry(&mut self, entry: &ConfigModel, rest: &[Model]) {
+        if self.models.iter().any(|m| m.id == entry.id) {
             self.warnings
                 .push(format!("duplicate config entry {:?} ignored", entry.id));
             return;
@@ -135,14 +131,71 @@ impl Catalog {
                 return;
             }
         };
-        let base = by_id
-            .get(model_ref.model_id())
+        let base = find_sorted(rest, model_ref.model_id())
             .map(|m| with_suffix(m, model_ref.suffix()))
             .unwrap_or_else(|| skeleton(&entry.id));
         let mut model = apply_config(base, entry);
         model.id = entry.id.clone();
-        self.push(model);
+        self.models.push(model);
     }
+}
+
+/// Sorts by id (case-insensitive) and drops later duplicates of an id. Sorts indices and
+/// moves each model once: models are large and a list may hold 10,000 of them.
+fn sorted_unique(models: Vec<Model>) -> Vec<Model> {
+    if models.is_sorted_by(|a, b| by_id_ignoring_case(&a.id, &b.id).is_lt()) {
+        return models;
+    }
+    let mut order: Vec<usize> = (0..models.len()).collect();
+    // Stable, so the first of duplicate ids (in the router's order) comes first.
+    order.sort_by(|&a, &b| by_id_ignoring_case(&models[a].id, &models[b].id));
+    order.dedup_by(|later, first| models[*later].id == models[*first].id);
+    let mut slots: Vec<Option<Model>> = models.into_iter().map(Some).collect();
+    order.iter().filter_map(|&i| slots[i].take()).collect()
+}
+
+/// Binary search in a slice sorted by [`by_id_ignoring_case`].
+fn find_sorted<'a>(sorted: &'a [Model], id: &str) -> Option<&'a Model> {
+    sorted
+        .binary_search_by(|m| by_id_ignoring_case(&m.id, id))
+        .ok()
+        .map(|i| &sorted[i])
+}
+
+/// Built-in models updated from the live list; built-ins the router no longer lists stay,
+/// marked unavailable. Unsorted.
+fn merge_live(builtin: Vec<Model>, live: Vec<LiveModel>) -> Vec<Model> {
+    let index: HashMap<&str, usize> = builtin
+        .iter()
+        .enumerate()
+        .map(|(i, m)| (m.id.as_str(), i))
+        .collect();
+    let mut taken = vec![false; builtin.len()];
+    let mut seen: Vec<(usize, usize)> = Vec::new();
+    for (live_index, entry) in live.iter().enumerate() {
+        if let Some(&i) = index.get(entry.id.as_str())
+            && !taken[i]
+        {
+            taken[i] = true;
+            seen.push((live_index, i));
+        }
+    }
+    drop(index);
+    let mut builtin: Vec<Option<Model>> = builtin.into_iter().map(Some).collect();
+    let mut from_builtin: Vec<Option<Model>> = Vec::new();
+    from_builtin.resize_with(live.len(), || None);
+    for (live_index, i) in seen {
+        from_builtin[live_index] = builtin[i].take();
+    }
+    let mut out = Vec::with_capacity(live.len() + builtin.len());
+    for (entry, base) in live.into_iter().zip(from_builtin) {
+        out.push(apply_live(base, entry));
+    }
+    out.extend(builtin.into_iter().flatten().map(|mut m| {
+        m.available = Some(false);
+        m
+    }));
+    out
 }
 
 /// Case-insensitive order, so `Qwen/…` sorts among `openai/…` and `zai-org/…`.
@@ -170,27 +223,53 @@ fn skeleton(id: &str) -> Model {
     }
 }
 
-fn apply_live(mut model: Model, live: &LiveModel) -> Model {
-    if let Some(name) = &live.api_name {
-        model.name.clone_from(name);
+/// Live data over a built-in entry (or over nothing, for a model only the router knows).
+fn apply_live(base: Option<Model>, live: LiveModel) -> Model {
+    let context = min_context(&live.providers);
+    let cost = cheapest_live(&live.providers).and_then(|p| p.pricing);
+    let available = Some(live.providers.iter().any(ProviderInfo::is_usable));
+    let mut model = match base {
+        Some(model) => model,
+        None => Model {
+            name: match &live.api_name {
+                Some(_) => String::new(),
+                None => derive_name(&live.id),
+            },
+            id: live.id,
+            owned_by: None,
+            context_window: None,
+            max_output_tokens: None,
+            cost: None,
+            reasoning: false,
+            input: Vec::new(),
+            providers: Vec::new(),
+            source: Source::Live,
+            available: None,
+            options: Default::default(),
+        },
+    };
+    if let Some(name) = live.api_name {
+        model.name = name;
     }
     if live.owned_by.is_some() {
-        model.owned_by.clone_from(&live.owned_by);
+        model.owned_by = live.owned_by;
     }
     if let Some(reasoning) = live.reasoning {
         model.reasoning = reasoning;
     }
-    if let Some(input) = &live.input_modalities {
-        model.input.clone_from(input);
+    match live.input_modalities {
+        Some(input) => model.input = input,
+        None if model.input.is_empty() => model.input = vec!["text".to_owned()],
+        None => {}
     }
-    model.providers.clone_from(&live.providers);
-    if let Some(context) = min_context(&live.providers) {
-        model.context_window = Some(context);
+    model.providers = live.providers;
+    if context.is_some() {
+        model.context_window = context;
     }
-    if let Some(cost) = cheapest_live(&live.providers).and_then(|p| p.pricing) {
-        model.cost = Some(cost);
+    if cost.is_some() {
+        model.cost = cost;
     }
-    model.available = Some(live.providers.iter().any(ProviderInfo::is_usable));
+    model.available = available;
     model.source = Source::Live;
     model
 }

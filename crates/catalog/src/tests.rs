@@ -32,7 +32,7 @@ fn r(s: &str) -> ModelRef {
 fn fixture_catalog() -> Catalog {
     let body = include_bytes!("../tests/fixtures/router-models.json");
     let models = parse_model_list(body).unwrap().models;
-    Catalog::merge(builtin::models(), Some(&models), &[])
+    Catalog::merge(builtin::models(), Some(models.clone()), &[])
 }
 
 #[test]
@@ -61,7 +61,7 @@ fn live_context_is_the_minimum_over_usable_providers() {
         {"provider":"z","status":"error","context_length":4096},
         {"provider":"w","status":"live"}]}]}"#,
     );
-    let catalog = Catalog::merge(Vec::new(), Some(&models), &[]);
+    let catalog = Catalog::merge(Vec::new(), Some(models.clone()), &[]);
     assert_eq!(catalog.get("a/m").unwrap().context_window, Some(32768));
 }
 
@@ -118,7 +118,7 @@ fn fastest_suffix_uses_the_highest_throughput_live_provider_price() {
 fn reasoning_comes_from_data_never_from_the_name() {
     let models =
         live(r#"{"data":[{"id":"x/Thinker-R1-Reasoning"},{"id":"x/Plain","reasoning":true}]}"#);
-    let catalog = Catalog::merge(Vec::new(), Some(&models), &[]);
+    let catalog = Catalog::merge(Vec::new(), Some(models.clone()), &[]);
     assert!(!catalog.get("x/Thinker-R1-Reasoning").unwrap().reasoning);
     assert!(catalog.get("x/Plain").unwrap().reasoning);
     // Without an API flag, the built-in flag stays.
@@ -167,7 +167,7 @@ fn availability_follows_live_data() {
     let models = live(
         r#"{"data":[{"id":"Qwen/Qwen3-8B","providers":[{"provider":"p","status":"error"}]}]}"#,
     );
-    let catalog = Catalog::merge(builtin::models(), Some(&models), &[]);
+    let catalog = Catalog::merge(builtin::models(), Some(models.clone()), &[]);
     assert_eq!(catalog.get("Qwen/Qwen3-8B").unwrap().available, Some(false));
     assert_eq!(
         catalog.get("deepseek-ai/DeepSeek-R1").unwrap().available,
@@ -230,7 +230,7 @@ fn config_entry_with_suffix_is_its_own_entry() {
 fn fixture_catalog_with(config: &[ConfigModel]) -> Catalog {
     let body = include_bytes!("../tests/fixtures/router-models.json");
     let models = parse_model_list(body).unwrap().models;
-    Catalog::merge(builtin::models(), Some(&models), config)
+    Catalog::merge(builtin::models(), Some(models.clone()), config)
 }
 
 #[test]

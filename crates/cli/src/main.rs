@@ -1,1 +1,67 @@
-fn main() {}
+//! `hfclaw`: the command-line front end. Thin by design: it parses flags into typed
+//! requests, calls the library crates (`model-ref`, `catalog`, `config-merge`,
+//! `router-client`) and renders their results. No business rule lives here.
+
+mod args;
+mod commands;
+mod context;
+mod error;
+mod output;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::args::{Cli, Command, ModelsCommand};
+use crate::context::Context;
+use crate::error::CliResult;
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // clap prints usage errors and help; usage errors are invalid input (exit 2).
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
+        }
+    };
+    init_tracing(cli.global.verbose);
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            output::report(&error);
+            ExitCode::from(error.exit_code())
+        }
+    }
+}
+
+fn run(cli: Cli) -> CliResult {
+    match &cli.command {
+        Command::Completions(args) => commands::completions::run(args),
+        Command::Models(command) => {
+            let ctx = Context::new(cli.global)?;
+            match command {
+                ModelsCommand::List(args) => commands::models_list::run(&ctx, args),
+            }
+        }
+    }
+}
+
+/// Diagnostics go to stderr through `tracing`; off unless `-v` or `HFCLAW_LOG` asks, so a
+/// plain run pays nothing for them.
+fn init_tracing(verbose: u8) {
+    let filter = match (std::env::var("HFCLAW_LOG").ok(), verbose) {
+        (Some(filter), _) => filter,
+        (None, 0) => return,
+        (None, 1) => {
+            "hfclaw=debug,hfclaw_router_client=debug,hfclaw_config_merge=debug,hfclaw_catalog=debug"
+                .to_owned()
+        }
+        (None, _) => "trace".to_owned(),
+    };
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
+}

@@ -1,0 +1,200 @@
+//! Reading a config: JSON5 text → validated value, with `path:line:col` errors.
+
+use std::io;
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use crate::ConfigError;
+use crate::view::OpenClawView;
+
+/// A parsed config file: its text (for format-preserving edits) and its value (for reading).
+#[derive(Debug, Clone)]
+pub struct ConfigDocument {
+    path: PathBuf,
+    text: String,
+    value: Value,
+}
+
+impl ConfigDocument {
+    /// Reads and parses `path`; `Ok(None)` when the file does not exist.
+    pub fn load(path: &Path) -> Result<Option<ConfigDocument>, ConfigError> {
+        match std::fs::read_to_string(path) {
+            Ok(text) => ConfigDocument::parse(path, text).map(Some),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) if e.kind() == io::ErrorKind::InvalidData => Err(ConfigError::Parse {
+                path: path.to_path_buf(),
+                line: 1,
+                column: 1,
+                message: "the file is not valid UTF-8".to_owned(),
+                snippet: String::new(),
+            }),
+            Err(e) => Err(ConfigError::io("reading", path, e)),
+        }
+    }
+
+    /// Parses JSON5 `text`; `path` is only used in errors. The root must be an object.
+    pub fn parse(path: &Path, text: String) -> Result<ConfigDocument, ConfigError> {
+        let value = parse_json5(path, &text)?;
+        if !value.is_object() {
+            return Err(ConfigError::NotAnObject {
+                path: path.to_path_buf(),
+            });
+        }
+        Ok(ConfigDocument {
+            path: path.to_path_buf(),
+            text,
+            value,
+        })
+    }
+
+    /// The file this came from.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The exact text read.
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// The parsed value (an object).
+    pub fn value(&self) -> &Value {
+        &self.value
+    }
+
+    /// What OpenClaw's keys in this config mean.
+    pub fn view(&self) -> OpenClawView {
+        OpenClawView::from_value(&self.value)
+    }
+}
+
+/// Parses JSON5 into a value, turning parser errors into `path:line:col` + snippet.
+pub(crate) fn parse_json5(path: &Path, text: &str) -> Result<Value, ConfigError> {
+    // An empty or whitespace-only file is not JSON5; json5 reports it at 1:1, which is right.
+    json5::from_str::<Value>(text).map_err(|e| {
+        let (mut line, mut column) = e
+            .position()
+            .map(|p| (p.line + 1, p.column + 1))
+            .unwrap_or((1, 1));
+        let mut message = strip_position(&e.to_string());
+        // json5 places "EOF parsing object" where the object *opened*; the user needs to
+        // look at the end of the file, and to know which bracket is unclosed.
+        if let Some(what) = message.strip_prefix("EOF parsing ") {
+            message =
+                format!("the file ends inside the {what} opened at line {line} column {column}");
+            (line, column) = end_position(text);
+        }
+        ConfigError::Parse {
+            path: path.to_path_buf(),
+            line,
+            column,
+            message,
+            snippet: snippet(text, line, column),
+        }
+    })
+}
+
+/// The 1-based line and column just after the last non-blank character.
+fn end_position(text: &str) -> (usize, usize) {
+    let trimmed = text.trim_end();
+    let line = trimmed.lines().count().max(1);
+    let column = trimmed.lines().last().map_or(0, |l| l.chars().count()) + 1;
+    (line, column)
+}
+
+/// json5's messages end in " at line L column C"; the position is already in our prefix.
+fn strip_position(message: &str) -> String {
+    match message.rfind(" at line ") {
+        Some(i) => message[..i].to_owned(),
+        None => message.to_owned(),
+    }
+}
+
+/// The 1-based `line` of `text` with a caret under `column`, like rustc's.
+pub(crate) fn snippet(text: &str, line: usize, column: usize) -> String {
+    let Some(source) = text.lines().nth(line.saturating_sub(1)) else {
+        return String::new();
+    };
+    // Long lines (minified configs) are cut around the column so the caret stays visible.
+    let chars: Vec<char> = source.chars().collect();
+    let start = column.saturating_sub(60);
+    let end = (start + 100).min(chars.len());
+    let shown: String = chars.get(start..end).unwrap_or_default().iter().collect();
+    let number = line.to_string();
+    let pad = " ".repeat(number.len());
+    let caret_at = column.saturating_sub(1).saturating_sub(start);
+    format!("{number} | {shown}\n{pad} | {}^", " ".repeat(caret_at))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<ConfigDocument, ConfigError> {
+        ConfigDocument::parse(Path::new("/c/openclaw.json"), text.to_owned())
+    }
+
+    #[test]
+    fn reads_json5_features() {
+        let doc = parse(
+            "// comment\n{ agents: { /* b */ defaults: { model: 'huggingface/a/b', }, }, n: 0x10, }\n",
+        )
+        .unwrap();
+        assert_eq!(
+            doc.value()["agents"]["defaults"]["model"],
+            "huggingface/a/b"
+        );
+        assert_eq!(doc.value()["n"], 16);
+    }
+
+    #[test]
+    fn parse_error_has_line_column_and_caret() {
+        let err =
+            parse("{\n  agents: {\n    defaults: { model: \"x\" \"y\" },\n  },\n}\n").unwrap_err();
+        let ConfigError::Parse {
+            line,
+            column,
+            snippet,
+            ..
+        } = &err
+        else {
+            panic!("{err:?}")
+        };
+        assert_eq!((*line, *column), (3, 28));
+        assert_eq!(
+            snippet,
+            "3 |     defaults: { model: \"x\" \"y\" },\n  |                            ^"
+        );
+        assert!(
+            err.to_string().starts_with("/c/openclaw.json:3:28: "),
+            "{err}"
+        );
+        assert!(err.is_input_error());
+    }
+
+    #[test]
+    fn unclosed_bracket_points_at_the_end_and_names_the_opening() {
+        let err = parse("{\n  agents: {\n    defaults: {}\n\n").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "/c/openclaw.json:3:17: the file ends inside the object opened at line 2 column 11"
+        );
+    }
+
+    #[test]
+    fn root_must_be_an_object() {
+        assert!(matches!(parse("[1]"), Err(ConfigError::NotAnObject { .. })));
+        assert!(matches!(parse(""), Err(ConfigError::Parse { .. })));
+    }
+
+    #[test]
+    fn missing_file_is_none() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(
+            ConfigDocument::load(&dir.path().join("nope.json"))
+                .unwrap()
+                .is_none()
+        );
+    }
+}

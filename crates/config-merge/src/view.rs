@@ -1,0 +1,326 @@
+//! What OpenClaw's keys mean, read tolerantly: wrong types become warnings, never errors.
+
+use hfclaw_catalog::ConfigModel;
+use serde_json::{Map, Value};
+
+/// The provider id hfclaw manages in `models.providers`.
+pub const PROVIDER_ID: &str = "huggingface";
+
+/// The parts of an OpenClaw config hfclaw uses.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct OpenClawView {
+    /// `agents.defaults.model.primary` (or `agents.defaults.model` when it is a string).
+    pub primary: Option<String>,
+    /// `agents.defaults.model.fallbacks`, in order.
+    pub fallbacks: Vec<String>,
+    /// `agents.defaults.models`, in file order.
+    pub models: Vec<AgentModelEntry>,
+    /// The effective allowlist ("Allowed models"), `None` when every model is allowed.
+    pub allowlist: Option<Allowlist>,
+    /// `models.providers.huggingface`, when present.
+    pub provider: Option<ProviderBlock>,
+    /// `env.vars`, string values only.
+    pub env_vars: Vec<(String, String)>,
+    /// Keys that had an unexpected type and were ignored.
+    pub warnings: Vec<String>,
+}
+
+/// One entry of `agents.defaults.models`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AgentModelEntry {
+    /// The ref used as key.
+    pub key: String,
+    /// Its `alias`, if a non-empty string.
+    pub alias: Option<String>,
+}
+
+/// Where the allowlist lives and what it holds.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Allowlist {
+    /// The allowed refs (or wildcards such as `huggingface/*`, aliases).
+    pub entries: Vec<String>,
+    /// Which key holds it.
+    pub location: AllowlistLocation,
+}
+
+/// The two places OpenClaw keeps its allowlist.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AllowlistLocation {
+    /// The keys of `agents.defaults.models` (before OpenClaw 2026.9's migration).
+    ModelsMap,
+    /// `agents.defaults.modelPolicy.allow` (after it).
+    ModelPolicy,
+}
+
+impl Allowlist {
+    /// Whether `model_ref` (or an alias of it, or a `provider/*` wildcard) is allowed.
+    pub fn allows(&self, model_ref: &str, alias: Option<&str>) -> bool {
+        self.entries.iter().any(|entry| {
+            entry == model_ref
+                || alias.is_some_and(|a| a == entry)
+                || entry.strip_suffix("/*").is_some_and(|p| {
+                    model_ref.starts_with(p) && model_ref[p.len()..].starts_with('/')
+                })
+        })
+    }
+}
+
+/// `models.providers.huggingface`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ProviderBlock {
+    /// `baseUrl`.
+    pub base_url: Option<String>,
+    /// `api`.
+    pub api: Option<String>,
+    /// `apiKey`, when it is a literal string (it may also be a secret ref object).
+    pub api_key: Option<String>,
+    /// `headers`, string values only (e.g. `X-HF-Bill-To`).
+    pub headers: Vec<(String, String)>,
+    /// `models`; entries without a string `id` are skipped with a warning.
+    pub models: Vec<ConfigModel>,
+}
+
+impl OpenClawView {
+    /// Reads the view out of a parsed config.
+    pub fn from_value(root: &Value) -> OpenClawView {
+        let mut view = OpenClawView::default();
+        let defaults = root.pointer("/agents/defaults");
+        match defaults.and_then(|d| d.get("model")) {
+            None | Some(Value::Null) => {}
+            Some(Value::String(s)) => view.primary = non_empty(s),
+            Some(Value::Object(model)) => view.read_model(model),
+            Some(_) => view.warn("agents.defaults.model is neither a string nor an object"),
+        }
+        match defaults.and_then(|d| d.get("models")) {
+            None | Some(Value::Null) => {}
+            Some(Value::Object(models)) => view.read_models(models),
+            Some(_) => view.warn("agents.defaults.models is not an object"),
+        }
+        view.allowlist = allowlist(root);
+        if let Some(block) = root.pointer("/models/providers/huggingface") {
+            view.read_provider(block);
+        }
+        if let Some(Value::Object(vars)) = root.pointer("/env/vars") {
+            view.env_vars = vars
+                .iter()
+                .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_owned())))
+                .collect();
+        }
+        view
+    }
+
+    fn warn(&mut self, message: impl Into<String>) {
+        self.warnings.push(message.into());
+    }
+
+    fn read_model(&mut self, model: &Map<String, Value>) {
+        match model.get("primary") {
+            None | Some(Value::Null) => {}
+            Some(Value::String(s)) => self.primary = non_empty(s),
+            Some(_) => self.warn("agents.defaults.model.primary is not a string"),
+        }
+        match model.get("fallbacks") {
+            None | Some(Value::Null) => {}
+            Some(Value::Array(items)) => {
+                for (i, item) in items.iter().enumerate() {
+                    match item.as_str() {
+                        Some(s) => self.fallbacks.push(s.to_owned()),
+                        None => self.warn(format!(
+                            "agents.defaults.model.fallbacks[{i}] is not a string"
+                        )),
+                    }
+                }
+            }
+            Some(_) => self.warn("agents.defaults.model.fallbacks is not an array"),
+        }
+    }
+
+    fn read_models(&mut self, models: &Map<String, Value>) {
+        for (key, entry) in models {
+            let alias = match entry.get("alias") {
+                Some(Value::String(a)) => non_empty(a),
+                None | Some(Value::Null) => None,
+                Some(_) => {
+                    self.warn(format!(
+                        "agents.defaults.models[\"{key}\"].alias is not a string"
+                    ));
+                    None
+                }
+            };
+            self.models.push(AgentModelEntry {
+                key: key.clone(),
+                alias,
+            });
+        }
+    }
+
+    fn read_provider(&mut self, block: &Value) {
+        let Some(block) = block.as_object() else {
+            self.warn("models.providers.huggingface is not an object");
+            return;
+        };
+        let text = |key: &str| block.get(key).and_then(Value::as_str).map(str::to_owned);
+        let mut provider = ProviderBlock {
+            base_url: text("baseUrl"),
+            api: text("api"),
+            api_key: text("apiKey"),
+            headers: block
+                .get("headers")
+                .and_then(Value::as_object)
+                .map(|h| {
+                    h.iter()
+                        .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_owned())))
+                        .collect()
+                })
+                .unwrap_or_default(),
+            models: Vec::new(),
+        };
+        match block.get("models") {
+            None | Some(Value::Null) => {}
+            Some(Value::Array(items)) => {
+                for (i, item) in items.iter().enumerate() {
+                    match serde_json::from_value::<ConfigModel>(item.clone()) {
+                        Ok(model) if !model.id.is_empty() => provider.models.push(model),
+                        Ok(_) => self.warn(format!(
+                            "models.providers.huggingface.models[{i}] has an empty id; ignored"
+                        )),
+                        Err(e) => self.warn(format!(
+                            "models.providers.huggingface.models[{i}] ignored: {e}"
+                        )),
+                    }
+                }
+            }
+            Some(_) => self.warn("models.providers.huggingface.models is not an array"),
+        }
+        self.provider = Some(provider);
+    }
+
+    /// The alias of `model_ref`, if the config gives it one.
+    pub fn alias_of(&self, model_ref: &str) -> Option<&str> {
+        self.models
+            .iter()
+            .find(|e| e.key == model_ref)
+            .and_then(|e| e.alias.as_deref())
+    }
+}
+
+/// OpenClaw 2026.9's rule: `modelPolicy.allow` if present; else, before the migration, the
+/// non-blank keys of `agents.defaults.models`; else nothing (all allowed).
+fn allowlist(root: &Value) -> Option<Allowlist> {
+    let defaults = root.pointer("/agents/defaults")?;
+    let policy = defaults.get("modelPolicy");
+    if let Some(allow) = policy.and_then(|p| p.get("allow")) {
+        let entries = allow
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default();
+        return Some(Allowlist {
+            entries,
+            location: AllowlistLocation::ModelPolicy,
+        });
+    }
+    let migrated =
+        root.pointer("/meta/migrations/modelPolicyAllowlist") == Some(&Value::Bool(true));
+    if migrated || policy.is_some() {
+        return None;
+    }
+    let entries: Vec<String> = defaults
+        .get("models")?
+        .as_object()?
+        .keys()
+        .filter(|k| !k.trim().is_empty())
+        .cloned()
+        .collect();
+    (!entries.is_empty()).then_some(Allowlist {
+        entries,
+        location: AllowlistLocation::ModelsMap,
+    })
+}
+
+fn non_empty(s: &str) -> Option<String> {
+    (!s.trim().is_empty()).then(|| s.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn view(text: &str) -> OpenClawView {
+        OpenClawView::from_value(&json5::from_str::<Value>(text).unwrap())
+    }
+
+    #[test]
+    fn reads_primary_fallbacks_aliases_in_order() {
+        let v = view(
+            r#"{ agents: { defaults: {
+                model: { primary: "huggingface/a/b", fallbacks: ["huggingface/c/d", 3] },
+                models: { "huggingface/z/z": {}, "huggingface/a/b": { alias: "AB" } },
+            } } }"#,
+        );
+        assert_eq!(v.primary.as_deref(), Some("huggingface/a/b"));
+        assert_eq!(v.fallbacks, ["huggingface/c/d"]);
+        assert_eq!(
+            v.warnings,
+            ["agents.defaults.model.fallbacks[1] is not a string"]
+        );
+        assert_eq!(v.models[0].key, "huggingface/z/z");
+        assert_eq!(v.alias_of("huggingface/a/b"), Some("AB"));
+        let allow = v.allowlist.unwrap();
+        assert_eq!(allow.location, AllowlistLocation::ModelsMap);
+        assert_eq!(allow.entries, ["huggingface/z/z", "huggingface/a/b"]);
+    }
+
+    #[test]
+    fn model_may_be_a_plain_string() {
+        let v = view(r#"{ agents: { defaults: { model: "huggingface/q/r" } } }"#);
+        assert_eq!(v.primary.as_deref(), Some("huggingface/q/r"));
+        assert!(v.allowlist.is_none());
+    }
+
+    #[test]
+    fn migrated_allowlist_lives_in_model_policy() {
+        let v = view(
+            r#"{ meta: { migrations: { modelPolicyAllowlist: true } },
+                agents: { defaults: { models: { "huggingface/a/b": { alias: "x" } },
+                                      modelPolicy: { allow: ["huggingface/c/d", "openai/*"] } } } }"#,
+        );
+        let allow = v.allowlist.unwrap();
+        assert_eq!(allow.location, AllowlistLocation::ModelPolicy);
+        assert!(allow.allows("huggingface/c/d", None));
+        assert!(allow.allows("openai/gpt-5", None));
+        assert!(!allow.allows("openai-x/gpt", None));
+        assert!(!allow.allows("huggingface/a/b", None));
+        assert!(allow.allows("huggingface/a/b", Some("huggingface/c/d")));
+
+        let v = view(
+            r#"{ meta: { migrations: { modelPolicyAllowlist: true } },
+                agents: { defaults: { models: { "huggingface/a/b": {} } } } }"#,
+        );
+        assert!(
+            v.allowlist.is_none(),
+            "after the migration the models map is not a list"
+        );
+    }
+
+    #[test]
+    fn provider_block_and_env_vars() {
+        let v = view(
+            r#"{ env: { vars: { HF_TOKEN: "hf_x", N: 1 } },
+                models: { providers: { huggingface: {
+                  baseUrl: "http://x/v1", headers: { "X-HF-Bill-To": "org" },
+                  models: [ { id: "a/b", compat: { x: 1 } }, { name: "no id" } ] } } } }"#,
+        );
+        assert_eq!(v.env_vars, [("HF_TOKEN".to_owned(), "hf_x".to_owned())]);
+        let p = v.provider.unwrap();
+        assert_eq!(p.base_url.as_deref(), Some("http://x/v1"));
+        assert_eq!(p.headers, [("X-HF-Bill-To".to_owned(), "org".to_owned())]);
+        assert_eq!(p.models.len(), 1);
+        assert!(p.models[0].options.contains_key("compat"));
+        assert_eq!(v.warnings.len(), 1, "{:?}", v.warnings);
+    }
+}

@@ -1,0 +1,212 @@
+//! `cargo xtask bench`: builds release binaries, measures, and prints each number next to
+//! a baseline measured in the same run and the target it must meet.
+//!
+//! Timings are best-of-N or medians of many runs, never single shots: the machine is shared.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde::Deserialize;
+
+use crate::{Result, cargo, root};
+
+/// One measured number with its in-run baseline.
+#[derive(Debug, Deserialize)]
+struct Measurement {
+    name: String,
+    value: f64,
+    unit: String,
+    baseline: String,
+    baseline_value: f64,
+}
+
+/// A target a measurement must meet.
+#[derive(Debug, Clone, Copy)]
+enum Target {
+    AtMost(f64),
+    AtLeast(f64),
+}
+
+impl Target {
+    fn met(self, value: f64) -> bool {
+        match self {
+            Target::AtMost(limit) => value <= limit,
+            Target::AtLeast(limit) => value >= limit,
+        }
+    }
+
+    fn describe(self, unit: &str) -> String {
+        match self {
+            Target::AtMost(limit) => format!("≤ {limit} {unit}"),
+            Target::AtLeast(limit) => format!("≥ {limit} {unit}"),
+        }
+    }
+}
+
+/// Runs every benchmark and prints the report; fails when a target is missed.
+pub fn run() -> Result<()> {
+    let root = root();
+    cargo(&[
+        "build",
+        "--release",
+        "--locked",
+        "-p",
+        "hfclaw",
+        "-p",
+        "xtask",
+        "--bin",
+        "hfclaw",
+        "--bin",
+        "bench-runner",
+    ])?;
+    let release = root.join("target/release");
+    let hfclaw = release.join("hfclaw");
+    let runner = release.join("bench-runner");
+    let home_dir = tempfile::tempdir()?;
+    let home = home_dir.path();
+    let config = root.join("tests/fixtures/seed-configs/3-primary-with-fallback.json5");
+
+    let mut results: Vec<(Measurement, Target)> = Vec::new();
+    let list_args = [
+        "--config",
+        path_str(&config)?,
+        "--offline",
+        "models",
+        "list",
+    ];
+    results.push((
+        cli_wall_time(&hfclaw, &list_args, home)?,
+        Target::AtMost(5.0),
+    ));
+    results.push((
+        cli_peak_rss(&runner, &hfclaw, &list_args, home)?,
+        Target::AtMost(10.0),
+    ));
+    results.push((runner_measurement(&runner, "refs")?, Target::AtLeast(5.0)));
+    results.push((
+        runner_measurement(&runner, "discovery")?,
+        Target::AtMost(20.0),
+    ));
+
+    print_report(&results);
+    let missed = results.iter().filter(|(m, t)| !t.met(m.value)).count();
+    if missed > 0 {
+        return Err(format!("{missed} benchmark target(s) missed").into());
+    }
+    Ok(())
+}
+
+fn print_report(results: &[(Measurement, Target)]) {
+    println!();
+    println!(
+        "{:<44} {:>14}   {:<34} {:>7}   {:<14}",
+        "benchmark", "result", "baseline (same run)", "ratio", "target"
+    );
+    for (m, target) in results {
+        let ratio = if m.baseline_value > 0.0 {
+            m.value / m.baseline_value
+        } else {
+            f64::NAN
+        };
+        let mark = if target.met(m.value) { "✓" } else { "✗" };
+        println!(
+            "{:<44} {:>14}   {:<34} {:>6.2}x   {:<14} {mark}",
+            m.name,
+            format!("{:.2} {}", m.value, m.unit),
+            format!("{}: {:.2} {}", m.baseline, m.baseline_value, m.unit),
+            ratio,
+            target.describe(&m.unit),
+        );
+    }
+}
+
+/// Median wall time of `hfclaw ARGS` over many runs, against the process-spawn floor (`true`).
+fn cli_wall_time(hfclaw: &Path, args: &[&str], home: &Path) -> Result<Measurement> {
+    const RUNS: usize = 200;
+    let ours = median_wall(RUNS, || spawn_quiet(hfclaw, args, home))?;
+    let floor = median_wall(RUNS, || spawn_quiet(Path::new("true"), &[], home))?;
+    Ok(Measurement {
+        name: format!("`hfclaw {}` wall, median", args[3..].join(" ")),
+        value: ms(ours),
+        unit: "ms".to_owned(),
+        baseline: "spawn `true`".to_owned(),
+        baseline_value: ms(floor),
+    })
+}
+
+fn cli_peak_rss(runner: &Path, hfclaw: &Path, args: &[&str], home: &Path) -> Result<Measurement> {
+    let rss_of = |program: &Path, args: &[&str]| -> Result<f64> {
+        let output = Command::new(runner)
+            .arg("rss")
+            .arg("--")
+            .arg(program)
+            .args(args)
+            .env("HOME", home)
+            .output()?;
+        if !output.status.success() {
+            return Err(String::from_utf8_lossy(&output.stderr).into_owned().into());
+        }
+        let kib: f64 = String::from_utf8_lossy(&output.stdout).trim().parse()?;
+        Ok(kib / 1024.0)
+    };
+    Ok(Measurement {
+        name: format!("`hfclaw {}` peak RSS", args[3..].join(" ")),
+        value: rss_of(hfclaw, args)?,
+        unit: "MiB".to_owned(),
+        baseline: "`true`".to_owned(),
+        baseline_value: rss_of(Path::new("/bin/true"), &[])?,
+    })
+}
+
+fn runner_measurement(runner: &Path, which: &str) -> Result<Measurement> {
+    let output = Command::new(runner)
+        .arg(which)
+        .stderr(Stdio::inherit())
+        .output()?;
+    if !output.status.success() {
+        return Err(format!("bench-runner {which} failed").into());
+    }
+    let text = String::from_utf8(output.stdout)?;
+    let line = text.lines().next().ok_or("bench-runner printed nothing")?;
+    Ok(serde_json::from_str(line)?)
+}
+
+fn spawn_quiet(program: &Path, args: &[&str], home: &Path) -> Result<()> {
+    let status = Command::new(program)
+        .args(args)
+        .env("HOME", home)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{} {} exited with {status}",
+            program.display(),
+            args.join(" ")
+        )
+        .into())
+    }
+}
+
+fn median_wall(runs: usize, mut f: impl FnMut() -> Result<()>) -> Result<Duration> {
+    let mut times = Vec::with_capacity(runs);
+    for _ in 0..runs {
+        let start = Instant::now();
+        f()?;
+        times.push(start.elapsed());
+    }
+    times.sort();
+    Ok(times[runs / 2])
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+fn path_str(path: &Path) -> Result<&str> {
+    path.to_str()
+        .ok_or_else(|| format!("non-UTF-8 path {}", path.display()).into())
+}

@@ -1,1 +1,56 @@
-//! placeholder
+//! The client side of Hugging Face Inference Providers' OpenAI-compatible router.
+//!
+//! This crate owns (SPEC §4):
+//! - the token: a redacting [`Token`] type and its resolution by precedence
+//!   ([`resolve_token`]), and the router base URL ([`resolve_base_url`]);
+//! - the HTTP client ([`RouterClient`]): discovery (`GET /models` with `ETag`), chat
+//!   (non-streaming, SSE streaming with reasoning and usage, raw passthrough for a
+//!   gateway) and the whoami token check;
+//! - error classification by status and code, with hints ([`RouterError`], [`ErrorKind`]);
+//! - the SSE parser and chat chunk decoder ([`sse`]);
+//! - the fallback engine ([`run_chain`]);
+//! - the discovery cache policy ([`load_live_models`]).
+//!
+//! It does not print, parse command lines, read or edit configs, or merge catalogs: the
+//! CLI hands it flags, environment lookups and config values, and gives the live list it
+//! returns to `hfclaw_catalog`. A token never appears in its `Debug` output, errors or
+//! logs.
+//!
+//! ```
+//! use hfclaw_router_client::{Token, TokenInputs, TokenSource, resolve_token};
+//!
+//! let env = |name: &str| (name == "HF_TOKEN").then(|| "hf_exampleexample1234".to_owned());
+//! let inputs = TokenInputs {
+//!     flag: None,
+//!     env: &env,
+//!     state_env_file: None,
+//!     config_env_vars: Vec::new(),
+//!     home: None,
+//! };
+//! let (token, source) = resolve_token(&inputs).unwrap().unwrap();
+//! assert_eq!(source, TokenSource::Env("HF_TOKEN"));
+//! assert_eq!(token.redacted(), "hf_…1234");
+//! ```
+
+pub mod base_url;
+pub mod chat;
+pub mod client;
+pub mod discovery;
+pub mod error;
+pub mod fallback;
+pub mod sse;
+pub mod token;
+
+pub use base_url::{BaseUrlSource, DEFAULT_BASE_URL, resolve_base_url};
+pub use chat::{ChatRequest, ChatResponse, Message, Usage};
+pub use client::{
+    ChatStream, ClientError, ClientOptions, DEFAULT_HUB_URL, ListResponse, RawChat, RouterClient,
+    WhoAmI,
+};
+pub use discovery::{CachePolicy, LiveData, Origin, default_cache_path, load_live_models};
+pub use error::{ErrorKind, RouterError};
+pub use fallback::{
+    Attempt, AttemptError, ChainFailure, ChainSuccess, FallbackPolicy, Skip, StopReason, run_chain,
+};
+pub use sse::{ChatEvent, SseParser};
+pub use token::{Token, TokenError, TokenInputs, TokenSource, resolve_token};

@@ -147,6 +147,8 @@ struct Script {
     models: Option<Reply>,
     /// Per model id (as sent), replies in order; the last one repeats.
     chat: HashMap<String, VecDeque<Reply>>,
+    /// The Hub's `GET /api/whoami-v2` answer (401 when unset).
+    whoami: Option<Reply>,
     recorded: Vec<Recorded>,
 }
 
@@ -185,6 +187,7 @@ impl FakeRouter {
                 let app = Router::new()
                     .route("/v1/models", get(models))
                     .route("/v1/chat/completions", post(chat))
+                    .route("/api/whoami-v2", get(whoami))
                     .with_state(shared);
                 let _ = axum::serve(listener, app)
                     .with_graceful_shutdown(async move {
@@ -226,6 +229,18 @@ impl FakeRouter {
             .chat
             .insert(model_id.to_owned(), replies.into_iter().collect());
         self
+    }
+
+    /// Sets the Hub's whoami answer (this server also plays `huggingface.co`:
+    /// point `HFCLAW_HUB_URL` at [`FakeRouter::hub_url`]).
+    pub fn whoami(&self, reply: Reply) -> &FakeRouter {
+        self.lock().whoami = Some(reply);
+        self
+    }
+
+    /// `http://127.0.0.1:PORT`, the fake Hub.
+    pub fn hub_url(&self) -> String {
+        format!("http://{}", self.addr)
     }
 
     /// Every request received so far.
@@ -284,6 +299,22 @@ async fn models(State(script): State<Shared>, request: Request) -> Response {
         .models
         .clone()
         .unwrap_or_else(|| Reply::json(200, r#"{"object":"list","data":[]}"#));
+    respond(reply).await
+}
+
+async fn whoami(State(script): State<Shared>, request: Request) -> Response {
+    record(&script, "GET /api/whoami-v2", request.headers(), b"");
+    let reply = script
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .whoami
+        .clone()
+        .unwrap_or_else(|| {
+            Reply::json(
+                401,
+                r#"{"error":"Invalid credentials in Authorization header"}"#,
+            )
+        });
     respond(reply).await
 }
 
@@ -348,7 +379,8 @@ async fn respond(reply: Reply) -> Response {
     }
 }
 
-/// The `hfclaw` binary of this build (`target/<profile>/hfclaw`), built on demand.
+/// The `hfclaw` binary of this build (`target/<profile>/hfclaw`), built (or brought up to
+/// date) once per test process: `cargo test` does not rebuild another package's binary.
 pub fn hfclaw_bin() -> PathBuf {
     static BUILT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
     BUILT
@@ -360,18 +392,19 @@ pub fn hfclaw_bin() -> PathBuf {
                 .and_then(|deps| deps.parent())
                 .map(PathBuf::from)
                 .unwrap_or_default();
-            let bin = profile_dir.join("hfclaw");
-            if !bin.exists() {
-                let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-                let status = std::process::Command::new(cargo)
-                    .args(["build", "-p", "hfclaw", "--bin", "hfclaw"])
-                    .status();
-                assert!(
-                    status.is_ok_and(|s| s.success()),
-                    "building hfclaw for end-to-end tests failed"
-                );
+            let release = profile_dir.file_name().is_some_and(|n| n == "release");
+            let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+            let mut build = std::process::Command::new(cargo);
+            build.args(["build", "--quiet", "-p", "hfclaw", "--bin", "hfclaw"]);
+            if release {
+                build.arg("--release");
             }
-            bin
+            let status = build.status();
+            assert!(
+                status.is_ok_and(|s| s.success()),
+                "building hfclaw for end-to-end tests failed"
+            );
+            profile_dir.join("hfclaw")
         })
         .clone()
 }

@@ -88,6 +88,16 @@ pub fn run() -> Result<()> {
         runner_measurement(&runner, "discovery")?,
         Target::AtMost(20.0),
     ));
+    results.push((runner_measurement(&runner, "sse")?, Target::AtLeast(200.0)));
+    let hfclaw_arg = path_str(&hfclaw)?;
+    results.push((
+        runner_measurement_with(&runner, &["first-byte", hfclaw_arg])?,
+        Target::AtMost(1.0),
+    ));
+    results.push((
+        runner_measurement_with(&runner, &["chain", hfclaw_arg])?,
+        Target::AtMost(1000.0),
+    ));
 
     print_report(&results);
     let missed = results.iter().filter(|(m, t)| !t.met(m.value)).count();
@@ -160,8 +170,13 @@ fn cli_peak_rss(runner: &Path, hfclaw: &Path, args: &[&str], home: &Path) -> Res
 }
 
 fn runner_measurement(runner: &Path, which: &str) -> Result<Measurement> {
+    runner_measurement_with(runner, &[which])
+}
+
+fn runner_measurement_with(runner: &Path, args: &[&str]) -> Result<Measurement> {
+    let which = args.first().copied().unwrap_or_default();
     let output = Command::new(runner)
-        .arg(which)
+        .args(args)
         .stderr(Stdio::inherit())
         .output()?;
     if !output.status.success() {

@@ -1,5 +1,6 @@
 //! Checks of refs and of the user's selection against the catalog: unknown models,
-//! unknown `:<provider>` suffixes, duplicate fallbacks, allowlist gaps.
+//! unknown `:<provider>` suffixes, duplicate fallbacks. (Allowlist gaps are config
+//! knowledge: `hfclaw-config-merge` checks them.)
 //!
 //! Checks only report; callers decide whether a problem is a warning or (with `--strict`)
 //! an error.
@@ -168,14 +169,6 @@ pub enum SelectionProblem {
         /// The ref.
         model_ref: ModelRef,
     },
-    /// The allowlist (`agents.defaults.models`) is non-empty and lacks this ref, so
-    /// OpenClaw will refuse to use it.
-    NotAllowlisted {
-        /// Where it is used.
-        role: String,
-        /// The ref.
-        model_ref: ModelRef,
-    },
 }
 
 impl fmt::Display for SelectionProblem {
@@ -189,10 +182,6 @@ impl fmt::Display for SelectionProblem {
             SelectionProblem::FallbackIsPrimary { model_ref } => {
                 write!(f, "fallback {model_ref} is also the default model")
             }
-            SelectionProblem::NotAllowlisted { role, model_ref } => write!(
-                f,
-                "{role} {model_ref} is missing from agents.defaults.models, which OpenClaw uses as its allowlist"
-            ),
         }
     }
 }
@@ -203,7 +192,7 @@ impl Serialize for SelectionProblem {
     }
 }
 
-/// Every problem of the selection, in the order default, fallbacks, allowlist.
+/// Every problem of the selection, in the order default, fallbacks.
 pub fn check_selection(catalog: &Catalog, selection: &Selection<'_>) -> Vec<SelectionProblem> {
     let mut problems = Vec::new();
     let mut roles: Vec<(String, &ModelRef)> = Vec::new();
@@ -230,12 +219,6 @@ pub fn check_selection(catalog: &Catalog, selection: &Selection<'_>) -> Vec<Sele
             problems.push(SelectionProblem::Ref {
                 role: role.clone(),
                 problem,
-            });
-        }
-        if !selection.allowlist.is_empty() && !selection.allowlist.contains(model_ref) {
-            problems.push(SelectionProblem::NotAllowlisted {
-                role: role.clone(),
-                model_ref: (*model_ref).clone(),
             });
         }
     }
@@ -325,7 +308,7 @@ mod tests {
     }
 
     #[test]
-    fn selection_flags_duplicates_primary_fallbacks_and_allowlist_gaps() {
+    fn selection_flags_duplicates_and_fallbacks_equal_to_primary() {
         let primary = r("huggingface/deepseek-ai/DeepSeek-R1");
         let fallbacks = [
             r("huggingface/Qwen/Qwen3-8B"),
@@ -349,7 +332,6 @@ mod tests {
             [
                 "fallback huggingface/Qwen/Qwen3-8B is listed more than once",
                 "fallback huggingface/deepseek-ai/DeepSeek-R1 is also the default model",
-                "fallback #1 huggingface/Qwen/Qwen3-8B is missing from agents.defaults.models, which OpenClaw uses as its allowlist",
             ]
         );
     }

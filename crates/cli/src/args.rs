@@ -45,11 +45,19 @@ pub struct GlobalArgs {
 /// The commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Set up Hugging Face in openclaw.json: token, default model, provider block
+    Onboard(OnboardArgs),
     /// See and choose models: catalog, default, fallbacks, aliases
     #[command(subcommand)]
     Models(ModelsCommand),
+    /// Ask a model through the router (streams; falls back to your fallbacks)
+    Chat(ChatArgs),
+    /// Check config, token, router and models; exit 1 on any ✗
+    Doctor,
     /// Print a shell completion script
     Completions(CompletionsArgs),
+    /// Run a local OpenAI-compatible gateway that applies aliases, refs and fallbacks
+    Serve(ServeArgs),
 }
 
 /// `hfclaw models …`.
@@ -57,6 +65,108 @@ pub enum Command {
 pub enum ModelsCommand {
     /// List models: the built-in catalog merged with the router's live list and your config
     List(ListArgs),
+    /// Show the default model, fallbacks, aliases, config path, token source and problems
+    Status(StatusArgs),
+    /// Make REF (or an alias) the default model
+    Set(SetArgs),
+    /// Models to try, in order, when the default fails
+    #[command(subcommand)]
+    Fallbacks(FallbacksCommand),
+    /// Short names for refs (`agents.defaults.models[REF].alias`)
+    #[command(subcommand)]
+    Aliases(AliasesCommand),
+    /// Write catalog entries (context, limits, prices) for your models into the config
+    Sync(SyncArgs),
+}
+
+/// `hfclaw onboard`, with OpenClaw's flags.
+#[derive(Debug, Clone, Args)]
+pub struct OnboardArgs {
+    /// Never prompt; take everything from flags and the environment
+    #[arg(long)]
+    pub non_interactive: bool,
+    /// Where the agent runs (only `local` is supported)
+    #[arg(long, value_name = "MODE", default_value = "local")]
+    pub mode: String,
+    /// How to authenticate (only `huggingface-api-key` is supported)
+    #[arg(long, value_name = "CHOICE", default_value = "huggingface-api-key")]
+    pub auth_choice: String,
+    /// Hugging Face token (hf_…); saved to the state dir's .env [default: $HUGGINGFACE_HUB_TOKEN, $HF_TOKEN]
+    #[arg(long, value_name = "KEY", hide_env_values = true)]
+    pub huggingface_api_key: Option<String>,
+    /// Default model [default: huggingface/deepseek-ai/DeepSeek-R1]
+    #[arg(long, value_name = "REF")]
+    pub model: Option<String>,
+}
+
+/// `hfclaw models status`.
+#[derive(Debug, Clone, Args)]
+pub struct StatusArgs {
+    /// Print JSON instead of text
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `hfclaw models set`.
+#[derive(Debug, Clone, Args)]
+pub struct SetArgs {
+    /// A ref (huggingface/org/model[:policy|:provider]), a bare org/model, or an alias
+    #[arg(value_name = "REF|ALIAS")]
+    pub model: String,
+}
+
+/// `hfclaw models fallbacks …`.
+#[derive(Debug, Clone, Subcommand)]
+pub enum FallbacksCommand {
+    /// Print the fallbacks, one ref per line, in order
+    List,
+    /// Append REF (or an alias) to the fallbacks
+    Add {
+        /// The ref or alias
+        #[arg(value_name = "REF|ALIAS")]
+        model: String,
+    },
+    /// Remove REF (or an alias) from the fallbacks
+    Remove {
+        /// The ref or alias
+        #[arg(value_name = "REF|ALIAS")]
+        model: String,
+    },
+    /// Remove every fallback
+    Clear,
+}
+
+/// `hfclaw models aliases …`.
+#[derive(Debug, Clone, Subcommand)]
+pub enum AliasesCommand {
+    /// Print the aliases: ALIAS, then REF
+    List,
+    /// Give REF the alias ALIAS
+    Set {
+        /// The ref
+        #[arg(value_name = "REF")]
+        model: String,
+        /// The alias
+        #[arg(value_name = "ALIAS")]
+        alias: String,
+    },
+    /// Remove the alias of REF (or the alias named so)
+    Remove {
+        /// The ref or alias
+        #[arg(value_name = "REF|ALIAS")]
+        model: String,
+    },
+}
+
+/// `hfclaw models sync`.
+#[derive(Debug, Clone, Args)]
+pub struct SyncArgs {
+    /// Write into OpenClaw's models.json instead of openclaw.json [default path: <state dir>/agents/main/agent/models.json]
+    #[arg(long, value_name = "PATH", num_args = 0..=1, default_missing_value = "")]
+    pub models_json: Option<std::path::PathBuf>,
+    /// Write every catalog model, not only the ones your config uses
+    #[arg(long)]
+    pub all: bool,
 }
 
 /// `hfclaw models list`.
@@ -80,6 +190,46 @@ pub struct ListArgs {
     /// Print a JSON array instead of a table
     #[arg(long)]
     pub json: bool,
+}
+
+/// `hfclaw chat`.
+#[derive(Debug, Clone, Args)]
+pub struct ChatArgs {
+    /// The prompt [default: read from stdin]
+    #[arg(value_name = "PROMPT")]
+    pub prompt: Option<String>,
+    /// Model ref or alias [default: the config's default model]
+    #[arg(long, short, value_name = "REF|ALIAS")]
+    pub model: Option<String>,
+    /// A system message
+    #[arg(long, value_name = "TEXT")]
+    pub system: Option<String>,
+    /// Use only the chosen model, not the config's fallbacks
+    #[arg(long)]
+    pub no_fallback: bool,
+    /// Print the model's reasoning (dimmed, on stderr)
+    #[arg(long)]
+    pub show_reasoning: bool,
+    /// Print one JSON object with the answer, model, usage and skipped models
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `hfclaw serve`.
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// Address to listen on; port 0 picks a free port (the address is printed on start)
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:4000")]
+    pub listen: String,
+    /// Key clients must send (`Authorization: Bearer KEY`) [default: $HFCLAW_SERVE_API_KEY]
+    #[arg(long, value_name = "KEY", env = "HFCLAW_SERVE_API_KEY", hide_env_values = true)]
+    pub api_key: Option<String>,
+    /// Most chat requests served at once; more get 503 with Retry-After
+    #[arg(long, value_name = "N", default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub max_concurrent: u32,
+    /// Seconds to wait for a model's answer to start before moving on (504 when none does)
+    #[arg(long, value_name = "SECS", default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub timeout: u64,
 }
 
 /// `hfclaw completions`.

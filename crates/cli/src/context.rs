@@ -3,18 +3,27 @@
 
 use std::ffi::OsString;
 use std::path::PathBuf;
+use std::time::SystemTime;
 
 use hfclaw_catalog::listing::Selection;
 use hfclaw_catalog::{Catalog, ConfigModel, builtin};
-use hfclaw_config_merge::{ConfigDocument, ConfigPaths, OpenClawView};
-use hfclaw_model_ref::{Aliases, ModelRef};
+use hfclaw_catalog::checks::check_ref;
+use hfclaw_config_merge::{ConfigDocument, ConfigPaths, EditOutcome, Editor, OpenClawView};
+use hfclaw_model_ref::{Aliases, ModelRef, Via, resolve};
+use hfclaw_router_client::discovery::format_age;
+use hfclaw_router_client::{
+    CachePolicy, ClientOptions, Origin, RouterClient, Token, TokenInputs, TokenSource,
+    default_cache_path, load_live_models, resolve_base_url, resolve_token,
+};
 
 use crate::args::GlobalArgs;
-use crate::error::CliResult;
+use crate::error::{CliError, CliResult};
 use crate::output::Messages;
 
 /// Global flags plus what was derived from them.
 pub struct Context {
+    /// The global flags.
+    pub global: GlobalArgs,
     /// Message printer honouring `-q`.
     pub messages: Messages,
     /// Where the config, state dir and `.env` are.
@@ -29,6 +38,7 @@ impl Context {
             hfclaw_config_merge::locate(global.config.as_deref(), &env_os, home.as_deref())?;
         Ok(Context {
             messages: Messages::new(global.quiet),
+            global,
             paths,
         })
     }
@@ -51,11 +61,151 @@ impl Context {
         Ok(view)
     }
 
+    /// The token by SPEC §4's precedence, and where it came from.
+    pub fn token(&self, view: &OpenClawView) -> CliResult<Option<(Token, TokenSource)>> {
+        let inputs = TokenInputs {
+            flag: self.global.token.clone(),
+            env: &env,
+            state_env_file: Some(self.paths.env_file.clone()),
+            config_env_vars: view.env_vars.clone(),
+            home: home_dir(),
+        };
+        let found = resolve_token(&inputs).map_err(|e| CliError::runtime(e.to_string()))?;
+        if let Some((token, source)) = &found
+            && !token.looks_valid()
+        {
+            self.messages.warn(format!(
+                "the token from {source} does not look like a Hugging Face token (hf_…)"
+            ));
+        }
+        Ok(found)
+    }
+
+    /// The router base URL: `--router-url`, `$HFCLAW_ROUTER_URL`, the config's, the default.
+    pub fn base_url(&self, view: &OpenClawView) -> String {
+        let config_url = view.provider.as_ref().and_then(|p| p.base_url.as_deref());
+        resolve_base_url(self.global.router_url.as_deref(), &env, config_url).0
+    }
+
+    /// A router client with the config's headers (e.g. `X-HF-Bill-To`).
+    pub fn client(&self, view: &OpenClawView, token: Option<Token>) -> CliResult<RouterClient> {
+        let mut options = ClientOptions::new(self.base_url(view));
+        options.token = token;
+        options.user_agent = concat!("hfclaw/", env!("CARGO_PKG_VERSION")).to_owned();
+        options.extra_headers = view
+            .provider
+            .as_ref()
+            .map(|p| p.headers.clone())
+            .unwrap_or_default();
+        RouterClient::new(options).map_err(|e| {
+            CliError::input(e.to_string())
+                .hint("check --router-url, $HFCLAW_ROUTER_URL or models.providers.huggingface.baseUrl")
+        })
+    }
+
+    /// The catalog with live data: from the network when `network` and the cache is stale
+    /// (or `refresh`), else from the cache of any age, else built-in only.
+    pub fn catalog(
+        &self,
+        view: &OpenClawView,
+        user: &UserModels,
+        network: bool,
+        refresh: bool,
+    ) -> CliResult<Catalog> {
+        let offline = self.global.offline || !network;
+        let Some(cache_path) = default_cache_path(&env) else {
+            return Ok(self.offline_catalog(user));
+        };
+        let base_url = self.base_url(view);
+        let policy = CachePolicy {
+            offline,
+            refresh,
+            ..CachePolicy::default()
+        };
+        let live = if offline {
+            // Reading the cache needs no runtime: keep offline commands instant.
+            runtime()?.block_on(load_live_models(
+                None,
+                &base_url,
+                &cache_path,
+                policy,
+                SystemTime::now(),
+            ))
+        } else {
+            let token = self.token(view)?.map(|(t, _)| t);
+            let client = self.client(view, token)?;
+            runtime()?.block_on(load_live_models(
+                Some(&client),
+                &base_url,
+                &cache_path,
+                policy,
+                SystemTime::now(),
+            ))
+        };
+        for warning in &live.warnings {
+            self.messages.warn(warning);
+        }
+        if let Origin::StaleCache { age } | Origin::Cache { age } = live.origin {
+            tracing::debug!("catalog from cache, {}", format_age(age));
+        }
+        let catalog = Catalog::merge(builtin::models(), live.models, &user.provider_models);
+        self.warn_catalog(&catalog);
+        Ok(catalog)
+    }
+
     /// The built-in catalog merged with the config's provider entries (no network).
     pub fn offline_catalog(&self, user: &UserModels) -> Catalog {
         let catalog = Catalog::merge(builtin::models(), None, &user.provider_models);
         self.warn_catalog(&catalog);
         catalog
+    }
+
+    /// Turns what the user typed (ref, bare `org/model`, alias) into a ref, saying how when
+    /// it was not a full ref, and warning about refs the catalog does not know.
+    pub fn resolve_model(
+        &self,
+        input: &str,
+        user: &UserModels,
+        catalog: &Catalog,
+    ) -> CliResult<ModelRef> {
+        let resolved = resolve(input, &user.aliases, &catalog.ids())?;
+        match &resolved.via {
+            Via::Ref => {}
+            Via::Alias(alias) => self
+                .messages
+                .note(format!("alias \"{alias}\" is {}", resolved.model_ref)),
+            Via::BarePrefixed => self
+                .messages
+                .note(format!("using {}", resolved.model_ref)),
+        }
+        if let Some(problem) = check_ref(catalog, &resolved.model_ref) {
+            self.messages.warn(problem.to_string());
+        }
+        Ok(resolved.model_ref)
+    }
+
+    /// Applies `f` to the config under a lock and writes it safely; reports the backup.
+    pub fn edit_config<T>(
+        &self,
+        f: impl FnOnce(&mut Editor) -> Result<T, hfclaw_config_merge::ConfigError>,
+    ) -> CliResult<(T, EditOutcome)> {
+        let (value, outcome) = hfclaw_config_merge::edit_config(&self.paths.config, f)?;
+        if let Some(backup) = &outcome.backup {
+            tracing::debug!("previous config kept as {}", backup.display());
+        }
+        Ok((value, outcome))
+    }
+
+    /// "updated <path>" or "<path> already up to date", on stderr.
+    pub fn report_write(&self, outcome: &EditOutcome) {
+        let path = self.paths.config.display();
+        if outcome.created {
+            self.messages.status(format!("created {path}"));
+        } else if outcome.changed {
+            self.messages.status(format!("updated {path}"));
+        } else {
+            self.messages.status(format!("{path} already up to date"));
+        }
     }
 
     fn warn_catalog(&self, catalog: &Catalog) {
@@ -66,12 +216,31 @@ impl Context {
     }
 }
 
+/// An environment variable as a string; unset, empty or non-UTF-8 values count as unset.
+pub fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+/// A single-threaded async runtime for the commands that talk to the network.
+pub fn runtime() -> CliResult<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| CliError::runtime(format!("starting the async runtime: {e}")))
+}
+
 fn env_os(name: &str) -> Option<OsString> {
     std::env::var_os(name).filter(|v| !v.is_empty())
 }
 
 fn home_dir() -> Option<PathBuf> {
     env_os("HOME").map(PathBuf::from).or_else(dirs::home_dir)
+}
+
+/// An error for a config that must exist for this command.
+pub fn no_config(paths: &ConfigPaths) -> CliError {
+    CliError::input(format!("no config at {}", paths.config.display()))
+        .hint("run `hfclaw onboard` first, or pass --config PATH")
 }
 
 /// The user's model choices from the config, as typed refs.

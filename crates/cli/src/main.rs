@@ -7,6 +7,7 @@ mod commands;
 mod context;
 mod error;
 mod output;
+mod serve;
 
 use std::process::ExitCode;
 
@@ -38,10 +39,19 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> CliResult {
     match &cli.command {
         Command::Completions(args) => commands::completions::run(args),
+        Command::Serve(args) => serve::run(&Context::new(cli.global)?, args),
+        Command::Doctor => commands::doctor::run(&Context::new(cli.global)?),
+        Command::Chat(args) => commands::chat::run(&Context::new(cli.global)?, args),
+        Command::Onboard(args) => commands::onboard::run(&Context::new(cli.global)?, args),
         Command::Models(command) => {
             let ctx = Context::new(cli.global)?;
             match command {
                 ModelsCommand::List(args) => commands::models_list::run(&ctx, args),
+                ModelsCommand::Status(args) => commands::models_status::run(&ctx, args),
+                ModelsCommand::Set(args) => commands::models_edit::set(&ctx, args),
+                ModelsCommand::Fallbacks(command) => commands::models_edit::fallbacks(&ctx, command),
+                ModelsCommand::Aliases(command) => commands::models_edit::aliases(&ctx, command),
+                ModelsCommand::Sync(args) => commands::models_sync::run(&ctx, args),
             }
         }
     }

@@ -12,6 +12,14 @@ const ERROR: Style = AnsiColor::Red.on_default().bold();
 const WARNING: Style = AnsiColor::Yellow.on_default().bold();
 const NOTE: Style = AnsiColor::Cyan.on_default().bold();
 const HINT: Style = AnsiColor::Green.on_default().bold();
+/// A passed check.
+pub const OK: Style = AnsiColor::Green.on_default().bold();
+/// A failed check.
+pub const BAD: Style = AnsiColor::Red.on_default().bold();
+/// A check that passed with a warning.
+pub const WARN_MARK: Style = AnsiColor::Yellow.on_default().bold();
+/// Dimmed text (reasoning, closing lines).
+pub const DIM: Style = Style::new().dimmed();
 
 /// Message levels on stderr.
 #[derive(Debug, Clone, Copy)]
@@ -29,6 +37,13 @@ impl Messages {
     pub fn warn(&self, message: impl AsRef<str>) {
         if !self.quiet {
             labelled(WARNING, "warning", message.as_ref());
+        }
+    }
+
+    /// A plain status line on stderr (what a command did).
+    pub fn status(&self, message: impl AsRef<str>) {
+        if !self.quiet {
+            let _ = writeln!(anstream::stderr(), "{}", message.as_ref());
         }
     }
 

@@ -3,20 +3,29 @@
 //! This crate owns finding the config ([`locate`]), parsing JSON5 with `path:line:col`
 //! errors ([`ConfigDocument`]), the meaning of OpenClaw's keys ([`OpenClawView`]),
 //! format-preserving edits that keep comments, quoting, trailing commas, indentation and
-//! key order ([`edit`]), the non-destructive merge of catalog entries into a provider's
-//! model list, and safe writes (lock, temp file + fsync + rename, `.bak` ring, file mode).
+//! key order ([`Editor`]), the non-destructive merge of catalog entries into a provider's
+//! model list ([`Editor::merge_provider_models`]), safe writes (lock, temp file + fsync +
+//! rename, `.bak` ring, file mode: [`edit_config`]), the state dir `.env` ([`env_file`])
+//! and the keys OpenClaw's strict schema would reject ([`schema_problems`]).
 //!
-//! It never writes a key OpenClaw's strict schema lacks. It does not decide *what* to
-//! write (the CLI does, from the catalog) and does no network I/O.
+//! It never writes a key OpenClaw's schema lacks. It does not decide *what* to write (the
+//! CLI does, from the catalog) and does no network I/O.
 
 mod document;
+mod editor;
+pub mod env_file;
 mod error;
 mod locate;
+mod schema;
 mod view;
+mod write;
 
 pub use document::ConfigDocument;
+pub use editor::{Editor, MergeReport};
 pub use error::ConfigError;
 pub use locate::{ConfigPaths, PathSource, locate};
+pub use schema::schema_problems;
 pub use view::{
     AgentModelEntry, Allowlist, AllowlistLocation, OpenClawView, PROVIDER_ID, ProviderBlock,
 };
+pub use write::{EditOutcome, edit_config, edit_models_json};

@@ -195,6 +195,28 @@ impl OpenClawView {
         self.provider = Some(provider);
     }
 
+    /// Default and fallback refs the allowlist lacks, as `(role, ref)`: OpenClaw refuses
+    /// to use them. Empty when there is no allowlist.
+    pub fn allowlist_gaps(&self) -> Vec<(String, String)> {
+        let Some(allowlist) = &self.allowlist else {
+            return Vec::new();
+        };
+        let roles = self
+            .primary
+            .iter()
+            .map(|p| ("default".to_owned(), p))
+            .chain(
+                self.fallbacks
+                    .iter()
+                    .enumerate()
+                    .map(|(i, f)| (format!("fallback #{}", i + 1), f)),
+            );
+        roles
+            .filter(|(_, r)| !allowlist.allows(r, self.alias_of(r)))
+            .map(|(role, r)| (role, r.clone()))
+            .collect()
+    }
+
     /// The alias of `model_ref`, if the config gives it one.
     pub fn alias_of(&self, model_ref: &str) -> Option<&str> {
         self.models
@@ -273,6 +295,22 @@ mod tests {
         let allow = v.allowlist.unwrap();
         assert_eq!(allow.location, AllowlistLocation::ModelsMap);
         assert_eq!(allow.entries, ["huggingface/z/z", "huggingface/a/b"]);
+    }
+
+    #[test]
+    fn allowlist_gaps_name_role_and_ref() {
+        let v = view(
+            r#"{ agents: { defaults: {
+                model: { primary: "huggingface/a/b", fallbacks: ["huggingface/c/d", "huggingface/e/f"] },
+                models: { "huggingface/a/b": {}, "huggingface/e/f": {} },
+            } } }"#,
+        );
+        assert_eq!(
+            v.allowlist_gaps(),
+            [("fallback #1".to_owned(), "huggingface/c/d".to_owned())]
+        );
+        let no_list = view(r#"{ agents: { defaults: { model: "huggingface/a/b" } } }"#);
+        assert!(no_list.allowlist_gaps().is_empty());
     }
 
     #[test]

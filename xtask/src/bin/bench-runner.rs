@@ -19,8 +19,14 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("refs") => bench_refs(),
         Some("discovery") => bench_discovery(),
+        Some("sse") => bench_sse(),
+        Some("first-byte") => first_byte(&args[1..]),
+        Some("chain") => chain(&args[1..]),
         Some("rss") => rss(&args[1..]),
-        _ => Err("usage: bench-runner refs|discovery|rss -- CMD...".into()),
+        _ => Err(
+            "usage: bench-runner refs|discovery|sse|first-byte HFCLAW|chain HFCLAW|rss -- CMD..."
+                .into(),
+        ),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -156,13 +162,9 @@ fn bench_discovery() -> Result<()> {
             black_box(Catalog::merge(builtin::models(), Some(list.models), &[]));
         }
     });
-    let value = if std::env::var_os("NO_BASELINE").is_some() {
-        Duration::ZERO
-    } else {
-        best_time(Duration::from_millis(1500), || {
-            black_box(serde_json::from_slice::<serde_json::Value>(black_box(body.as_bytes())).ok());
-        })
-    };
+    let value = best_time(Duration::from_millis(1500), || {
+        black_box(serde_json::from_slice::<serde_json::Value>(black_box(body.as_bytes())).ok());
+    });
     let ms = |d: Duration| d.as_secs_f64() * 1e3;
     emit(
         &format!(
@@ -173,6 +175,277 @@ fn bench_discovery() -> Result<()> {
         "ms",
         "serde_json::Value parse",
         ms(value),
+    );
+    Ok(())
+}
+
+/// A chat stream of `events` chunks shaped like the router's, reasoning then content.
+fn synthetic_stream(events: usize) -> Vec<u8> {
+    let mut out = Vec::new();
+    for i in 0..events {
+        let delta = if i < events / 4 {
+            serde_json::json!({"reasoning_content": format!("step {i} of the reasoning, ")})
+        } else {
+            serde_json::json!({"content": format!("word{i} and some more text ")})
+        };
+        let chunk = serde_json::json!({
+            "id": "chatcmpl-7f3a", "object": "chat.completion.chunk", "created": 1_737_331_200u64,
+            "model": "deepseek-ai/DeepSeek-R1", "system_fingerprint": "fp_1",
+            "choices": [{"index": 0, "delta": delta, "logprobs": null, "finish_reason": null}],
+        });
+        out.extend_from_slice(format!("data: {chunk}\n\n").as_bytes());
+        if i % 100 == 0 {
+            out.extend_from_slice(b": keep-alive\n\n");
+        }
+    }
+    out.extend_from_slice(b"data: [DONE]\n\n");
+    out
+}
+
+/// SSE decoding (parser + OpenAI chunk decoding) in 1.4 KB network-sized reads.
+fn bench_sse() -> Result<()> {
+    let stream = synthetic_stream(40_000);
+    let decode = best_time(Duration::from_millis(1500), || {
+        let mut decoder = hfclaw_router_client::sse::ChatDecoder::new();
+        let mut events = Vec::new();
+        for chunk in black_box(&stream).chunks(1400) {
+            decoder.push(chunk, &mut events);
+            events.clear();
+        }
+        decoder.finish(&mut events);
+        black_box(&events);
+    });
+    let parse_json = best_time(Duration::from_millis(1500), || {
+        for line in black_box(&stream).split(|b| *b == b'\n') {
+            if let Some(data) = line.strip_prefix(b"data: ") {
+                black_box(serde_json::from_slice::<serde_json::Value>(data).ok());
+            }
+        }
+    });
+    let mb_per_s = |d: Duration| stream.len() as f64 / d.as_secs_f64() / 1e6;
+    emit(
+        "SSE chat decoding throughput",
+        mb_per_s(decode),
+        "MB/s",
+        "split lines + serde_json::Value",
+        mb_per_s(parse_json),
+    );
+    Ok(())
+}
+
+/// A one-connection-at-a-time HTTP/1.1 server on loopback that answers each request with
+/// `respond(request_body, stream)`. Enough for the chat benches, and it lets them take
+/// timestamps exactly where bytes are written.
+fn serve_loopback(
+    respond: impl Fn(&str, &mut std::net::TcpStream) -> std::io::Result<()> + Send + 'static,
+) -> Result<std::net::SocketAddr> {
+    use std::io::{BufRead, BufReader, Read};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    let addr = listener.local_addr()?;
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let _ = stream.set_nodelay(true);
+            let Ok(clone) = stream.try_clone() else {
+                continue;
+            };
+            let mut reader = BufReader::new(clone);
+            let mut length = 0usize;
+            let mut line = String::new();
+            loop {
+                line.clear();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                    break;
+                }
+                let lower = line.to_ascii_lowercase();
+                if let Some(v) = lower.strip_prefix("content-length:") {
+                    length = v.trim().parse().unwrap_or(0);
+                }
+                if line == "\r\n" {
+                    break;
+                }
+            }
+            let mut body = vec![0; length];
+            if reader.read_exact(&mut body).is_err() {
+                continue;
+            }
+            let _ = respond(&String::from_utf8_lossy(&body), &mut stream);
+        }
+    });
+    Ok(addr)
+}
+
+fn sse_event(delta: &serde_json::Value, finish: Option<&str>) -> String {
+    let chunk = serde_json::json!({"id": "c", "object": "chat.completion.chunk", "created": 1,
+        "model": "m", "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]});
+    format!("data: {chunk}\n\n")
+}
+
+fn http_chunk(text: &str) -> String {
+    format!("{:x}\r\n{text}\r\n", text.len())
+}
+
+/// A sandbox for running `hfclaw chat` against `addr`: config with a primary and two
+/// fallbacks, a test token, an empty cache dir.
+fn chat_command(
+    hfclaw: &str,
+    home: &std::path::Path,
+    addr: std::net::SocketAddr,
+) -> Result<Command> {
+    let config = home.join("openclaw.json");
+    std::fs::write(
+        &config,
+        r#"{ agents: { defaults: { model: { primary: "huggingface/a/one",
+             fallbacks: ["huggingface/b/two", "huggingface/c/three"] } } } }"#,
+    )?;
+    let mut cmd = Command::new(hfclaw);
+    cmd.env_clear()
+        .env("HOME", home)
+        .env("HFCLAW_CACHE_DIR", home.join("cache"))
+        .env("HF_TOKEN", "hf_benchToken000000000000")
+        .args(["--config"])
+        .arg(&config)
+        .args(["--router-url", &format!("http://{addr}/v1"), "chat", "hi"]);
+    Ok(cmd)
+}
+
+/// Time from the fake router writing the first content byte to `hfclaw chat` printing
+/// it on stdout, median of 40 runs; the baseline is the same hop through a plain pipe.
+fn first_byte(args: &[String]) -> Result<()> {
+    use std::io::{Read, Write};
+    use std::sync::{Arc, Mutex};
+    let hfclaw = args
+        .first()
+        .ok_or("usage: bench-runner first-byte HFCLAW")?;
+    let sent_at: Arc<Mutex<Option<Instant>>> = Arc::default();
+    let stamp = sent_at.clone();
+    let addr = serve_loopback(move |_, stream| {
+        stream.write_all(b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\nconnection: close\r\n\r\n")?;
+        stream.write_all(
+            http_chunk(&sse_event(
+                &serde_json::json!({"role": "assistant", "content": ""}),
+                None,
+            ))
+            .as_bytes(),
+        )?;
+        std::thread::sleep(Duration::from_millis(20));
+        stream.write_all(
+            http_chunk(&sse_event(&serde_json::json!({"content": "X"}), None)).as_bytes(),
+        )?;
+        stream.flush()?;
+        *stamp
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(Instant::now());
+        std::thread::sleep(Duration::from_millis(20));
+        let end = sse_event(&serde_json::json!({}), Some("stop")) + "data: [DONE]\n\n";
+        stream.write_all(http_chunk(&end).as_bytes())?;
+        stream.write_all(b"0\r\n\r\n")
+    })?;
+    let home = tempfile::tempdir()?;
+    let mut added = Vec::new();
+    for _ in 0..40 {
+        let mut child = chat_command(hfclaw, home.path(), addr)?
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()?;
+        let mut stdout = child.stdout.take().ok_or("no stdout")?;
+        let mut byte = [0u8; 1];
+        stdout.read_exact(&mut byte)?;
+        let received = Instant::now();
+        let sent = sent_at
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take()
+            .ok_or("no timestamp")?;
+        added.push(received.saturating_duration_since(sent));
+        let mut rest = Vec::new();
+        stdout.read_to_end(&mut rest)?;
+        child.wait()?;
+    }
+    // Baseline: one write through a pipe to a child that echoes it (`cat`), same clock.
+    let mut pipe_times = Vec::new();
+    for _ in 0..40 {
+        let mut cat = Command::new("cat")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()?;
+        let mut stdin = cat.stdin.take().ok_or("no stdin")?;
+        let mut out = cat.stdout.take().ok_or("no stdout")?;
+        let start = Instant::now();
+        stdin.write_all(b"X")?;
+        let mut byte = [0u8; 1];
+        out.read_exact(&mut byte)?;
+        pipe_times.push(start.elapsed());
+        drop(stdin);
+        cat.wait()?;
+    }
+    let median = |v: &mut Vec<Duration>| {
+        v.sort();
+        v[v.len() / 2]
+    };
+    emit(
+        "`hfclaw chat` router byte → stdout, median",
+        median(&mut added).as_secs_f64() * 1e3,
+        "ms",
+        "pipe through `cat`",
+        median(&mut pipe_times).as_secs_f64() * 1e3,
+    );
+    Ok(())
+}
+
+/// Wall time of `hfclaw chat` when the primary and the first fallback answer 500 and the
+/// second fallback answers, with the default policy (retries included); the baseline is
+/// the same command when the primary answers at once.
+fn chain(args: &[String]) -> Result<()> {
+    use std::io::Write;
+    let hfclaw = args.first().ok_or("usage: bench-runner chain HFCLAW")?;
+    let addr = serve_loopback(|body, stream| {
+        if body.contains("\"c/three\"") || body.contains("\"a/ok\"") {
+            let text = sse_event(&serde_json::json!({"content": "fine"}), Some("stop"))
+                + "data: [DONE]\n\n";
+            write!(
+                stream,
+                "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{text}",
+                text.len()
+            )
+        } else {
+            let text = r#"{"error":{"message":"upstream failed","type":"server_error"}}"#;
+            write!(
+                stream,
+                "HTTP/1.1 500 Internal Server Error\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{text}",
+                text.len()
+            )
+        }
+    })?;
+    let home = tempfile::tempdir()?;
+    let time = |model: Option<&str>| -> Result<Duration> {
+        let mut best = Duration::MAX;
+        for _ in 0..5 {
+            let mut cmd = chat_command(hfclaw, home.path(), addr)?;
+            if let Some(model) = model {
+                cmd.args(["--model", model]);
+            }
+            let start = Instant::now();
+            let status = cmd
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .status()?;
+            let elapsed = start.elapsed();
+            if !status.success() {
+                return Err(format!("hfclaw chat failed: {status}").into());
+            }
+            best = best.min(elapsed);
+        }
+        Ok(best)
+    };
+    let chain = time(None)?;
+    let direct = time(Some("huggingface/a/ok"))?;
+    emit(
+        "fallback chain 500→500→200 (3 models)",
+        chain.as_secs_f64() * 1e3,
+        "ms",
+        "primary answers at once",
+        direct.as_secs_f64() * 1e3,
     );
     Ok(())
 }

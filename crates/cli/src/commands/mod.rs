@@ -1,5 +1,11 @@
 //! One module per command; each parses nothing itself and holds no business rule: it
 //! composes the library crates and renders their results.
 
+pub mod chat;
 pub mod completions;
+pub mod doctor;
+pub mod models_edit;
 pub mod models_list;
+pub mod models_status;
+pub mod models_sync;
+pub mod onboard;

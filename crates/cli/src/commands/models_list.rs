@@ -17,7 +17,7 @@ pub fn run(ctx: &Context, args: &ListArgs) -> CliResult {
         ctx.messages
             .warn(format!("{}: {problem}", ctx.paths.config.display()));
     }
-    let catalog = ctx.offline_catalog(&user);
+    let catalog = ctx.catalog(&view, &user, true, args.refresh)?;
     let filter = Filter {
         search: args.search.clone(),
         provider: args.provider.clone(),

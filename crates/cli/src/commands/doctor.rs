@@ -1,0 +1,262 @@
+//! `hfclaw doctor`: a ✓/✗ list of everything that must hold for OpenClaw to talk to the
+//! router through this config; exit 1 on any ✗.
+
+use hfclaw_catalog::checks::{SelectionProblem, check_selection};
+use hfclaw_config_merge::{ConfigDocument, OpenClawView, schema_problems};
+use hfclaw_router_client::{
+    CachePolicy, DEFAULT_HUB_URL, ErrorKind, Origin, RouterClient, Token, default_cache_path,
+    load_live_models,
+};
+
+use crate::context::{Context, UserModels, env, runtime};
+use crate::error::{CliError, CliResult};
+use crate::output::{BAD, OK, WARN_MARK, print_data};
+
+/// How a check came out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mark {
+    Pass,
+    Warn,
+    Fail,
+    Skip,
+}
+
+/// One line of the report.
+struct Check {
+    mark: Mark,
+    area: &'static str,
+    text: String,
+}
+
+/// The report being built.
+#[derive(Default)]
+struct Report {
+    checks: Vec<Check>,
+}
+
+impl Report {
+    fn push(&mut self, mark: Mark, area: &'static str, text: impl Into<String>) {
+        self.checks.push(Check {
+            mark,
+            area,
+            text: text.into(),
+        });
+    }
+
+    fn failed(&self) -> usize {
+        self.checks.iter().filter(|c| c.mark == Mark::Fail).count()
+    }
+
+    fn render(&self) -> String {
+        self.checks
+            .iter()
+            .map(|c| {
+                let (style, mark) = match c.mark {
+                    Mark::Pass => (OK, "✓"),
+                    Mark::Warn => (WARN_MARK, "!"),
+                    Mark::Fail => (BAD, "✗"),
+                    Mark::Skip => (anstyle::Style::new().dimmed(), "-"),
+                };
+                format!("{style}{mark}{style:#} {:<7} {}\n", c.area, c.text)
+            })
+            .collect()
+    }
+}
+
+/// Runs `doctor`.
+pub fn run(ctx: &Context) -> CliResult {
+    let mut report = Report::default();
+    let document = check_config(ctx, &mut report);
+    let view = document.as_ref().map(ConfigDocument::view).unwrap_or_default();
+    let user = UserModels::from_view(&view);
+    let token = check_token(ctx, &view, &mut report)?;
+    let live = check_router(ctx, &view, token.as_ref(), &mut report)?;
+    check_models(ctx, &view, &user, live, &mut report);
+    print_data(&report.render())?;
+    match report.failed() {
+        0 => Ok(()),
+        n => Err(CliError::runtime(format!(
+            "{n} check{} failed",
+            if n == 1 { "" } else { "s" }
+        ))
+        .hint("fix the ✗ lines above, then run `hfclaw doctor` again")),
+    }
+}
+
+fn check_config(ctx: &Context, report: &mut Report) -> Option<ConfigDocument> {
+    let path = ctx.paths.config.display();
+    match ctx.load_config() {
+        Ok(Some(document)) => {
+            report.push(Mark::Pass, "config", format!("{path} parses"));
+            let problems = schema_problems(document.value());
+            if problems.is_empty() {
+                report.push(Mark::Pass, "config", "no key OpenClaw would reject");
+            }
+            for problem in problems {
+                report.push(Mark::Fail, "config", problem);
+            }
+            for warning in document.view().warnings {
+                report.push(Mark::Warn, "config", warning);
+            }
+            Some(document)
+        }
+        Ok(None) => {
+            report.push(
+                Mark::Fail,
+                "config",
+                format!("{path} does not exist; run `hfclaw onboard`"),
+            );
+            None
+        }
+        Err(e) => {
+            report.push(Mark::Fail, "config", e.to_string());
+            None
+        }
+    }
+}
+
+fn check_token(
+    ctx: &Context,
+    view: &OpenClawView,
+    report: &mut Report,
+) -> CliResult<Option<Token>> {
+    let Some((token, source)) = ctx.token(view)? else {
+        report.push(
+            Mark::Fail,
+            "token",
+            "no Hugging Face token; run `hfclaw onboard` or set HF_TOKEN",
+        );
+        return Ok(None);
+    };
+    report.push(
+        Mark::Pass,
+        "token",
+        format!("{} from {source}", token.redacted()),
+    );
+    if ctx.global.offline {
+        report.push(Mark::Skip, "token", "not checked (--offline)");
+        return Ok(Some(token));
+    }
+    let client = ctx.client(view, Some(token.clone()))?;
+    let hub = env("HFCLAW_HUB_URL").unwrap_or_else(|| DEFAULT_HUB_URL.to_owned());
+    match runtime()?.block_on(client.whoami(&hub)) {
+        Ok(who) => {
+            let kind = who.token_kind.as_deref().unwrap_or("unknown kind");
+            report.push(
+                Mark::Pass,
+                "token",
+                format!("valid: user {} ({kind} token)", who.name),
+            );
+            match who.fine_grained_scopes_ok {
+                Some(false) => report.push(
+                    Mark::Fail,
+                    "token",
+                    "this fine-grained token lacks \"Make calls to Inference Providers\" (inference.serverless.write); edit it at https://huggingface.co/settings/tokens",
+                ),
+                Some(true) => report.push(Mark::Pass, "token", "may call Inference Providers"),
+                None => {}
+            }
+        }
+        Err(e) if e.kind == ErrorKind::Auth => report.push(
+            Mark::Fail,
+            "token",
+            format!("rejected by the Hub: {}", e.hint()),
+        ),
+        Err(e) => report.push(Mark::Warn, "token", format!("could not check it: {e}")),
+    }
+    Ok(Some(token))
+}
+
+/// Fetches the router's list now (the check *is* reachability); returns whether live data
+/// exists for the model checks.
+fn check_router(
+    ctx: &Context,
+    view: &OpenClawView,
+    token: Option<&Token>,
+    report: &mut Report,
+) -> CliResult<Option<Vec<hfclaw_catalog::LiveModel>>> {
+    let base_url = ctx.base_url(view);
+    if ctx.global.offline {
+        report.push(Mark::Skip, "router", format!("{base_url} not checked (--offline)"));
+        return Ok(None);
+    }
+    let client: RouterClient = ctx.client(view, token.cloned())?;
+    let Some(cache_path) = default_cache_path(&env) else {
+        report.push(Mark::Warn, "router", "no cache directory; not checked");
+        return Ok(None);
+    };
+    let policy = CachePolicy {
+        refresh: true,
+        ..CachePolicy::default()
+    };
+    let live = runtime()?.block_on(load_live_models(
+        Some(&client),
+        &base_url,
+        &cache_path,
+        policy,
+        std::time::SystemTime::now(),
+    ));
+    match (live.origin, &live.models) {
+        (Origin::Live, Some(models)) => report.push(
+            Mark::Pass,
+            "router",
+            format!("{base_url} answers: {} models", models.len()),
+        ),
+        _ => {
+            let why = live
+                .warnings
+                .first()
+                .cloned()
+                .unwrap_or_else(|| "no answer".to_owned());
+            report.push(Mark::Fail, "router", format!("{base_url}: {why}"));
+        }
+    }
+    Ok(live.models)
+}
+
+fn check_models(
+    ctx: &Context,
+    view: &OpenClawView,
+    user: &UserModels,
+    live: Option<Vec<hfclaw_catalog::LiveModel>>,
+    report: &mut Report,
+) {
+    for problem in &user.problems {
+        report.push(Mark::Fail, "models", problem.clone());
+    }
+    let catalog = match live {
+        Some(models) => hfclaw_catalog::Catalog::merge(
+            hfclaw_catalog::builtin::models(),
+            Some(models),
+            &user.provider_models,
+        ),
+        None => match ctx.catalog(view, user, false, false) {
+            Ok(catalog) => catalog,
+            Err(_) => ctx.offline_catalog(user),
+        },
+    };
+    let problems = check_selection(&catalog, &user.selection());
+    for problem in &problems {
+        let mark = match problem {
+            SelectionProblem::Ref { problem, .. } if !problem.is_serious() => Mark::Warn,
+            _ => Mark::Fail,
+        };
+        report.push(mark, "models", problem.to_string());
+    }
+    let gaps = view.allowlist_gaps();
+    for (role, model_ref) in &gaps {
+        report.push(
+            Mark::Fail,
+            "models",
+            format!("{role} {model_ref} is not in the allowlist; run `hfclaw models set` or `fallbacks add` again to add it"),
+        );
+    }
+    if problems.is_empty() && gaps.is_empty() && user.problems.is_empty() {
+        let what = match (&user.primary, user.fallbacks.len()) {
+            (Some(primary), 0) => format!("default {primary} is known"),
+            (Some(primary), n) => format!("default {primary} and {n} fallback(s) are known"),
+            (None, _) => "no default model".to_owned(),
+        };
+        report.push(Mark::Pass, "models", what);
+    }
+}

@@ -1,0 +1,200 @@
+//! `hfclaw models set | fallbacks | aliases`: the daily edits of the user's selection.
+//!
+//! Every write goes through `config-merge` (lock, format-preserving edit, atomic write);
+//! this module only resolves what the user typed and says what happened.
+
+use hfclaw_catalog::checks::{SelectionProblem, check_selection};
+use hfclaw_model_ref::{ModelRef, resolve};
+
+use crate::args::{AliasesCommand, FallbacksCommand, SetArgs};
+use crate::context::{Context, UserModels, no_config};
+use crate::error::{CliError, CliResult};
+use crate::output::print_data;
+
+/// Runs `models set`.
+pub fn set(ctx: &Context, args: &SetArgs) -> CliResult {
+    let view = ctx.load_view()?;
+    let user = UserModels::from_view(&view);
+    let catalog = ctx.catalog(&view, &user, false, false)?;
+    let model_ref = ctx.resolve_model(&args.model, &user, &catalog)?;
+    let (after, outcome) = ctx.edit_config(|editor| {
+        editor.set_primary(model_ref.as_str())?;
+        editor.allow(model_ref.as_str())?;
+        Ok(editor.view())
+    })?;
+    ctx.messages.status(format!("default model: {model_ref}"));
+    warn_selection(ctx, &UserModels::from_view(&after), &catalog);
+    ctx.report_write(&outcome);
+    Ok(())
+}
+
+/// Runs `models fallbacks …`.
+pub fn fallbacks(ctx: &Context, command: &FallbacksCommand) -> CliResult {
+    let view = ctx.load_view()?;
+    let user = UserModels::from_view(&view);
+    match command {
+        FallbacksCommand::List => {
+            if view.fallbacks.is_empty() {
+                ctx.messages.note(
+                    "no fallbacks; add one with `hfclaw models fallbacks add REF|ALIAS`",
+                );
+                return Ok(());
+            }
+            let lines: String = view.fallbacks.iter().map(|f| format!("{f}\n")).collect();
+            print_data(&lines)
+        }
+        FallbacksCommand::Add { model } => {
+            let catalog = ctx.catalog(&view, &user, false, false)?;
+            let model_ref = ctx.resolve_model(model, &user, &catalog)?;
+            if user.primary.as_ref() == Some(&model_ref) {
+                return Err(CliError::input(format!(
+                    "{model_ref} is the default model; a fallback must be another model"
+                ))
+                .hint("pick a different model, e.g. from `hfclaw models list`"));
+            }
+            let ((added, after), outcome) = ctx.edit_config(|editor| {
+                let added = editor.add_fallback(model_ref.as_str())?;
+                editor.allow(model_ref.as_str())?;
+                Ok((added, editor.view()))
+            })?;
+            warn_selection(ctx, &UserModels::from_view(&after), &catalog);
+            if added {
+                let position = view.fallbacks.len() + 1;
+                ctx.messages
+                    .status(format!("fallback #{position}: {model_ref}"));
+            } else {
+                ctx.messages
+                    .status(format!("{model_ref} is already a fallback"));
+            }
+            ctx.report_write(&outcome);
+            Ok(())
+        }
+        FallbacksCommand::Remove { model } => {
+            let model_ref = resolve_known(model, &user)?;
+            if !view.fallbacks.iter().any(|f| f == model_ref.as_str()) {
+                return Err(not_a_fallback(&model_ref, &view.fallbacks));
+            }
+            let (_, outcome) = ctx.edit_config(|editor| editor.remove_fallback(model_ref.as_str()))?;
+            ctx.messages.status(format!("removed fallback {model_ref}"));
+            ctx.report_write(&outcome);
+            Ok(())
+        }
+        FallbacksCommand::Clear => {
+            if ctx.load_config()?.is_none() {
+                return Err(no_config(&ctx.paths));
+            }
+            let (_, outcome) = ctx.edit_config(|editor| editor.clear_fallbacks())?;
+            ctx.messages.status(format!(
+                "removed {} fallback(s)",
+                if outcome.changed { view.fallbacks.len() } else { 0 }
+            ));
+            ctx.report_write(&outcome);
+            Ok(())
+        }
+    }
+}
+
+/// Runs `models aliases …`.
+pub fn aliases(ctx: &Context, command: &AliasesCommand) -> CliResult {
+    let view = ctx.load_view()?;
+    let user = UserModels::from_view(&view);
+    match command {
+        AliasesCommand::List => {
+            let entries: Vec<(&str, &str)> = view
+                .models
+                .iter()
+                .filter_map(|e| Some((e.alias.as_deref()?, e.key.as_str())))
+                .collect();
+            if entries.is_empty() {
+                ctx.messages
+                    .note("no aliases; add one with `hfclaw models aliases set REF ALIAS`");
+                return Ok(());
+            }
+            let width = entries.iter().map(|(a, _)| a.chars().count()).max().unwrap_or(0);
+            let lines: String = entries
+                .iter()
+                .map(|(alias, key)| {
+                    let pad = width - alias.chars().count();
+                    format!("{alias}{}  {key}\n", " ".repeat(pad))
+                })
+                .collect();
+            print_data(&lines)
+        }
+        AliasesCommand::Set { model, alias } => {
+            let alias = alias.trim();
+            validate_alias(alias)?;
+            let catalog = ctx.catalog(&view, &user, false, false)?;
+            let model_ref = ctx.resolve_model(model, &user, &catalog)?;
+            let taken_by: Vec<&ModelRef> = user
+                .aliases
+                .refs_for(alias)
+                .into_iter()
+                .filter(|r| **r != model_ref)
+                .collect();
+            if let Some(other) = taken_by.first() {
+                return Err(CliError::input(format!(
+                    "alias \"{alias}\" already names {other}"
+                ))
+                .hint(format!(
+                    "pick another alias, or first run `hfclaw models aliases remove {other}`"
+                )));
+            }
+            let (_, outcome) = ctx.edit_config(|editor| editor.set_alias(model_ref.as_str(), alias))?;
+            ctx.messages.status(format!("alias \"{alias}\" → {model_ref}"));
+            ctx.report_write(&outcome);
+            Ok(())
+        }
+        AliasesCommand::Remove { model } => {
+            let model_ref = resolve_known(model, &user)?;
+            if user.aliases.alias_of(&model_ref).is_none() {
+                return Err(CliError::input(format!("{model_ref} has no alias"))
+                    .hint("see them with `hfclaw models aliases list`"));
+            }
+            let (_, outcome) = ctx.edit_config(|editor| editor.remove_alias(model_ref.as_str()))?;
+            ctx.messages.status(format!("removed the alias of {model_ref}"));
+            ctx.report_write(&outcome);
+            Ok(())
+        }
+    }
+}
+
+/// Warns about what the selection got wrong after an edit (duplicates, primary as
+/// fallback); ref problems were already reported when the input was resolved.
+fn warn_selection(ctx: &Context, user: &UserModels, catalog: &hfclaw_catalog::Catalog) {
+    for problem in check_selection(catalog, &user.selection()) {
+        if !matches!(
+            problem,
+            SelectionProblem::NoPrimary | SelectionProblem::Ref { .. }
+        ) {
+            ctx.messages.warn(problem.to_string());
+        }
+    }
+}
+
+/// Resolves input naming something already in the config: no catalog checks, no notes.
+fn resolve_known(input: &str, user: &UserModels) -> CliResult<ModelRef> {
+    Ok(resolve(input, &user.aliases, &[])?.model_ref)
+}
+
+fn not_a_fallback(model_ref: &ModelRef, fallbacks: &[String]) -> CliError {
+    let current = if fallbacks.is_empty() {
+        "there are none".to_owned()
+    } else {
+        format!("current fallbacks: {}", fallbacks.join(", "))
+    };
+    CliError::input(format!("{model_ref} is not a fallback")).hint(current)
+}
+
+/// An alias must be something a user can type and that cannot be mistaken for a ref.
+fn validate_alias(alias: &str) -> CliResult {
+    if alias.is_empty() {
+        return Err(CliError::input("the alias is empty").hint("e.g. `hfclaw models aliases set huggingface/Qwen/Qwen3-8B \"Qwen3 8B\"`"));
+    }
+    if alias.contains('/') {
+        return Err(CliError::input(format!(
+            "alias \"{alias}\" contains '/', so it would read as a model ref"
+        ))
+        .hint("use a name without '/', e.g. \"Qwen3 8B\""));
+    }
+    Ok(())
+}

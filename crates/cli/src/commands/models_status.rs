@@ -1,0 +1,210 @@
+//! `hfclaw models status`: what the config means, where things come from, what is wrong.
+
+use hfclaw_catalog::checks::check_selection;
+use hfclaw_config_merge::{AllowlistLocation, OpenClawView};
+use serde::Serialize;
+
+use crate::args::StatusArgs;
+use crate::context::{Context, UserModels};
+use crate::error::{CliError, CliResult};
+use crate::output::print_data;
+
+/// The status, as printed by `--json` (stable field names).
+#[derive(Debug, Serialize)]
+struct Status {
+    config: ConfigStatus,
+    token: Option<TokenStatus>,
+    router_url: String,
+    catalog: &'static str,
+    default: Option<Choice>,
+    fallbacks: Vec<Choice>,
+    aliases: Vec<AliasEntry>,
+    allowlist: Option<AllowlistStatus>,
+    problems: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+struct ConfigStatus {
+    path: String,
+    source: String,
+    exists: bool,
+}
+
+#[derive(Debug, Serialize)]
+struct TokenStatus {
+    source: String,
+    redacted: String,
+}
+
+#[derive(Debug, Serialize)]
+struct Choice {
+    #[serde(rename = "ref")]
+    model_ref: String,
+    alias: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+struct AliasEntry {
+    alias: String,
+    #[serde(rename = "ref")]
+    model_ref: String,
+}
+
+#[derive(Debug, Serialize)]
+struct AllowlistStatus {
+    key: &'static str,
+    entries: Vec<String>,
+}
+
+/// Runs `models status`.
+pub fn run(ctx: &Context, args: &StatusArgs) -> CliResult {
+    let document = ctx.load_config()?;
+    let view = document.as_ref().map(|d| d.view()).unwrap_or_default();
+    for warning in &view.warnings {
+        ctx.messages
+            .warn(format!("{}: {warning}", ctx.paths.config.display()));
+    }
+    let user = UserModels::from_view(&view);
+    let catalog = ctx.catalog(&view, &user, false, false)?;
+    let token = ctx.token(&view)?;
+    let mut problems: Vec<String> = user.problems.clone();
+    problems.extend(
+        check_selection(&catalog, &user.selection())
+            .iter()
+            .map(ToString::to_string),
+    );
+    problems.extend(allowlist_problems(&view));
+    let status = Status {
+        config: ConfigStatus {
+            path: ctx.paths.config.display().to_string(),
+            source: ctx.paths.source.to_string(),
+            exists: document.is_some(),
+        },
+        token: token.map(|(token, source)| TokenStatus {
+            source: source.to_string(),
+            redacted: token.redacted(),
+        }),
+        router_url: ctx.base_url(&view),
+        catalog: if catalog.has_live_data() {
+            "built-in + cached router list"
+        } else {
+            "built-in"
+        },
+        default: view.primary.as_ref().map(|p| choice(&view, p)),
+        fallbacks: view.fallbacks.iter().map(|f| choice(&view, f)).collect(),
+        aliases: view
+            .models
+            .iter()
+            .filter_map(|e| {
+                Some(AliasEntry {
+                    alias: e.alias.clone()?,
+                    model_ref: e.key.clone(),
+                })
+            })
+            .collect(),
+        allowlist: view.allowlist.as_ref().map(|a| AllowlistStatus {
+            key: match a.location {
+                AllowlistLocation::ModelsMap => "agents.defaults.models",
+                AllowlistLocation::ModelPolicy => "agents.defaults.modelPolicy.allow",
+            },
+            entries: a.entries.clone(),
+        }),
+        problems,
+    };
+    if args.json {
+        let json = serde_json::to_string_pretty(&status)
+            .map_err(|e| CliError::runtime(format!("encoding JSON: {e}")))?;
+        return print_data(&format!("{json}\n"));
+    }
+    print_data(&render(&status))
+}
+
+fn choice(view: &OpenClawView, model_ref: &str) -> Choice {
+    Choice {
+        model_ref: model_ref.to_owned(),
+        alias: view.alias_of(model_ref).map(str::to_owned),
+    }
+}
+
+fn allowlist_problems(view: &OpenClawView) -> Vec<String> {
+    let key = match view.allowlist.as_ref().map(|a| a.location) {
+        Some(AllowlistLocation::ModelPolicy) => "agents.defaults.modelPolicy.allow",
+        _ => "agents.defaults.models",
+    };
+    view.allowlist_gaps()
+        .into_iter()
+        .map(|(role, model_ref)| {
+            format!("{role} {model_ref} is not in the allowlist ({key}), so OpenClaw will refuse it")
+        })
+        .collect()
+}
+
+/// The human form: one `label  value` line per fact, problems last.
+fn render(status: &Status) -> String {
+    let mut lines: Vec<(String, String)> = Vec::new();
+    let mut push = |label: &str, value: String| lines.push((label.to_owned(), value));
+    push(
+        "config",
+        format!(
+            "{} ({}{})",
+            status.config.path,
+            status.config.source,
+            if status.config.exists { "" } else { ", not created yet" }
+        ),
+    );
+    push(
+        "token",
+        status.token.as_ref().map_or_else(
+            || "none (run `hfclaw onboard` or set HF_TOKEN)".to_owned(),
+            |t| format!("{} (from {})", t.redacted, t.source),
+        ),
+    );
+    push("router", status.router_url.clone());
+    push("catalog", status.catalog.to_owned());
+    push(
+        "default",
+        status
+            .default
+            .as_ref()
+            .map_or_else(|| "none".to_owned(), render_choice),
+    );
+    if status.fallbacks.is_empty() {
+        push("fallbacks", "none".to_owned());
+    }
+    for (i, fallback) in status.fallbacks.iter().enumerate() {
+        let label = if i == 0 { "fallbacks" } else { "" };
+        push(label, format!("{}. {}", i + 1, render_choice(fallback)));
+    }
+    if status.aliases.is_empty() {
+        push("aliases", "none".to_owned());
+    }
+    for (i, alias) in status.aliases.iter().enumerate() {
+        let label = if i == 0 { "aliases" } else { "" };
+        push(label, format!("{} → {}", alias.alias, alias.model_ref));
+    }
+    push(
+        "allowlist",
+        status.allowlist.as_ref().map_or_else(
+            || "none (every model allowed)".to_owned(),
+            |a| format!("{} entr{} in {}", a.entries.len(), if a.entries.len() == 1 { "y" } else { "ies" }, a.key),
+        ),
+    );
+    if status.problems.is_empty() {
+        push("problems", "none".to_owned());
+    }
+    for (i, problem) in status.problems.iter().enumerate() {
+        let label = if i == 0 { "problems" } else { "" };
+        push(label, format!("- {problem}"));
+    }
+    lines
+        .iter()
+        .map(|(label, value)| format!("{label:<10} {value}\n"))
+        .collect()
+}
+
+fn render_choice(choice: &Choice) -> String {
+    match &choice.alias {
+        Some(alias) => format!("{} ({alias})", choice.model_ref),
+        None => choice.model_ref.clone(),
+    }
+}

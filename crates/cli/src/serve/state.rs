@@ -1,0 +1,288 @@
+//! What the gateway serves from: the user's model choices, the merged catalog, the router
+//! client and the pre-rendered model list. Built at start and again on reload; requests
+//! take a cheap snapshot (`Arc`) so a reload never disturbs a request in flight.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use bytes::Bytes;
+use hfclaw_catalog::{Catalog, Model};
+use hfclaw_model_ref::{Aliases, ModelRef, ResolveError, resolve};
+use hfclaw_router_client::RouterClient;
+use serde_json::{Map, Value, json};
+
+use crate::context::{Context, UserModels};
+use crate::error::CliResult;
+use crate::serve::error::ApiError;
+
+/// The request `model` that means "the configured default" (as does no `model` at all).
+pub const DEFAULT_MODEL: &str = "default";
+
+/// One snapshot of everything a request needs.
+pub struct State {
+    /// `agents.defaults.model.primary`.
+    pub primary: Option<ModelRef>,
+    /// `agents.defaults.model.fallbacks`, Hugging Face refs only.
+    pub fallbacks: Vec<ModelRef>,
+    /// The user's aliases.
+    pub aliases: Aliases,
+    /// The merged catalog (built-in, live or cached, config).
+    pub catalog: Catalog,
+    /// The router client, with the user's token and provider headers.
+    pub client: RouterClient,
+    /// `GET /v1/models`, rendered once: the list never changes between reloads.
+    pub models_body: Bytes,
+    /// The entries of the list by id, for `GET /v1/models/{id}`.
+    pub model_entries: Vec<(String, Value)>,
+    /// Modification times of the files the state was built from.
+    pub stamp: FileStamp,
+}
+
+/// Modification times of the config and the state dir's `.env` (where a token may live).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct FileStamp(Vec<Option<SystemTime>>);
+
+impl FileStamp {
+    /// Reads the times now; a missing file counts as `None`.
+    pub fn read(paths: &[PathBuf]) -> FileStamp {
+        FileStamp(paths.iter().map(|p| modified(p)).collect())
+    }
+}
+
+fn modified(path: &Path) -> Option<SystemTime> {
+    std::fs::metadata(path).and_then(|m| m.modified()).ok()
+}
+
+/// The files whose change triggers a reload.
+pub fn watched_files(ctx: &Context) -> Vec<PathBuf> {
+    vec![ctx.paths.config.clone(), ctx.paths.env_file.clone()]
+}
+
+/// Builds a state from the config; `network` lets the catalog be refreshed from the router
+/// (only done when a token exists). Blocking: call it outside the server's runtime.
+pub fn load(ctx: &Context, network: bool) -> CliResult<State> {
+    // Read the stamp first: a change made while loading then triggers one more reload
+    // instead of being missed.
+    let stamp = FileStamp::read(&watched_files(ctx));
+    let view = ctx.load_view()?;
+    let user = UserModels::from_view(&view);
+    for problem in &user.problems {
+        ctx.messages.warn(format!("{}: {problem}", ctx.paths.config.display()));
+    }
+    let token = ctx.token(&view)?.map(|(token, _)| token);
+    let catalog = ctx.catalog(&view, &user, network && token.is_some(), false)?;
+    let client = ctx.client(&view, token)?;
+    let UserModels {
+        primary,
+        fallbacks,
+        aliases,
+        allowlist,
+        ..
+    } = user;
+    let fallbacks: Vec<ModelRef> = fallbacks.into_iter().filter(ModelRef::is_huggingface).collect();
+    let model_entries = list_entries(&catalog, primary.as_ref(), &fallbacks, &aliases, &allowlist);
+    let list = json!({
+        "object": "list",
+        "data": model_entries.iter().map(|(_, entry)| entry).collect::<Vec<_>>(),
+    });
+    let models_body = Bytes::from(serde_json::to_vec(&list).unwrap_or_default());
+    Ok(State {
+        primary,
+        fallbacks,
+        aliases,
+        catalog,
+        client,
+        models_body,
+        model_entries,
+        stamp,
+    })
+}
+
+impl State {
+    /// One line for the operator: what the gateway serves.
+    pub fn summary(&self) -> String {
+        let default = self
+            .primary
+            .as_ref()
+            .map_or_else(|| "none".to_owned(), ModelRef::to_string);
+        let mut line = format!(
+            "{} models ({}), default {default}",
+            self.model_entries.len(),
+            if self.catalog.has_live_data() { "live data" } else { "built-in data" },
+        );
+        if !self.fallbacks.is_empty() {
+            line.push_str(&format!(", {} fallback(s)", self.fallbacks.len()));
+        }
+        if !self.client.has_token() {
+            line.push_str(", no token");
+        }
+        line
+    }
+
+    /// The models to try for a request's `model`, in order.
+    ///
+    /// `None`, `""` and `"default"` mean the configured default (unless an alias is named
+    /// `default`); anything else is a ref, an alias or a bare `org/model`. The config's
+    /// fallbacks follow unless `no_fallback`.
+    pub fn chain(&self, requested: Option<&str>, no_fallback: bool) -> Result<Vec<ModelRef>, ApiError> {
+        let requested = requested.map(str::trim).filter(|r| !r.is_empty());
+        let wants_default = requested.is_none_or(|r| {
+            r.eq_ignore_ascii_case(DEFAULT_MODEL) && self.aliases.refs_for(r).is_empty()
+        });
+        let first = match requested {
+            _ if wants_default => self.primary.clone().ok_or_else(ApiError::no_default)?,
+            Some(input) => self.resolve(input)?,
+            None => return Err(ApiError::no_default()),
+        };
+        let mut chain = vec![first];
+        if !no_fallback {
+            for fallback in &self.fallbacks {
+                if !chain.contains(fallback) {
+                    chain.push(fallback.clone());
+                }
+            }
+        }
+        Ok(chain)
+    }
+
+    fn resolve(&self, input: &str) -> Result<ModelRef, ApiError> {
+        // The case check is done here against the catalog's sorted index, not by
+        // `resolve`, which would need every id collected for each request.
+        let resolved = resolve(input, &self.aliases, &[]).map_err(|e| match e {
+            ResolveError::Unknown { .. } => ApiError::unknown_model(input),
+            other => ApiError::bad_model(input, &other.to_string(), &other.hint()),
+        })?;
+        let model_ref = resolved.model_ref;
+        if !model_ref.is_huggingface() {
+            return Err(ApiError::bad_model(
+                input,
+                &format!("{model_ref} is not a Hugging Face model"),
+                "this gateway serves huggingface/… refs, bare org/model ids and your aliases",
+            ));
+        }
+        let id = model_ref.model_id();
+        if self.catalog.get(id).is_none()
+            && let Some(known) = self
+                .catalog
+                .models()
+                .iter()
+                .find(|m| m.id.eq_ignore_ascii_case(id))
+        {
+            let suggestion = ModelRef::huggingface(&known.id, model_ref.suffix())
+                .map_or_else(|_| known.id.clone(), |r| r.to_string());
+            return Err(ApiError::model_case(input, &suggestion));
+        }
+        Ok(model_ref)
+    }
+}
+
+/// The entries of `GET /v1/models`: `default`, the aliases, configured refs that are not
+/// plain catalog ids (suffixed ones), then every catalog model the router serves.
+fn list_entries(
+    catalog: &Catalog,
+    primary: Option<&ModelRef>,
+    fallbacks: &[ModelRef],
+    aliases: &Aliases,
+    allowlist: &[ModelRef],
+) -> Vec<(String, Value)> {
+    let mut seen = HashSet::new();
+    let mut out = Vec::new();
+    let mut push = |id: String, entry: Value, out: &mut Vec<(String, Value)>| {
+        if seen.insert(id.clone()) {
+            out.push((id, entry));
+        }
+    };
+    if let Some(primary) = primary {
+        push(DEFAULT_MODEL.to_owned(), pointer_entry(DEFAULT_MODEL, primary, catalog), &mut out);
+    }
+    for (target, alias) in aliases.iter() {
+        if target.is_huggingface() {
+            push(alias.to_owned(), pointer_entry(alias, target, catalog), &mut out);
+        }
+    }
+    let configured = primary
+        .into_iter()
+        .chain(fallbacks)
+        .chain(aliases.iter().map(|(r, _)| r))
+        .chain(allowlist)
+        .filter(|r| r.is_huggingface());
+    for model_ref in configured {
+        if let Some(model) = catalog.model_for(model_ref) {
+            push(model_ref.to_string(), model_entry(model_ref.as_str(), &model), &mut out);
+        } else {
+            let entry = model_entry(model_ref.as_str(), &bare_model(model_ref));
+            push(model_ref.to_string(), entry, &mut out);
+        }
+    }
+    for model in catalog.models() {
+        if model.available == Some(false) {
+            continue;
+        }
+        let id = format!("huggingface/{}", model.id);
+        let entry = model_entry(&id, model);
+        push(id, entry, &mut out);
+    }
+    out
+}
+
+/// An entry standing for another model (`default`, an alias): its metadata plus `target`.
+fn pointer_entry(id: &str, target: &ModelRef, catalog: &Catalog) -> Value {
+    let model = catalog.model_for(target).unwrap_or_else(|| bare_model(target));
+    let mut entry = model_entry(id, &model);
+    if let Value::Object(map) = &mut entry {
+        map.insert("owned_by".to_owned(), Value::from("hfclaw"));
+        map.insert("target".to_owned(), Value::from(target.as_str()));
+    }
+    entry
+}
+
+/// A configured ref the catalog does not know: only what the ref itself says.
+fn bare_model(model_ref: &ModelRef) -> Model {
+    Model {
+        id: model_ref.router_model_id().to_owned(),
+        name: model_ref.name().to_owned(),
+        owned_by: model_ref.org().map(str::to_owned),
+        context_window: None,
+        max_output_tokens: None,
+        cost: None,
+        reasoning: false,
+        input: Vec::new(),
+        providers: Vec::new(),
+        source: hfclaw_catalog::Source::Config,
+        available: None,
+        options: Map::new(),
+    }
+}
+
+/// OpenAI's model object plus the catalog's metadata.
+fn model_entry(id: &str, model: &Model) -> Value {
+    let owned_by = model
+        .owned_by
+        .clone()
+        .or_else(|| model.id.split_once('/').map(|(org, _)| org.to_owned()))
+        .unwrap_or_else(|| "huggingface".to_owned());
+    let pricing = model
+        .cost
+        .map(|c| json!({"input": c.input, "output": c.output}));
+    let providers: Vec<&str> = model
+        .providers
+        .iter()
+        .filter(|p| p.is_usable())
+        .map(|p| p.name.as_str())
+        .collect();
+    json!({
+        "id": id,
+        "object": "model",
+        // The catalog has no creation dates; 0 says "unknown" in the field's own type.
+        "created": 0,
+        "owned_by": owned_by,
+        "name": model.name,
+        "context_window": model.context_window,
+        "max_output_tokens": model.max_output_tokens,
+        "pricing": pricing,
+        "providers": providers,
+        "reasoning": model.reasoning,
+        "input_modalities": model.input,
+    })
+}

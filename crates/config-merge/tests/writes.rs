@@ -1,0 +1,175 @@
+//! Safe writes: untouched on error, idempotent, backups, modes, and no lost edit under
+//! concurrency.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::process::Command;
+
+use hfclaw_config_merge::{ConfigError, edit_config, edit_models_json};
+
+fn mode(path: &Path) -> u32 {
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+#[test]
+fn parse_error_leaves_bytes_and_mtime_unchanged() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("openclaw.json");
+    let broken = "{ agents: { defaults: { model: 'x' }\n";
+    std::fs::write(&path, broken).unwrap();
+    let before = std::fs::metadata(&path).unwrap().modified().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    let err = edit_config(&path, |e| e.set_primary("huggingface/a/b")).unwrap_err();
+    assert!(matches!(err, ConfigError::Parse { .. }), "{err:?}");
+    assert!(
+        err.to_string().starts_with(&format!("{}:", path.display())),
+        "{err}"
+    );
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), broken);
+    assert_eq!(
+        std::fs::metadata(&path).unwrap().modified().unwrap(),
+        before
+    );
+    assert!(!dir.path().join("openclaw.json.bak").exists());
+}
+
+#[test]
+fn same_edit_twice_writes_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("openclaw.json");
+    std::fs::write(&path, "// mine\n{ agents: {} }\n").unwrap();
+    let (_, first) = edit_config(&path, |e| e.set_primary("huggingface/a/b")).unwrap();
+    assert!(first.changed && !first.created);
+    let bytes = std::fs::read(&path).unwrap();
+    let (changed, second) = edit_config(&path, |e| e.set_primary("huggingface/a/b")).unwrap();
+    assert!(!changed && !second.changed && second.backup.is_none());
+    assert_eq!(std::fs::read(&path).unwrap(), bytes);
+    assert!(
+        !dir.path().join("openclaw.json.bak.1").exists(),
+        "no backup for a no-op"
+    );
+}
+
+#[test]
+fn backups_rotate_like_openclaw_and_modes_are_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("openclaw.json");
+    std::fs::write(&path, "{}").unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).unwrap();
+    let mut versions = vec![std::fs::read_to_string(&path).unwrap()];
+    for i in 0..7 {
+        edit_config(&path, |e| e.set_primary(&format!("huggingface/a/m{i}"))).unwrap();
+        versions.push(std::fs::read_to_string(&path).unwrap());
+    }
+    assert_eq!(mode(&path), 0o640, "the file's mode is kept");
+    // .bak is the version before the last write, .bak.4 four writes older; older ones are gone.
+    let bak = |suffix: &str| {
+        std::fs::read_to_string(dir.path().join(format!("openclaw.json{suffix}"))).unwrap()
+    };
+    assert_eq!(bak(".bak"), versions[6]);
+    assert_eq!(bak(".bak.1"), versions[5]);
+    assert_eq!(bak(".bak.4"), versions[2]);
+    assert!(!dir.path().join("openclaw.json.bak.5").exists());
+    assert_eq!(mode(&dir.path().join("openclaw.json.bak")), 0o600);
+}
+
+#[test]
+fn new_files_are_private_and_parents_created() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("state/openclaw.json");
+    let (_, outcome) = edit_config(&path, |e| e.set_primary("huggingface/a/b")).unwrap();
+    assert!(outcome.created && outcome.backup.is_none());
+    assert_eq!(mode(&path), 0o600);
+    // A no-op on a missing file creates nothing.
+    let other = dir.path().join("other/openclaw.json");
+    edit_config(&other, |e| e.remove_fallback("huggingface/a/b")).unwrap();
+    assert!(!other.exists());
+}
+
+#[test]
+fn models_json_gets_the_same_merge() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("agents/main/agent/models.json");
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(
+        &path,
+        r#"{"providers":{"other":{"baseUrl":"x","models":[]}}}"#,
+    )
+    .unwrap();
+    let entry = hfclaw_catalog::ConfigModel {
+        id: "a/b".into(),
+        name: Some("AB".into()),
+        ..Default::default()
+    };
+    let (report, outcome) = edit_models_json(&path, "http://router/v1", &[entry]).unwrap();
+    assert_eq!(report.added, ["a/b"]);
+    assert!(outcome.changed);
+    let value: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    assert_eq!(value["providers"]["other"]["baseUrl"], "x");
+    assert_eq!(
+        value["providers"]["huggingface"]["baseUrl"],
+        "http://router/v1"
+    );
+    assert_eq!(value["providers"]["huggingface"]["models"][0]["name"], "AB");
+}
+
+const WORKER_ENV: &str = "HFCLAW_CONCURRENCY_WORKER";
+
+/// Not a test on its own: the body of each concurrent writer process.
+#[test]
+fn concurrency_worker() {
+    let Ok(spec) = std::env::var(WORKER_ENV) else {
+        return;
+    };
+    let (path, name) = spec.split_once('|').unwrap();
+    for i in 0..200 {
+        edit_config(Path::new(path), |e| {
+            e.set_alias(&format!("huggingface/{name}/m{i}"), &format!("{name}-{i}"))
+        })
+        .unwrap();
+    }
+}
+
+#[test]
+fn two_processes_editing_200_times_lose_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("openclaw.json");
+    std::fs::write(
+        &path,
+        "// shared\n{ agents: { defaults: { models: {} } } }\n",
+    )
+    .unwrap();
+    let exe = std::env::current_exe().unwrap();
+    let workers: Vec<_> = ["alpha", "beta"]
+        .iter()
+        .map(|name| {
+            Command::new(&exe)
+                .args([
+                    "--exact",
+                    "concurrency_worker",
+                    "--nocapture",
+                    "--test-threads=1",
+                ])
+                .env(WORKER_ENV, format!("{}|{name}", path.display()))
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for mut worker in workers {
+        assert!(worker.wait().unwrap().success());
+    }
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.starts_with("// shared\n"));
+    let value: serde_json::Value = json5::from_str(&text).unwrap();
+    let models = value["agents"]["defaults"]["models"].as_object().unwrap();
+    assert_eq!(models.len(), 400, "every edit of both processes is there");
+    for name in ["alpha", "beta"] {
+        for i in 0..200 {
+            assert_eq!(
+                models[&format!("huggingface/{name}/m{i}")]["alias"],
+                format!("{name}-{i}")
+            );
+        }
+    }
+}

@@ -1,0 +1,107 @@
+//! A sandboxed `hfclaw` run against a fake router: scratch HOME, clean environment, a test
+//! token, and output rendered with the volatile parts (paths, ports, timings) redacted.
+#![allow(dead_code, clippy::unwrap_used)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use hfclaw_e2e::{FakeRouter, hfclaw_bin};
+
+/// A token that looks real; tests assert it never shows up in any output.
+pub const TOKEN: &str = "hf_e2eSecretToken0123456789abcdWXYZ";
+
+/// A scratch home plus a fake router.
+pub struct Sandbox {
+    dir: tempfile::TempDir,
+    pub router: FakeRouter,
+}
+
+impl Sandbox {
+    pub fn new() -> Sandbox {
+        Sandbox {
+            dir: tempfile::tempdir().unwrap(),
+            router: FakeRouter::start(),
+        }
+    }
+
+    pub fn home(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn config_path(&self) -> PathBuf {
+        self.home().join(".openclaw/openclaw.json")
+    }
+
+    pub fn write_config(&self, text: &str) {
+        let path = self.config_path();
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+
+    /// `hfclaw ARGS` with HOME in the sandbox, the test token, and the fake router.
+    pub fn cmd(&self, args: &[&str]) -> Command {
+        let mut cmd = self.cmd_without_token(args);
+        cmd.env("HF_TOKEN", TOKEN);
+        cmd
+    }
+
+    pub fn cmd_without_token(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(hfclaw_bin());
+        cmd.env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", self.home())
+            .env("XDG_CACHE_HOME", self.home().join(".cache"))
+            .env("HFCLAW_CACHE_DIR", self.home().join(".cache/hfclaw"))
+            .env("HFCLAW_ROUTER_URL", self.router.base_url())
+            .env("HFCLAW_HUB_URL", self.router.hub_url())
+            .env("NO_COLOR", "1")
+            .args(args);
+        cmd
+    }
+
+    pub fn run(&self, args: &[&str]) -> String {
+        self.render(&self.cmd(args).output().unwrap())
+    }
+
+    /// Exit code, stdout and stderr, with the sandbox, router address and timings redacted;
+    /// panics if the token leaked into either stream.
+    pub fn render(&self, output: &Output) -> String {
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            !stdout.contains(TOKEN) && !stderr.contains(TOKEN),
+            "the token leaked:\n{stdout}\n{stderr}"
+        );
+        let text = format!(
+            "exit: {}\n--- stdout\n{stdout}--- stderr\n{stderr}",
+            output.status.code().unwrap_or(-1)
+        );
+        let text = text
+            .replace(&self.home().display().to_string(), "[HOME]")
+            .replace(&self.router.addr().to_string(), "[ROUTER]");
+        redact_seconds(&text)
+    }
+}
+
+/// `1.8 s` → `[T] s`, so closing lines are stable.
+fn redact_seconds(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find(" s") {
+        let head = &rest[..i];
+        let start = head
+            .rfind(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .map_or(0, |j| j + 1);
+        let number = &head[start..];
+        if !number.is_empty() && number.contains('.') {
+            out.push_str(&head[..start]);
+            out.push_str("[T]");
+        } else {
+            out.push_str(head);
+        }
+        out.push_str(" s");
+        rest = &rest[i + 2..];
+    }
+    out.push_str(rest);
+    out
+}

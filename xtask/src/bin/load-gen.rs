@@ -1,0 +1,429 @@
+//! Load generator for `hfclaw serve`, built in release mode by `cargo xtask bench`.
+//!
+//! `load-gen PATH/TO/hfclaw` starts an in-process fake router on loopback, runs
+//! `hfclaw serve` against it, and prints one JSON object per measurement on stdout, in
+//! bench-runner's format `{"name", "value", "unit", "baseline", "baseline_value"}`:
+//!
+//! - added latency p50 and p99 (gateway minus calling the fake directly, same client,
+//!   same requests, interleaved so noise hits both alike);
+//! - throughput of small non-streaming answers through the gateway (baseline: direct);
+//! - the gateway's RSS with 1,000 streams open at once (baseline: its idle RSS).
+//!
+//! Everything shares the machine (2 cores in CI): the fake and the client run here, the
+//! gateway in its own process, so the numbers are upper bounds of the gateway's cost.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitCode, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::http::{HeaderValue, header};
+use axum::response::Response;
+use axum::routing::{get, post};
+use futures_util::StreamExt;
+use tokio::sync::watch;
+
+type Result<T> = std::result::Result<T, Box<dyn std::error::Error + Send + Sync>>;
+
+/// Requests per path for the latency percentiles (after warm-up).
+const LATENCY_REQUESTS: usize = 4000;
+/// Concurrent clients for the throughput run.
+const THROUGHPUT_CLIENTS: usize = 32;
+/// Length of each throughput run.
+const THROUGHPUT_TIME: Duration = Duration::from_secs(3);
+/// Streams held open at once for the memory measurement.
+const OPEN_STREAMS: usize = 1000;
+
+const MODEL: &str = "deepseek-ai/DeepSeek-R1";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let Some(hfclaw) = args.first().map(PathBuf::from) else {
+        eprintln!("usage: load-gen PATH/TO/hfclaw");
+        return ExitCode::from(2);
+    };
+    raise_fd_limit();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(&hfclaw)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn emit(name: &str, value: f64, unit: &str, baseline: &str, baseline_value: f64) {
+    let line = serde_json::json!({
+        "name": name, "value": value, "unit": unit,
+        "baseline": baseline, "baseline_value": baseline_value,
+    });
+    println!("{line}");
+}
+
+async fn run(hfclaw: &Path) -> Result<()> {
+    let fake = FakeRouter::start().await?;
+    let home = tempfile::tempdir()?;
+    let gateway = Gateway::start(hfclaw, home.path(), &fake.base_url())?;
+    let idle_rss = gateway.rss_mib()?;
+    let direct = format!("{}/chat/completions", fake.base_url());
+    let via = format!("http://{}/v1/chat/completions", gateway.addr);
+    let body = Bytes::from(
+        serde_json::json!({"model": MODEL, "messages": [{"role": "user", "content": "hi"}]})
+            .to_string(),
+    );
+
+    // Latency: one connection per path, requests one after the other, paths alternating.
+    let client = reqwest::Client::builder().tcp_nodelay(true).build()?;
+    let mut direct_times = Vec::with_capacity(LATENCY_REQUESTS);
+    let mut gateway_times = Vec::with_capacity(LATENCY_REQUESTS);
+    for i in 0..LATENCY_REQUESTS + 400 {
+        let d = timed(&client, &direct, &body).await?;
+        let g = timed(&client, &via, &body).await?;
+        if i >= 400 {
+            direct_times.push(d);
+            gateway_times.push(g);
+        }
+    }
+    let (d50, d99) = percentiles(&mut direct_times);
+    let (g50, g99) = percentiles(&mut gateway_times);
+    emit(
+        "gateway added latency p50",
+        g50 - d50,
+        "ms",
+        "fake router direct p50",
+        d50,
+    );
+    emit(
+        "gateway added latency p99",
+        g99 - d99,
+        "ms",
+        "fake router direct p99",
+        d99,
+    );
+
+    // Throughput: small non-streaming answers, many clients at once.
+    let direct_rate = throughput(&direct, &body).await?;
+    let gateway_rate = throughput(&via, &body).await?;
+    emit(
+        &format!("gateway throughput, {THROUGHPUT_CLIENTS} clients, small answers"),
+        gateway_rate,
+        "req/s",
+        "fake router direct",
+        direct_rate,
+    );
+
+    // Memory: many streams open at once, each held by the fake after its first event.
+    let open_rss = open_streams(&fake, &via, &gateway).await?;
+    emit(
+        &format!("gateway RSS, {OPEN_STREAMS} open streams"),
+        open_rss,
+        "MiB",
+        "idle gateway",
+        idle_rss,
+    );
+    gateway.stop()?;
+    Ok(())
+}
+
+/// One request; milliseconds until the whole answer is read.
+async fn timed(client: &reqwest::Client, url: &str, body: &Bytes) -> Result<f64> {
+    let started = Instant::now();
+    let response = client
+        .post(url)
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(body.clone())
+        .send()
+        .await?;
+    if !response.status().is_success() {
+        return Err(format!("{url} answered {}", response.status()).into());
+    }
+    response.bytes().await?;
+    Ok(started.elapsed().as_secs_f64() * 1e3)
+}
+
+fn percentiles(times: &mut [f64]) -> (f64, f64) {
+    times.sort_by(f64::total_cmp);
+    let at = |q: f64| times[((times.len() as f64 - 1.0) * q).round() as usize];
+    (at(0.50), at(0.99))
+}
+
+/// Completed requests per second with [`THROUGHPUT_CLIENTS`] clients for
+/// [`THROUGHPUT_TIME`] (after a short warm-up).
+async fn throughput(url: &str, body: &Bytes) -> Result<f64> {
+    let client = reqwest::Client::builder().tcp_nodelay(true).build()?;
+    let done = Arc::new(AtomicU64::new(0));
+    let measuring = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let deadline = Instant::now() + THROUGHPUT_TIME + Duration::from_millis(500);
+    let mut tasks = Vec::new();
+    for _ in 0..THROUGHPUT_CLIENTS {
+        let (client, url, body) = (client.clone(), url.to_owned(), body.clone());
+        let (done, measuring) = (done.clone(), measuring.clone());
+        tasks.push(tokio::spawn(async move {
+            while Instant::now() < deadline {
+                timed(&client, &url, &body).await?;
+                if measuring.load(Ordering::Relaxed) {
+                    done.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+            Ok::<(), Box<dyn std::error::Error + Send + Sync>>(())
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    measuring.store(true, Ordering::Relaxed);
+    let started = Instant::now();
+    tokio::time::sleep(THROUGHPUT_TIME).await;
+    let count = done.load(Ordering::Relaxed);
+    let elapsed = started.elapsed().as_secs_f64();
+    for task in tasks {
+        task.await??;
+    }
+    Ok(count as f64 / elapsed)
+}
+
+/// Opens [`OPEN_STREAMS`] streams through the gateway, waits until each has its first
+/// event, reads the gateway's RSS, then lets them all finish.
+async fn open_streams(fake: &FakeRouter, url: &str, gateway: &Gateway) -> Result<f64> {
+    let body = Bytes::from(
+        serde_json::json!({"model": MODEL, "stream": true,
+            "messages": [{"role": "user", "content": "hi"}]})
+        .to_string(),
+    );
+    let client = reqwest::Client::builder().tcp_nodelay(true).build()?;
+    let (started_tx, mut started_rx) = tokio::sync::mpsc::channel::<()>(OPEN_STREAMS);
+    let mut tasks = Vec::new();
+    for _ in 0..OPEN_STREAMS {
+        let (client, url, body, started) = (
+            client.clone(),
+            url.to_owned(),
+            body.clone(),
+            started_tx.clone(),
+        );
+        tasks.push(tokio::spawn(async move {
+            let response = client.post(&url).body(body).send().await?;
+            if !response.status().is_success() {
+                return Err(format!("stream answered {}", response.status()).into());
+            }
+            let mut stream = response.bytes_stream();
+            let mut first = true;
+            let mut text = Vec::new();
+            while let Some(chunk) = stream.next().await {
+                text.extend_from_slice(&chunk?);
+                if first {
+                    first = false;
+                    let _ = started.send(()).await;
+                }
+            }
+            if !text.ends_with(b"data: [DONE]\n\n") {
+                return Err("a stream ended early".into());
+            }
+            Ok::<(), Box<dyn std::error::Error + Send + Sync>>(())
+        }));
+    }
+    drop(started_tx);
+    let wait = tokio::time::timeout(Duration::from_secs(60), async {
+        for _ in 0..OPEN_STREAMS {
+            if started_rx.recv().await.is_none() {
+                break;
+            }
+        }
+    });
+    let all_open = wait.await.is_ok();
+    let rss = gateway.rss_mib()?;
+    fake.release_streams();
+    for task in tasks {
+        task.await??;
+    }
+    if !all_open {
+        return Err(format!("{OPEN_STREAMS} streams did not all open within 60 s").into());
+    }
+    Ok(rss)
+}
+
+/// The fake router: a fixed small answer, or a stream held open after its first event
+/// until [`FakeRouter::release_streams`].
+struct FakeRouter {
+    addr: SocketAddr,
+    release: watch::Sender<bool>,
+}
+
+const ANSWER: &str = r#"{"id":"chatcmpl-bench","object":"chat.completion","created":1,"model":"deepseek-ai/DeepSeek-R1","choices":[{"index":0,"finish_reason":"stop","message":{"role":"assistant","content":"Hello! How can I help you today?"}}],"usage":{"prompt_tokens":5,"completion_tokens":9,"total_tokens":14}}"#;
+const FIRST_EVENT: &str = "data: {\"id\":\"chatcmpl-bench\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"deepseek-ai/DeepSeek-R1\",\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"Hello\"},\"finish_reason\":null}]}\n\n";
+const LAST_EVENTS: &str = "data: {\"id\":\"chatcmpl-bench\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"deepseek-ai/DeepSeek-R1\",\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}\n\ndata: [DONE]\n\n";
+
+impl FakeRouter {
+    async fn start() -> Result<FakeRouter> {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let (release, released) = watch::channel(false);
+        let app = Router::new()
+            .route(
+                "/v1/models",
+                get(|| async { json(Bytes::from_static(br#"{"object":"list","data":[]}"#)) }),
+            )
+            .route(
+                "/v1/chat/completions",
+                post(move |body: Bytes| {
+                    let released = released.clone();
+                    async move { chat(&body, released) }
+                }),
+            );
+        tokio::spawn(async move {
+            let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+                let _ = tcp.set_nodelay(true);
+            });
+            let _ = axum::serve(listener, app).await;
+        });
+        Ok(FakeRouter { addr, release })
+    }
+
+    fn base_url(&self) -> String {
+        format!("http://{}/v1", self.addr)
+    }
+
+    fn release_streams(&self) {
+        let _ = self.release.send(true);
+    }
+}
+
+fn json(body: Bytes) -> Response {
+    let mut response = Response::new(Body::from(body));
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
+fn chat(body: &[u8], mut released: watch::Receiver<bool>) -> Response {
+    let streaming = body.windows(13).any(|w| w == b"\"stream\":true");
+    if !streaming {
+        return json(Bytes::from_static(ANSWER.as_bytes()));
+    }
+    let first = futures_util::stream::once(async {
+        Ok::<_, std::convert::Infallible>(Bytes::from_static(FIRST_EVENT.as_bytes()))
+    });
+    let rest = futures_util::stream::once(async move {
+        let _ = released.wait_for(|r| *r).await;
+        Ok::<_, std::convert::Infallible>(Bytes::from_static(LAST_EVENTS.as_bytes()))
+    });
+    let mut response = Response::new(Body::from_stream(first.chain(rest)));
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/event-stream"),
+    );
+    response
+}
+
+/// A running `hfclaw serve`.
+struct Gateway {
+    child: Child,
+    addr: String,
+}
+
+impl Gateway {
+    fn start(hfclaw: &Path, home: &Path, router_url: &str) -> Result<Gateway> {
+        let config = home.join(".openclaw/openclaw.json");
+        std::fs::create_dir_all(config.parent().ok_or("no config dir")?)?;
+        std::fs::write(
+            &config,
+            r#"{agents:{defaults:{model:{primary:"huggingface/deepseek-ai/DeepSeek-R1"}}}}"#,
+        )?;
+        let mut child = Command::new(hfclaw)
+            .args([
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--router-url",
+                router_url,
+            ])
+            .args(["--max-concurrent", "4096", "--timeout", "60"])
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", home)
+            .env("HFCLAW_CACHE_DIR", home.join("cache"))
+            .env("HF_TOKEN", "hf_benchBenchBenchBench0000")
+            .env("NO_COLOR", "1")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()?;
+        let stderr = child.stderr.take().ok_or("no stderr")?;
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                if let Some(addr) = line.strip_prefix("listening on http://") {
+                    let _ = tx.send(addr.trim().to_owned());
+                }
+            }
+        });
+        match rx.recv_timeout(Duration::from_secs(30)) {
+            Ok(addr) => Ok(Gateway { child, addr }),
+            Err(_) => {
+                let _ = child.kill();
+                Err("hfclaw serve did not start".into())
+            }
+        }
+    }
+
+    /// Resident set size now, from `/proc/PID/status`.
+    fn rss_mib(&self) -> Result<f64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))?;
+        let kib: f64 = status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .ok_or("no VmRSS in /proc/PID/status")?;
+        Ok(kib / 1024.0)
+    }
+
+    fn stop(mut self) -> Result<()> {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let started = Instant::now();
+        while self.child.try_wait()?.is_none() {
+            if started.elapsed() > Duration::from_secs(15) {
+                self.child.kill()?;
+                return Err("hfclaw serve did not stop on SIGTERM".into());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Gateway {
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// 1,000 streams need about 3,000 descriptors here and in the gateway (which inherits
+/// the limit): raise the soft limit to the hard one.
+fn raise_fd_limit() {
+    use nix::sys::resource::{Resource, getrlimit, setrlimit};
+    if let Ok((_, hard)) = getrlimit(Resource::RLIMIT_NOFILE) {
+        let _ = setrlimit(Resource::RLIMIT_NOFILE, hard, hard);
+    }
+}

@@ -1,5 +1,7 @@
 //! `hfclaw chat` against the fake router: streaming, reasoning, fallbacks, errors.
 
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use std::io::Write;

@@ -1,5 +1,7 @@
 //! `hfclaw models list` and `doctor` with live data from the fake router, and the cache.
 
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use common::Sandbox;

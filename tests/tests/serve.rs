@@ -2,6 +2,7 @@
 //! and raw statuses matter) talks to the real binary, which talks to the loopback fake
 //! router. Nothing reaches the internet: the router URL, HOME, cache and token are all
 //! sandboxed.
+#![allow(clippy::unwrap_used)]
 
 mod common;
 

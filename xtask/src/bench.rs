@@ -98,6 +98,14 @@ pub fn run() -> Result<()> {
         runner_measurement_with(&runner, &["chain", hfclaw_arg])?,
         Target::AtMost(1000.0),
     ));
+    results.push((
+        cli_set_big_config(&runner, &hfclaw, home)?,
+        Target::AtMost(10.0),
+    ));
+    results.push((
+        runner_measurement(&runner, "array-edit")?,
+        Target::AtMost(20.0),
+    ));
 
     print_report(&results);
     let missed = results.iter().filter(|(m, t)| !t.met(m.value)).count();
@@ -141,6 +149,46 @@ fn cli_wall_time(hfclaw: &Path, args: &[&str], home: &Path) -> Result<Measuremen
         value: ms(ours),
         unit: "ms".to_owned(),
         baseline: "spawn `true`".to_owned(),
+        baseline_value: ms(floor),
+    })
+}
+
+/// Median wall time of `hfclaw models set` on a ~1 MB commented config, alternating two
+/// refs so every run really writes; baseline: `cat` of the same file.
+fn cli_set_big_config(runner: &Path, hfclaw: &Path, home: &Path) -> Result<Measurement> {
+    let config = home.join("big.json5");
+    let status = Command::new(runner)
+        .arg("big-config")
+        .arg(&config)
+        .status()?;
+    if !status.success() {
+        return Err("bench-runner big-config failed".into());
+    }
+    let size = std::fs::metadata(&config)?.len() as f64 / 1e6;
+    let config_arg = path_str(&config)?.to_owned();
+    let refs = [
+        "huggingface/Qwen/Qwen3-8B",
+        "huggingface/deepseek-ai/DeepSeek-R1",
+    ];
+    let mut turn = 0;
+    let ours = median_wall(60, || {
+        turn += 1;
+        let args = [
+            "--config",
+            &config_arg,
+            "-q",
+            "models",
+            "set",
+            refs[turn % 2],
+        ];
+        spawn_quiet(hfclaw, &args, home)
+    })?;
+    let floor = median_wall(60, || spawn_quiet(Path::new("cat"), &[&config_arg], home))?;
+    Ok(Measurement {
+        name: format!("`hfclaw models set` on a {size:.1} MB config"),
+        value: ms(ours),
+        unit: "ms".to_owned(),
+        baseline: "`cat` of the file".to_owned(),
         baseline_value: ms(floor),
     })
 }

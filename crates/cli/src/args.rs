@@ -162,8 +162,8 @@ pub enum AliasesCommand {
 #[derive(Debug, Clone, Args)]
 pub struct SyncArgs {
     /// Write into OpenClaw's models.json instead of openclaw.json [default path: <state dir>/agents/main/agent/models.json]
-    #[arg(long, value_name = "PATH", num_args = 0..=1, default_missing_value = "")]
-    pub models_json: Option<std::path::PathBuf>,
+    #[arg(long, value_name = "PATH", num_args = 0..=1)]
+    pub models_json: Option<Option<std::path::PathBuf>>,
     /// Write every catalog model, not only the ones your config uses
     #[arg(long)]
     pub all: bool,
@@ -221,13 +221,18 @@ pub struct ServeArgs {
     /// Address to listen on; port 0 picks a free port (the address is printed on start)
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:4000")]
     pub listen: String,
-    /// Key clients must send (`Authorization: Bearer KEY`) [default: $HFCLAW_SERVE_API_KEY]
-    #[arg(long, value_name = "KEY", env = "HFCLAW_SERVE_API_KEY", hide_env_values = true)]
+    /// Key clients must send (`Authorization: Bearer KEY`); without it any local process may use the gateway
+    #[arg(
+        long,
+        value_name = "KEY",
+        env = "HFCLAW_SERVE_API_KEY",
+        hide_env_values = true
+    )]
     pub api_key: Option<String>,
     /// Most chat requests served at once; more get 503 with Retry-After
     #[arg(long, value_name = "N", default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..=100_000))]
     pub max_concurrent: u32,
-    /// Seconds to wait for a model's answer to start before moving on (504 when none does)
+    /// Seconds to wait for a model to start answering (for non-streaming requests: to answer) before moving on; 504 when none does
     #[arg(long, value_name = "SECS", default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub timeout: u64,
 }

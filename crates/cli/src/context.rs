@@ -5,9 +5,9 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 use std::time::SystemTime;
 
+use hfclaw_catalog::checks::check_ref;
 use hfclaw_catalog::listing::Selection;
 use hfclaw_catalog::{Catalog, ConfigModel, builtin};
-use hfclaw_catalog::checks::check_ref;
 use hfclaw_config_merge::{ConfigDocument, ConfigPaths, EditOutcome, Editor, OpenClawView};
 use hfclaw_model_ref::{Aliases, ModelRef, Via, resolve};
 use hfclaw_router_client::discovery::format_age;
@@ -98,8 +98,9 @@ impl Context {
             .map(|p| p.headers.clone())
             .unwrap_or_default();
         RouterClient::new(options).map_err(|e| {
-            CliError::input(e.to_string())
-                .hint("check --router-url, $HFCLAW_ROUTER_URL or models.providers.huggingface.baseUrl")
+            CliError::input(e.to_string()).hint(
+                "check --router-url, $HFCLAW_ROUTER_URL or models.providers.huggingface.baseUrl",
+            )
         })
     }
 
@@ -174,9 +175,7 @@ impl Context {
             Via::Alias(alias) => self
                 .messages
                 .note(format!("alias \"{alias}\" is {}", resolved.model_ref)),
-            Via::BarePrefixed => self
-                .messages
-                .note(format!("using {}", resolved.model_ref)),
+            Via::BarePrefixed => self.messages.note(format!("using {}", resolved.model_ref)),
         }
         if let Some(problem) = check_ref(catalog, &resolved.model_ref) {
             self.messages.warn(problem.to_string());
@@ -235,6 +234,17 @@ fn env_os(name: &str) -> Option<OsString> {
 
 fn home_dir() -> Option<PathBuf> {
     env_os("HOME").map(PathBuf::from).or_else(dirs::home_dir)
+}
+
+/// The provider-block entry `models sync` and `onboard` write for a ref: the catalog's
+/// data under the ref's router id, named like the seed page (`DeepSeek R1 (fastest)`).
+pub fn config_entry_for(catalog: &Catalog, model_ref: &ModelRef) -> Option<ConfigModel> {
+    let mut entry = catalog.model_for(model_ref)?.to_config_entry();
+    entry.id = model_ref.router_model_id().to_owned();
+    if let (Some(suffix), Some(name)) = (model_ref.suffix(), entry.name.as_mut()) {
+        *name = format!("{name} ({suffix})");
+    }
+    Some(entry)
 }
 
 /// An error for a config that must exist for this command.

@@ -49,7 +49,9 @@ fn run(cli: Cli) -> CliResult {
                 ModelsCommand::List(args) => commands::models_list::run(&ctx, args),
                 ModelsCommand::Status(args) => commands::models_status::run(&ctx, args),
                 ModelsCommand::Set(args) => commands::models_edit::set(&ctx, args),
-                ModelsCommand::Fallbacks(command) => commands::models_edit::fallbacks(&ctx, command),
+                ModelsCommand::Fallbacks(command) => {
+                    commands::models_edit::fallbacks(&ctx, command)
+                }
                 ModelsCommand::Aliases(command) => commands::models_edit::aliases(&ctx, command),
                 ModelsCommand::Sync(args) => commands::models_sync::run(&ctx, args),
             }

@@ -45,7 +45,6 @@ pub struct MergeReport {
 /// A config being edited.
 pub struct Editor {
     path: PathBuf,
-    /// In a cell because restyling may swap in a reparsed tree from `&self` methods.
     root: std::cell::RefCell<CstRootNode>,
     style: Style,
 }
@@ -134,33 +133,23 @@ impl Editor {
 
     /// The edited text.
     pub fn text(&self) -> String {
-        self.restyle();
-        self.root().to_string()
+        let root = self.root();
+        let mut bare = 0;
+        if let Some(value) = root.value() {
+            restyle(&value, self.style, &mut bare);
+        }
+        let text = root.to_string();
+        // A string key cannot become a bare word inside the tree; the tree keeps the mark
+        // (lookups see through it) and only the text loses it.
+        if bare == 0 {
+            text
+        } else {
+            unmark_bare_keys(&text)
+        }
     }
 
     fn root(&self) -> CstRootNode {
         self.root.borrow().clone()
-    }
-
-    /// Gives new keys and strings the file's quoting (see [`MARK`]). A string key cannot
-    /// become a bare word inside the tree, so bare keys are unmarked in the text, which is
-    /// then parsed again.
-    fn restyle(&self) {
-        let root = self.root();
-        let Some(value) = root.value() else {
-            return;
-        };
-        let mut bare = 0;
-        restyle(&value, self.style, &mut bare);
-        if bare == 0 {
-            return;
-        }
-        let text = unmark_bare_keys(&root.to_string());
-        match CstRootNode::parse(&text, &ParseOptions::default()) {
-            Ok(reparsed) => *self.root.borrow_mut() = reparsed,
-            // Cannot happen for text this crate produced; keep the quoted keys then.
-            Err(e) => tracing::warn!("restyling new keys failed: {e}"),
-        }
     }
 
     /// What the config means now, edits included.
@@ -169,16 +158,16 @@ impl Editor {
     }
 
     fn value(&self) -> Value {
-        self.restyle();
-        self.root().to_serde_value().unwrap_or(Value::Null)
+        let mut value = self.root().to_serde_value().unwrap_or(Value::Null);
+        unmark_value(&mut value);
+        value
     }
 
     /// Sets the default model (`agents.defaults.model.primary`, or the plain string form
     /// when the config uses it). Returns whether anything changed.
     pub fn set_primary(&mut self, model_ref: &str) -> Result<bool, ConfigError> {
-        self.restyle();
         let defaults = self.defaults()?;
-        let Some(prop) = defaults.get("model") else {
+        let Some(prop) = prop_of(&defaults, "model") else {
             defaults.append(&k("model"), object([("primary", sv(model_ref))]));
             return Ok(true);
         };
@@ -206,9 +195,8 @@ impl Editor {
 
     /// Appends a fallback unless it is already listed.
     pub fn add_fallback(&mut self, model_ref: &str) -> Result<bool, ConfigError> {
-        self.restyle();
         let defaults = self.defaults()?;
-        let Some(prop) = defaults.get("model") else {
+        let Some(prop) = prop_of(&defaults, "model") else {
             defaults.append(&k("model"), object([("fallbacks", array([sv(model_ref)]))]));
             return Ok(true);
         };
@@ -248,7 +236,6 @@ impl Editor {
 
     /// Removes every occurrence of a fallback.
     pub fn remove_fallback(&mut self, model_ref: &str) -> Result<bool, ConfigError> {
-        self.restyle();
         let Some(fallbacks) = self.existing_fallbacks()? else {
             return Ok(false);
         };
@@ -266,7 +253,6 @@ impl Editor {
 
     /// Empties the fallbacks list (the key stays, as `[]`).
     pub fn clear_fallbacks(&mut self) -> Result<bool, ConfigError> {
-        self.restyle();
         let Some(fallbacks) = self.existing_fallbacks()? else {
             return Ok(false);
         };
@@ -280,9 +266,8 @@ impl Editor {
 
     /// Sets `agents.defaults.models[ref].alias`, creating the entry (and map) if needed.
     pub fn set_alias(&mut self, model_ref: &str, alias: &str) -> Result<bool, ConfigError> {
-        self.restyle();
         let models = self.models_map()?;
-        let Some(prop) = models.get(model_ref) else {
+        let Some(prop) = prop_of(&models, model_ref) else {
             models.append(&k(model_ref), object([("alias", sv(alias))]));
             return Ok(true);
         };
@@ -293,15 +278,14 @@ impl Editor {
     /// Removes `agents.defaults.models[ref].alias`; the entry stays (it may be the
     /// allowlist's).
     pub fn remove_alias(&mut self, model_ref: &str) -> Result<bool, ConfigError> {
-        self.restyle();
         let Some(models) = self.existing_object(&["agents", "defaults", "models"])? else {
             return Ok(false);
         };
-        let Some(prop) = models.get(model_ref) else {
+        let Some(prop) = prop_of(&models, model_ref) else {
             return Ok(false);
         };
         let entry = self.entry_object(&prop, model_ref)?;
-        match entry.get("alias") {
+        match prop_of(&entry, "alias") {
             Some(alias) => {
                 alias.remove();
                 Ok(true)
@@ -313,7 +297,6 @@ impl Editor {
     /// Adds `ref` to OpenClaw's allowlist when one is in force and lacks it (SPEC §3); with
     /// no allowlist nothing is created, so the user's other models stay allowed.
     pub fn allow(&mut self, model_ref: &str) -> Result<bool, ConfigError> {
-        self.restyle();
         let view = self.view();
         let Some(allowlist) = &view.allowlist else {
             return Ok(false);
@@ -340,7 +323,6 @@ impl Editor {
     /// Makes sure `models.providers.huggingface` has `baseUrl`, `api` and `models`, filling
     /// only what is missing.
     pub fn ensure_provider_block(&mut self, base_url: &str) -> Result<bool, ConfigError> {
-        self.restyle();
         let block = self.provider_block(&["models", "providers", PROVIDER_ID])?;
         Ok(fill_provider_block(&block, base_url))
     }
@@ -348,7 +330,6 @@ impl Editor {
     /// Fills `baseUrl`, `api` and `models` of the provider block at `path` where missing
     /// (OpenClaw's `models.json` keeps it at `providers.huggingface`).
     pub fn fill_block_at(&mut self, path: &[&str], base_url: &str) -> Result<bool, ConfigError> {
-        self.restyle();
         let block = self.object_at(path)?;
         Ok(fill_provider_block(&block, base_url))
     }
@@ -369,7 +350,6 @@ impl Editor {
         block_path: &[&str],
         entries: &[ConfigModel],
     ) -> Result<MergeReport, ConfigError> {
-        self.restyle();
         let block = self.provider_block(block_path)?;
         let key = format!("{}.models", block_path.join("."));
         let models =
@@ -377,8 +357,7 @@ impl Editor {
         let mut existing: HashMap<String, CstObject> = HashMap::new();
         for element in models.elements() {
             if let Some(entry) = element.as_object()
-                && let Some(id) = entry
-                    .get("id")
+                && let Some(id) = prop_of(&entry, "id")
                     .and_then(|p| p.value())
                     .and_then(|v| string_value(&v))
             {
@@ -444,7 +423,7 @@ impl Editor {
     fn existing_object(&self, path: &[&str]) -> Result<Option<CstObject>, ConfigError> {
         let mut object = self.root_object()?;
         for (depth, key) in path.iter().enumerate() {
-            let Some(prop) = object.get(key) else {
+            let Some(prop) = prop_of(&object, key) else {
                 return Ok(None);
             };
             match prop.value() {
@@ -495,7 +474,7 @@ impl Editor {
     }
 
     fn fallbacks_array(&self, model: &CstObject) -> Result<Option<CstArray>, ConfigError> {
-        let Some(prop) = model.get("fallbacks") else {
+        let Some(prop) = prop_of(model, "fallbacks") else {
             return Ok(None);
         };
         match prop.value() {
@@ -512,8 +491,7 @@ impl Editor {
         let Some(defaults) = self.existing_object(&["agents", "defaults"])? else {
             return Ok(None);
         };
-        let Some(model) = defaults
-            .get("model")
+        let Some(model) = prop_of(&defaults, "model")
             .and_then(|p| p.value())
             .and_then(|v| v.as_object())
         else {
@@ -526,15 +504,15 @@ impl Editor {
 /// Fills `baseUrl`, `api` and `models` where missing; true if anything was added.
 fn fill_provider_block(block: &CstObject, base_url: &str) -> bool {
     let mut changed = false;
-    if block.get("baseUrl").is_none() {
+    if prop_of(block, "baseUrl").is_none() {
         block.append(&k("baseUrl"), sv(base_url));
         changed = true;
     }
-    if block.get("api").is_none() {
+    if prop_of(block, "api").is_none() {
         block.append(&k("api"), sv("openai-completions"));
         changed = true;
     }
-    if block.get("models").is_none() {
+    if prop_of(block, "models").is_none() {
         block.append(&k("models"), array([]));
         changed = true;
     }
@@ -548,7 +526,7 @@ fn set_string(
     value: &str,
     first: bool,
 ) -> Result<bool, ConfigError> {
-    match object.get(key) {
+    match prop_of(object, key) {
         Some(prop) => {
             if prop.value().and_then(|v| string_value(&v)).as_deref() == Some(value) {
                 return Ok(false);
@@ -567,7 +545,11 @@ fn set_string(
 
 /// The decoded text of a string literal (either quote style).
 fn string_value(node: &CstNode) -> Option<String> {
-    node.as_string_lit()?.decoded_value().ok()
+    let value = node.as_string_lit()?.decoded_value().ok()?;
+    Some(match value.strip_prefix(MARK) {
+        Some(unmarked) => unmarked.to_owned(),
+        None => value,
+    })
 }
 
 fn is_string(node: &CstNode) -> bool {
@@ -578,7 +560,7 @@ fn object<const N: usize>(props: [(&str, CstInputValue); N]) -> CstInputValue {
     CstInputValue::Object(props.into_iter().map(|(key, v)| (k(key), v)).collect())
 }
 
-/// Marks text hfclaw writes, so [`Editor::restyle`] can find exactly the new keys and
+/// Marks text hfclaw writes, so [`Editor::text`] can find exactly the new keys and
 /// strings (and never touch the user's) to quote them like the rest of the file. A
 /// private-use character that a config never contains.
 const MARK: char = '\u{E000}';
@@ -596,7 +578,7 @@ fn sv(value: &str) -> CstInputValue {
 /// The object under `key`, appended (empty) when missing; `None` when `key` holds
 /// something else.
 fn child_object(parent: &CstObject, key: &str) -> Option<CstObject> {
-    match parent.get(key) {
+    match prop_of(parent, key) {
         Some(prop) => prop.value()?.as_object(),
         None => parent.append(&k(key), object([])).object_value(),
     }
@@ -605,14 +587,57 @@ fn child_object(parent: &CstObject, key: &str) -> Option<CstObject> {
 /// The array under `key`, appended (empty) when missing; `None` when `key` holds
 /// something else.
 fn child_array(parent: &CstObject, key: &str) -> Option<CstArray> {
-    match parent.get(key) {
+    match prop_of(parent, key) {
         Some(prop) => prop.value()?.as_array(),
         None => parent.append(&k(key), array([])).array_value(),
     }
 }
 
+/// The name of a property, with a new key's mark removed.
+fn prop_name(prop: &CstObjectProp) -> Option<String> {
+    let name = match prop.name()? {
+        ObjectPropName::Word(word) => return Some(word.to_string()),
+        ObjectPropName::String(lit) => lit.decoded_value().ok()?,
+    };
+    Some(match name.strip_prefix(MARK) {
+        Some(unmarked) => unmarked.to_owned(),
+        None => name,
+    })
+}
+
+/// The property `key` of `object`, new (still marked) ones included: edits are restyled
+/// only once, in [`Editor::text`], so lookups in between must see through the mark.
+fn prop_of(object: &CstObject, key: &str) -> Option<CstObjectProp> {
+    object
+        .properties()
+        .into_iter()
+        .find(|p| prop_name(p).as_deref() == Some(key))
+}
+
+/// Removes marks from a value read out of the tree before [`Editor::text`] restyled it.
+fn unmark_value(value: &mut Value) {
+    match value {
+        Value::String(s) => {
+            if let Some(rest) = s.strip_prefix(MARK) {
+                *s = rest.to_owned();
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(unmark_value),
+        Value::Object(map) => {
+            if map.keys().any(|k| k.starts_with(MARK)) {
+                *map = std::mem::take(map)
+                    .into_iter()
+                    .map(|(k, v)| (k.strip_prefix(MARK).map_or(k.clone(), str::to_owned), v))
+                    .collect();
+            }
+            map.values_mut().for_each(unmark_value);
+        }
+        _ => {}
+    }
+}
+
 /// Rewrites marked keys and strings in the file's style; keys that should become bare
-/// words keep their mark and are counted in `bare` (see [`Editor::restyle`]).
+/// words keep their mark and are counted in `bare` (see [`Editor::text`]).
 fn restyle(node: &CstNode, style: Style, bare: &mut usize) {
     if let Some(prop) = node.as_object_prop() {
         if let Some(ObjectPropName::String(lit)) = prop.name()
@@ -697,7 +722,7 @@ fn openclaw_fields(entry: &ConfigModel) -> Vec<(String, Value)> {
 fn fill_missing(entry: &CstObject, fields: &[(String, Value)]) -> Vec<String> {
     let mut filled = Vec::new();
     for (key, value) in fields {
-        match entry.get(key) {
+        match prop_of(entry, key) {
             None => {
                 entry.append(&k(key), to_input(value));
                 filled.push(key.clone());
@@ -709,7 +734,7 @@ fn fill_missing(entry: &CstObject, fields: &[(String, Value)]) -> Vec<String> {
                     continue;
                 };
                 for (part, amount) in parts {
-                    if current.get(part).is_none() {
+                    if prop_of(&current, part).is_none() {
                         current.append(&k(part), to_input(amount));
                         filled.push(format!("cost.{part}"));
                     }

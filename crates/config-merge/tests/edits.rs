@@ -1,5 +1,7 @@
 //! Format-preserving edits, snapshot-tested on oddly formatted, commented configs.
 
+#![allow(clippy::unwrap_used)]
+
 use std::path::Path;
 
 use hfclaw_catalog::{ConfigCost, ConfigModel};
@@ -197,6 +199,23 @@ fn plain_json_with_tabs_stays_plain_json() {
     });
     serde_json::from_str::<serde_json::Value>(&out).expect("still strict JSON");
     insta::assert_snapshot!("tabs", out);
+}
+
+#[test]
+fn repeated_edits_in_one_session_see_their_own_new_content() {
+    let out = edit("{ a: 1 }", |e| {
+        e.add_fallback("huggingface/x/y")?;
+        assert!(!e.add_fallback("huggingface/x/y")?, "already there");
+        e.set_alias("huggingface/x/y", "xy")?;
+        assert!(!e.set_alias("huggingface/x/y", "xy")?);
+        assert_eq!(e.view().alias_of("huggingface/x/y"), Some("xy"));
+        e.merge_provider_models(&[catalog_entry("x/y", "XY")])?;
+        let again = e.merge_provider_models(&[catalog_entry("x/y", "XY")])?;
+        assert_eq!(again.kept, 1);
+        Ok(())
+    });
+    assert_eq!(out.matches("huggingface/x/y").count(), 2, "{out}");
+    assert!(!out.contains('\u{E000}'));
 }
 
 #[test]

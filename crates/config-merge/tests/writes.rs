@@ -1,6 +1,8 @@
 //! Safe writes: untouched on error, idempotent, backups, modes, and no lost edit under
 //! concurrency.
 
+#![allow(clippy::unwrap_used)]
+
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::Command;

@@ -29,7 +29,7 @@ impl Default for FallbackPolicy {
     fn default() -> Self {
         FallbackPolicy {
             upstream_retries: 2,
-            retry_backoff: Duration::from_millis(200),
+            retry_backoff: Duration::from_millis(100),
             max_retry_after: Duration::from_secs(10),
             rate_limit_default_wait: Duration::from_secs(1),
             max_extra_delay: Duration::from_secs(20),
@@ -342,8 +342,8 @@ mod tests {
             .await
             .unwrap();
         assert_eq!((ok.value, ok.index, ok.retries), ("hi", 0, 2));
-        assert_eq!(ok.waited, Duration::from_millis(600));
-        assert_eq!(start.elapsed(), Duration::from_millis(600));
+        assert_eq!(ok.waited, Duration::from_millis(300));
+        assert_eq!(start.elapsed(), Duration::from_millis(300));
         assert!(ok.skipped.is_empty());
         assert_eq!(
             script.calls(),
@@ -527,8 +527,8 @@ mod tests {
             .on("f", vec![status(500)]);
         let start = Instant::now();
         let err = script.run(&["p", "f"], &policy).await.unwrap_err();
-        assert_eq!(start.elapsed(), Duration::from_millis(200));
-        assert_eq!(err.waited, Duration::from_millis(200));
+        assert_eq!(start.elapsed(), Duration::from_millis(300));
+        assert_eq!(err.waited, Duration::from_millis(300));
     }
 
     #[tokio::test(start_paused = true)]

@@ -22,6 +22,8 @@ fn main() -> ExitCode {
         Some("sse") => bench_sse(),
         Some("first-byte") => first_byte(&args[1..]),
         Some("chain") => chain(&args[1..]),
+        Some("array-edit") => bench_array_edit(),
+        Some("big-config") => big_config(&args[1..]),
         Some("rss") => rss(&args[1..]),
         _ => Err(
             "usage: bench-runner refs|discovery|sse|first-byte HFCLAW|chain HFCLAW|rss -- CMD..."
@@ -446,6 +448,68 @@ fn chain(args: &[String]) -> Result<()> {
         "ms",
         "primary answers at once",
         direct.as_secs_f64() * 1e3,
+    );
+    Ok(())
+}
+
+/// A commented JSON5 config whose provider block lists `entries` models.
+fn config_with_models(entries: usize) -> String {
+    let mut text = String::from(
+        "// generated for benchmarks\n{\n  agents: {\n    defaults: {\n      model: { primary: 'huggingface/deepseek-ai/DeepSeek-R1' }, // default\n      models: { 'huggingface/deepseek-ai/DeepSeek-R1': { alias: 'R1' } },\n    },\n  },\n  models: {\n    providers: {\n      huggingface: {\n        baseUrl: 'https://router.huggingface.co/v1',\n        models: [\n",
+    );
+    for i in 0..entries {
+        text.push_str(&format!(
+            "          {{ id: 'org-{}/Model-{i}-Instruct', name: 'Model {i}', contextWindow: 131072, maxTokens: 8192, cost: {{ input: 0.1, output: 0.3 }} }}, // #{i}\n",
+            i % 97
+        ));
+    }
+    text.push_str("        ],\n      },\n    },\n  },\n}\n");
+    text
+}
+
+/// `big-config PATH`: writes a ~1 MB commented config for the CLI wall-time bench.
+fn big_config(args: &[String]) -> Result<()> {
+    let path = args.first().ok_or("usage: bench-runner big-config PATH")?;
+    let mut entries = 1000;
+    let mut text = config_with_models(entries);
+    while text.len() < 1_000_000 {
+        entries += 200;
+        text = config_with_models(entries);
+    }
+    std::fs::write(path, text)?;
+    Ok(())
+}
+
+/// Parse + merge of one new entry into a 10,000-entry models array + serialise, in
+/// process; the baseline is parsing the same text with json5 alone.
+fn bench_array_edit() -> Result<()> {
+    use hfclaw_config_merge::Editor;
+    let text = config_with_models(10_000);
+    let entry = hfclaw_catalog::ConfigModel {
+        id: "new-org/New-Model".to_owned(),
+        name: Some("New Model".to_owned()),
+        context_window: Some(32768),
+        ..Default::default()
+    };
+    let path = std::path::Path::new("openclaw.json");
+    let edit = best_time(Duration::from_millis(3000), || {
+        if let Ok(mut editor) = Editor::new(path, black_box(&text)) {
+            let _ = editor.merge_provider_models(std::slice::from_ref(&entry));
+            black_box(editor.text());
+        }
+    });
+    let parse = best_time(Duration::from_millis(1500), || {
+        black_box(json5::from_str::<serde_json::Value>(black_box(&text)).ok());
+    });
+    emit(
+        &format!(
+            "edit of a 10,000-entry models array ({:.1} MB)",
+            text.len() as f64 / 1e6
+        ),
+        edit.as_secs_f64() * 1e3,
+        "ms",
+        "json5 parse only",
+        parse.as_secs_f64() * 1e3,
     );
     Ok(())
 }

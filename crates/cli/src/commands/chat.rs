@@ -3,6 +3,7 @@
 //! The answer streams to stdout; reasoning (with `--show-reasoning`), skipped models and
 //! the closing line (`answered by … · 1.8 s · 412 tokens`) go to stderr.
 
+use std::cell::RefCell;
 use std::io::{IsTerminal, Read, Write};
 use std::time::Instant;
 
@@ -66,15 +67,37 @@ pub fn run(ctx: &Context, args: &ChatArgs) -> CliResult {
     }
     messages.push(Message::user(prompt));
     let request = ChatRequest::new(String::new(), messages);
-    let ids: Vec<String> = chain.iter().map(|r| r.router_model_id().to_owned()).collect();
+    let ids: Vec<String> = chain
+        .iter()
+        .map(|r| r.router_model_id().to_owned())
+        .collect();
     let started = Instant::now();
     let policy = FallbackPolicy::default();
+    // The last failure, so that moving on can say why, as it happens.
+    let last_error: RefCell<Option<RouterError>> = RefCell::new(None);
     let outcome = runtime()?.block_on(run_chain(&ids, &policy, |attempt| {
-        if attempt.retry == 0 && attempt.index > 0 {
-            ctx.messages
-                .note(format!("trying fallback #{}: {}", attempt.index, chain[attempt.index]));
+        if attempt.retry == 0 && attempt.index > 0 && !args.json {
+            let why = last_error
+                .borrow()
+                .as_ref()
+                .map_or_else(String::new, |e| format!(" ({})", reason(e)));
+            ctx.messages.note(format!(
+                "{} failed{why}; trying fallback #{}: {}",
+                chain[attempt.index - 1],
+                attempt.index,
+                chain[attempt.index]
+            ));
         }
-        stream_answer(&client, request.with_model(attempt.model), args)
+        let last_error = &last_error;
+        let request = request.with_model(attempt.model);
+        let client = &client;
+        async move {
+            let result = stream_answer(client, request, args).await;
+            if let Err(AttemptError::BeforeContent(e) | AttemptError::AfterContent(e)) = &result {
+                *last_error.borrow_mut() = Some(e.clone());
+            }
+            result
+        }
     }));
     let elapsed = started.elapsed().as_secs_f64();
     let success = outcome.map_err(|failure| chain_error(&chain, &failure))?;
@@ -83,7 +106,7 @@ pub fn run(ctx: &Context, args: &ChatArgs) -> CliResult {
         .iter()
         .map(|s| JsonSkip {
             model_ref: chain[s.index].to_string(),
-            error: s.error.to_string(),
+            error: reason(&s.error),
         })
         .collect();
     let model_ref = &chain[success.index];
@@ -106,15 +129,16 @@ pub fn run(ctx: &Context, args: &ChatArgs) -> CliResult {
     if !answer.content.ends_with('\n') {
         print_data("\n")?;
     }
-    for skip in &skipped {
-        ctx.messages
-            .note(format!("skipped {}: {}", skip.model_ref, skip.error));
-    }
     if answer.finish_reason.as_deref() == Some("length") {
         ctx.messages
             .warn("the answer was cut off at the model's token limit");
     }
-    ctx.messages.status(closing_line(model_ref, success.index, elapsed, answer.usage));
+    ctx.messages.status(closing_line(
+        model_ref,
+        success.index,
+        elapsed,
+        answer.usage,
+    ));
     Ok(())
 }
 
@@ -125,7 +149,8 @@ fn read_prompt(args: &ChatArgs) -> CliResult<String> {
     }
     let stdin = std::io::stdin();
     if stdin.is_terminal() {
-        return Err(CliError::input("no prompt").hint("pass it as an argument: hfclaw chat \"hello\", or pipe it on stdin"));
+        return Err(CliError::input("no prompt")
+            .hint("pass it as an argument: hfclaw chat \"hello\", or pipe it on stdin"));
     }
     let mut prompt = String::new();
     stdin
@@ -189,7 +214,9 @@ async fn stream_answer(
             Ok(ChatEvent::Content(text)) => {
                 if !args.json {
                     // A closed stdout (`| head`) ends the output, not the program.
-                    let _ = stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush());
+                    let _ = stdout
+                        .write_all(text.as_bytes())
+                        .and_then(|()| stdout.flush());
                 }
                 answer.content.push_str(&text);
             }
@@ -236,7 +263,10 @@ fn chain_error(chain: &[ModelRef], failure: &ChainFailure) -> CliError {
         return CliError::input("no model to try");
     };
     let message = match failure.reason {
-        StopReason::AfterContent => format!("the answer broke off: {}", describe(chain, failure.skipped.len() - 1, failure, last)),
+        StopReason::AfterContent => format!(
+            "the answer broke off: {}",
+            describe(chain, failure.skipped.len() - 1, failure, last)
+        ),
         StopReason::Exhausted if failure.skipped.len() > 1 => {
             format!("all {} models failed", failure.skipped.len())
         }
@@ -248,7 +278,7 @@ fn chain_error(chain: &[ModelRef], failure: &ChainFailure) -> CliError {
     };
     if failure.skipped.len() > 1 {
         for skip in &failure.skipped {
-            error = error.hint(format!("{}: {}", chain[skip.index], skip.error));
+            error = error.hint(format!("{}: {}", chain[skip.index], reason(&skip.error)));
         }
     }
     error.hint(last.hint())
@@ -256,5 +286,12 @@ fn chain_error(chain: &[ModelRef], failure: &ChainFailure) -> CliError {
 
 fn describe(chain: &[ModelRef], i: usize, failure: &ChainFailure, error: &RouterError) -> String {
     let index = failure.skipped.get(i).map_or(0, |s| s.index);
-    format!("{}: {error}", chain[index])
+    format!("{}: {}", chain[index], reason(error))
+}
+
+/// The error without its router model id (the user knows models by their refs).
+fn reason(error: &RouterError) -> String {
+    let mut error = error.clone();
+    error.model = None;
+    error.to_string()
 }

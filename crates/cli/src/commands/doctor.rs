@@ -67,7 +67,10 @@ impl Report {
 pub fn run(ctx: &Context) -> CliResult {
     let mut report = Report::default();
     let document = check_config(ctx, &mut report);
-    let view = document.as_ref().map(ConfigDocument::view).unwrap_or_default();
+    let view = document
+        .as_ref()
+        .map(ConfigDocument::view)
+        .unwrap_or_default();
     let user = UserModels::from_view(&view);
     let token = check_token(ctx, &view, &mut report)?;
     let live = check_router(ctx, &view, token.as_ref(), &mut report)?;
@@ -75,11 +78,10 @@ pub fn run(ctx: &Context) -> CliResult {
     print_data(&report.render())?;
     match report.failed() {
         0 => Ok(()),
-        n => Err(CliError::runtime(format!(
-            "{n} check{} failed",
-            if n == 1 { "" } else { "s" }
-        ))
-        .hint("fix the ✗ lines above, then run `hfclaw doctor` again")),
+        n => Err(
+            CliError::runtime(format!("{n} check{} failed", if n == 1 { "" } else { "s" }))
+                .hint("fix the ✗ lines above, then run `hfclaw doctor` again"),
+        ),
     }
 }
 
@@ -177,7 +179,11 @@ fn check_router(
 ) -> CliResult<Option<Vec<hfclaw_catalog::LiveModel>>> {
     let base_url = ctx.base_url(view);
     if ctx.global.offline {
-        report.push(Mark::Skip, "router", format!("{base_url} not checked (--offline)"));
+        report.push(
+            Mark::Skip,
+            "router",
+            format!("{base_url} not checked (--offline)"),
+        );
         return Ok(None);
     }
     let client: RouterClient = ctx.client(view, token.cloned())?;

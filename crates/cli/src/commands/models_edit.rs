@@ -35,9 +35,8 @@ pub fn fallbacks(ctx: &Context, command: &FallbacksCommand) -> CliResult {
     match command {
         FallbacksCommand::List => {
             if view.fallbacks.is_empty() {
-                ctx.messages.note(
-                    "no fallbacks; add one with `hfclaw models fallbacks add REF|ALIAS`",
-                );
+                ctx.messages
+                    .note("no fallbacks; add one with `hfclaw models fallbacks add REF|ALIAS`");
                 return Ok(());
             }
             let lines: String = view.fallbacks.iter().map(|f| format!("{f}\n")).collect();
@@ -74,7 +73,8 @@ pub fn fallbacks(ctx: &Context, command: &FallbacksCommand) -> CliResult {
             if !view.fallbacks.iter().any(|f| f == model_ref.as_str()) {
                 return Err(not_a_fallback(&model_ref, &view.fallbacks));
             }
-            let (_, outcome) = ctx.edit_config(|editor| editor.remove_fallback(model_ref.as_str()))?;
+            let (_, outcome) =
+                ctx.edit_config(|editor| editor.remove_fallback(model_ref.as_str()))?;
             ctx.messages.status(format!("removed fallback {model_ref}"));
             ctx.report_write(&outcome);
             Ok(())
@@ -86,7 +86,11 @@ pub fn fallbacks(ctx: &Context, command: &FallbacksCommand) -> CliResult {
             let (_, outcome) = ctx.edit_config(|editor| editor.clear_fallbacks())?;
             ctx.messages.status(format!(
                 "removed {} fallback(s)",
-                if outcome.changed { view.fallbacks.len() } else { 0 }
+                if outcome.changed {
+                    view.fallbacks.len()
+                } else {
+                    0
+                }
             ));
             ctx.report_write(&outcome);
             Ok(())
@@ -110,7 +114,11 @@ pub fn aliases(ctx: &Context, command: &AliasesCommand) -> CliResult {
                     .note("no aliases; add one with `hfclaw models aliases set REF ALIAS`");
                 return Ok(());
             }
-            let width = entries.iter().map(|(a, _)| a.chars().count()).max().unwrap_or(0);
+            let width = entries
+                .iter()
+                .map(|(a, _)| a.chars().count())
+                .max()
+                .unwrap_or(0);
             let lines: String = entries
                 .iter()
                 .map(|(alias, key)| {
@@ -139,8 +147,10 @@ pub fn aliases(ctx: &Context, command: &AliasesCommand) -> CliResult {
                     "pick another alias, or first run `hfclaw models aliases remove {other}`"
                 )));
             }
-            let (_, outcome) = ctx.edit_config(|editor| editor.set_alias(model_ref.as_str(), alias))?;
-            ctx.messages.status(format!("alias \"{alias}\" → {model_ref}"));
+            let (_, outcome) =
+                ctx.edit_config(|editor| editor.set_alias(model_ref.as_str(), alias))?;
+            ctx.messages
+                .status(format!("alias \"{alias}\" → {model_ref}"));
             ctx.report_write(&outcome);
             Ok(())
         }
@@ -151,7 +161,8 @@ pub fn aliases(ctx: &Context, command: &AliasesCommand) -> CliResult {
                     .hint("see them with `hfclaw models aliases list`"));
             }
             let (_, outcome) = ctx.edit_config(|editor| editor.remove_alias(model_ref.as_str()))?;
-            ctx.messages.status(format!("removed the alias of {model_ref}"));
+            ctx.messages
+                .status(format!("removed the alias of {model_ref}"));
             ctx.report_write(&outcome);
             Ok(())
         }
@@ -188,7 +199,8 @@ fn not_a_fallback(model_ref: &ModelRef, fallbacks: &[String]) -> CliError {
 /// An alias must be something a user can type and that cannot be mistaken for a ref.
 fn validate_alias(alias: &str) -> CliResult {
     if alias.is_empty() {
-        return Err(CliError::input("the alias is empty").hint("e.g. `hfclaw models aliases set huggingface/Qwen/Qwen3-8B \"Qwen3 8B\"`"));
+        return Err(CliError::input("the alias is empty")
+            .hint("e.g. `hfclaw models aliases set huggingface/Qwen/Qwen3-8B \"Qwen3 8B\"`"));
     }
     if alias.contains('/') {
         return Err(CliError::input(format!(

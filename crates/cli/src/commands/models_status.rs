@@ -134,7 +134,9 @@ fn allowlist_problems(view: &OpenClawView) -> Vec<String> {
     view.allowlist_gaps()
         .into_iter()
         .map(|(role, model_ref)| {
-            format!("{role} {model_ref} is not in the allowlist ({key}), so OpenClaw will refuse it")
+            format!(
+                "{role} {model_ref} is not in the allowlist ({key}), so OpenClaw will refuse it"
+            )
         })
         .collect()
 }
@@ -149,7 +151,11 @@ fn render(status: &Status) -> String {
             "{} ({}{})",
             status.config.path,
             status.config.source,
-            if status.config.exists { "" } else { ", not created yet" }
+            if status.config.exists {
+                ""
+            } else {
+                ", not created yet"
+            }
         ),
     );
     push(
@@ -186,7 +192,14 @@ fn render(status: &Status) -> String {
         "allowlist",
         status.allowlist.as_ref().map_or_else(
             || "none (every model allowed)".to_owned(),
-            |a| format!("{} entr{} in {}", a.entries.len(), if a.entries.len() == 1 { "y" } else { "ies" }, a.key),
+            |a| {
+                format!(
+                    "{} entr{} in {}",
+                    a.entries.len(),
+                    if a.entries.len() == 1 { "y" } else { "ies" },
+                    a.key
+                )
+            },
         ),
     );
     if status.problems.is_empty() {

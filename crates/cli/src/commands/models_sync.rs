@@ -7,7 +7,7 @@ use hfclaw_config_merge::MergeReport;
 use hfclaw_model_ref::ModelRef;
 
 use crate::args::SyncArgs;
-use crate::context::{Context, UserModels};
+use crate::context::{Context, UserModels, config_entry_for};
 use crate::error::CliResult;
 
 /// Runs `models sync`.
@@ -16,9 +16,13 @@ pub fn run(ctx: &Context, args: &SyncArgs) -> CliResult {
     let user = UserModels::from_view(&view);
     let catalog = ctx.catalog(&view, &user, true, false)?;
     let entries = if args.all {
-        catalog.models().iter().map(|m| m.to_config_entry()).collect()
+        catalog
+            .models()
+            .iter()
+            .map(|m| m.to_config_entry())
+            .collect()
     } else {
-        entries_for(&catalog, &user_refs(&user))
+        entries_for(ctx, &catalog, &user_refs(&user))
     };
     if entries.is_empty() {
         ctx.messages.note(
@@ -29,20 +33,19 @@ pub fn run(ctx: &Context, args: &SyncArgs) -> CliResult {
     let base_url = ctx.base_url(&view);
     match &args.models_json {
         Some(path) => {
-            let path = if path.as_os_str().is_empty() {
-                ctx.paths.default_models_json()
-            } else {
-                path.clone()
-            };
+            let path = path
+                .clone()
+                .unwrap_or_else(|| ctx.paths.default_models_json());
             let (report, outcome) =
                 hfclaw_config_merge::edit_models_json(&path, &base_url, &entries)?;
             report_merge(ctx, &report);
             let shown = path.display();
-            ctx.messages.status(match (outcome.created, outcome.changed) {
-                (true, _) => format!("created {shown}"),
-                (false, true) => format!("updated {shown}"),
-                (false, false) => format!("{shown} already up to date"),
-            });
+            ctx.messages
+                .status(match (outcome.created, outcome.changed) {
+                    (true, _) => format!("created {shown}"),
+                    (false, true) => format!("updated {shown}"),
+                    (false, false) => format!("{shown} already up to date"),
+                });
         }
         None => {
             let (report, outcome) = ctx.edit_config(|editor| {
@@ -73,13 +76,16 @@ fn user_refs(user: &UserModels) -> Vec<&ModelRef> {
 }
 
 /// One entry per ref, under its router id (suffix included, as OpenClaw looks it up);
-/// refs the catalog does not know are skipped with a warning by the caller's checks.
-fn entries_for(catalog: &Catalog, refs: &[&ModelRef]) -> Vec<ConfigModel> {
+/// refs the catalog does not know are skipped with a warning.
+fn entries_for(ctx: &Context, catalog: &Catalog, refs: &[&ModelRef]) -> Vec<ConfigModel> {
     refs.iter()
         .filter_map(|r| {
-            let mut entry = catalog.model_for(r)?.to_config_entry();
-            entry.id = r.router_model_id().to_owned();
-            Some(entry)
+            let entry = config_entry_for(catalog, r);
+            if entry.is_none() {
+                ctx.messages
+                    .warn(format!("{r} is not in the catalog; not synced"));
+            }
+            entry
         })
         .collect()
 }

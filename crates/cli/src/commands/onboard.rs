@@ -12,7 +12,7 @@ use hfclaw_model_ref::{ModelRef, Suffix};
 use hfclaw_router_client::{DEFAULT_HUB_URL, ErrorKind, Token, TokenSource};
 
 use crate::args::OnboardArgs;
-use crate::context::{Context, UserModels, env, runtime};
+use crate::context::{Context, UserModels, config_entry_for, env, runtime};
 use crate::error::{CliError, CliResult};
 
 /// The default model when `--model` is absent (the seed page's choice).
@@ -39,8 +39,10 @@ pub fn run(ctx: &Context, args: &OnboardArgs) -> CliResult {
 /// OpenClaw's `--mode` and `--auth-choice` have other values hfclaw does not implement.
 fn check_choices(args: &OnboardArgs) -> CliResult {
     if args.mode != "local" {
-        return Err(CliError::input(format!("unsupported --mode {:?}", args.mode))
-            .hint("hfclaw configures a local OpenClaw: use --mode local"));
+        return Err(
+            CliError::input(format!("unsupported --mode {:?}", args.mode))
+                .hint("hfclaw configures a local OpenClaw: use --mode local"),
+        );
     }
     if args.auth_choice != "huggingface-api-key" {
         return Err(
@@ -107,11 +109,7 @@ fn apply(
     } else {
         free_alias(view, catalog, model_ref)
     };
-    let entry = catalog.model_for(model_ref).map(|m| {
-        let mut entry = m.to_config_entry();
-        entry.id = model_ref.router_model_id().to_owned();
-        entry
-    });
+    let entry = config_entry_for(catalog, model_ref);
     let (_, outcome) = ctx.edit_config(|editor| {
         editor.set_primary(model_ref.as_str())?;
         editor.allow(model_ref.as_str())?;
@@ -126,7 +124,8 @@ fn apply(
     })?;
     ctx.messages.status(format!("default model: {model_ref}"));
     if let Some(alias) = &alias {
-        ctx.messages.status(format!("alias \"{alias}\" → {model_ref}"));
+        ctx.messages
+            .status(format!("alias \"{alias}\" → {model_ref}"));
     }
     ctx.report_write(&outcome);
     if let Some(key) = key.filter(|k| k.store) {
@@ -191,7 +190,10 @@ fn ask_token(
     }
     if let Some((token, source)) = ctx.token(view)? {
         let reuse = Confirm::with_theme(theme)
-            .with_prompt(format!("Use the token from {source} ({})?", token.redacted()))
+            .with_prompt(format!(
+                "Use the token from {source} ({})?",
+                token.redacted()
+            ))
             .default(true)
             .interact()
             .map_err(prompt_error)?;
@@ -202,8 +204,9 @@ fn ask_token(
             return Ok(KeyChoice { token, store });
         }
     }
-    ctx.messages
-        .status(format!("Create a token at {TOKENS_URL} (fine-grained: \"Make calls to Inference Providers\")."));
+    ctx.messages.status(format!(
+        "Create a token at {TOKENS_URL} (fine-grained: \"Make calls to Inference Providers\")."
+    ));
     loop {
         let typed = Password::with_theme(theme)
             .with_prompt("Hugging Face token")
@@ -253,11 +256,8 @@ fn check_token(ctx: &Context, view: &OpenClawView, token: &Token) -> CliResult {
             }
             Ok(())
         }
-        Err(e) if e.kind == ErrorKind::Auth => {
-            Err(CliError::input("the Hub rejected this token").hint(format!(
-                "check it, or create a new one at {TOKENS_URL}"
-            )))
-        }
+        Err(e) if e.kind == ErrorKind::Auth => Err(CliError::input("the Hub rejected this token")
+            .hint(format!("check it, or create a new one at {TOKENS_URL}"))),
         Err(e) => {
             ctx.messages
                 .warn(format!("could not check the token: {e}; continuing"));

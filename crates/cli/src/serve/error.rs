@@ -29,7 +29,12 @@ pub struct ApiError {
 }
 
 impl ApiError {
-    fn new(status: StatusCode, kind: &'static str, code: &'static str, message: impl Into<String>) -> ApiError {
+    fn new(
+        status: StatusCode,
+        kind: &'static str,
+        code: &'static str,
+        message: impl Into<String>,
+    ) -> ApiError {
         ApiError {
             status,
             message: message.into(),
@@ -47,7 +52,12 @@ impl ApiError {
 
     /// 400: the body is not what the endpoint takes.
     pub fn invalid_request(code: &'static str, message: impl Into<String>) -> ApiError {
-        ApiError::new(StatusCode::BAD_REQUEST, "invalid_request_error", code, message)
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_request_error",
+            code,
+            message,
+        )
     }
 
     /// 400: `messages` is missing or not a non-empty array.
@@ -65,7 +75,10 @@ impl ApiError {
             StatusCode::PAYLOAD_TOO_LARGE,
             "invalid_request_error",
             "request_too_large",
-            format!("the request body is larger than {} MiB", limit / (1024 * 1024)),
+            format!(
+                "the request body is larger than {} MiB",
+                limit / (1024 * 1024)
+            ),
         )
     }
 
@@ -133,7 +146,11 @@ impl ApiError {
 
     /// 400: a `model` that cannot be used (bad ref, ambiguous alias, other provider).
     pub fn bad_model(input: &str, problem: &str, hint: &str) -> ApiError {
-        ApiError::invalid_request("invalid_model", format!("model {input:?}: {problem}; {hint}")).param("model")
+        ApiError::invalid_request(
+            "invalid_model",
+            format!("model {input:?}: {problem}; {hint}"),
+        )
+        .param("model")
     }
 
     /// 404 for paths the gateway does not serve.
@@ -170,7 +187,11 @@ impl ApiError {
                 .iter()
                 .map(|s| describe(s.index, &s.error))
                 .collect();
-            format!("all {} models failed: {}", failure.skipped.len(), all.join("; "))
+            format!(
+                "all {} models failed: {}",
+                failure.skipped.len(),
+                all.join("; ")
+            )
         } else {
             describe(last_index, last)
         };
@@ -189,10 +210,26 @@ impl ApiError {
                     message,
                 );
             }
-            ErrorKind::Payment => (StatusCode::PAYMENT_REQUIRED, "insufficient_quota", "insufficient_quota"),
-            ErrorKind::Forbidden => (StatusCode::FORBIDDEN, "permission_error", "permission_denied"),
-            ErrorKind::NotFound => (StatusCode::NOT_FOUND, "invalid_request_error", "model_not_found"),
-            ErrorKind::RateLimited => (StatusCode::TOO_MANY_REQUESTS, "rate_limit_error", "rate_limit_exceeded"),
+            ErrorKind::Payment => (
+                StatusCode::PAYMENT_REQUIRED,
+                "insufficient_quota",
+                "insufficient_quota",
+            ),
+            ErrorKind::Forbidden => (
+                StatusCode::FORBIDDEN,
+                "permission_error",
+                "permission_denied",
+            ),
+            ErrorKind::NotFound => (
+                StatusCode::NOT_FOUND,
+                "invalid_request_error",
+                "model_not_found",
+            ),
+            ErrorKind::RateLimited => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limit_error",
+                "rate_limit_exceeded",
+            ),
             ErrorKind::BadRequest => (
                 last.status
                     .and_then(|s| StatusCode::from_u16(s).ok())
@@ -203,10 +240,17 @@ impl ApiError {
             ),
             ErrorKind::Upstream => (StatusCode::BAD_GATEWAY, "api_error", "upstream_error"),
             ErrorKind::Network => (StatusCode::BAD_GATEWAY, "api_error", "upstream_unreachable"),
-            ErrorKind::BadResponse => (StatusCode::BAD_GATEWAY, "api_error", "bad_upstream_response"),
+            ErrorKind::BadResponse => (
+                StatusCode::BAD_GATEWAY,
+                "api_error",
+                "bad_upstream_response",
+            ),
             ErrorKind::Timeout => (StatusCode::GATEWAY_TIMEOUT, "api_error", "upstream_timeout"),
         };
-        if matches!(last.kind, ErrorKind::Payment | ErrorKind::Forbidden | ErrorKind::NotFound) {
+        if matches!(
+            last.kind,
+            ErrorKind::Payment | ErrorKind::Forbidden | ErrorKind::NotFound
+        ) {
             message.push_str("; ");
             message.push_str(&last.hint());
         }
@@ -259,5 +303,121 @@ impl IntoResponse for ApiError {
                 .insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
         response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use hfclaw_router_client::Skip;
+
+    use super::*;
+
+    fn failure(reason: StopReason, errors: &[RouterError]) -> ChainFailure {
+        ChainFailure {
+            reason,
+            skipped: errors
+                .iter()
+                .enumerate()
+                .map(|(index, error)| Skip {
+                    model: format!("m/{index}"),
+                    index,
+                    error: error.clone(),
+                    retries: 0,
+                })
+                .collect(),
+            waited: Duration::ZERO,
+        }
+    }
+
+    fn status(code: u16, retry_after: Option<&str>) -> RouterError {
+        RouterError::from_response(code, br#"{"error":"upstream said no"}"#, retry_after)
+    }
+
+    #[test]
+    fn statuses_follow_the_decisive_error() {
+        let chain: Vec<ModelRef> = ["huggingface/a/one", "huggingface/b/two"]
+            .iter()
+            .map(|r| r.parse().unwrap())
+            .collect();
+        let cases = [
+            (status(401, None), 401, "authentication_error"),
+            (status(402, None), 402, "insufficient_quota"),
+            (status(403, None), 403, "permission_error"),
+            (status(404, None), 404, "invalid_request_error"),
+            (status(429, Some("30")), 429, "rate_limit_error"),
+            (status(422, None), 422, "invalid_request_error"),
+            (status(500, None), 502, "api_error"),
+            (
+                RouterError::new(ErrorKind::Network, "refused"),
+                502,
+                "api_error",
+            ),
+            (
+                RouterError::new(ErrorKind::BadResponse, "garbage"),
+                502,
+                "api_error",
+            ),
+            (
+                RouterError::new(ErrorKind::Timeout, "slow"),
+                504,
+                "api_error",
+            ),
+        ];
+        for (error, code, kind) in cases {
+            let api = ApiError::from_failure(
+                &failure(StopReason::Exhausted, std::slice::from_ref(&error)),
+                &chain,
+            );
+            assert_eq!((api.status.as_u16(), api.kind), (code, kind), "{error}");
+            assert!(
+                api.message.contains("huggingface/a/one: "),
+                "{}",
+                api.message
+            );
+        }
+        let limited = ApiError::from_failure(
+            &failure(StopReason::Exhausted, &[status(429, Some("30"))]),
+            &chain,
+        );
+        assert_eq!(limited.retry_after, Some(30));
+        let auth =
+            ApiError::from_failure(&failure(StopReason::Fatal, &[status(401, None)]), &chain);
+        assert!(
+            auth.message.contains("operator must fix it"),
+            "{}",
+            auth.message
+        );
+        let both = ApiError::from_failure(
+            &failure(
+                StopReason::Exhausted,
+                &[status(500, None), status(404, None)],
+            ),
+            &chain,
+        );
+        assert_eq!(both.status.as_u16(), 404);
+        assert!(
+            both.message
+                .starts_with("all 2 models failed: huggingface/a/one: "),
+            "{}",
+            both.message
+        );
+        assert!(
+            both.message.contains("huggingface/b/two: "),
+            "{}",
+            both.message
+        );
+    }
+
+    #[test]
+    fn the_envelope_is_openai_shaped() {
+        let response = ApiError::overloaded(8).into_response();
+        assert_eq!(response.status(), 503);
+        assert_eq!(response.headers()[header::RETRY_AFTER], "1");
+        let event = ApiError::stream_event(&RouterError::new(ErrorKind::Network, "reset"));
+        let text = std::str::from_utf8(&event).unwrap();
+        let json: serde_json::Value =
+            serde_json::from_str(text.trim().strip_prefix("data: ").unwrap()).unwrap();
+        assert_eq!(json["error"]["code"], "upstream_stream_error");
     }
 }

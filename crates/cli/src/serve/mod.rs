@@ -90,7 +90,9 @@ impl App {
                 let _ = tx.send(state::load(&ctx, false));
             });
         if let Err(e) = spawned {
-            self.ctx.messages.warn(format!("cannot reload the config: {e}"));
+            self.ctx
+                .messages
+                .warn(format!("cannot reload the config: {e}"));
             return;
         }
         match rx.await {
@@ -179,9 +181,10 @@ async fn serve(app: Arc<App>, addr: SocketAddr, messages: Messages) -> CliResult
     tokio::spawn(watch_files(app.clone()));
     messages.status(format!("listening on http://{local}"));
     let mut graceful = stop_rx.clone();
-    let server = axum::serve(listener, routes::router(app.clone())).with_graceful_shutdown(async move {
-        let _ = graceful.wait_for(|stop| *stop).await;
-    });
+    let server =
+        axum::serve(listener, routes::router(app.clone())).with_graceful_shutdown(async move {
+            let _ = graceful.wait_for(|stop| *stop).await;
+        });
     let mut deadline = stop_rx;
     let grace_app = app.clone();
     tokio::select! {

@@ -66,7 +66,11 @@ async fn list_models(Extract(app): Extract<Arc<App>>) -> Response {
 
 async fn get_model(Extract(app): Extract<Arc<App>>, Path(id): Path<String>) -> Response {
     let state = app.state();
-    match state.model_entries.iter().find(|(entry_id, _)| *entry_id == id) {
+    match state
+        .model_entries
+        .iter()
+        .find(|(entry_id, _)| *entry_id == id)
+    {
         Some((_, entry)) => axum::Json(entry.clone()).into_response(),
         None => ApiError::unknown_model(&id).into_response(),
     }
@@ -75,9 +79,10 @@ async fn get_model(Extract(app): Extract<Arc<App>>, Path(id): Path<String>) -> R
 fn json_response(status: StatusCode, body: Bytes) -> Response {
     let mut response = Response::new(Body::from(body));
     *response.status_mut() = status;
-    response
-        .headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
     response
 }
 
@@ -90,7 +95,10 @@ async fn require_key(Extract(app): Extract<Arc<App>>, request: Request, next: Ne
     let given = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
         .or_else(|| headers.get("x-api-key").and_then(|v| v.to_str().ok()));
     if given.is_some_and(|given| same_secret(given.trim().as_bytes(), key.as_bytes())) {
         next.run(request).await
@@ -115,16 +123,23 @@ async fn log_request(request: Request, next: Next) -> Response {
     let path = request.uri().path().to_owned();
     let started = Instant::now();
     let response = next.run(request).await;
-    let model = response
-        .headers()
-        .get(MODEL_HEADER)
-        .and_then(|v| v.to_str().ok())
+    let headers = response.headers();
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    // The model that answered; for failures, the model the client asked for.
+    let model = header(MODEL_HEADER)
+        .or_else(|| {
+            response
+                .extensions()
+                .get::<Requested>()
+                .map(|r| r.0.as_str())
+        })
         .unwrap_or("-");
     tracing::info!(
         %method,
         path,
         status = response.status().as_u16(),
         model,
+        fallback = header(FALLBACK_HEADER).unwrap_or("-"),
         latency_ms = started.elapsed().as_secs_f64() * 1e3,
         "request"
     );
@@ -133,24 +148,48 @@ async fn log_request(request: Request, next: Next) -> Response {
 
 /// `POST /v1/chat/completions`.
 async fn chat(Extract(app): Extract<Arc<App>>, request: Request) -> Response {
-    match chat_inner(&app, request).await {
+    let mut requested = None;
+    match chat_inner(&app, request, &mut requested).await {
         Ok(response) => response,
-        Err(error) => error.into_response(),
+        Err(error) => {
+            let mut response = error.into_response();
+            if let Some(model) = requested {
+                response.extensions_mut().insert(Requested(model));
+            }
+            response
+        }
     }
 }
 
-async fn chat_inner(app: &App, request: Request) -> Result<Response, ApiError> {
+/// The `model` a failed request asked for, for the request log.
+#[derive(Clone)]
+struct Requested(String);
+
+async fn chat_inner(
+    app: &App,
+    request: Request,
+    requested_model: &mut Option<String>,
+) -> Result<Response, ApiError> {
+    // Taken before the body is read, so bodies in memory are bounded too.
+    let permit = app
+        .limit
+        .clone()
+        .try_acquire_owned()
+        .map_err(|_| ApiError::overloaded(app.max_concurrent))?;
     let (parts, body) = request.into_parts();
     let bytes = read_body(&parts.headers, body).await?;
     tracing::trace!(body = %String::from_utf8_lossy(&bytes), "chat request");
     let body: Map<String, Value> = serde_json::from_slice(&bytes).map_err(|e| {
-        ApiError::invalid_request("invalid_json", format!("the request body is not a JSON object: {e}"))
+        ApiError::invalid_request(
+            "invalid_json",
+            format!("the request body is not a JSON object: {e}"),
+        )
     })?;
     drop(bytes);
-    if !body
+    if body
         .get("messages")
         .and_then(Value::as_array)
-        .is_some_and(|m| !m.is_empty())
+        .is_none_or(Vec::is_empty)
     {
         return Err(ApiError::missing_messages());
     }
@@ -164,6 +203,7 @@ async fn chat_inner(app: &App, request: Request) -> Result<Response, ApiError> {
             ));
         }
     };
+    requested_model.clone_from(&requested);
     let no_fallback = parts
         .headers
         .get(NO_FALLBACK_HEADER)
@@ -171,12 +211,10 @@ async fn chat_inner(app: &App, request: Request) -> Result<Response, ApiError> {
         .is_some_and(|v| matches!(v.trim(), "1" | "true" | "yes"));
     let state = app.state();
     let chain = state.chain(requested.as_deref(), no_fallback)?;
-    let permit = app
-        .limit
-        .clone()
-        .try_acquire_owned()
-        .map_err(|_| ApiError::overloaded(app.max_concurrent))?;
-    let ids: Vec<String> = chain.iter().map(|r| r.router_model_id().to_owned()).collect();
+    let ids: Vec<String> = chain
+        .iter()
+        .map(|r| r.router_model_id().to_owned())
+        .collect();
     let timeout = app.timeout;
     let client = &state.client;
     let outcome = run_chain(&ids, &app.policy, |attempt| {
@@ -209,7 +247,10 @@ async fn read_body(headers: &HeaderMap, body: Body) -> Result<Bytes, ApiError> {
     let mut total = 0usize;
     while let Some(chunk) = stream.next().await {
         let chunk = chunk.map_err(|e| {
-            ApiError::invalid_request("unreadable_body", format!("could not read the request body: {e}"))
+            ApiError::invalid_request(
+                "unreadable_body",
+                format!("could not read the request body: {e}"),
+            )
         })?;
         total += chunk.len();
         if total > DRAIN_LIMIT {
@@ -261,7 +302,11 @@ fn respond(
             .skipped
             .iter()
             .map(|s| {
-                let status = s.error.status.map(|c| format!(", HTTP {c}")).unwrap_or_default();
+                let status = s
+                    .error
+                    .status
+                    .map(|c| format!(", HTTP {c}"))
+                    .unwrap_or_default();
                 format!("{} ({}{status})", chain[s.index], s.error.kind.summary())
             })
             .collect();

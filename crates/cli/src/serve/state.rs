@@ -68,7 +68,8 @@ pub fn load(ctx: &Context, network: bool) -> CliResult<State> {
     let view = ctx.load_view()?;
     let user = UserModels::from_view(&view);
     for problem in &user.problems {
-        ctx.messages.warn(format!("{}: {problem}", ctx.paths.config.display()));
+        ctx.messages
+            .warn(format!("{}: {problem}", ctx.paths.config.display()));
     }
     let token = ctx.token(&view)?.map(|(token, _)| token);
     let catalog = ctx.catalog(&view, &user, network && token.is_some(), false)?;
@@ -80,7 +81,10 @@ pub fn load(ctx: &Context, network: bool) -> CliResult<State> {
         allowlist,
         ..
     } = user;
-    let fallbacks: Vec<ModelRef> = fallbacks.into_iter().filter(ModelRef::is_huggingface).collect();
+    let fallbacks: Vec<ModelRef> = fallbacks
+        .into_iter()
+        .filter(ModelRef::is_huggingface)
+        .collect();
     let model_entries = list_entries(&catalog, primary.as_ref(), &fallbacks, &aliases, &allowlist);
     let list = json!({
         "object": "list",
@@ -109,7 +113,11 @@ impl State {
         let mut line = format!(
             "{} models ({}), default {default}",
             self.model_entries.len(),
-            if self.catalog.has_live_data() { "live data" } else { "built-in data" },
+            if self.catalog.has_live_data() {
+                "live data"
+            } else {
+                "built-in data"
+            },
         );
         if !self.fallbacks.is_empty() {
             line.push_str(&format!(", {} fallback(s)", self.fallbacks.len()));
@@ -125,7 +133,11 @@ impl State {
     /// `None`, `""` and `"default"` mean the configured default (unless an alias is named
     /// `default`); anything else is a ref, an alias or a bare `org/model`. The config's
     /// fallbacks follow unless `no_fallback`.
-    pub fn chain(&self, requested: Option<&str>, no_fallback: bool) -> Result<Vec<ModelRef>, ApiError> {
+    pub fn chain(
+        &self,
+        requested: Option<&str>,
+        no_fallback: bool,
+    ) -> Result<Vec<ModelRef>, ApiError> {
         let requested = requested.map(str::trim).filter(|r| !r.is_empty());
         let wants_default = requested.is_none_or(|r| {
             r.eq_ignore_ascii_case(DEFAULT_MODEL) && self.aliases.refs_for(r).is_empty()
@@ -194,11 +206,19 @@ fn list_entries(
         }
     };
     if let Some(primary) = primary {
-        push(DEFAULT_MODEL.to_owned(), pointer_entry(DEFAULT_MODEL, primary, catalog), &mut out);
+        push(
+            DEFAULT_MODEL.to_owned(),
+            pointer_entry(DEFAULT_MODEL, primary, catalog),
+            &mut out,
+        );
     }
     for (target, alias) in aliases.iter() {
         if target.is_huggingface() {
-            push(alias.to_owned(), pointer_entry(alias, target, catalog), &mut out);
+            push(
+                alias.to_owned(),
+                pointer_entry(alias, target, catalog),
+                &mut out,
+            );
         }
     }
     let configured = primary
@@ -209,7 +229,11 @@ fn list_entries(
         .filter(|r| r.is_huggingface());
     for model_ref in configured {
         if let Some(model) = catalog.model_for(model_ref) {
-            push(model_ref.to_string(), model_entry(model_ref.as_str(), &model), &mut out);
+            push(
+                model_ref.to_string(),
+                model_entry(model_ref.as_str(), &model),
+                &mut out,
+            );
         } else {
             let entry = model_entry(model_ref.as_str(), &bare_model(model_ref));
             push(model_ref.to_string(), entry, &mut out);
@@ -228,7 +252,9 @@ fn list_entries(
 
 /// An entry standing for another model (`default`, an alias): its metadata plus `target`.
 fn pointer_entry(id: &str, target: &ModelRef, catalog: &Catalog) -> Value {
-    let model = catalog.model_for(target).unwrap_or_else(|| bare_model(target));
+    let model = catalog
+        .model_for(target)
+        .unwrap_or_else(|| bare_model(target));
     let mut entry = model_entry(id, &model);
     if let Value::Object(map) = &mut entry {
         map.insert("owned_by".to_owned(), Value::from("hfclaw"));
@@ -285,4 +311,115 @@ fn model_entry(id: &str, model: &Model) -> Value {
         "reasoning": model.reasoning,
         "input_modalities": model.input,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use hfclaw_catalog::builtin;
+    use hfclaw_router_client::ClientOptions;
+
+    use super::*;
+
+    fn r(text: &str) -> ModelRef {
+        text.parse().unwrap()
+    }
+
+    fn state(primary: Option<&str>, fallbacks: &[&str], aliases: &[(&str, &str)]) -> State {
+        let catalog = Catalog::merge(builtin::models(), None, &[]);
+        let aliases: Aliases = aliases
+            .iter()
+            .map(|(t, a)| (r(t), (*a).to_owned()))
+            .collect();
+        let primary = primary.map(r);
+        let fallbacks: Vec<ModelRef> = fallbacks.iter().map(|f| r(f)).collect();
+        let model_entries = list_entries(&catalog, primary.as_ref(), &fallbacks, &aliases, &[]);
+        State {
+            primary,
+            fallbacks,
+            aliases,
+            catalog,
+            client: RouterClient::new(ClientOptions::new("http://127.0.0.1:9/v1")).unwrap(),
+            models_body: Bytes::new(),
+            model_entries,
+            stamp: FileStamp::default(),
+        }
+    }
+
+    fn chain(state: &State, requested: Option<&str>, no_fallback: bool) -> Vec<String> {
+        state
+            .chain(requested, no_fallback)
+            .unwrap()
+            .iter()
+            .map(ToString::to_string)
+            .collect()
+    }
+
+    const R1: &str = "huggingface/deepseek-ai/DeepSeek-R1";
+    const QWEN: &str = "huggingface/Qwen/Qwen3-8B:cheapest";
+
+    #[test]
+    fn default_alias_ref_and_bare_id_get_the_fallbacks() {
+        let s = state(Some(R1), &[QWEN], &[(QWEN, "qwen")]);
+        for requested in [
+            None,
+            Some(""),
+            Some("default"),
+            Some("DEFAULT"),
+            Some(R1),
+            Some("deepseek-ai/DeepSeek-R1"),
+        ] {
+            assert_eq!(chain(&s, requested, false), [R1, QWEN], "{requested:?}");
+        }
+        // The fallback asked for directly is not tried twice.
+        assert_eq!(chain(&s, Some("qwen"), false), [QWEN]);
+        assert_eq!(chain(&s, Some("default"), true), [R1]);
+    }
+
+    #[test]
+    fn an_alias_named_default_wins_over_the_primary() {
+        let s = state(Some(R1), &[], &[(QWEN, "default")]);
+        assert_eq!(chain(&s, Some("default"), false), [QWEN]);
+        assert_eq!(chain(&s, None, false), [R1]);
+    }
+
+    #[test]
+    fn unusable_models_are_client_errors() {
+        let s = state(None, &[], &[(QWEN, "q"), (R1, "q")]);
+        let status =
+            |requested: Option<&str>| s.chain(requested, false).unwrap_err().status.as_u16();
+        assert_eq!(status(None), 400);
+        assert_eq!(status(Some("gpt-4o")), 404);
+        assert_eq!(status(Some("huggingface/deepseek-ai/deepseek-r1")), 404);
+        assert_eq!(status(Some("openrouter/a/b")), 400);
+        assert_eq!(status(Some("q")), 400);
+        assert_eq!(status(Some("huggingface/bad ref")), 400);
+        let case = s
+            .chain(Some("deepseek-ai/deepseek-r1:groq"), false)
+            .unwrap_err();
+        assert!(
+            case.message
+                .contains("huggingface/deepseek-ai/DeepSeek-R1:groq"),
+            "{}",
+            case.message
+        );
+    }
+
+    #[test]
+    fn the_list_names_default_aliases_and_suffixed_refs_first() {
+        let s = state(Some(R1), &[QWEN], &[(QWEN, "qwen")]);
+        let ids: Vec<&str> = s.model_entries.iter().map(|(id, _)| id.as_str()).collect();
+        assert_eq!(ids[..4], ["default", "qwen", R1, QWEN]);
+        assert_eq!(ids.iter().filter(|id| **id == R1).count(), 1);
+        let qwen = &s.model_entries[1].1;
+        assert_eq!(
+            (qwen["target"].as_str(), qwen["owned_by"].as_str()),
+            (Some(QWEN), Some("hfclaw"))
+        );
+        assert!(
+            s.model_entries
+                .iter()
+                .all(|(_, e)| e["object"] == "model" && e["created"] == 0)
+        );
+    }
 }

@@ -73,7 +73,11 @@ pub async fn attempt(
     }
 }
 
-async fn attempt_inner(client: &RouterClient, body: Value, model: &str) -> Result<Answer, AttemptError> {
+async fn attempt_inner(
+    client: &RouterClient,
+    body: Value,
+    model: &str,
+) -> Result<Answer, AttemptError> {
     let raw = client.send_chat_raw(&body).await?;
     drop(body);
     let status = raw.status;
@@ -190,7 +194,12 @@ pub struct Passthrough {
 
 impl Passthrough {
     /// A body for `head` then `rest`, holding `permit`.
-    pub fn new(head: Vec<Bytes>, rest: Option<ByteStream>, model: String, permit: OwnedSemaphorePermit) -> Passthrough {
+    pub fn new(
+        head: Vec<Bytes>,
+        rest: Option<ByteStream>,
+        model: String,
+        permit: OwnedSemaphorePermit,
+    ) -> Passthrough {
         Passthrough {
             head: head.into_iter(),
             rest,
@@ -233,7 +242,9 @@ mod tests {
 
     #[test]
     fn error_bodies_are_recognised() {
-        assert!(error_body(br#"{"choices":[{"message":{"content":"an \"error\" word"}}]}"#).is_none());
+        assert!(
+            error_body(br#"{"choices":[{"message":{"content":"an \"error\" word"}}]}"#).is_none()
+        );
         assert!(error_body(br#"{"error":null,"choices":[]}"#).is_none());
         let e = error_body(br#"{"error":{"message":"boom","type":"server_error"}}"#);
         assert_eq!(e.map(|e| e.kind), Some(ErrorKind::Upstream));

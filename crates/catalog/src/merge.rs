@@ -47,14 +47,24 @@ impl Catalog {
             live: has_live,
             warnings: Vec::new(),
         };
+        // Ids already taken by config entries: a set, because a synced config may hold
+        // thousands of entries and a linear check per entry would be quadratic.
+        let mut seen: std::collections::HashSet<&str> = std::collections::HashSet::new();
         for entry in config {
+            if !seen.insert(entry.id.as_str()) {
+                catalog
+                    .warnings
+                    .push(format!("duplicate config entry {:?} ignored", entry.id));
+                continue;
+            }
             catalog.push_config_entry(entry, &rest);
         }
         catalog.config_len = catalog.models.len();
-        let config_ids = &catalog.models[..];
+        let config_ids: std::collections::HashSet<&str> =
+            catalog.models.iter().map(|m| m.id.as_str()).collect();
         let replaced: Vec<bool> = rest
             .iter()
-            .map(|m| config_ids.iter().any(|c| c.id == m.id))
+            .map(|m| config_ids.contains(m.id.as_str()))
             .collect();
         catalog.models.extend(
             rest.into_iter()
@@ -118,11 +128,6 @@ impl Catalog {
     }
 
     fn push_config_entry(&mut self, entry: &ConfigModel, rest: &[Model]) {
-        if self.models.iter().any(|m| m.id == entry.id) {
-            self.warnings
-                .push(format!("duplicate config entry {:?} ignored", entry.id));
-            return;
-        }
         let model_ref = match ModelRef::from_router_id(&entry.id) {
             Ok(r) => r,
             Err(e) => {

@@ -1,11 +1,13 @@
 //! Reading a config: JSON5 text → validated value, with `path:line:col` errors.
 
+use std::cell::OnceCell;
 use std::io;
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
 use crate::ConfigError;
+use crate::syntax::{self, Kind, Tree};
 use crate::view::OpenClawView;
 
 /// A parsed config file: its text (for format-preserving edits) and its value (for reading).
@@ -13,7 +15,15 @@ use crate::view::OpenClawView;
 pub struct ConfigDocument {
     path: PathBuf,
     text: String,
-    value: Value,
+    parsed: Parsed,
+}
+
+/// The strict parser's tree (value built on demand), or `json5`'s value when only `json5`
+/// accepts the text.
+#[derive(Debug, Clone)]
+enum Parsed {
+    Tree(Tree, OnceCell<Value>),
+    Value(Value),
 }
 
 impl ConfigDocument {
@@ -35,8 +45,20 @@ impl ConfigDocument {
 
     /// Parses JSON5 `text`; `path` is only used in errors. The root must be an object.
     pub fn parse(path: &Path, text: String) -> Result<ConfigDocument, ConfigError> {
-        let value = parse_json5(path, &text)?;
-        if !value.is_object() {
+        let (parsed, is_object) = match syntax::parse(&text) {
+            Ok(tree) => {
+                let is_object = tree.node(tree.root()).kind == Kind::Object;
+                (Parsed::Tree(tree, OnceCell::new()), is_object)
+            }
+            // Reading is tolerant: should the strict parser ever refuse what `json5`
+            // accepts, the read still works (edits will report the spot).
+            Err(_) => {
+                let value = parse_json5(path, &text)?;
+                let is_object = value.is_object();
+                (Parsed::Value(value), is_object)
+            }
+        };
+        if !is_object {
             return Err(ConfigError::NotAnObject {
                 path: path.to_path_buf(),
             });
@@ -44,7 +66,7 @@ impl ConfigDocument {
         Ok(ConfigDocument {
             path: path.to_path_buf(),
             text,
-            value,
+            parsed,
         })
     }
 
@@ -60,13 +82,48 @@ impl ConfigDocument {
 
     /// The parsed value (an object).
     pub fn value(&self) -> &Value {
-        &self.value
+        match &self.parsed {
+            Parsed::Tree(tree, value) => {
+                value.get_or_init(|| tree.to_value(&self.text, tree.root()))
+            }
+            Parsed::Value(value) => value,
+        }
     }
 
     /// What OpenClaw's keys in this config mean.
     pub fn view(&self) -> OpenClawView {
-        OpenClawView::from_value(&self.value)
+        match &self.parsed {
+            Parsed::Tree(tree, _) => OpenClawView::from_tree(&self.text, tree),
+            Parsed::Value(value) => OpenClawView::from_value(value),
+        }
     }
+}
+
+/// Parses JSON5 into the span tree edits work on. Errors carry `json5`'s message and
+/// position (the same the read side reports); the strict parser's own only when `json5`
+/// disagrees or the text hits one of its limits.
+pub(crate) fn parse_tree(path: &Path, text: &str) -> Result<Tree, ConfigError> {
+    let err = match syntax::parse(text) {
+        Ok(tree) => return Ok(tree),
+        Err(err) => err,
+    };
+    // `json5` recurses without a limit: never hand it what our depth limit refused.
+    if !err.limit {
+        parse_json5(path, text)?;
+        tracing::warn!(
+            offset = err.offset,
+            "json5 accepts what the strict parser refuses: {}",
+            err.message
+        );
+    }
+    let (line, column) = syntax::line_column(text, err.offset);
+    Err(ConfigError::Parse {
+        path: path.to_path_buf(),
+        line,
+        column,
+        message: err.message.to_owned(),
+        snippet: snippet(text, line, column),
+    })
 }
 
 /// Parses JSON5 into a value, turning parser errors into `path:line:col` + snippet.

@@ -47,6 +47,25 @@ pub enum ConfigError {
         #[source]
         source: io::Error,
     },
+    /// An edit produced text the strict parser refuses: a bug in hfclaw, caught before
+    /// anything was written.
+    #[error("{}: internal error: {detail}", path.display())]
+    Bug {
+        /// The file.
+        path: PathBuf,
+        /// What went wrong.
+        detail: String,
+    },
+    /// A value cannot be written to a `.env` file so that it reads back the same.
+    #[error("{}: cannot write {name}: {reason}", path.display())]
+    EnvValue {
+        /// The `.env` file.
+        path: PathBuf,
+        /// The variable.
+        name: String,
+        /// Why not.
+        reason: &'static str,
+    },
     /// Neither `--config`, the environment nor a home directory says where the config is.
     #[error("cannot find the config: no home directory")]
     NoHome,
@@ -64,7 +83,7 @@ impl ConfigError {
 
     /// `true` when the user's input is at fault (exit code 2), `false` for I/O (exit 1).
     pub fn is_input_error(&self) -> bool {
-        !matches!(self, ConfigError::Io { .. })
+        !matches!(self, ConfigError::Io { .. } | ConfigError::Bug { .. })
     }
 
     /// What the user should do about it.
@@ -83,6 +102,13 @@ impl ConfigError {
                 Some("check the file's owner and permissions".to_owned())
             }
             ConfigError::Io { .. } => None,
+            ConfigError::Bug { .. } => Some(
+                "the file was not changed; please report this bug with the command you ran"
+                    .to_owned(),
+            ),
+            ConfigError::EnvValue { .. } => Some(
+                "set the variable in your shell instead, or edit the .env file by hand".to_owned(),
+            ),
             ConfigError::NoHome => Some(
                 "pass --config PATH or set OPENCLAW_CONFIG_PATH or OPENCLAW_STATE_DIR".to_owned(),
             ),

@@ -5,8 +5,13 @@
 //! format-preserving edits that keep comments, quoting, trailing commas, indentation and
 //! key order ([`Editor`]), the non-destructive merge of catalog entries into a provider's
 //! model list ([`Editor::merge_provider_models`]), safe writes (lock, temp file + fsync +
-//! rename, `.bak` ring, file mode: [`edit_config`]), the state dir `.env` ([`env_file`])
-//! and the keys OpenClaw's strict schema would reject ([`schema_problems`]).
+//! rename, `.bak` ring, file mode: [`edit_config`], [`edit_models_json`]), the state dir
+//! `.env` ([`env_file`]) and the keys OpenClaw's strict schema would reject
+//! ([`schema_problems`]).
+//!
+//! Edits are text splices located by a strict, span-keeping JSON5 parser of its own
+//! (`syntax`), differentially tested against the `json5` crate; only the container an
+//! edit touches is parsed again, so an edit of a 1 MB config costs milliseconds.
 //!
 //! It never writes a key OpenClaw's schema lacks. It does not decide *what* to write (the
 //! CLI does, from the catalog) and does no network I/O.
@@ -17,6 +22,7 @@ pub mod env_file;
 mod error;
 mod locate;
 mod schema;
+mod syntax;
 mod view;
 mod write;
 

@@ -66,27 +66,141 @@ const COST_KEYS: &[&str] = &[
 ];
 /// Allowed `input` modalities.
 const MODALITIES: &[&str] = &["text", "image", "video", "audio"];
+/// The root (OpenClaw 2026.9's `strictObject`).
+const ROOT_KEYS: &[&str] = &[
+    "$schema",
+    "meta",
+    "env",
+    "wizard",
+    "diagnostics",
+    "logging",
+    "update",
+    "telemetry",
+    "browser",
+    "ui",
+    "secrets",
+    "auth",
+    "accessGroups",
+    "acp",
+    "models",
+    "nodeHost",
+    "agents",
+    "worktreeRoot",
+    "worktreeAcceleration",
+    "tools",
+    "security",
+    "bindings",
+    "broadcast",
+    "attachments",
+    "messages",
+    "tts",
+    "commands",
+    "approvals",
+    "session",
+    "cron",
+    "transcripts",
+    "hooks",
+    "channels",
+    "discovery",
+    "talk",
+    "gateway",
+    "cloudWorkers",
+    "desktop",
+    "memory",
+    "mcp",
+    "skills",
+    "plugins",
+    "surfaces",
+    "proxy",
+];
+/// `agents`.
+const AGENTS_KEYS: &[&str] = &["ownership", "defaults", "entries"];
+/// `agents.defaults.modelPolicy`.
+const POLICY_KEYS: &[&str] = &["allow"];
+/// `api` of a provider or a model entry.
+const APIS: &[&str] = &[
+    "openai-completions",
+    "openai-responses",
+    "openai-chatgpt-responses",
+    "anthropic-messages",
+    "google-generative-ai",
+    "google-vertex",
+    "github-copilot",
+    "bedrock-converse-stream",
+    "ollama",
+    "pi-messages",
+    "azure-openai-responses",
+];
 
 /// Every problem, each naming its key path.
 pub fn schema_problems(root: &Value) -> Vec<String> {
     let mut problems = Vec::new();
+    let Value::Object(top) = root else {
+        return vec!["the top level must be an object".to_owned()];
+    };
+    unknown_keys(top, ROOT_KEYS, "", &mut problems);
     if let Some(Value::Object(env)) = root.get("env") {
         unknown_keys(env, ENV_KEYS, "env", &mut problems);
+        if let Some(Value::Object(vars)) = env.get("vars") {
+            for (name, value) in vars {
+                if !value.is_string() {
+                    problems.push(format!("env.vars.{name} must be a string"));
+                }
+            }
+        }
     }
-    if let Some(Value::Object(model)) = root.pointer("/agents/defaults/model") {
-        unknown_keys(model, MODEL_KEYS, "agents.defaults.model", &mut problems);
+    if let Some(Value::Object(agents)) = root.get("agents") {
+        unknown_keys(agents, AGENTS_KEYS, "agents", &mut problems);
+    }
+    match root.pointer("/agents/defaults/model") {
+        None | Some(Value::String(_)) => {}
+        Some(Value::Object(model)) => {
+            unknown_keys(model, MODEL_KEYS, "agents.defaults.model", &mut problems);
+            if model.get("primary").is_some_and(|p| !p.is_string()) {
+                problems.push("agents.defaults.model.primary must be a string".to_owned());
+            }
+            string_list(
+                model.get("fallbacks"),
+                "agents.defaults.model.fallbacks",
+                &mut problems,
+            );
+        }
+        Some(_) => problems.push("agents.defaults.model must be a string or an object".to_owned()),
     }
     if let Some(Value::Object(models)) = root.pointer("/agents/defaults/models") {
         for (key, entry) in models {
             let at = format!("agents.defaults.models[\"{key}\"]");
             match entry {
-                Value::Object(entry) => unknown_keys(entry, AGENT_MODEL_KEYS, &at, &mut problems),
+                Value::Object(entry) => {
+                    unknown_keys(entry, AGENT_MODEL_KEYS, &at, &mut problems);
+                    if entry.get("alias").is_some_and(|a| !a.is_string()) {
+                        problems.push(format!("{at}.alias must be a string"));
+                    }
+                }
                 _ => problems.push(format!("{at} must be an object")),
             }
         }
     }
+    if let Some(Value::Object(policy)) = root.pointer("/agents/defaults/modelPolicy") {
+        unknown_keys(
+            policy,
+            POLICY_KEYS,
+            "agents.defaults.modelPolicy",
+            &mut problems,
+        );
+        string_list(
+            policy.get("allow"),
+            "agents.defaults.modelPolicy.allow",
+            &mut problems,
+        );
+    }
     if let Some(Value::Object(models)) = root.get("models") {
         unknown_keys(models, MODELS_KEYS, "models", &mut problems);
+        if let Some(mode) = models.get("mode")
+            && !matches!(mode.as_str(), Some("merge" | "replace"))
+        {
+            problems.push("models.mode must be \"merge\" or \"replace\"".to_owned());
+        }
     }
     if let Some(Value::Object(block)) = root.pointer("/models/providers/huggingface") {
         provider_problems(block, "models.providers.huggingface", &mut problems);
@@ -94,8 +208,29 @@ pub fn schema_problems(root: &Value) -> Vec<String> {
     problems
 }
 
+/// An optional array of strings.
+fn string_list(value: Option<&Value>, at: &str, problems: &mut Vec<String>) {
+    let ok = value.is_none_or(|v| {
+        v.as_array()
+            .is_some_and(|items| items.iter().all(Value::is_string))
+    });
+    if !ok {
+        problems.push(format!("{at} must be a list of strings"));
+    }
+}
+
+/// `api`, when present, is one OpenClaw knows.
+fn api_problem(object: &Map<String, Value>, at: &str, problems: &mut Vec<String>) {
+    if let Some(api) = object.get("api")
+        && !api.as_str().is_some_and(|a| APIS.contains(&a))
+    {
+        problems.push(format!("{at}.api must be one of {}", APIS.join(", ")));
+    }
+}
+
 fn provider_problems(block: &Map<String, Value>, at: &str, problems: &mut Vec<String>) {
     unknown_keys(block, PROVIDER_KEYS, at, problems);
+    api_problem(block, at, problems);
     if let Some(timeout) = block.get("timeoutSeconds")
         && timeout.as_u64().is_none_or(|t| t == 0)
     {
@@ -111,6 +246,7 @@ fn provider_problems(block: &Map<String, Value>, at: &str, problems: &mut Vec<St
             continue;
         };
         unknown_keys(entry, MODEL_ENTRY_KEYS, &at, problems);
+        api_problem(entry, &at, problems);
         for required in ["id", "name"] {
             if entry
                 .get(required)
@@ -127,6 +263,11 @@ fn provider_problems(block: &Map<String, Value>, at: &str, problems: &mut Vec<St
                 problems.push(format!("{at}.{positive} must be a positive number"));
             }
         }
+        if let Some(tokens) = entry.get("contextTokens")
+            && tokens.as_u64().is_none_or(|t| t == 0)
+        {
+            problems.push(format!("{at}.contextTokens must be a positive integer"));
+        }
         if let Some(input) = entry.get("input") {
             let ok = input.as_array().is_some_and(|items| {
                 items
@@ -142,6 +283,11 @@ fn provider_problems(block: &Map<String, Value>, at: &str, problems: &mut Vec<St
         }
         if let Some(Value::Object(cost)) = entry.get("cost") {
             unknown_keys(cost, COST_KEYS, &format!("{at}.cost"), problems);
+            for part in &COST_KEYS[..4] {
+                if cost.get(*part).is_some_and(|v| !v.is_number()) {
+                    problems.push(format!("{at}.cost.{part} must be a number"));
+                }
+            }
         }
     }
 }
@@ -149,53 +295,12 @@ fn provider_problems(block: &Map<String, Value>, at: &str, problems: &mut Vec<St
 fn unknown_keys(object: &Map<String, Value>, known: &[&str], at: &str, problems: &mut Vec<String>) {
     for key in object.keys() {
         if !known.contains(&key.as_str()) {
-            problems.push(format!("{at}.{key}: OpenClaw rejects this unknown key"));
+            let path = if at.is_empty() {
+                key.clone()
+            } else {
+                format!("{at}.{key}")
+            };
+            problems.push(format!("{path}: OpenClaw rejects this unknown key"));
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn reports_unknown_keys_missing_names_and_bad_values() {
-        let config = serde_json::json!({
-            "env": {"HF_TOKEN": "x", "vars": {}},
-            "agents": {"defaults": {
-                "model": {"primary": "a", "fallback": []},
-                "models": {"huggingface/a/b": {"alias": "x", "nickname": "y"}},
-            }},
-            "models": {"providers": {"huggingface": {
-                "baseUrl": "u", "timeoutSeconds": 1.5, "hfclawCache": true,
-                "models": [
-                    {"id": "a/b", "name": "A", "contextWindow": 0, "input": ["text", "pdf"], "cost": {"input": 1, "currency": "usd"}},
-                    {"id": "c/d"},
-                ],
-            }}},
-        });
-        assert_eq!(
-            schema_problems(&config),
-            [
-                "env.HF_TOKEN: OpenClaw rejects this unknown key",
-                "agents.defaults.model.fallback: OpenClaw rejects this unknown key",
-                "agents.defaults.models[\"huggingface/a/b\"].nickname: OpenClaw rejects this unknown key",
-                "models.providers.huggingface.hfclawCache: OpenClaw rejects this unknown key",
-                "models.providers.huggingface.timeoutSeconds must be a positive integer",
-                "models.providers.huggingface.models[0].contextWindow must be a positive number",
-                "models.providers.huggingface.models[0].input must list only text, image, video, audio",
-                "models.providers.huggingface.models[0].cost.currency: OpenClaw rejects this unknown key",
-                "models.providers.huggingface.models[1].name is required (a non-empty string)",
-            ]
-        );
-    }
-
-    #[test]
-    fn seed_shapes_are_clean() {
-        let config = serde_json::json!({
-            "agents": {"defaults": {"model": "huggingface/a/b", "models": {"huggingface/a/b": {}}}},
-            "models": {"providers": {"huggingface": {"timeoutSeconds": 60}}},
-        });
-        assert!(schema_problems(&config).is_empty());
     }
 }

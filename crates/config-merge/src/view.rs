@@ -1,7 +1,10 @@
 //! What OpenClaw's keys mean, read tolerantly: wrong types become warnings, never errors.
 
 use hfclaw_catalog::ConfigModel;
+use serde::Deserialize;
 use serde_json::{Map, Value};
+
+use crate::syntax::{Kind, NONE, NodeDeserializer, Tree};
 
 /// The provider id hfclaw manages in `models.providers`.
 pub const PROVIDER_ID: &str = "huggingface";
@@ -179,20 +182,51 @@ impl OpenClawView {
             None | Some(Value::Null) => {}
             Some(Value::Array(items)) => {
                 for (i, item) in items.iter().enumerate() {
-                    match serde_json::from_value::<ConfigModel>(item.clone()) {
-                        Ok(model) if !model.id.is_empty() => provider.models.push(model),
-                        Ok(_) => self.warn(format!(
-                            "models.providers.huggingface.models[{i}] has an empty id; ignored"
-                        )),
-                        Err(e) => self.warn(format!(
-                            "models.providers.huggingface.models[{i}] ignored: {e}"
-                        )),
-                    }
+                    // Deserialize from the borrowed value: no copy of thousands of entries.
+                    self.add_entry(&mut provider, i, ConfigModel::deserialize(item));
                 }
             }
             Some(_) => self.warn("models.providers.huggingface.models is not an array"),
         }
         self.provider = Some(provider);
+    }
+
+    fn add_entry(
+        &mut self,
+        provider: &mut ProviderBlock,
+        i: usize,
+        entry: Result<ConfigModel, serde_json::Error>,
+    ) {
+        match entry {
+            Ok(model) if !model.id.is_empty() => provider.models.push(model),
+            Ok(_) => self.warn(format!(
+                "models.providers.huggingface.models[{i}] has an empty id; ignored"
+            )),
+            Err(e) => self.warn(format!(
+                "models.providers.huggingface.models[{i}] ignored: {e}"
+            )),
+        }
+    }
+
+    /// The view of a parsed document, equal to [`OpenClawView::from_value`] of its value
+    /// but reading the provider's model list straight from the tree (no intermediate
+    /// value for thousands of entries).
+    pub(crate) fn from_tree(text: &str, tree: &Tree) -> OpenClawView {
+        let list = tree
+            .at(text, &["models", "providers", PROVIDER_ID, "models"])
+            .filter(|&id| tree.node(id).kind == Kind::Array);
+        let root = tree.to_value_skipping(text, tree.root(), list.unwrap_or(NONE));
+        let mut view = OpenClawView::from_value(&root);
+        if let Some(list) = list
+            && let Some(mut provider) = view.provider.take()
+        {
+            for (i, id) in tree.children(list).enumerate() {
+                let entry = ConfigModel::deserialize(NodeDeserializer { tree, text, id });
+                view.add_entry(&mut provider, i, entry);
+            }
+            view.provider = Some(provider);
+        }
+        view
     }
 
     /// Default and fallback refs the allowlist lacks, as `(role, ref)`: OpenClaw refuses
@@ -228,7 +262,7 @@ impl OpenClawView {
 
 /// OpenClaw 2026.9's rule: `modelPolicy.allow` if present; else, before the migration, the
 /// non-blank keys of `agents.defaults.models`; else nothing (all allowed).
-fn allowlist(root: &Value) -> Option<Allowlist> {
+pub(crate) fn allowlist(root: &Value) -> Option<Allowlist> {
     let defaults = root.pointer("/agents/defaults")?;
     let policy = defaults.get("modelPolicy");
     if let Some(allow) = policy.and_then(|p| p.get("allow")) {
@@ -343,6 +377,30 @@ mod tests {
             v.allowlist.is_none(),
             "after the migration the models map is not a list"
         );
+    }
+
+    #[test]
+    fn view_from_the_tree_equals_view_from_the_value() {
+        for text in [
+            r#"{ models: { providers: { huggingface: { baseUrl: "u", models: [
+                 { id: "a/b", name: "AB", contextWindow: 1e3, cost: { input: 1, output: .5 }, compat: { x: [1, null] } },
+                 { id: "c/d", id: "e/f", maxTokens: 8192, input: ["text"], reasoning: true },
+                 { id: "", name: "empty" }, { name: "no id" }, "junk", { id: 'q\u0041', contextWindow: -1 },
+                 { id: "g/h", contextWindow: 1.5 }, { id: "i/j", name: null, cost: null },
+               ] } } },
+               agents: { defaults: { model: "x", models: { "x": { alias: "X" } } } } }"#,
+            r#"{ models: { providers: { huggingface: { models: "nope" } } } }"#,
+            r#"{ models: { providers: { huggingface: 3 } } }"#,
+            "{}",
+        ] {
+            let tree = crate::syntax::parse(text).unwrap();
+            let value: Value = json5::from_str(text).unwrap();
+            assert_eq!(
+                OpenClawView::from_tree(text, &tree),
+                OpenClawView::from_value(&value),
+                "{text}"
+            );
+        }
     }
 
     #[test]

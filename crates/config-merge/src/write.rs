@@ -3,7 +3,7 @@
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
-use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use hfclaw_catalog::ConfigModel;
@@ -27,10 +27,17 @@ pub struct EditOutcome {
     pub created: bool,
 }
 
+/// Below this size the final text is also checked by the `json5` crate, independently
+/// of the parser that guided the edit (~0.4 ms at this size). Larger files rely on the
+/// strict parser alone, which re-checked every edit and is differentially tested against
+/// `json5`: a second full parse would cost ~5 ms per MB, half the edit budget.
+const CROSS_CHECK_LIMIT: usize = 64 * 1024;
+
 /// Edits the config at `path` under its lock; writes only when the text changed.
 ///
-/// A missing file starts as `{}`; a file that does not parse is left untouched (bytes and
-/// mtime) and the error carries `path:line:col`.
+/// A missing file starts as `{}` (its directory is created 0700); a file that does not
+/// parse is left untouched (bytes and mtime) and the error carries `path:line:col`. When
+/// `path` is a symlink, the file it points to is edited and the link kept.
 pub fn edit_config<T>(
     path: &Path,
     f: impl FnOnce(&mut Editor) -> Result<T, ConfigError>,
@@ -38,20 +45,42 @@ pub fn edit_config<T>(
     let dir = parent_dir(path);
     create_private_dir(&dir)?;
     let _lock = lock_beside(path)?;
-    let existing = read_existing(path)?;
+    let target = resolve_link(path);
+    let existing = read_existing(&target)?;
     let start = existing.as_deref().unwrap_or("");
     let mut editor = Editor::new(path, start)?;
-    let baseline = editor.text();
     let value = f(&mut editor)?;
-    let text = editor.text();
-    if text == baseline {
+    // A missing or blank file is edited as "{}\n": still nothing to write if that is all.
+    let unchanged =
+        editor.as_str() == start || (start.trim().is_empty() && editor.as_str() == "{}\n");
+    if unchanged {
         return Ok((value, EditOutcome::default()));
     }
+    let text = editor.as_str();
     // A bug here must never leave the user with a config OpenClaw cannot read.
-    parse_json5(path, &text)?;
-    let outcome = replace(path, existing.as_deref(), &text)?;
-    tracing::debug!(path = %path.display(), "config written");
+    if text.len() <= CROSS_CHECK_LIMIT
+        && let Err(e) = parse_json5(path, text)
+    {
+        tracing::error!("an edit produced text json5 refuses: {e}");
+        return Err(ConfigError::Bug {
+            path: path.to_path_buf(),
+            detail: format!("the edited text does not parse ({e})"),
+        });
+    }
+    let outcome = replace(&target, existing.as_deref(), text)?;
+    tracing::debug!(path = %target.display(), "config written");
     Ok((value, outcome))
+}
+
+/// The file a symlink points to (so the link survives the rename); `path` itself when
+/// it is not a link or the link is dangling.
+fn resolve_link(path: &Path) -> PathBuf {
+    match fs::symlink_metadata(path) {
+        Ok(meta) if meta.file_type().is_symlink() => {
+            fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf())
+        }
+        _ => path.to_path_buf(),
+    }
 }
 
 /// Merges catalog entries into OpenClaw's `models.json` (`providers.huggingface`), with
@@ -84,7 +113,7 @@ fn read_existing(path: &Path) -> Result<Option<String>, ConfigError> {
 }
 
 /// Creates `dir` (0700, like OpenClaw's state dir) if it is missing.
-fn create_private_dir(dir: &Path) -> Result<(), ConfigError> {
+pub(crate) fn create_private_dir(dir: &Path) -> Result<(), ConfigError> {
     if dir.is_dir() {
         return Ok(());
     }
@@ -119,15 +148,20 @@ fn sibling(path: &Path, suffix: &str) -> PathBuf {
 
 /// Rotates backups, keeps the old text as `.bak`, and atomically replaces the file.
 fn replace(path: &Path, previous: Option<&str>, text: &str) -> Result<EditOutcome, ConfigError> {
-    let mode = match fs::metadata(path) {
-        Ok(meta) => meta.permissions().mode() & 0o7777,
-        Err(_) => 0o600,
-    };
+    let meta = fs::metadata(path).ok();
+    let mode = meta
+        .as_ref()
+        .map_or(0o600, |m| m.permissions().mode() & 0o7777);
     let backup = match previous {
-        Some(previous) => Some(keep_backup(path, previous)?),
+        Some(previous) => Some(keep_backup(path, previous, meta.as_ref())?),
         None => None,
     };
     write_atomic(path, text.as_bytes(), mode)?;
+    if let Some(backup) = &backup {
+        // A hard-linked backup still has the old file's mode; OpenClaw's are 0600.
+        fs::set_permissions(backup, fs::Permissions::from_mode(0o600))
+            .map_err(|e| ConfigError::io("setting the mode of", backup, e))?;
+    }
     Ok(EditOutcome {
         changed: true,
         backup,
@@ -135,8 +169,16 @@ fn replace(path: &Path, previous: Option<&str>, text: &str) -> Result<EditOutcom
     })
 }
 
-/// `.bak.3 → .bak.4`, …, `.bak → .bak.1`, then the previous content → `.bak` (0600).
-fn keep_backup(path: &Path, previous: &str) -> Result<PathBuf, ConfigError> {
+/// `.bak.3 → .bak.4`, …, `.bak → .bak.1`, then the previous content → `.bak`.
+///
+/// The previous content is kept by hard-linking the current file (the rename that
+/// follows leaves that inode to `.bak` alone): no copy of a large config, no extra fsync.
+/// A copy is written instead where links fail or the file has other links.
+fn keep_backup(
+    path: &Path,
+    previous: &str,
+    meta: Option<&fs::Metadata>,
+) -> Result<PathBuf, ConfigError> {
     let name = |i: usize| match i {
         0 => sibling(path, ".bak"),
         i => sibling(path, &format!(".bak.{i}")),
@@ -149,6 +191,10 @@ fn keep_backup(path: &Path, previous: &str) -> Result<PathBuf, ConfigError> {
         }
     }
     let backup = name(0);
+    let single_link = meta.is_some_and(|m| m.nlink() == 1);
+    if single_link && fs::hard_link(path, &backup).is_ok() {
+        return Ok(backup);
+    }
     write_atomic(&backup, previous.as_bytes(), 0o600)?;
     Ok(backup)
 }

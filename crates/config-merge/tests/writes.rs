@@ -56,23 +56,80 @@ fn same_edit_twice_writes_once() {
 fn backups_rotate_like_openclaw_and_modes_are_kept() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("openclaw.json");
-    std::fs::write(&path, "{}").unwrap();
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).unwrap();
+    std::fs::write(&path, "// v0\n{}\n").unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
     let mut versions = vec![std::fs::read_to_string(&path).unwrap()];
     for i in 0..7 {
-        edit_config(&path, |e| e.set_primary(&format!("huggingface/a/m{i}"))).unwrap();
+        let (_, outcome) =
+            edit_config(&path, |e| e.set_primary(&format!("huggingface/a/m{i}"))).unwrap();
+        assert_eq!(outcome.backup, Some(dir.path().join("openclaw.json.bak")));
+        assert!(outcome.changed && !outcome.created);
         versions.push(std::fs::read_to_string(&path).unwrap());
     }
-    assert_eq!(mode(&path), 0o640, "the file's mode is kept");
-    // .bak is the version before the last write, .bak.4 four writes older; older ones are gone.
+    assert_eq!(mode(&path), 0o644, "the file's mode is kept");
+    // `.bak` is the version before the last write, `.bak.4` four writes older; older
+    // ones are gone.
     let bak = |suffix: &str| {
         std::fs::read_to_string(dir.path().join(format!("openclaw.json{suffix}"))).unwrap()
     };
     assert_eq!(bak(".bak"), versions[6]);
     assert_eq!(bak(".bak.1"), versions[5]);
+    assert_eq!(bak(".bak.2"), versions[4]);
+    assert_eq!(bak(".bak.3"), versions[3]);
     assert_eq!(bak(".bak.4"), versions[2]);
     assert!(!dir.path().join("openclaw.json.bak.5").exists());
-    assert_eq!(mode(&dir.path().join("openclaw.json.bak")), 0o600);
+    for suffix in [".bak", ".bak.1", ".bak.4"] {
+        assert_eq!(
+            mode(&dir.path().join(format!("openclaw.json{suffix}"))),
+            0o600,
+            "{suffix}"
+        );
+    }
+    let lock = dir.path().join("openclaw.json.lock");
+    assert!(lock.exists(), "the lock is a sibling file");
+}
+
+#[test]
+fn a_file_with_other_hard_links_is_backed_up_by_copy() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("openclaw.json");
+    let other = dir.path().join("elsewhere.json");
+    std::fs::write(&path, "{}\n").unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    std::fs::hard_link(&path, &other).unwrap();
+    edit_config(&path, |e| e.set_primary("huggingface/a/b")).unwrap();
+    assert_eq!(std::fs::read_to_string(&other).unwrap(), "{}\n");
+    assert_eq!(mode(&other), 0o644, "the other link's mode is not touched");
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("openclaw.json.bak")).unwrap(),
+        "{}\n"
+    );
+}
+
+#[test]
+fn a_symlinked_config_stays_a_symlink() {
+    let dir = tempfile::tempdir().unwrap();
+    let real = dir.path().join("dotfiles/openclaw.json");
+    std::fs::create_dir_all(real.parent().unwrap()).unwrap();
+    std::fs::write(&real, "{ agents: {} }\n").unwrap();
+    let link = dir.path().join("openclaw.json");
+    std::os::unix::fs::symlink(&real, &link).unwrap();
+    edit_config(&link, |e| e.set_primary("huggingface/a/b")).unwrap();
+    assert!(
+        std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    assert!(
+        std::fs::read_to_string(&real)
+            .unwrap()
+            .contains("huggingface/a/b")
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("dotfiles/openclaw.json.bak")).unwrap(),
+        "{ agents: {} }\n"
+    );
 }
 
 #[test]
@@ -82,6 +139,7 @@ fn new_files_are_private_and_parents_created() {
     let (_, outcome) = edit_config(&path, |e| e.set_primary("huggingface/a/b")).unwrap();
     assert!(outcome.created && outcome.backup.is_none());
     assert_eq!(mode(&path), 0o600);
+    assert_eq!(mode(path.parent().unwrap()), 0o700);
     // A no-op on a missing file creates nothing.
     let other = dir.path().join("other/openclaw.json");
     edit_config(&other, |e| e.remove_fallback("huggingface/a/b")).unwrap();
@@ -93,27 +151,84 @@ fn models_json_gets_the_same_merge() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("agents/main/agent/models.json");
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    std::fs::write(
-        &path,
-        r#"{"providers":{"other":{"baseUrl":"x","models":[]}}}"#,
-    )
-    .unwrap();
+    // As OpenClaw writes it: `JSON.stringify(…, null, 2) + "\n"`.
+    let original = "{\n  \"providers\": {\n    \"other\": {\n      \"baseUrl\": \"x\",\n      \"models\": []\n    }\n  }\n}\n";
+    std::fs::write(&path, original).unwrap();
     let entry = hfclaw_catalog::ConfigModel {
         id: "a/b".into(),
         name: Some("AB".into()),
+        context_window: Some(131072),
+        cost: Some(hfclaw_catalog::ConfigCost {
+            input: Some(1.0),
+            output: Some(2.0),
+            cache_read: Some(0.0),
+            cache_write: Some(0.0),
+        }),
         ..Default::default()
     };
-    let (report, outcome) = edit_models_json(&path, "http://router/v1", &[entry]).unwrap();
+    let (report, outcome) =
+        edit_models_json(&path, "http://router/v1", std::slice::from_ref(&entry)).unwrap();
     assert_eq!(report.added, ["a/b"]);
     assert!(outcome.changed);
-    let value: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let text = std::fs::read_to_string(&path).unwrap();
+    insta::assert_snapshot!("models_json", text);
+    let value: serde_json::Value = serde_json::from_str(&text).expect("still plain JSON");
     assert_eq!(value["providers"]["other"]["baseUrl"], "x");
     assert_eq!(
         value["providers"]["huggingface"]["baseUrl"],
         "http://router/v1"
     );
-    assert_eq!(value["providers"]["huggingface"]["models"][0]["name"], "AB");
+    // Same command again: same bytes, no new backup.
+    let (again, outcome) = edit_models_json(&path, "http://router/v1", &[entry]).unwrap();
+    assert_eq!((again.added.len(), again.kept), (0, 1));
+    assert_eq!(outcome, hfclaw_config_merge::EditOutcome::default());
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), text);
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("agents/main/agent/models.json.bak")).unwrap(),
+        original
+    );
+}
+
+#[test]
+fn a_missing_models_json_is_created_private() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("agents/main/agent/models.json");
+    let entry = hfclaw_catalog::ConfigModel {
+        id: "a/b".into(),
+        ..Default::default()
+    };
+    let (_, outcome) = edit_models_json(&path, "http://router/v1", &[entry]).unwrap();
+    assert!(outcome.created && outcome.backup.is_none());
+    assert_eq!(mode(&path), 0o600);
+    assert_eq!(mode(path.parent().unwrap()), 0o700);
+    let value: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    assert_eq!(
+        value["providers"]["huggingface"]["models"][0]["name"],
+        "a/b"
+    );
+}
+
+#[test]
+fn an_error_inside_the_edit_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("openclaw.json");
+    std::fs::write(
+        &path,
+        "{ agents: { defaults: { model: { fallbacks: 'x' } } } }",
+    )
+    .unwrap();
+    let err = edit_config(&path, |e| {
+        e.set_primary("huggingface/a/b")?;
+        e.add_fallback("huggingface/c/d")
+    })
+    .unwrap_err();
+    assert!(matches!(err, ConfigError::WrongType { .. }), "{err}");
+    assert_eq!(
+        std::fs::read_to_string(&path).unwrap(),
+        "{ agents: { defaults: { model: { fallbacks: 'x' } } } }",
+        "the first edit is not written either"
+    );
 }
 
 const WORKER_ENV: &str = "HFCLAW_CONCURRENCY_WORKER";
@@ -174,4 +289,20 @@ fn two_processes_editing_200_times_lose_nothing() {
             );
         }
     }
+}
+
+#[test]
+fn a_blank_file_stays_untouched_by_a_no_op() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("openclaw.json");
+    std::fs::write(&path, "\n").unwrap();
+    let (_, outcome) = edit_config(&path, |e| e.remove_fallback("a/b")).unwrap();
+    assert!(!outcome.changed);
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), "\n");
+    let (_, outcome) = edit_config(&path, |e| e.set_primary("a/b")).unwrap();
+    assert!(outcome.changed && !outcome.created);
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("openclaw.json.bak")).unwrap(),
+        "\n"
+    );
 }

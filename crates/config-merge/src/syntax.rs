@@ -1,0 +1,1557 @@
+//! A strict JSON5 parser that keeps byte spans, for format-preserving edits.
+//!
+//! Why not a general CST library: `jsonc-parser`'s CST takes ~45 ms to parse a 1.5 MB
+//! config and accepts some text JSON5 forbids; the edit budget is 10-20 ms. This parser
+//! only records where each value, key and comma is (one flat arena, no text copies), so
+//! edits become text splices and everything else stays byte for byte.
+//!
+//! It accepts exactly what the `json5` crate accepts (the same grammar, escapes, number
+//! rules and Unicode identifier classes, via `json5::char`); `tests/syntax.rs` checks
+//! that differentially. Values built from the tree equal `json5::from_str::<Value>`.
+
+use std::borrow::Cow;
+
+use serde_json::{Map, Number, Value};
+
+/// "No node" / "no offset" in the arena's `u32` links.
+pub(crate) const NONE: u32 = u32::MAX;
+
+/// Deeper nesting is refused instead of risking the stack (the `json5` crate recurses
+/// without a limit; a config is never this deep).
+const MAX_DEPTH: usize = 512;
+
+/// What a node holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    Object,
+    Array,
+    String,
+    Number,
+    Bool,
+    Null,
+}
+
+/// How a key is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum KeyStyle {
+    /// A bare identifier (`agents:`).
+    Word,
+    /// `'agents':`.
+    Single,
+    /// `"agents":`.
+    Double,
+}
+
+/// One value, with its key and following comma when it is a member of a container.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Node {
+    pub kind: Kind,
+    /// The value's span `[start, end)`.
+    pub start: u32,
+    pub end: u32,
+    /// The key's span (quotes included), `NONE` outside objects.
+    pub key_start: u32,
+    pub key_end: u32,
+    pub key_style: KeyStyle,
+    /// The key or string value holds a backslash escape (decoding needs a copy).
+    pub key_escaped: bool,
+    pub escaped: bool,
+    /// Offset of the `,` after this member, `NONE` when there is none.
+    pub comma: u32,
+    /// 0-based line of `start` and of the byte before `end`.
+    pub line: u32,
+    pub end_line: u32,
+    /// Children of a container, as a linked list.
+    pub first: u32,
+    pub last: u32,
+    pub next: u32,
+    pub prev: u32,
+    pub parent: u32,
+    pub len: u32,
+}
+
+impl Node {
+    /// The member's start: its key in objects, its value in arrays.
+    pub fn member_start(&self) -> usize {
+        if self.key_start == NONE {
+            self.start as usize
+        } else {
+            self.key_start as usize
+        }
+    }
+
+    /// Where the member ends, its comma included.
+    pub fn member_end(&self) -> usize {
+        if self.comma == NONE {
+            self.end as usize
+        } else {
+            self.comma as usize + 1
+        }
+    }
+
+    /// The container spans more than one line.
+    pub fn is_multiline(&self) -> bool {
+        self.end_line > self.line
+    }
+}
+
+/// A parsed document: the nodes of one text (the text itself is kept by the caller).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Tree {
+    nodes: Vec<Node>,
+    root: u32,
+}
+
+/// Where and why the text is not JSON5.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct SyntaxError {
+    /// Byte offset.
+    pub offset: usize,
+    pub message: &'static str,
+    /// Produced by a limit of this parser, not by the grammar (the `json5` crate would
+    /// accept the text, or crash on it).
+    pub limit: bool,
+}
+
+impl Tree {
+    /// The root value.
+    pub fn root(&self) -> u32 {
+        self.root
+    }
+
+    /// A node by index.
+    pub fn node(&self, id: u32) -> &Node {
+        &self.nodes[id as usize]
+    }
+
+    /// The children of a container, in text order.
+    pub fn children(&self, id: u32) -> Children<'_> {
+        Children {
+            tree: self,
+            next: self.node(id).first,
+        }
+    }
+
+    /// The member `key` of object `id`; with duplicate keys the last one, as OpenClaw
+    /// (JavaScript's JSON5) and `json5` into a map both keep the last.
+    pub fn get(&self, text: &str, id: u32, key: &str) -> Option<u32> {
+        let mut found = None;
+        for child in self.children(id) {
+            if self.key_is(text, child, key) {
+                found = Some(child);
+            }
+        }
+        found
+    }
+
+    /// The node at `path` through objects from the root.
+    pub fn at(&self, text: &str, path: &[&str]) -> Option<u32> {
+        let mut id = self.root;
+        for key in path {
+            if self.node(id).kind != Kind::Object {
+                return None;
+            }
+            id = self.get(text, id, key)?;
+        }
+        Some(id)
+    }
+
+    /// Whether member `id`'s key is `key`.
+    pub fn key_is(&self, text: &str, id: u32, key: &str) -> bool {
+        let node = self.node(id);
+        if node.key_start == NONE {
+            return false;
+        }
+        if node.key_escaped {
+            return self.key(text, id).as_deref() == Some(key);
+        }
+        key_raw(text, node) == key
+    }
+
+    /// The decoded key of member `id`.
+    pub fn key(&self, text: &str, id: u32) -> Option<String> {
+        let node = self.node(id);
+        if node.key_start == NONE {
+            return None;
+        }
+        let raw = key_raw(text, node);
+        Some(if node.key_escaped {
+            decode(raw)
+        } else {
+            raw.to_owned()
+        })
+    }
+
+    /// The decoded text of string node `id`; `None` for other kinds.
+    pub fn str<'t>(&self, text: &'t str, id: u32) -> Option<Cow<'t, str>> {
+        let node = self.node(id);
+        if node.kind != Kind::String {
+            return None;
+        }
+        let raw = &text[node.start as usize + 1..node.end as usize - 1];
+        Some(if node.escaped {
+            Cow::Owned(decode(raw))
+        } else {
+            Cow::Borrowed(raw)
+        })
+    }
+
+    /// The value of node `id`, exactly as `json5::from_str::<Value>` builds it.
+    pub fn to_value(&self, text: &str, id: u32) -> Value {
+        self.to_value_skipping(text, id, NONE)
+    }
+
+    /// [`Tree::to_value`] with node `skip` (if any) read as `[]`, for callers that read
+    /// that part straight from the tree.
+    pub fn to_value_skipping(&self, text: &str, id: u32, skip: u32) -> Value {
+        if id == skip {
+            return Value::Array(Vec::new());
+        }
+        let node = self.node(id);
+        let raw = &text[node.start as usize..node.end as usize];
+        match node.kind {
+            Kind::Null => Value::Null,
+            Kind::Bool => Value::Bool(raw == "true"),
+            Kind::Number => number_value(raw),
+            Kind::String => Value::String(self.str(text, id).unwrap_or_default().into_owned()),
+            Kind::Array => Value::Array(
+                self.children(id)
+                    .map(|child| self.to_value_skipping(text, child, skip))
+                    .collect(),
+            ),
+            Kind::Object => {
+                let mut map = Map::with_capacity(node.len as usize);
+                for child in self.children(id) {
+                    let key = self.key(text, child).unwrap_or_default();
+                    map.insert(key, self.to_value_skipping(text, child, skip));
+                }
+                Value::Object(map)
+            }
+        }
+    }
+}
+
+/// The key as written, without its quotes.
+fn key_raw<'t>(text: &'t str, node: &Node) -> &'t str {
+    let (start, end) = (node.key_start as usize, node.key_end as usize);
+    match node.key_style {
+        KeyStyle::Word => &text[start..end],
+        KeyStyle::Single | KeyStyle::Double => &text[start + 1..end - 1],
+    }
+}
+
+impl Tree {
+    /// The deepest container whose brackets enclose `[from, to)`.
+    pub fn enclosing(&self, from: usize, to: usize) -> u32 {
+        let mut current = self.root;
+        'descend: loop {
+            for child in self.children(current) {
+                let node = self.node(child);
+                if matches!(node.kind, Kind::Object | Kind::Array)
+                    && (node.start as usize) < from
+                    && to < node.end as usize
+                {
+                    current = child;
+                    continue 'descend;
+                }
+            }
+            return current;
+        }
+    }
+
+    /// Updates the tree after the text inside container `id`'s brackets changed (`text`
+    /// is the whole new text, `delta` its change in length): only that container is
+    /// parsed again, everything after it is shifted. The arena stays in text order, so
+    /// the result equals a fresh parse of `text`.
+    pub fn reparse_within(&mut self, text: &str, id: u32, delta: isize) -> Result<(), SyntaxError> {
+        let old = self.node(id).clone();
+        let (old_start, old_end) = (old.start as usize, old.end as usize);
+        let new_end = old_end.checked_add_signed(delta).unwrap_or(old_start);
+        let region = text.get(old_start..new_end).unwrap_or_default();
+        let shift_err = |mut e: SyntaxError| {
+            e.offset += old_start;
+            e
+        };
+        let mut parser = Parser {
+            text: region,
+            bytes: region.as_bytes(),
+            pos: 0,
+            line: 0,
+            depth: 0,
+            nodes: Vec::new(),
+        };
+        let sub_root = parser.value(NONE).map_err(shift_err)?;
+        // The region must be exactly one value of the same kind: then the text around it
+        // reads as before.
+        if parser.pos != region.len() || parser.nodes[sub_root as usize].kind != old.kind {
+            return Err(shift_err(
+                parser.error("an edit broke the surrounding structure"),
+            ));
+        }
+        let mut sub = parser.nodes;
+        let value_line = if old.key_start == NONE {
+            old.line
+        } else {
+            old.line + count_newlines(&text.as_bytes()[old.key_start as usize..old_start])
+        };
+        let line_delta = sub[0].end_line as i64 - (old.end_line - value_line) as i64;
+        // The old subtree is `id` up to its last descendant (pre-order arena).
+        let mut last = id;
+        while self.node(last).last != NONE {
+            last = self.node(last).last;
+        }
+        let range_end = last as usize + 1;
+        let count_delta = sub.len() as i64 - (range_end - id as usize) as i64;
+        let shift_index = |i: u32| -> u32 {
+            if i != NONE && i as usize >= range_end {
+                (i as i64 + count_delta) as u32
+            } else {
+                i
+            }
+        };
+        let shift_pos = |p: u32| -> u32 {
+            if p != NONE && p as usize >= old_end {
+                (p as i64 + delta as i64) as u32
+            } else {
+                p
+            }
+        };
+        for (index, node) in self.nodes.iter_mut().enumerate() {
+            if (id as usize..range_end).contains(&index) {
+                continue;
+            }
+            if node.member_start() >= old_end {
+                node.line = (node.line as i64 + line_delta) as u32;
+            }
+            if node.end as usize >= old_end {
+                node.end_line = (node.end_line as i64 + line_delta) as u32;
+            }
+            node.start = shift_pos(node.start);
+            node.end = shift_pos(node.end);
+            node.key_start = shift_pos(node.key_start);
+            node.key_end = shift_pos(node.key_end);
+            node.comma = shift_pos(node.comma);
+            node.first = shift_index(node.first);
+            node.last = shift_index(node.last);
+            node.next = shift_index(node.next);
+            node.prev = shift_index(node.prev);
+            node.parent = shift_index(node.parent);
+        }
+        let offset = |p: u32| {
+            if p == NONE {
+                NONE
+            } else {
+                p + old_start as u32
+            }
+        };
+        let index = |i: u32| if i == NONE { NONE } else { i + id };
+        for node in &mut sub {
+            node.start = offset(node.start);
+            node.end = offset(node.end);
+            node.key_start = offset(node.key_start);
+            node.key_end = offset(node.key_end);
+            node.comma = offset(node.comma);
+            node.line += value_line;
+            node.end_line += value_line;
+            node.first = index(node.first);
+            node.last = index(node.last);
+            node.next = index(node.next);
+            node.prev = index(node.prev);
+            node.parent = index(node.parent);
+        }
+        // The container keeps its place among its siblings: key, comma, links.
+        let root = &mut sub[0];
+        root.key_start = old.key_start;
+        root.key_end = old.key_end;
+        root.key_style = old.key_style;
+        root.key_escaped = old.key_escaped;
+        root.comma = shift_pos(old.comma);
+        root.line = old.line;
+        root.next = shift_index(old.next);
+        root.prev = old.prev;
+        root.parent = old.parent;
+        self.nodes.splice(id as usize..range_end, sub);
+        Ok(())
+    }
+}
+
+/// A serde `Deserializer` reading a node in place: typed data (`ConfigModel`) comes out
+/// of the tree without building an intermediate `serde_json::Value`. It yields exactly
+/// what deserializing the node's `Value` would (numbers, `null` for NaN, last duplicate
+/// key wins).
+pub(crate) struct NodeDeserializer<'t> {
+    pub tree: &'t Tree,
+    pub text: &'t str,
+    pub id: u32,
+}
+
+impl<'de> serde::Deserializer<'de> for NodeDeserializer<'de> {
+    type Error = serde_json::Error;
+
+    fn deserialize_any<V: serde::de::Visitor<'de>>(
+        self,
+        visitor: V,
+    ) -> Result<V::Value, Self::Error> {
+        let node = self.tree.node(self.id);
+        let raw = &self.text[node.start as usize..node.end as usize];
+        match node.kind {
+            Kind::Null => visitor.visit_unit(),
+            Kind::Bool => visitor.visit_bool(raw == "true"),
+            Kind::Number => match number_value(raw) {
+                Value::Number(n) => {
+                    if let Some(u) = n.as_u64() {
+                        visitor.visit_u64(u)
+                    } else if let Some(i) = n.as_i64() {
+                        visitor.visit_i64(i)
+                    } else {
+                        visitor.visit_f64(n.as_f64().unwrap_or(f64::NAN))
+                    }
+                }
+                _ => visitor.visit_unit(),
+            },
+            Kind::String => match self.tree.str(self.text, self.id) {
+                Some(Cow::Borrowed(s)) => visitor.visit_borrowed_str(s),
+                Some(Cow::Owned(s)) => visitor.visit_string(s),
+                None => visitor.visit_unit(),
+            },
+            Kind::Array => visitor.visit_seq(SeqAccess {
+                tree: self.tree,
+                text: self.text,
+                next: node.first,
+            }),
+            Kind::Object => visitor.visit_map(MapAccess {
+                tree: self.tree,
+                text: self.text,
+                next: node.first,
+                current: NONE,
+                shadowed: self.tree.shadowed(self.text, self.id),
+            }),
+        }
+    }
+
+    fn deserialize_option<V: serde::de::Visitor<'de>>(
+        self,
+        visitor: V,
+    ) -> Result<V::Value, Self::Error> {
+        if self.tree.node(self.id).kind == Kind::Null {
+            visitor.visit_none()
+        } else {
+            visitor.visit_some(self)
+        }
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf
+        unit unit_struct newtype_struct seq tuple tuple_struct map struct enum identifier
+        ignored_any
+    }
+}
+
+struct SeqAccess<'t> {
+    tree: &'t Tree,
+    text: &'t str,
+    next: u32,
+}
+
+impl<'t> serde::de::SeqAccess<'t> for SeqAccess<'t> {
+    type Error = serde_json::Error;
+
+    fn next_element_seed<T: serde::de::DeserializeSeed<'t>>(
+        &mut self,
+        seed: T,
+    ) -> Result<Option<T::Value>, Self::Error> {
+        if self.next == NONE {
+            return Ok(None);
+        }
+        let id = self.next;
+        self.next = self.tree.node(id).next;
+        seed.deserialize(NodeDeserializer {
+            tree: self.tree,
+            text: self.text,
+            id,
+        })
+        .map(Some)
+    }
+}
+
+struct MapAccess<'t> {
+    tree: &'t Tree,
+    text: &'t str,
+    next: u32,
+    current: u32,
+    /// Members overridden by a later duplicate key.
+    shadowed: Vec<u32>,
+}
+
+impl<'t> serde::de::MapAccess<'t> for MapAccess<'t> {
+    type Error = serde_json::Error;
+
+    fn next_key_seed<K: serde::de::DeserializeSeed<'t>>(
+        &mut self,
+        seed: K,
+    ) -> Result<Option<K::Value>, Self::Error> {
+        while self.next != NONE && self.shadowed.contains(&self.next) {
+            self.next = self.tree.node(self.next).next;
+        }
+        if self.next == NONE {
+            return Ok(None);
+        }
+        self.current = self.next;
+        let node = self.tree.node(self.current);
+        self.next = node.next;
+        if node.key_escaped {
+            let key = self.tree.key(self.text, self.current).unwrap_or_default();
+            seed.deserialize(serde::de::value::StringDeserializer::new(key))
+                .map(Some)
+        } else {
+            let key = key_raw(self.text, node);
+            seed.deserialize(serde::de::value::BorrowedStrDeserializer::new(key))
+                .map(Some)
+        }
+    }
+
+    fn next_value_seed<V: serde::de::DeserializeSeed<'t>>(
+        &mut self,
+        seed: V,
+    ) -> Result<V::Value, Self::Error> {
+        seed.deserialize(NodeDeserializer {
+            tree: self.tree,
+            text: self.text,
+            id: self.current,
+        })
+    }
+}
+
+impl Tree {
+    /// Members of object `id` whose key appears again later (the later one wins).
+    fn shadowed(&self, text: &str, id: u32) -> Vec<u32> {
+        let members: Vec<u32> = self.children(id).collect();
+        let key = |m: u32| -> Cow<'_, str> {
+            let node = self.node(m);
+            if node.key_escaped {
+                Cow::Owned(self.key(text, m).unwrap_or_default())
+            } else {
+                Cow::Borrowed(key_raw(text, node))
+            }
+        };
+        let mut shadowed = Vec::new();
+        if members.len() <= 16 {
+            // Small objects (model entries): pairwise is cheaper than hashing.
+            for (i, &a) in members.iter().enumerate() {
+                if members[i + 1..].iter().any(|&b| key(a) == key(b)) {
+                    shadowed.push(a);
+                }
+            }
+        } else {
+            let mut seen = std::collections::HashSet::new();
+            for &m in members.iter().rev() {
+                if !seen.insert(key(m)) {
+                    shadowed.push(m);
+                }
+            }
+        }
+        shadowed
+    }
+}
+
+/// Iterator over a container's children.
+pub(crate) struct Children<'a> {
+    tree: &'a Tree,
+    next: u32,
+}
+
+impl Iterator for Children<'_> {
+    type Item = u32;
+
+    fn next(&mut self) -> Option<u32> {
+        if self.next == NONE {
+            return None;
+        }
+        let id = self.next;
+        self.next = self.tree.node(id).next;
+        Some(id)
+    }
+}
+
+/// Parses `text` as one JSON5 value.
+pub(crate) fn parse(text: &str) -> Result<Tree, SyntaxError> {
+    if text.len() >= NONE as usize {
+        return Err(SyntaxError {
+            offset: 0,
+            message: "the file is too large (4 GiB or more)",
+            limit: true,
+        });
+    }
+    let mut parser = Parser {
+        text,
+        bytes: text.as_bytes(),
+        pos: 0,
+        line: 0,
+        depth: 0,
+        // Roughly one value per 12 bytes in real configs; avoids regrowing the arena.
+        nodes: Vec::with_capacity(text.len() / 12 + 4),
+    };
+    parser.skip_trivia()?;
+    let root = parser.value(NONE)?;
+    parser.skip_trivia()?;
+    if parser.pos < parser.bytes.len() {
+        return Err(parser.error("unexpected text after the end of the value"));
+    }
+    Ok(Tree {
+        nodes: parser.nodes,
+        root,
+    })
+}
+
+struct Parser<'t> {
+    text: &'t str,
+    bytes: &'t [u8],
+    pos: usize,
+    line: u32,
+    depth: usize,
+    nodes: Vec<Node>,
+}
+
+impl Parser<'_> {
+    fn error(&self, message: &'static str) -> SyntaxError {
+        SyntaxError {
+            offset: self.pos,
+            message,
+            limit: false,
+        }
+    }
+
+    fn peek(&self) -> Option<u8> {
+        self.bytes.get(self.pos).copied()
+    }
+
+    /// The (possibly multi-byte) character at the cursor.
+    fn peek_char(&self) -> Option<char> {
+        self.text[self.pos..].chars().next()
+    }
+
+    /// Skips whitespace and comments (JSON5's set, Unicode included), counting lines.
+    fn skip_trivia(&mut self) -> Result<(), SyntaxError> {
+        // Fast path: the common single space between tokens.
+        if self.peek() == Some(b' ')
+            && self
+                .bytes
+                .get(self.pos + 1)
+                .is_some_and(|b| *b > b' ' && *b < 0x80 && *b != b'/')
+        {
+            self.pos += 1;
+            return Ok(());
+        }
+        while let Some(b) = self.peek() {
+            match b {
+                b'\n' => {
+                    self.line += 1;
+                    self.pos += 1;
+                }
+                b' ' | b'\t' | b'\r' | 0x0B | 0x0C => self.pos += 1,
+                b'/' => self.comment()?,
+                0x80.. => {
+                    let Some(c) = self.peek_char() else { break };
+                    if !json5::char::is_json5_whitespace(c) {
+                        break;
+                    }
+                    self.pos += c.len_utf8();
+                }
+                _ => break,
+            }
+        }
+        Ok(())
+    }
+
+    fn comment(&mut self) -> Result<(), SyntaxError> {
+        match self.bytes.get(self.pos + 1) {
+            Some(b'/') => {
+                // Ends at any line terminator (U+2028/2029 too, encoded E2 80 A8/A9), which
+                // is consumed.
+                self.pos += 2;
+                while let Some(skip) = self.bytes[self.pos..]
+                    .iter()
+                    .position(|&b| b == b'\n' || b == b'\r' || b == 0xE2)
+                {
+                    self.pos += skip;
+                    match self.bytes[self.pos] {
+                        b'\n' => {
+                            self.line += 1;
+                            self.pos += 1;
+                            return Ok(());
+                        }
+                        b'\r' => {
+                            self.pos += 1;
+                            return Ok(());
+                        }
+                        _ => {
+                            let separator = matches!(
+                                self.bytes.get(self.pos + 1..self.pos + 3),
+                                Some([0x80, 0xA8 | 0xA9])
+                            );
+                            self.pos += if separator { 3 } else { 1 };
+                            if separator {
+                                return Ok(());
+                            }
+                        }
+                    }
+                }
+                self.pos = self.bytes.len();
+                Ok(())
+            }
+            Some(b'*') => {
+                let body = self.pos + 2;
+                match self.text[body..].find("*/") {
+                    Some(len) => {
+                        self.line += count_newlines(&self.bytes[body..body + len]);
+                        self.pos = body + len + 2;
+                        Ok(())
+                    }
+                    None => {
+                        self.pos = self.bytes.len();
+                        Err(self.error("the file ends inside a /* comment */"))
+                    }
+                }
+            }
+            _ => Err(self.error("expected a comment after `/`")),
+        }
+    }
+
+    fn push(&mut self, kind: Kind, start: usize, parent: u32) -> u32 {
+        let id = self.nodes.len() as u32;
+        self.nodes.push(Node {
+            kind,
+            start: start as u32,
+            end: start as u32,
+            key_start: NONE,
+            key_end: NONE,
+            key_style: KeyStyle::Word,
+            key_escaped: false,
+            escaped: false,
+            comma: NONE,
+            line: self.line,
+            end_line: self.line,
+            first: NONE,
+            last: NONE,
+            next: NONE,
+            prev: NONE,
+            parent,
+            len: 0,
+        });
+        id
+    }
+
+    fn finish(&mut self, id: u32) {
+        let node = &mut self.nodes[id as usize];
+        node.end = self.pos as u32;
+        node.end_line = self.line;
+    }
+
+    fn link(&mut self, parent: u32, child: u32) {
+        let last = self.nodes[parent as usize].last;
+        if last == NONE {
+            self.nodes[parent as usize].first = child;
+        } else {
+            self.nodes[last as usize].next = child;
+            self.nodes[child as usize].prev = last;
+        }
+        let node = &mut self.nodes[parent as usize];
+        node.last = child;
+        node.len += 1;
+    }
+
+    /// A value at the cursor (trivia already skipped).
+    fn value(&mut self, parent: u32) -> Result<u32, SyntaxError> {
+        let start = self.pos;
+        match self.peek() {
+            Some(b'{') => self.container(Kind::Object, parent),
+            Some(b'[') => self.container(Kind::Array, parent),
+            Some(quote @ (b'"' | b'\'')) => {
+                let id = self.push(Kind::String, start, parent);
+                let escaped = self.string(quote)?;
+                self.nodes[id as usize].escaped = escaped;
+                self.finish(id);
+                Ok(id)
+            }
+            Some(b't') => self.keyword("true", Kind::Bool, parent),
+            Some(b'f') => self.keyword("false", Kind::Bool, parent),
+            Some(b'n') => self.keyword("null", Kind::Null, parent),
+            Some(b'+' | b'-' | b'.' | b'I' | b'N' | b'0'..=b'9') => {
+                let id = self.push(Kind::Number, start, parent);
+                self.number()?;
+                self.finish(id);
+                Ok(id)
+            }
+            Some(_) => Err(self.error("expected a value")),
+            None => Err(self.error("the file ends where a value should be")),
+        }
+    }
+
+    fn keyword(&mut self, word: &'static str, kind: Kind, parent: u32) -> Result<u32, SyntaxError> {
+        let id = self.push(kind, self.pos, parent);
+        self.expect_str(word)?;
+        self.finish(id);
+        Ok(id)
+    }
+
+    /// Consumes `word` exactly, failing at the first differing character like `json5`.
+    fn expect_str(&mut self, word: &str) -> Result<(), SyntaxError> {
+        for expected in word.bytes() {
+            match self.peek() {
+                Some(b) if b == expected => self.pos += 1,
+                Some(_) => return Err(self.error("unexpected character")),
+                None => return Err(self.error("the file ends inside a value")),
+            }
+        }
+        Ok(())
+    }
+
+    fn container(&mut self, kind: Kind, parent: u32) -> Result<u32, SyntaxError> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return Err(SyntaxError {
+                offset: self.pos,
+                message: "values are nested too deeply (more than 512 levels)",
+                limit: true,
+            });
+        }
+        let (close, expected) = match kind {
+            Kind::Object => (b'}', "expected `,` or `}`"),
+            _ => (b']', "expected `,` or `]`"),
+        };
+        let id = self.push(kind, self.pos, parent);
+        self.pos += 1;
+        self.skip_trivia()?;
+        loop {
+            match self.peek() {
+                Some(b) if b == close => break,
+                None => return Err(self.error("the file ends inside an object or array")),
+                Some(_) => {}
+            }
+            let child = if kind == Kind::Object {
+                self.member(id)?
+            } else {
+                self.value(id)?
+            };
+            self.link(id, child);
+            self.skip_trivia()?;
+            match self.peek() {
+                Some(b',') => {
+                    self.nodes[child as usize].comma = self.pos as u32;
+                    self.pos += 1;
+                    self.skip_trivia()?;
+                }
+                Some(b) if b == close => break,
+                None => return Err(self.error("the file ends inside an object or array")),
+                Some(_) => return Err(self.error(expected)),
+            }
+        }
+        self.pos += 1;
+        self.finish(id);
+        self.depth -= 1;
+        Ok(id)
+    }
+
+    /// `key: value` at the cursor.
+    fn member(&mut self, parent: u32) -> Result<u32, SyntaxError> {
+        let key_start = self.pos;
+        let line = self.line;
+        let (style, escaped) = match self.peek() {
+            Some(quote @ (b'"' | b'\'')) => {
+                let escaped = self.string(quote)?;
+                let style = if quote == b'"' {
+                    KeyStyle::Double
+                } else {
+                    KeyStyle::Single
+                };
+                (style, escaped)
+            }
+            _ => (KeyStyle::Word, self.identifier()?),
+        };
+        let key_end = self.pos;
+        self.skip_trivia()?;
+        if self.peek() != Some(b':') {
+            return Err(self.error("expected `:` after the key"));
+        }
+        self.pos += 1;
+        self.skip_trivia()?;
+        let id = self.value(parent)?;
+        let node = &mut self.nodes[id as usize];
+        node.key_start = key_start as u32;
+        node.key_end = key_end as u32;
+        node.key_style = style;
+        node.key_escaped = escaped;
+        node.line = line;
+        Ok(id)
+    }
+
+    /// An ECMAScript 5.1 identifier name; returns whether it used `\u` escapes.
+    fn identifier(&mut self) -> Result<bool, SyntaxError> {
+        // Fast path: plain ASCII keys (`contextWindow`) need no character decoding.
+        if let Some(&b) = self.bytes.get(self.pos)
+            && (b.is_ascii_alphabetic() || b == b'_' || b == b'$')
+        {
+            let rest = &self.bytes[self.pos + 1..];
+            let len = rest
+                .iter()
+                .position(|&b| !(b.is_ascii_alphanumeric() || b == b'_' || b == b'$'))
+                .unwrap_or(rest.len());
+            match rest.get(len) {
+                Some(&b) if b < 0x80 && b != b'\\' => {
+                    self.pos += 1 + len;
+                    return Ok(false);
+                }
+                None => {
+                    self.pos = self.bytes.len();
+                    return Err(self.error("the file ends inside a key"));
+                }
+                _ => {}
+            }
+        }
+        let start = self.pos;
+        let mut escaped = false;
+        loop {
+            let Some(c) = self.peek_char() else {
+                return Err(self.error("the file ends inside a key"));
+            };
+            let first = self.pos == start;
+            let (c, len) = if c == '\\' {
+                if self.bytes.get(self.pos + 1) != Some(&b'u') {
+                    return Err(self.error("invalid escape in a key"));
+                }
+                escaped = true;
+                let save = self.pos;
+                self.pos += 2;
+                let decoded = self.unicode_escape()?;
+                let len = self.pos - save;
+                self.pos = save;
+                (decoded, len)
+            } else {
+                (c, c.len_utf8())
+            };
+            let ok = if first {
+                c.is_ascii_alphabetic()
+                    || c == '$'
+                    || c == '_'
+                    || (!c.is_ascii() && json5::char::is_json5_identifier_start(c))
+            } else {
+                c.is_ascii_alphanumeric()
+                    || c == '$'
+                    || c == '_'
+                    || (!c.is_ascii() && json5::char::is_json5_identifier(c))
+            };
+            if !ok {
+                if first {
+                    return Err(self.error("expected a key"));
+                }
+                return Ok(escaped);
+            }
+            self.pos += len;
+        }
+    }
+
+    /// A string opened by `quote` at the cursor; returns whether it holds escapes.
+    fn string(&mut self, quote: u8) -> Result<bool, SyntaxError> {
+        self.pos += 1;
+        let mut escaped = false;
+        loop {
+            // Fast path: plain bytes up to the next quote, backslash or line break.
+            let rest = &self.bytes[self.pos..];
+            let skip = rest
+                .iter()
+                .position(|&b| b == quote || b == b'\\' || b == b'\n' || b == b'\r');
+            let Some(skip) = skip else {
+                self.pos = self.bytes.len();
+                return Err(self.error("the file ends inside a string"));
+            };
+            self.pos += skip;
+            match self.bytes[self.pos] {
+                b if b == quote => {
+                    self.pos += 1;
+                    return Ok(escaped);
+                }
+                b'\\' => {
+                    escaped = true;
+                    self.pos += 1;
+                    self.escape()?;
+                }
+                _ => return Err(self.error("line break inside a string (use \\n)")),
+            }
+        }
+    }
+
+    /// The escape after a backslash (ES5.1 §7.8.4, as `json5` reads it).
+    fn escape(&mut self) -> Result<(), SyntaxError> {
+        let Some(c) = self.peek_char() else {
+            return Err(self.error("the file ends inside an escape"));
+        };
+        self.pos += c.len_utf8();
+        match c {
+            '\r' if self.peek() == Some(b'\n') => {
+                self.pos += 1;
+                self.line += 1;
+            }
+            '\n' => self.line += 1,
+            '0' if self.peek().is_some_and(|b| b.is_ascii_digit()) => {
+                return Err(self.error("invalid escape"));
+            }
+            '1'..='9' => return Err(self.error("invalid escape")),
+            'x' => {
+                self.hex_digits(2)?;
+            }
+            'u' => {
+                self.unicode_escape()?;
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// `XXXX` (after `\u`), or a surrogate pair `XXXX\uXXXX`.
+    fn unicode_escape(&mut self) -> Result<char, SyntaxError> {
+        let a = self.hex_digits(4)?;
+        if let Some(c) = char::from_u32(a) {
+            return Ok(c);
+        }
+        if self.bytes.get(self.pos..self.pos + 2) != Some(b"\\u") {
+            return Err(self.error("invalid escape"));
+        }
+        self.pos += 2;
+        let b = self.hex_digits(4)?;
+        let mut chars = char::decode_utf16([a as u16, b as u16]);
+        match (chars.next(), chars.next()) {
+            (Some(Ok(c)), None) => Ok(c),
+            _ => Err(self.error("invalid escape")),
+        }
+    }
+
+    fn hex_digits(&mut self, n: usize) -> Result<u32, SyntaxError> {
+        let mut value = 0;
+        for _ in 0..n {
+            match self.peek() {
+                Some(b) if b.is_ascii_hexdigit() => {
+                    value = value * 16 + (b as char).to_digit(16).unwrap_or(0);
+                    self.pos += 1;
+                }
+                Some(_) => return Err(self.error("invalid escape")),
+                None => return Err(self.error("the file ends inside an escape")),
+            }
+        }
+        Ok(value)
+    }
+
+    /// A number as `json5` reads it (sign, `Infinity`, `NaN`, hex, decimal).
+    fn number(&mut self) -> Result<(), SyntaxError> {
+        let start = self.pos;
+        let neg = match self.peek() {
+            Some(b'+') => {
+                self.pos += 1;
+                false
+            }
+            Some(b'-') => {
+                self.pos += 1;
+                true
+            }
+            _ => false,
+        };
+        let Some(first) = self.peek() else {
+            return Err(self.error("the file ends inside a number"));
+        };
+        self.pos += 1;
+        match first {
+            b'I' => self.expect_str("nfinity"),
+            b'N' => self.expect_str("aN"),
+            b'0' => match self.peek() {
+                Some(b'x' | b'X') => {
+                    self.pos += 1;
+                    self.hex_number(neg, start)
+                }
+                Some(b'.' | b'e' | b'E') => self.decimal(start),
+                Some(b'0'..=b'9') => Err(SyntaxError {
+                    offset: start,
+                    message: "numbers cannot start with 0",
+                    limit: false,
+                }),
+                _ => Ok(()),
+            },
+            b'.' | b'1'..=b'9' => self.decimal(start),
+            _ => {
+                self.pos -= 1;
+                Err(self.error("expected a number"))
+            }
+        }
+    }
+
+    fn decimal(&mut self, start: usize) -> Result<(), SyntaxError> {
+        while let Some(b'+' | b'-' | b'.' | b'e' | b'E' | b'0'..=b'9') = self.peek() {
+            self.pos += 1;
+        }
+        // The same acceptance test as `json5`: the scanned text must parse as an integer
+        // or a float (`1.5.5`, `1e` and `1-2` do not). Plain digits always do (a float
+        // takes what overflows), which spares the common case any parsing.
+        let raw = &self.text[start..self.pos];
+        let digits = raw.strip_prefix(['+', '-']).unwrap_or(raw);
+        if digits.bytes().all(|b| b.is_ascii_digit()) || raw.parse::<f64>().is_ok() {
+            Ok(())
+        } else {
+            Err(SyntaxError {
+                offset: start,
+                message: "invalid number",
+                limit: false,
+            })
+        }
+    }
+
+    fn hex_number(&mut self, neg: bool, start: usize) -> Result<(), SyntaxError> {
+        let digits = self.pos;
+        while self.peek().is_some_and(|b| b.is_ascii_hexdigit()) {
+            self.pos += 1;
+        }
+        if self.pos == digits {
+            return Err(self.error("expected hex digits"));
+        }
+        match hex_value(&self.text[digits..self.pos], neg) {
+            Some(_) => Ok(()),
+            None => Err(SyntaxError {
+                offset: start,
+                message: "number too large",
+                limit: false,
+            }),
+        }
+    }
+}
+
+/// Hex digits as `json5` reads them: a `u128`, negated into an `i128`.
+fn hex_value(digits: &str, neg: bool) -> Option<Value> {
+    let n = u128::from_str_radix(digits, 16).ok()?;
+    if neg {
+        let i = if n == 1u128 << 127 {
+            i128::MIN
+        } else {
+            -i128::try_from(n).ok()?
+        };
+        Some(match i64::try_from(i) {
+            Ok(i) => Value::from(i),
+            Err(_) => float(i as f64),
+        })
+    } else {
+        Some(match u64::try_from(n) {
+            Ok(u) => Value::from(u),
+            Err(_) => float(n as f64),
+        })
+    }
+}
+
+fn float(f: f64) -> Value {
+    // serde_json has no NaN/Infinity: `json5` into a `Value` gives `null` for them.
+    Number::from_f64(f).map_or(Value::Null, Value::Number)
+}
+
+/// A validated number literal's value, as `json5` computes it.
+fn number_value(raw: &str) -> Value {
+    let (neg, body) = match raw.as_bytes().first() {
+        Some(b'-') => (true, &raw[1..]),
+        Some(b'+') => (false, &raw[1..]),
+        _ => (false, raw),
+    };
+    match body.as_bytes() {
+        [b'I', ..] | [b'N', ..] => return Value::Null,
+        [b'0', b'x' | b'X', ..] => return hex_value(&body[2..], neg).unwrap_or(Value::Null),
+        b"0" => return Value::from(0u64),
+        _ => {}
+    }
+    if !neg && let Ok(u) = raw.parse::<u128>() {
+        return match u64::try_from(u) {
+            Ok(u) => Value::from(u),
+            Err(_) => float(u as f64),
+        };
+    }
+    if neg && let Ok(i) = raw.parse::<i128>() {
+        return match i64::try_from(i) {
+            Ok(i) => Value::from(i),
+            Err(_) => float(i as f64),
+        };
+    }
+    float(raw.parse::<f64>().unwrap_or(f64::NAN))
+}
+
+fn count_newlines(bytes: &[u8]) -> u32 {
+    bytes.iter().filter(|&&b| b == b'\n').count() as u32
+}
+
+/// Decodes the escapes of a validated string or key body.
+fn decode(raw: &str) -> String {
+    let mut out = String::with_capacity(raw.len());
+    let mut chars = raw.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        let Some(e) = chars.next() else { break };
+        match e {
+            '\r' => {
+                if chars.peek() == Some(&'\n') {
+                    chars.next();
+                }
+            }
+            '\n' | '\u{2028}' | '\u{2029}' => {}
+            'b' => out.push('\u{8}'),
+            't' => out.push('\t'),
+            'n' => out.push('\n'),
+            'v' => out.push('\u{b}'),
+            'f' => out.push('\u{c}'),
+            'r' => out.push('\r'),
+            '0' => out.push('\0'),
+            'x' => {
+                let hex: String = chars.by_ref().take(2).collect();
+                if let Some(c) = u32::from_str_radix(&hex, 16).ok().and_then(char::from_u32) {
+                    out.push(c);
+                }
+            }
+            'u' => {
+                let hex: String = chars.by_ref().take(4).collect();
+                let a = u32::from_str_radix(&hex, 16).unwrap_or(0xFFFD);
+                if let Some(c) = char::from_u32(a) {
+                    out.push(c);
+                } else {
+                    // A surrogate pair: the parser checked `\uXXXX` follows.
+                    chars.next();
+                    chars.next();
+                    let hex: String = chars.by_ref().take(4).collect();
+                    let b = u32::from_str_radix(&hex, 16).unwrap_or(0);
+                    let pair = char::decode_utf16([a as u16, b as u16]).next();
+                    out.push(pair.and_then(Result::ok).unwrap_or('\u{FFFD}'));
+                }
+            }
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+/// 1-based line and column (in characters) of a byte offset.
+pub(crate) fn line_column(text: &str, offset: usize) -> (usize, usize) {
+    let offset = offset.min(text.len());
+    let before = &text.as_bytes()[..offset];
+    let line = count_newlines(before) as usize + 1;
+    let line_start = before
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(0, |i| i + 1);
+    let column = text
+        .get(line_start..offset)
+        .map_or(offset - line_start, |s| s.chars().count())
+        + 1;
+    (line, column)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn value(text: &str) -> Value {
+        let tree = parse(text).unwrap();
+        tree.to_value(text, tree.root())
+    }
+
+    #[test]
+    fn values_equal_json5() {
+        for text in [
+            "{a: 1, 'b': \"x\\ty\", c: [1, -2, +3, .5, 5., 0x1F, -0x10, 1e3, -0, Infinity, -NaN,],}",
+            "{ \\u0061b: 'caf\\u00e9 \\ud83d\\ude00 \\x41', $_z9: null, t: true, f: false }",
+            "// c\n/* d */ [ 'line\\\ncontinued', \"\\0\", \"\\q\", 18446744073709551616, -9223372036854775809 ]",
+            "{\"dup\": 1, dup: 2}",
+            "\u{FEFF}{ é: 1 }",
+            "1.0",
+        ] {
+            assert_eq!(
+                value(text),
+                json5::from_str::<Value>(text).unwrap(),
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn rejects_what_json5_rejects() {
+        for text in [
+            "",
+            "{",
+            "{a}",
+            "{a:}",
+            "{,}",
+            "[,]",
+            "[1,,]",
+            "{a:1 b:2}",
+            "01",
+            "0x",
+            "1e",
+            "1.5.5",
+            "'a\nb'",
+            "\"\\1\"",
+            "\"\\x4\"",
+            "{1: 2}",
+            "nul",
+            "[1] 2",
+            "/",
+            "/* x",
+            "{'a' 1}",
+            "[1 2]",
+            "\"\\ud800\"",
+            "{-a: 1}",
+        ] {
+            assert!(parse(text).is_err(), "{text:?} accepted");
+            assert!(
+                json5::from_str::<Value>(text).is_err(),
+                "json5 accepts {text:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn records_spans_lines_and_commas() {
+        let text = "{\n  a: 'x', // c\n  b: [1,\n 2],\n}";
+        let tree = parse(text).unwrap();
+        let root = tree.root();
+        assert!(tree.node(root).is_multiline());
+        let a = tree.get(text, root, "a").unwrap();
+        let node = tree.node(a);
+        assert_eq!(&text[node.start as usize..node.end as usize], "'x'");
+        assert_eq!(&text[node.key_start as usize..node.key_end as usize], "a");
+        assert_eq!(text.as_bytes()[node.comma as usize], b',');
+        assert_eq!(node.line, 1);
+        let b = tree.get(text, root, "b").unwrap();
+        assert_eq!((tree.node(b).line, tree.node(b).end_line), (2, 3));
+        assert_eq!(tree.str(text, a).as_deref(), Some("x"));
+        assert_eq!(line_column(text, node.start as usize), (2, 6));
+    }
+
+    mod differential {
+        //! The strict parser against the `json5` crate on generated text: same verdict,
+        //! same value, and typed reads equal to reads of the value.
+
+        use proptest::prelude::*;
+
+        use super::*;
+
+        /// Pieces of JSON5 (and near misses) that random sequences are made of.
+        const TOKENS: &[&str] = &[
+            "{",
+            "\u{b}",
+            "\u{c}",
+            "\u{3000}",
+            "\u{2029}",
+            "}",
+            "[",
+            "]",
+            ":",
+            ",",
+            ", ",
+            "'",
+            "\"",
+            "\\",
+            "/",
+            "*",
+            "//",
+            "/*",
+            "*/",
+            "\n",
+            "\r\n",
+            "\r",
+            " ",
+            "\t",
+            "a",
+            "_",
+            "$",
+            "é",
+            "\u{2028}",
+            "\u{a0}",
+            "\u{feff}",
+            "0",
+            "1",
+            "9",
+            "00",
+            ".",
+            "e",
+            "E",
+            "+",
+            "-",
+            "x",
+            "0x1F",
+            "0X",
+            "I",
+            "N",
+            "Infinity",
+            "NaN",
+            "null",
+            "true",
+            "false",
+            "nul",
+            "\\u0041",
+            "\\x41",
+            "\\ud83d\\ude00",
+            "\\ud800",
+            "\\u00",
+            "\\0",
+            "\\1",
+            "\\\n",
+            "id",
+            "'a'",
+            "\"b\"",
+            "1.5",
+            "1e3",
+            ".5",
+            "5.",
+            "-0",
+            "18446744073709551616",
+        ];
+
+        fn soup() -> impl Strategy<Value = String> {
+            proptest::collection::vec(proptest::sample::select(TOKENS), 0..24)
+                .prop_map(|parts| parts.concat())
+        }
+
+        /// Mostly valid JSON5 values with random spacing, quoting and comments.
+        fn json5_value() -> impl Strategy<Value = String> {
+            let space = proptest::sample::select(
+                &["", " ", "\n  ", " // c\n", " /* c */ ", "\t", "\r\n"][..],
+            );
+            let leaf = prop_oneof![
+                Just("null".to_owned()),
+                Just("true".to_owned()),
+                any::<i64>().prop_map(|n| n.to_string()),
+                any::<f64>().prop_map(|f| f.to_string()),
+                Just("0x10".to_owned()),
+                Just("-Infinity".to_owned()),
+                Just(".5".to_owned()),
+                "[a-z é'\"\\\\]{0,6}"
+                    .prop_map(|s| format!("'{}'", s.replace('\\', "\\\\").replace('\'', "\\'"))),
+                "[a-z é'\"]{0,6}".prop_map(|s| serde_json::to_string(&s).unwrap_or_default()),
+            ];
+            leaf.prop_recursive(4, 32, 6, move |inner| {
+                let space = space.clone();
+                prop_oneof![
+                    (
+                        proptest::collection::vec((inner.clone(), space.clone()), 0..5),
+                        any::<bool>()
+                    )
+                        .prop_map(|(items, trailing)| {
+                            let body: Vec<String> =
+                                items.iter().map(|(v, s)| format!("{s}{v}{s}")).collect();
+                            let comma = if trailing && !body.is_empty() {
+                                ","
+                            } else {
+                                ""
+                            };
+                            format!("[{}{comma}]", body.join(","))
+                        }),
+                    (
+                        proptest::collection::vec(
+                            (
+                                "[a-zA-Z_$][a-zA-Z0-9_]{0,5}|'[a-z/ ]{0,5}'|\"[a-z/]{0,5}\"",
+                                inner,
+                                space
+                            ),
+                            0..5
+                        ),
+                        any::<bool>(),
+                    )
+                        .prop_map(|(members, trailing)| {
+                            let body: Vec<String> = members
+                                .iter()
+                                .map(|(k, v, s)| format!("{s}{k}{s}:{s}{v}"))
+                                .collect();
+                            let comma = if trailing && !body.is_empty() {
+                                ","
+                            } else {
+                                ""
+                            };
+                            format!("{{{}{comma}}}", body.join(","))
+                        }),
+                ]
+            })
+        }
+
+        /// Deletes or duplicates one character: near-valid text.
+        fn mutated() -> impl Strategy<Value = String> {
+            (json5_value(), any::<usize>(), any::<bool>()).prop_map(|(text, at, dup)| {
+                let chars: Vec<char> = text.chars().collect();
+                if chars.is_empty() {
+                    return text;
+                }
+                let at = at % chars.len();
+                let mut out: String = chars[..at].iter().collect();
+                if dup {
+                    out.push(chars[at]);
+                    out.push(chars[at]);
+                }
+                out.extend(&chars[at + 1..]);
+                out
+            })
+        }
+
+        fn same_as_json5(text: &str) -> Result<(), TestCaseError> {
+            let ours = parse(text);
+            let theirs = json5::from_str::<Value>(text);
+            match (&ours, &theirs) {
+                (Ok(tree), Ok(value)) => {
+                    prop_assert_eq!(&tree.to_value(text, tree.root()), value, "{:?}", text);
+                    // Typed reads straight from the tree equal reads of the value.
+                    let typed = serde_json::Value::deserialize(NodeDeserializer {
+                        tree,
+                        text,
+                        id: tree.root(),
+                    });
+                    let typed = typed.ok();
+                    prop_assert_eq!(typed.as_ref(), Some(value));
+                    // An incremental re-parse of any container equals a fresh parse.
+                    for id in 0..tree.nodes.len() as u32 {
+                        if matches!(tree.node(id).kind, Kind::Object | Kind::Array) {
+                            let mut again = tree.clone();
+                            prop_assert!(again.reparse_within(text, id, 0).is_ok());
+                            prop_assert_eq!(&again, tree);
+                        }
+                    }
+                }
+                (Err(e), Ok(_)) => {
+                    prop_assert!(e.limit, "json5 accepts {:?}, we say {:?}", text, e)
+                }
+                (Ok(_), Err(e)) => prop_assert!(false, "we accept {:?}, json5 says {}", text, e),
+                (Err(_), Err(_)) => {}
+            }
+            Ok(())
+        }
+
+        use serde::Deserialize;
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(2000))]
+
+            #[test]
+            fn token_soup(text in soup()) {
+                same_as_json5(&text)?;
+                same_as_json5(&format!("{{a: {text}}}"))?;
+                same_as_json5(&format!("['{text}']"))?;
+            }
+
+            #[test]
+            fn generated_values(text in json5_value()) {
+                prop_assert!(json5::from_str::<Value>(&text).is_ok(), "generator: {:?}", text);
+                same_as_json5(&text)?;
+            }
+
+            #[test]
+            fn near_misses(text in mutated()) {
+                same_as_json5(&text)?;
+            }
+        }
+    }
+
+    #[test]
+    fn deep_nesting_is_refused_not_a_crash() {
+        let text = "[".repeat(100_000);
+        let err = parse(&text).unwrap_err();
+        assert!(err.limit);
+    }
+}

@@ -59,6 +59,8 @@ pub fn run() -> Result<()> {
         "hfclaw",
         "--bin",
         "bench-runner",
+        "--bin",
+        "load-gen",
     ])?;
     let release = root.join("target/release");
     let hfclaw = release.join("hfclaw");
@@ -222,17 +224,27 @@ fn runner_measurement(runner: &Path, which: &str) -> Result<Measurement> {
 }
 
 fn runner_measurement_with(runner: &Path, args: &[&str]) -> Result<Measurement> {
+    measurements(runner, args)?
+        .into_iter()
+        .next()
+        .ok_or_else(|| format!("{} {} printed nothing", runner.display(), args.join(" ")).into())
+}
+
+/// Every measurement line a bench binary prints.
+fn measurements(program: &Path, args: &[&str]) -> Result<Vec<Measurement>> {
     let which = args.first().copied().unwrap_or_default();
-    let output = Command::new(runner)
+    let output = Command::new(program)
         .args(args)
         .stderr(Stdio::inherit())
         .output()?;
     if !output.status.success() {
-        return Err(format!("bench-runner {which} failed").into());
+        return Err(format!("{} {which} failed", program.display()).into());
     }
     let text = String::from_utf8(output.stdout)?;
-    let line = text.lines().next().ok_or("bench-runner printed nothing")?;
-    Ok(serde_json::from_str(line)?)
+    text.lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| Ok(serde_json::from_str(l)?))
+        .collect()
 }
 
 fn spawn_quiet(program: &Path, args: &[&str], home: &Path) -> Result<()> {

@@ -213,18 +213,8 @@ fn by_id_ignoring_case(a: &str, b: &str) -> std::cmp::Ordering {
 
 fn skeleton(id: &str) -> Model {
     Model {
-        id: id.to_owned(),
-        name: derive_name(id),
-        owned_by: None,
-        context_window: None,
-        max_output_tokens: None,
-        cost: None,
-        reasoning: false,
         input: vec!["text".to_owned()],
-        providers: Vec::new(),
-        source: Source::Live,
-        available: None,
-        options: Default::default(),
+        ..Model::unknown(id.to_owned(), derive_name(id), Source::Live)
     }
 }
 
@@ -235,23 +225,14 @@ fn apply_live(base: Option<Model>, live: LiveModel) -> Model {
     let available = Some(live.providers.iter().any(ProviderInfo::is_usable));
     let mut model = match base {
         Some(model) => model,
-        None => Model {
-            name: match &live.api_name {
+        None => {
+            // The API's name replaces this below; deriving one would be wasted work.
+            let name = match &live.api_name {
                 Some(_) => String::new(),
                 None => derive_name(&live.id),
-            },
-            id: live.id,
-            owned_by: None,
-            context_window: None,
-            max_output_tokens: None,
-            cost: None,
-            reasoning: false,
-            input: Vec::new(),
-            providers: Vec::new(),
-            source: Source::Live,
-            available: None,
-            options: Default::default(),
-        },
+            };
+            Model::unknown(live.id, name, Source::Live)
+        }
     };
     if let Some(name) = live.api_name {
         model.name = name;

@@ -33,6 +33,26 @@ pub struct Model {
     pub options: serde_json::Map<String, serde_json::Value>,
 }
 
+impl Model {
+    /// A model known only by id and name: no limits, prices, providers or input types.
+    pub fn unknown(id: String, name: String, source: Source) -> Model {
+        Model {
+            id,
+            name,
+            owned_by: None,
+            context_window: None,
+            max_output_tokens: None,
+            cost: None,
+            reasoning: false,
+            input: Vec::new(),
+            providers: Vec::new(),
+            source,
+            available: None,
+            options: Default::default(),
+        }
+    }
+}
+
 /// Price in USD per 1M tokens.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

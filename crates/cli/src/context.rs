@@ -13,7 +13,7 @@ use hfclaw_model_ref::{Aliases, ModelRef, Via, resolve};
 use hfclaw_router_client::discovery::format_age;
 use hfclaw_router_client::{
     CachePolicy, ClientOptions, Origin, RouterClient, Token, TokenInputs, TokenSource,
-    default_cache_path, load_live_models, resolve_base_url, resolve_token,
+    default_cache_path, load_cached_models, load_live_models, resolve_base_url, resolve_token,
 };
 
 use crate::args::GlobalArgs;
@@ -124,14 +124,8 @@ impl Context {
             ..CachePolicy::default()
         };
         let live = if offline {
-            // Reading the cache needs no runtime: keep offline commands instant.
-            runtime()?.block_on(load_live_models(
-                None,
-                &base_url,
-                &cache_path,
-                policy,
-                SystemTime::now(),
-            ))
+            // Reading the cache needs no async runtime: keeps offline commands instant.
+            load_cached_models(&base_url, &cache_path, policy.ttl, SystemTime::now())
         } else {
             let token = self.token(view)?.map(|(t, _)| t);
             let client = self.client(view, token)?;

@@ -1,10 +1,12 @@
 //! Chat completion request and response types (OpenAI schema, as the router speaks it).
 
+use std::borrow::Cow;
+
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::error::{ErrorKind, RouterError};
-use crate::sse::{ChatEvent, LooseStr, LooseUsage};
+use crate::sse::{ChatEvent, LooseStr, LooseUsage, MessageText};
 
 /// One chat message.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -164,18 +166,9 @@ impl ChatResponse {
         #[derive(Deserialize)]
         struct Choice<'a> {
             #[serde(default, borrow)]
-            message: Option<Msg<'a>>,
+            message: Option<MessageText<'a>>,
             #[serde(default, borrow)]
             finish_reason: LooseStr<'a>,
-        }
-        #[derive(Deserialize)]
-        struct Msg<'a> {
-            #[serde(default, borrow)]
-            content: LooseStr<'a>,
-            #[serde(default, borrow)]
-            reasoning_content: LooseStr<'a>,
-            #[serde(default, borrow)]
-            reasoning: LooseStr<'a>,
         }
         let parsed: Body<'_> = serde_json::from_slice(body).map_err(|e| {
             RouterError::new(
@@ -190,14 +183,13 @@ impl ChatResponse {
             ));
         };
         let (content, reasoning) = match choice.message {
-            Some(m) => (
-                m.content.0.map(|c| c.into_owned()).unwrap_or_default(),
-                m.reasoning_content
-                    .0
-                    .or(m.reasoning.0)
-                    .filter(|r| !r.is_empty())
-                    .map(|r| r.into_owned()),
-            ),
+            Some(mut m) => {
+                let reasoning = m.take_reasoning().map(Cow::into_owned);
+                (
+                    m.content.0.map(Cow::into_owned).unwrap_or_default(),
+                    reasoning,
+                )
+            }
             None => (String::new(), None),
         };
         Ok(ChatResponse {

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use hfclaw_catalog::cache::{CachedList, unix_seconds};
-use hfclaw_catalog::{LiveModel, parse_model_list};
+use hfclaw_catalog::{Discovered, LiveModel, parse_model_list};
 
 use crate::base_url::normalize_base_url;
 use crate::client::{ListResponse, RouterClient};
@@ -74,6 +74,15 @@ pub struct LiveData {
 }
 
 impl LiveData {
+    fn live(discovered: Discovered, warnings: Vec<String>) -> LiveData {
+        LiveData {
+            models: Some(discovered.models),
+            origin: Origin::Live,
+            warnings,
+            skipped: discovered.warnings,
+        }
+    }
+
     fn builtin(warnings: Vec<String>) -> LiveData {
         LiveData {
             models: None,
@@ -103,6 +112,21 @@ pub fn format_age(age: Duration) -> String {
     }
 }
 
+/// The cache of this `base_url` at any age, else built-in only; never the network, and
+/// synchronous, so offline commands need no async runtime. `ttl` only decides whether
+/// the result counts as fresh or stale.
+pub fn load_cached_models(
+    base_url: &str,
+    cache_path: &Path,
+    ttl: Duration,
+    now: SystemTime,
+) -> LiveData {
+    let base_url = normalize_base_url(base_url);
+    let mut warnings = Vec::new();
+    let cached = read_cache(cache_path, &base_url, &mut warnings);
+    from_cache(cached, ttl, now, warnings)
+}
+
 /// Loads the router's model list by the cache policy.
 ///
 /// - offline (or no client): the cache of this `base_url` at any age, else built-in only;
@@ -120,20 +144,18 @@ pub async fn load_live_models(
     policy: CachePolicy,
     now: SystemTime,
 ) -> LiveData {
+    let Some(client) = client.filter(|_| !policy.offline) else {
+        return load_cached_models(base_url, cache_path, policy.ttl, now);
+    };
     let base_url = normalize_base_url(base_url);
     let mut warnings = Vec::new();
     let cached = read_cache(cache_path, &base_url, &mut warnings);
-    let client = client.filter(|_| !policy.offline);
-
-    if let Some((entry, _)) = &cached {
-        let fresh = entry.is_fresh(now, policy.ttl);
-        if client.is_none() || (fresh && !policy.refresh) {
-            return from_cache(cached, policy.ttl, now, warnings);
-        }
+    if let Some((entry, _)) = &cached
+        && entry.is_fresh(now, policy.ttl)
+        && !policy.refresh
+    {
+        return from_cache(cached, policy.ttl, now, warnings);
     }
-    let Some(client) = client else {
-        return LiveData::builtin(warnings);
-    };
     if normalize_base_url(client.base_url()) != base_url {
         tracing::warn!("discovery: the client's base URL differs from the cache key");
     }
@@ -145,12 +167,7 @@ pub async fn load_live_models(
             Some((mut entry, discovered)) => {
                 entry.fetched_at = unix_seconds(now);
                 store(&entry, cache_path, &mut warnings);
-                LiveData {
-                    models: Some(discovered.models),
-                    origin: Origin::Live,
-                    warnings,
-                    skipped: discovered.warnings,
-                }
+                LiveData::live(discovered, warnings)
             }
             None => {
                 warnings.push(
@@ -172,12 +189,7 @@ pub async fn load_live_models(
                     body: text,
                 };
                 store(&entry, cache_path, &mut warnings);
-                LiveData {
-                    models: Some(discovered.models),
-                    origin: Origin::Live,
-                    warnings,
-                    skipped: discovered.warnings,
-                }
+                LiveData::live(discovered, warnings)
             }
             Err(e) => fall_back(cached, &e.to_string(), now, warnings),
         },

@@ -47,7 +47,9 @@ pub use client::{
     ChatStream, ClientError, ClientOptions, DEFAULT_HUB_URL, ListResponse, RawChat, RouterClient,
     WhoAmI,
 };
-pub use discovery::{CachePolicy, LiveData, Origin, default_cache_path, load_live_models};
+pub use discovery::{
+    CachePolicy, LiveData, Origin, default_cache_path, load_cached_models, load_live_models,
+};
 pub use error::{ErrorKind, RouterError};
 pub use fallback::{
     Attempt, AttemptError, ChainFailure, ChainSuccess, FallbackPolicy, Skip, StopReason, run_chain,

@@ -225,9 +225,8 @@ pub fn decode_event(event: SseEvent<'_>, out: &mut Vec<ChatEvent>) {
         .flatten()
         .find(|c| c.index.unwrap_or(0) == 0)
     {
-        if let Some(delta) = choice.delta {
-            let reasoning = delta.reasoning_content.0.or(delta.reasoning.0);
-            if let Some(text) = reasoning.filter(|t| !t.is_empty()) {
+        if let Some(mut delta) = choice.delta {
+            if let Some(text) = delta.take_reasoning() {
                 out.push(ChatEvent::Reasoning(text.into_owned()));
             }
             if let Some(text) = delta.content.0.filter(|t| !t.is_empty()) {
@@ -298,19 +297,32 @@ struct ChunkChoice<'a> {
     #[serde(default)]
     index: Option<u32>,
     #[serde(default, borrow)]
-    delta: Option<Delta<'a>>,
+    delta: Option<MessageText<'a>>,
     #[serde(default, borrow)]
     finish_reason: LooseStr<'a>,
 }
 
+/// The text of a stream delta or of a whole answer's `message`: content, and reasoning
+/// under either name the router uses.
 #[derive(Deserialize)]
-struct Delta<'a> {
+pub(crate) struct MessageText<'a> {
     #[serde(default, borrow)]
-    content: LooseStr<'a>,
+    pub(crate) content: LooseStr<'a>,
     #[serde(default, borrow)]
     reasoning_content: LooseStr<'a>,
     #[serde(default, borrow)]
     reasoning: LooseStr<'a>,
+}
+
+impl<'a> MessageText<'a> {
+    /// Non-empty reasoning: `reasoning_content`, else HF's `reasoning`.
+    pub(crate) fn take_reasoning(&mut self) -> Option<Cow<'a, str>> {
+        self.reasoning_content
+            .0
+            .take()
+            .or(self.reasoning.0.take())
+            .filter(|r| !r.is_empty())
+    }
 }
 
 /// Usage numbers, each read leniently (a missing or odd value is 0).

@@ -5,6 +5,10 @@
 //! targets and ratios. A baseline is always measured in the same run, on the same input.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+#[path = "shared/emit.rs"]
+mod emit;
+use emit::emit;
+
 use std::hint::black_box;
 use std::process::{Command, ExitCode};
 use std::time::{Duration, Instant};
@@ -37,14 +41,6 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
-}
-
-fn emit(name: &str, value: f64, unit: &str, baseline: &str, baseline_value: f64) {
-    let line = serde_json::json!({
-        "name": name, "value": value, "unit": unit,
-        "baseline": baseline, "baseline_value": baseline_value,
-    });
-    println!("{line}");
 }
 
 /// Runs `f` repeatedly for about `budget` and returns the best time per call: the best,

@@ -13,6 +13,10 @@
 //! gateway in its own process, so the numbers are upper bounds of the gateway's cost.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+#[path = "shared/emit.rs"]
+mod emit;
+use emit::emit;
+
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -67,14 +71,6 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
-}
-
-fn emit(name: &str, value: f64, unit: &str, baseline: &str, baseline_value: f64) {
-    let line = serde_json::json!({
-        "name": name, "value": value, "unit": unit,
-        "baseline": baseline, "baseline_value": baseline_value,
-    });
-    println!("{line}");
 }
 
 async fn run(hfclaw: &Path) -> Result<()> {

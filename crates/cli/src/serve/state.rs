@@ -10,7 +10,7 @@ use bytes::Bytes;
 use hfclaw_catalog::{Catalog, Model};
 use hfclaw_model_ref::{Aliases, ModelRef, ResolveError, resolve};
 use hfclaw_router_client::RouterClient;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 use crate::context::{Context, UserModels};
 use crate::error::CliResult;
@@ -266,18 +266,12 @@ fn pointer_entry(id: &str, target: &ModelRef, catalog: &Catalog) -> Value {
 /// A configured ref the catalog does not know: only what the ref itself says.
 fn bare_model(model_ref: &ModelRef) -> Model {
     Model {
-        id: model_ref.router_model_id().to_owned(),
-        name: model_ref.name().to_owned(),
         owned_by: model_ref.org().map(str::to_owned),
-        context_window: None,
-        max_output_tokens: None,
-        cost: None,
-        reasoning: false,
-        input: Vec::new(),
-        providers: Vec::new(),
-        source: hfclaw_catalog::Source::Config,
-        available: None,
-        options: Map::new(),
+        ..Model::unknown(
+            model_ref.router_model_id().to_owned(),
+            model_ref.name().to_owned(),
+            hfclaw_catalog::Source::Config,
+        )
     }
 }
 

@@ -108,6 +108,23 @@ pub fn run() -> Result<()> {
         runner_measurement(&runner, "array-edit")?,
         Target::AtMost(20.0),
     ));
+    // The gateway load run prints p50, p99 (added latency), throughput and RSS, in order.
+    let gateway_targets = [
+        Target::AtMost(0.2),
+        Target::AtMost(1.0),
+        Target::AtLeast(5000.0),
+        Target::AtMost(100.0),
+    ];
+    let gateway = measurements(&release.join("load-gen"), &[hfclaw_arg])?;
+    if gateway.len() != gateway_targets.len() {
+        return Err(format!(
+            "load-gen printed {} measurements, expected {}",
+            gateway.len(),
+            gateway_targets.len()
+        )
+        .into());
+    }
+    results.extend(gateway.into_iter().zip(gateway_targets));
 
     print_report(&results);
     let missed = results.iter().filter(|(m, t)| !t.met(m.value)).count();

@@ -50,15 +50,22 @@ impl Context {
 
     /// The config's view, empty when there is no config file.
     pub fn load_view(&self) -> CliResult<OpenClawView> {
-        let view = match self.load_config()? {
-            Some(doc) => doc.view(),
-            None => OpenClawView::default(),
-        };
+        Ok(self.load_for_edit()?.1)
+    }
+
+    /// The config document (`None` when there is no file) and its view; hand the
+    /// document to [`Context::edit_config`] so the file is not parsed a second time.
+    pub fn load_for_edit(&self) -> CliResult<(Option<ConfigDocument>, OpenClawView)> {
+        let document = self.load_config()?;
+        let view = document
+            .as_ref()
+            .map(ConfigDocument::view)
+            .unwrap_or_default();
         for warning in &view.warnings {
             self.messages
                 .warn(format!("{}: {warning}", self.paths.config.display()));
         }
-        Ok(view)
+        Ok((document, view))
     }
 
     /// The token by SPEC §4's precedence, and where it came from.
@@ -143,14 +150,14 @@ impl Context {
         if let Origin::StaleCache { age } | Origin::Cache { age } = live.origin {
             tracing::debug!("catalog from cache, {}", format_age(age));
         }
-        let catalog = Catalog::merge(builtin::models(), live.models, &user.provider_models);
+        let catalog = Catalog::merge(builtin::models(), live.models, user.provider_models);
         self.warn_catalog(&catalog);
         Ok(catalog)
     }
 
     /// The built-in catalog merged with the config's provider entries (no network).
     pub fn offline_catalog(&self, user: &UserModels) -> Catalog {
-        let catalog = Catalog::merge(builtin::models(), None, &user.provider_models);
+        let catalog = Catalog::merge(builtin::models(), None, user.provider_models);
         self.warn_catalog(&catalog);
         catalog
     }
@@ -163,6 +170,9 @@ impl Context {
         user: &UserModels,
         catalog: &Catalog,
     ) -> CliResult<ModelRef> {
+        if let Some(model_ref) = user.literal_ref(input) {
+            return Ok(model_ref);
+        }
         let resolved = resolve(input, &user.aliases, &catalog.ids())?;
         match &resolved.via {
             Via::Ref => {}
@@ -178,11 +188,14 @@ impl Context {
     }
 
     /// Applies `f` to the config under a lock and writes it safely; reports the backup.
+    /// `loaded` is the document read earlier by [`Context::load_for_edit`], if any.
     pub fn edit_config<T>(
         &self,
+        loaded: Option<ConfigDocument>,
         f: impl FnOnce(&mut Editor) -> Result<T, hfclaw_config_merge::ConfigError>,
     ) -> CliResult<(T, EditOutcome)> {
-        let (value, outcome) = hfclaw_config_merge::edit_config(&self.paths.config, f)?;
+        let (value, outcome) =
+            hfclaw_config_merge::edit_loaded_config(&self.paths.config, loaded, f)?;
         if let Some(backup) = &outcome.backup {
             tracing::debug!("previous config kept as {}", backup.display());
         }
@@ -235,7 +248,10 @@ fn home_dir() -> Option<PathBuf> {
 pub fn config_entry_for(catalog: &Catalog, model_ref: &ModelRef) -> Option<ConfigModel> {
     let mut entry = catalog.model_for(model_ref)?.to_config_entry();
     entry.id = model_ref.router_model_id().to_owned();
-    if let (Some(suffix), Some(name)) = (model_ref.suffix(), entry.name.as_mut()) {
+    // An entry of its own (e.g. written by an earlier sync) is already named for its
+    // suffix; one derived from the base model is not.
+    let derived = catalog.get(model_ref.router_model_id()).is_none();
+    if let (true, Some(suffix), Some(name)) = (derived, model_ref.suffix(), entry.name.as_mut()) {
         *name = format!("{name} ({suffix})");
     }
     Some(entry)
@@ -249,7 +265,7 @@ pub fn no_config(paths: &ConfigPaths) -> CliError {
 
 /// The user's model choices from the config, as typed refs.
 #[derive(Debug, Default)]
-pub struct UserModels {
+pub struct UserModels<'a> {
     /// `agents.defaults.model.primary`.
     pub primary: Option<ModelRef>,
     /// `agents.defaults.model.fallbacks`.
@@ -258,15 +274,18 @@ pub struct UserModels {
     pub aliases: Aliases,
     /// Keys of `agents.defaults.models`.
     pub allowlist: Vec<ModelRef>,
-    /// `models.providers.huggingface.models`.
-    pub provider_models: Vec<ConfigModel>,
+    /// `models.providers.huggingface.models`, borrowed: a synced config may hold
+    /// thousands.
+    pub provider_models: &'a [ConfigModel],
+    /// Providers configured in `models.providers`, huggingface included.
+    pub providers: &'a [String],
     /// Refs in the config that do not parse, one line each.
     pub problems: Vec<String>,
 }
 
-impl UserModels {
+impl<'a> UserModels<'a> {
     /// Parses the refs of a config view; unparseable ones become problems, not errors.
-    pub fn from_view(view: &OpenClawView) -> UserModels {
+    pub fn from_view(view: &'a OpenClawView) -> UserModels<'a> {
         let mut user = UserModels::default();
         let mut parse = |what: &str, text: &str| match text.parse::<ModelRef>() {
             Ok(r) => Some(r),
@@ -295,12 +314,27 @@ impl UserModels {
         user.fallbacks = fallbacks;
         user.aliases = aliases;
         user.allowlist = allowlist;
-        user.provider_models = view
-            .provider
-            .as_ref()
-            .map(|p| p.models.clone())
-            .unwrap_or_default();
+        user.provider_models = view.provider.as_ref().map_or(&[], |p| &p.models);
+        user.providers = &view.providers;
         user
+    }
+
+    /// `input` as written when it is a ref of another provider (`my-proxy/llama-local`)
+    /// that the config uses or configures: the bare-id rule would turn it into a Hugging
+    /// Face model of the same name.
+    pub fn literal_ref(&self, input: &str) -> Option<ModelRef> {
+        let model_ref: ModelRef = input.trim().parse().ok()?;
+        if model_ref.is_huggingface() {
+            return None;
+        }
+        let used = self
+            .primary
+            .iter()
+            .chain(&self.fallbacks)
+            .chain(&self.allowlist)
+            .any(|r| r == &model_ref);
+        let configured = self.providers.iter().any(|p| p == model_ref.provider());
+        (used || configured).then_some(model_ref)
     }
 
     /// The selection the catalog listing needs.

@@ -159,6 +159,66 @@ fn sync_fills_the_provider_block_and_models_json() {
         value["providers"]["huggingface"]["models"][1]["id"],
         "Qwen/Qwen3-8B:cheapest"
     );
+    // The config's own entry is already named for its suffix: not "(cheapest) (cheapest)".
+    assert_eq!(
+        value["providers"]["huggingface"]["models"][1]["name"],
+        "Qwen3 8B (cheapest)"
+    );
+}
+
+#[test]
+fn refs_of_another_configured_provider_are_taken_as_written() {
+    let s = Sandbox::new();
+    s.write_config(
+        r#"{
+  agents: { defaults: { model: {
+    primary: 'huggingface/deepseek-ai/DeepSeek-R1',
+    fallbacks: ['my-proxy/llama-local'],
+  } } },
+  models: { providers: { 'my-proxy': {
+    baseUrl: 'http://127.0.0.1:8080/v1', api: 'openai-completions',
+    models: [{ id: 'llama-local', name: 'Local Llama' }],
+  } } },
+}
+"#,
+    );
+    insta::assert_snapshot!(session(
+        &s,
+        &[
+            &[
+                "--offline",
+                "models",
+                "fallbacks",
+                "remove",
+                "my-proxy/llama-local"
+            ],
+            &["--offline", "models", "set", "my-proxy/llama-local"],
+            // Not configured, so still a bare Hugging Face id.
+            &["--offline", "models", "fallbacks", "add", "other/model"],
+        ]
+    ));
+}
+
+#[test]
+fn a_flag_key_goes_to_the_state_dir_env_even_with_the_config_elsewhere() {
+    let s = Sandbox::new();
+    let config = s.home().join("elsewhere/openclaw.json");
+    let state = s.home().join("state");
+    let mut cmd = s.cmd(&[
+        "--config",
+        config.to_str().unwrap(),
+        "onboard",
+        "--non-interactive",
+        "--huggingface-api-key",
+        TOKEN,
+    ]);
+    cmd.env("OPENCLAW_STATE_DIR", &state);
+    let out = s.run_cmd(cmd);
+    assert!(out.starts_with("exit: 0"), "{out}");
+    assert!(out.contains("[HOME]/state/.env"), "{out}");
+    let env = std::fs::read_to_string(state.join(".env")).unwrap();
+    assert_eq!(env, format!("HF_TOKEN={TOKEN}\n"));
+    assert!(!s.home().join("elsewhere/.env").exists());
 }
 
 #[test]

@@ -93,8 +93,17 @@ impl ConfigDocument {
     /// What OpenClaw's keys in this config mean.
     pub fn view(&self) -> OpenClawView {
         match &self.parsed {
-            Parsed::Tree(tree, _) => OpenClawView::from_tree(&self.text, tree),
+            Parsed::Tree(tree, _) => OpenClawView::from_tree(&self.text, tree, true),
             Parsed::Value(value) => OpenClawView::from_value(value),
+        }
+    }
+
+    /// The text and the strict parser's tree, when `text` is exactly what was read (an
+    /// editor can start from them instead of parsing again).
+    pub(crate) fn into_tree_if_text_is(self, text: &str) -> Option<(String, Tree)> {
+        match self.parsed {
+            Parsed::Tree(tree, _) if self.text == text => Some((self.text, tree)),
+            _ => None,
         }
     }
 }

@@ -137,6 +137,11 @@ impl Editor {
     pub fn new(path: &Path, text: &str) -> Result<Editor, ConfigError> {
         let text = if text.trim().is_empty() { "{}\n" } else { text };
         let tree = parse_tree(path, text)?;
+        Editor::from_tree(path, text.to_owned(), tree)
+    }
+
+    /// Starts editing `text` already parsed into `tree`.
+    pub(crate) fn from_tree(path: &Path, text: String, tree: Tree) -> Result<Editor, ConfigError> {
         if tree.node(tree.root()).kind != Kind::Object {
             return Err(ConfigError::NotAnObject {
                 path: path.to_path_buf(),
@@ -144,7 +149,7 @@ impl Editor {
         }
         Ok(Editor {
             path: path.to_path_buf(),
-            text: text.to_owned(),
+            text,
             tree,
             style: OnceCell::new(),
             view: OnceCell::new(),
@@ -164,8 +169,18 @@ impl Editor {
     /// What the config means now, edits included.
     pub fn view(&self) -> OpenClawView {
         self.view
-            .get_or_init(|| OpenClawView::from_tree(&self.text, &self.tree))
+            .get_or_init(|| OpenClawView::from_tree(&self.text, &self.tree, true))
             .clone()
+    }
+
+    /// [`Editor::view`] without the provider's model list (`provider.models` is empty):
+    /// the selection (primary, fallbacks, aliases, allowlist) after an edit, without
+    /// reading thousands of provider entries.
+    pub fn selection_view(&self) -> OpenClawView {
+        match self.view.get() {
+            Some(view) => view.clone(),
+            None => OpenClawView::from_tree(&self.text, &self.tree, false),
+        }
     }
 
     /// The whole config as a value, edits included.

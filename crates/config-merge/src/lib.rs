@@ -5,9 +5,9 @@
 //! format-preserving edits that keep comments, quoting, trailing commas, indentation and
 //! key order ([`Editor`]), the non-destructive merge of catalog entries into a provider's
 //! model list ([`Editor::merge_provider_models`]), safe writes (lock, temp file + fsync +
-//! rename, `.bak` ring, file mode: [`edit_config`], [`edit_models_json`]), the state dir
-//! `.env` ([`env_file`]) and the keys OpenClaw's strict schema would reject
-//! ([`schema_problems`]).
+//! rename, `.bak` ring, file mode: [`edit_config`], [`edit_loaded_config`],
+//! [`edit_models_json`]), the state dir `.env` ([`env_file`]) and the keys OpenClaw's
+//! strict schema would reject ([`schema_problems`]).
 //!
 //! Edits are text splices located by a strict, span-keeping JSON5 parser of its own
 //! (`syntax`), differentially tested against the `json5` crate; only the container an
@@ -34,4 +34,4 @@ pub use schema::schema_problems;
 pub use view::{
     AgentModelEntry, Allowlist, AllowlistLocation, OpenClawView, PROVIDER_ID, ProviderBlock,
 };
-pub use write::{EditOutcome, edit_config, edit_models_json};
+pub use write::{EditOutcome, edit_config, edit_loaded_config, edit_models_json};

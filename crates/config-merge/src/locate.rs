@@ -12,7 +12,8 @@ pub struct ConfigPaths {
     pub config: PathBuf,
     /// OpenClaw's state directory (`$OPENCLAW_STATE_DIR`, else `~/.openclaw`).
     pub state_dir: PathBuf,
-    /// The `.env` file beside the config.
+    /// The `.env` file OpenClaw reads: `$OPENCLAW_STATE_DIR/.env` when that is set, else
+    /// the one beside the config.
     pub env_file: PathBuf,
     /// Which rule chose the config path, for `models status`.
     pub source: PathSource,
@@ -63,11 +64,14 @@ pub fn locate(
         (dir.join("openclaw.json"), PathSource::Default)
     };
     let config_dir = parent_dir(&config);
+    // OpenClaw loads `.env` from its state dir, wherever the config is: with an explicit
+    // state dir, a token stored beside a config kept elsewhere would never be read.
+    let env_file = state_env.as_deref().unwrap_or(&config_dir).join(".env");
     let state_dir = state_env
         .or(default_state)
         .unwrap_or_else(|| config_dir.clone());
     Ok(ConfigPaths {
-        env_file: config_dir.join(".env"),
+        env_file,
         config,
         state_dir,
         source,
@@ -115,9 +119,16 @@ mod tests {
         ]);
         let p = locate(Some(Path::new("/x/c.json")), &all, Some(home)).unwrap();
         assert_eq!(p.config, Path::new("/x/c.json"));
-        assert_eq!(p.env_file, Path::new("/x/.env"));
+        assert_eq!(p.env_file, Path::new("/var/oc/.env"));
         assert_eq!(p.state_dir, Path::new("/var/oc"));
         assert_eq!(p.source, PathSource::Flag);
+
+        let p = locate(Some(Path::new("/x/c.json")), &env_of(&[]), Some(home)).unwrap();
+        assert_eq!(
+            p.env_file,
+            Path::new("/x/.env"),
+            "beside the config (SPEC §3)"
+        );
 
         let p = locate(None, &all, Some(home)).unwrap();
         assert_eq!(p.config, Path::new("/etc/oc.json"));

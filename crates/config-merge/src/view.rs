@@ -22,6 +22,8 @@ pub struct OpenClawView {
     pub allowlist: Option<Allowlist>,
     /// `models.providers.huggingface`, when present.
     pub provider: Option<ProviderBlock>,
+    /// The keys of `models.providers` (every configured provider), in file order.
+    pub providers: Vec<String>,
     /// `env.vars`, string values only.
     pub env_vars: Vec<(String, String)>,
     /// Keys that had an unexpected type and were ignored.
@@ -100,6 +102,9 @@ impl OpenClawView {
             Some(_) => view.warn("agents.defaults.models is not an object"),
         }
         view.allowlist = allowlist(root);
+        if let Some(Value::Object(providers)) = root.pointer("/models/providers") {
+            view.providers = providers.keys().cloned().collect();
+        }
         if let Some(block) = root.pointer("/models/providers/huggingface") {
             view.read_provider(block);
         }
@@ -210,14 +215,16 @@ impl OpenClawView {
 
     /// The view of a parsed document, equal to [`OpenClawView::from_value`] of its value
     /// but reading the provider's model list straight from the tree (no intermediate
-    /// value for thousands of entries).
-    pub(crate) fn from_tree(text: &str, tree: &Tree) -> OpenClawView {
+    /// value for thousands of entries). Without `provider_models`, that list is not read
+    /// at all and `provider.models` stays empty.
+    pub(crate) fn from_tree(text: &str, tree: &Tree, provider_models: bool) -> OpenClawView {
         let list = tree
             .at(text, &["models", "providers", PROVIDER_ID, "models"])
             .filter(|&id| tree.node(id).kind == Kind::Array);
         let root = tree.to_value_skipping(text, tree.root(), list.unwrap_or(NONE));
         let mut view = OpenClawView::from_value(&root);
-        if let Some(list) = list
+        if provider_models
+            && let Some(list) = list
             && let Some(mut provider) = view.provider.take()
         {
             for (i, id) in tree.children(list).enumerate() {
@@ -396,7 +403,7 @@ mod tests {
             let tree = crate::syntax::parse(text).unwrap();
             let value: Value = json5::from_str(text).unwrap();
             assert_eq!(
-                OpenClawView::from_tree(text, &tree),
+                OpenClawView::from_tree(text, &tree, true),
                 OpenClawView::from_value(&value),
                 "{text}"
             );

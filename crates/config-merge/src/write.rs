@@ -8,10 +8,10 @@ use std::path::{Path, PathBuf};
 
 use hfclaw_catalog::ConfigModel;
 
-use crate::ConfigError;
 use crate::document::parse_json5;
 use crate::editor::{Editor, MergeReport};
 use crate::locate::parent_dir;
+use crate::{ConfigDocument, ConfigError};
 
 /// How many backups OpenClaw keeps: `.bak`, `.bak.1` … `.bak.4`.
 const BACKUPS: usize = 5;
@@ -42,13 +42,28 @@ pub fn edit_config<T>(
     path: &Path,
     f: impl FnOnce(&mut Editor) -> Result<T, ConfigError>,
 ) -> Result<(T, EditOutcome), ConfigError> {
+    edit_loaded_config(path, None, f)
+}
+
+/// [`edit_config`] for a caller that already read the file: when the file under the lock
+/// still holds exactly `loaded`'s text, its parse is reused (a 1 MB config is not parsed
+/// twice); when anything changed in between, the file is parsed again, so a concurrent
+/// edit is never lost.
+pub fn edit_loaded_config<T>(
+    path: &Path,
+    loaded: Option<ConfigDocument>,
+    f: impl FnOnce(&mut Editor) -> Result<T, ConfigError>,
+) -> Result<(T, EditOutcome), ConfigError> {
     let dir = parent_dir(path);
     create_private_dir(&dir)?;
     let _lock = lock_beside(path)?;
     let target = resolve_link(path);
     let existing = read_existing(&target)?;
     let start = existing.as_deref().unwrap_or("");
-    let mut editor = Editor::new(path, start)?;
+    let mut editor = match loaded.and_then(|doc| doc.into_tree_if_text_is(start)) {
+        Some((text, tree)) => Editor::from_tree(path, text, tree)?,
+        None => Editor::new(path, start)?,
+    };
     let value = f(&mut editor)?;
     // A missing or blank file is edited as "{}\n": still nothing to write if that is all.
     let unchanged =

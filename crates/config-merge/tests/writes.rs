@@ -7,7 +7,9 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::Command;
 
-use hfclaw_config_merge::{ConfigError, edit_config, edit_models_json};
+use hfclaw_config_merge::{
+    ConfigDocument, ConfigError, edit_config, edit_loaded_config, edit_models_json,
+};
 
 fn mode(path: &Path) -> u32 {
     std::fs::metadata(path).unwrap().permissions().mode() & 0o777
@@ -33,6 +35,39 @@ fn parse_error_leaves_bytes_and_mtime_unchanged() {
         before
     );
     assert!(!dir.path().join("openclaw.json.bak").exists());
+}
+
+#[test]
+fn an_edit_from_a_loaded_document_keeps_a_change_made_since_loading() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("openclaw.json");
+    std::fs::write(&path, "{\n  // mine\n  agents: {},\n}\n").unwrap();
+    let loaded = ConfigDocument::load(&path).unwrap();
+    // Another process writes between our read and our locked edit.
+    edit_config(&path, |e| e.add_fallback("huggingface/c/d")).unwrap();
+    edit_loaded_config(&path, loaded, |e| e.set_primary("huggingface/a/b")).unwrap();
+    let value = ConfigDocument::load(&path).unwrap().unwrap();
+    let view = value.view();
+    assert_eq!(view.primary.as_deref(), Some("huggingface/a/b"));
+    assert_eq!(view.fallbacks, ["huggingface/c/d"]);
+    assert!(value.text().contains("// mine"));
+}
+
+#[test]
+fn an_edit_from_an_unchanged_loaded_document_equals_a_fresh_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = "// c\n{ agents: { defaults: { model: 'huggingface/x/y' } }, }\n";
+    let fresh = dir.path().join("fresh.json");
+    let reused = dir.path().join("reused.json");
+    std::fs::write(&fresh, text).unwrap();
+    std::fs::write(&reused, text).unwrap();
+    let loaded = ConfigDocument::load(&reused).unwrap();
+    edit_config(&fresh, |e| e.set_primary("huggingface/a/b")).unwrap();
+    edit_loaded_config(&reused, loaded, |e| e.set_primary("huggingface/a/b")).unwrap();
+    assert_eq!(
+        std::fs::read_to_string(&reused).unwrap(),
+        std::fs::read_to_string(&fresh).unwrap()
+    );
 }
 
 #[test]

@@ -234,7 +234,7 @@ fn check_models(
         Some(models) => hfclaw_catalog::Catalog::merge(
             hfclaw_catalog::builtin::models(),
             Some(models),
-            &user.provider_models,
+            user.provider_models,
         ),
         None => match ctx.catalog(view, user, false, false) {
             Ok(catalog) => catalog,

@@ -13,14 +13,14 @@ use crate::output::print_data;
 
 /// Runs `models set`.
 pub fn set(ctx: &Context, args: &SetArgs) -> CliResult {
-    let view = ctx.load_view()?;
+    let (document, view) = ctx.load_for_edit()?;
     let user = UserModels::from_view(&view);
     let catalog = ctx.catalog(&view, &user, false, false)?;
     let model_ref = ctx.resolve_model(&args.model, &user, &catalog)?;
-    let (after, outcome) = ctx.edit_config(|editor| {
+    let (after, outcome) = ctx.edit_config(document, |editor| {
         editor.set_primary(model_ref.as_str())?;
         editor.allow(model_ref.as_str())?;
-        Ok(editor.view())
+        Ok(editor.selection_view())
     })?;
     ctx.messages.status(format!("default model: {model_ref}"));
     warn_selection(ctx, &UserModels::from_view(&after), &catalog);
@@ -30,7 +30,7 @@ pub fn set(ctx: &Context, args: &SetArgs) -> CliResult {
 
 /// Runs `models fallbacks …`.
 pub fn fallbacks(ctx: &Context, command: &FallbacksCommand) -> CliResult {
-    let view = ctx.load_view()?;
+    let (document, view) = ctx.load_for_edit()?;
     let user = UserModels::from_view(&view);
     match command {
         FallbacksCommand::List => {
@@ -51,10 +51,10 @@ pub fn fallbacks(ctx: &Context, command: &FallbacksCommand) -> CliResult {
                 ))
                 .hint("pick a different model, e.g. from `hfclaw models list`"));
             }
-            let ((added, after), outcome) = ctx.edit_config(|editor| {
+            let ((added, after), outcome) = ctx.edit_config(document, |editor| {
                 let added = editor.add_fallback(model_ref.as_str())?;
                 editor.allow(model_ref.as_str())?;
-                Ok((added, editor.view()))
+                Ok((added, editor.selection_view()))
             })?;
             warn_selection(ctx, &UserModels::from_view(&after), &catalog);
             if added {
@@ -73,17 +73,18 @@ pub fn fallbacks(ctx: &Context, command: &FallbacksCommand) -> CliResult {
             if !view.fallbacks.iter().any(|f| f == model_ref.as_str()) {
                 return Err(not_a_fallback(&model_ref, &view.fallbacks));
             }
-            let (_, outcome) =
-                ctx.edit_config(|editor| editor.remove_fallback(model_ref.as_str()))?;
+            let (_, outcome) = ctx.edit_config(document, |editor| {
+                editor.remove_fallback(model_ref.as_str())
+            })?;
             ctx.messages.status(format!("removed fallback {model_ref}"));
             ctx.report_write(&outcome);
             Ok(())
         }
         FallbacksCommand::Clear => {
-            if ctx.load_config()?.is_none() {
+            if document.is_none() {
                 return Err(no_config(&ctx.paths));
             }
-            let (_, outcome) = ctx.edit_config(|editor| editor.clear_fallbacks())?;
+            let (_, outcome) = ctx.edit_config(document, |editor| editor.clear_fallbacks())?;
             ctx.messages.status(format!(
                 "removed {} fallback(s)",
                 if outcome.changed {
@@ -100,7 +101,7 @@ pub fn fallbacks(ctx: &Context, command: &FallbacksCommand) -> CliResult {
 
 /// Runs `models aliases …`.
 pub fn aliases(ctx: &Context, command: &AliasesCommand) -> CliResult {
-    let view = ctx.load_view()?;
+    let (document, view) = ctx.load_for_edit()?;
     let user = UserModels::from_view(&view);
     match command {
         AliasesCommand::List => {
@@ -147,8 +148,9 @@ pub fn aliases(ctx: &Context, command: &AliasesCommand) -> CliResult {
                     "pick another alias, or first run `hfclaw models aliases remove {other}`"
                 )));
             }
-            let (_, outcome) =
-                ctx.edit_config(|editor| editor.set_alias(model_ref.as_str(), alias))?;
+            let (_, outcome) = ctx.edit_config(document, |editor| {
+                editor.set_alias(model_ref.as_str(), alias)
+            })?;
             ctx.messages
                 .status(format!("alias \"{alias}\" → {model_ref}"));
             ctx.report_write(&outcome);
@@ -160,7 +162,8 @@ pub fn aliases(ctx: &Context, command: &AliasesCommand) -> CliResult {
                 return Err(CliError::input(format!("{model_ref} has no alias"))
                     .hint("see them with `hfclaw models aliases list`"));
             }
-            let (_, outcome) = ctx.edit_config(|editor| editor.remove_alias(model_ref.as_str()))?;
+            let (_, outcome) =
+                ctx.edit_config(document, |editor| editor.remove_alias(model_ref.as_str()))?;
             ctx.messages
                 .status(format!("removed the alias of {model_ref}"));
             ctx.report_write(&outcome);
@@ -184,7 +187,10 @@ fn warn_selection(ctx: &Context, user: &UserModels, catalog: &hfclaw_catalog::Ca
 
 /// Resolves input naming something already in the config: no catalog checks, no notes.
 fn resolve_known(input: &str, user: &UserModels) -> CliResult<ModelRef> {
-    Ok(resolve(input, &user.aliases, &[])?.model_ref)
+    match user.literal_ref(input) {
+        Some(model_ref) => Ok(model_ref),
+        None => Ok(resolve(input, &user.aliases, &[])?.model_ref),
+    }
 }
 
 fn not_a_fallback(model_ref: &ModelRef, fallbacks: &[String]) -> CliError {

@@ -12,7 +12,7 @@ use crate::error::CliResult;
 
 /// Runs `models sync`.
 pub fn run(ctx: &Context, args: &SyncArgs) -> CliResult {
-    let view = ctx.load_view()?;
+    let (document, view) = ctx.load_for_edit()?;
     let user = UserModels::from_view(&view);
     let catalog = ctx.catalog(&view, &user, true, false)?;
     let entries = if args.all {
@@ -48,7 +48,7 @@ pub fn run(ctx: &Context, args: &SyncArgs) -> CliResult {
                 });
         }
         None => {
-            let (report, outcome) = ctx.edit_config(|editor| {
+            let (report, outcome) = ctx.edit_config(document, |editor| {
                 editor.ensure_provider_block(&base_url)?;
                 editor.merge_provider_models(&entries)
             })?;
@@ -60,7 +60,7 @@ pub fn run(ctx: &Context, args: &SyncArgs) -> CliResult {
 }
 
 /// The Hugging Face refs the config uses: default, fallbacks, then the models map.
-fn user_refs(user: &UserModels) -> Vec<&ModelRef> {
+fn user_refs<'a>(user: &'a UserModels<'_>) -> Vec<&'a ModelRef> {
     let mut refs: Vec<&ModelRef> = Vec::new();
     for model_ref in user
         .primary

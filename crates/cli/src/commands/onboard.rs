@@ -7,7 +7,7 @@ use std::io::IsTerminal;
 use dialoguer::theme::ColorfulTheme;
 use dialoguer::{Confirm, FuzzySelect, Password, Select};
 use hfclaw_catalog::{Catalog, Model};
-use hfclaw_config_merge::{OpenClawView, env_file};
+use hfclaw_config_merge::{ConfigDocument, OpenClawView, env_file};
 use hfclaw_model_ref::{ModelRef, Suffix};
 use hfclaw_router_client::{DEFAULT_HUB_URL, ErrorKind, Token, TokenSource};
 
@@ -24,16 +24,16 @@ const TOKENS_URL: &str = "https://huggingface.co/settings/tokens";
 /// Runs `onboard`.
 pub fn run(ctx: &Context, args: &OnboardArgs) -> CliResult {
     check_choices(args)?;
-    let view = ctx.load_view()?;
+    let (document, view) = ctx.load_for_edit()?;
     if args.non_interactive {
-        return non_interactive(ctx, args, &view);
+        return non_interactive(ctx, args, document, &view);
     }
     if !std::io::stdin().is_terminal() || !std::io::stderr().is_terminal() {
         return Err(CliError::input("`hfclaw onboard` needs a terminal to ask questions").hint(
             "run it in a terminal, or pass --non-interactive --huggingface-api-key KEY [--model REF]",
         ));
     }
-    interactive(ctx, args, &view)
+    interactive(ctx, args, document, &view)
 }
 
 /// OpenClaw's `--mode` and `--auth-choice` have other values hfclaw does not implement.
@@ -60,7 +60,12 @@ struct KeyChoice {
     store: bool,
 }
 
-fn non_interactive(ctx: &Context, args: &OnboardArgs, view: &OpenClawView) -> CliResult {
+fn non_interactive(
+    ctx: &Context,
+    args: &OnboardArgs,
+    document: Option<ConfigDocument>,
+    view: &OpenClawView,
+) -> CliResult {
     let key = match &args.huggingface_api_key {
         Some(value) => Token::new(value.clone()).map(|token| KeyChoice { token, store: true }),
         None => ["HUGGINGFACE_HUB_TOKEN", "HF_TOKEN"]
@@ -84,7 +89,7 @@ fn non_interactive(ctx: &Context, args: &OnboardArgs, view: &OpenClawView) -> Cl
     let catalog = ctx.catalog(view, &user, false, false)?;
     let input = args.model.as_deref().unwrap_or(DEFAULT_MODEL);
     let model_ref = ctx.resolve_model(input, &user, &catalog)?;
-    apply(ctx, view, &catalog, &model_ref, Some(&key))
+    apply(ctx, document, view, &catalog, &model_ref, Some(&key))
 }
 
 fn missing_key() -> CliError {
@@ -98,6 +103,7 @@ fn missing_key() -> CliError {
 /// model's catalog entry, and the key in `.env` when it should be stored.
 fn apply(
     ctx: &Context,
+    document: Option<ConfigDocument>,
     view: &OpenClawView,
     catalog: &Catalog,
     model_ref: &ModelRef,
@@ -110,7 +116,7 @@ fn apply(
         free_alias(view, catalog, model_ref)
     };
     let entry = config_entry_for(catalog, model_ref);
-    let (_, outcome) = ctx.edit_config(|editor| {
+    let (_, outcome) = ctx.edit_config(document, |editor| {
         editor.set_primary(model_ref.as_str())?;
         editor.allow(model_ref.as_str())?;
         if let Some(alias) = &alias {
@@ -160,7 +166,12 @@ fn free_alias(view: &OpenClawView, catalog: &Catalog, model_ref: &ModelRef) -> O
     (!taken).then_some(alias)
 }
 
-fn interactive(ctx: &Context, args: &OnboardArgs, view: &OpenClawView) -> CliResult {
+fn interactive(
+    ctx: &Context,
+    args: &OnboardArgs,
+    document: Option<ConfigDocument>,
+    view: &OpenClawView,
+) -> CliResult {
     let theme = ColorfulTheme::default();
     let key = ask_token(ctx, args, view, &theme)?;
     let user = UserModels::from_view(view);
@@ -174,7 +185,7 @@ fn interactive(ctx: &Context, args: &OnboardArgs, view: &OpenClawView) -> CliRes
         Some(input) => ctx.resolve_model(input, &user, &catalog)?,
         None => pick_model(&catalog, user.primary.as_ref(), &theme)?,
     };
-    apply(ctx, view, &catalog, &model_ref, Some(&key))
+    apply(ctx, document, view, &catalog, &model_ref, Some(&key))
 }
 
 /// Reuses a detected token if the user agrees, else asks for one (hidden), then checks it.

@@ -2,7 +2,8 @@
 
 use crate::{Result, cargo};
 
-/// Runs fmt check, clippy with warnings denied, every test, and the catalog freshness check.
+/// Runs fmt check, clippy with warnings denied, every test, the catalog freshness check,
+/// and the real OpenClaw loading configs hfclaw wrote (installed on first use).
 pub fn run() -> Result<()> {
     step("fmt", cargo(&["fmt", "--all", "--", "--check"]))?;
     step(
@@ -19,6 +20,7 @@ pub fn run() -> Result<()> {
     )?;
     step("test", cargo(&["test", "--workspace", "--locked"]))?;
     step("catalog", crate::catalog::check())?;
+    step("interop", crate::interop::run_for_ci())?;
     println!("ci: all green");
     Ok(())
 }

@@ -372,7 +372,47 @@ fn hfclaw_cases(root: &Path, scratch: &Path) -> Result<Vec<Case>> {
             &work("sync-all")?,
             &seeds.join("5-three-families.json5"),
         )?,
+        first_alias(
+            &hfclaw,
+            &work("first-alias")?,
+            &seeds.join("1-quickstart-primary.json5"),
+        )?,
     ])
+}
+
+/// The first alias of a config without `agents.defaults.models` creates that map, which
+/// OpenClaw then treats as the allowlist: the default and the fallback must be on it.
+fn first_alias(hfclaw: &Hfclaw, work: &Workdir, seed: &Path) -> Result<Case> {
+    work.start_from(seed)?;
+    hfclaw.run_all(
+        work,
+        &[
+            &["models", "fallbacks", "add", "huggingface/Qwen/Qwen3-8B"],
+            &[
+                "models",
+                "aliases",
+                "set",
+                "huggingface/openai/gpt-oss-20b",
+                "oss",
+            ],
+        ],
+    )?;
+    let expected = Expected {
+        primary: Some("huggingface/deepseek-ai/DeepSeek-R1".to_owned()),
+        fallbacks: refs(&["huggingface/Qwen/Qwen3-8B"]),
+        aliases: aliases(&[("oss", "huggingface/openai/gpt-oss-20b")]),
+        allowed: allowlist(&[
+            "huggingface/deepseek-ai/DeepSeek-R1",
+            "huggingface/Qwen/Qwen3-8B",
+            "huggingface/openai/gpt-oss-20b",
+        ]),
+        hf_auth: None,
+    };
+    Ok(Case::loads(
+        "hfclaw first alias keeps the selection allowed",
+        work.config.clone(),
+        expected,
+    ))
 }
 
 /// `hfclaw onboard` without a config: creates one and saves the token to `.env`.

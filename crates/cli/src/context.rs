@@ -1,6 +1,7 @@
 //! What every command needs: global flags, the config's location and content, the user's
 //! model choices as typed refs, and the merged catalog.
 
+use std::collections::HashSet;
 use std::ffi::OsString;
 use std::path::PathBuf;
 use std::time::SystemTime;
@@ -8,7 +9,9 @@ use std::time::SystemTime;
 use hfclaw_catalog::checks::check_ref;
 use hfclaw_catalog::listing::Selection;
 use hfclaw_catalog::{Catalog, ConfigModel, builtin};
-use hfclaw_config_merge::{ConfigDocument, ConfigPaths, EditOutcome, Editor, OpenClawView};
+use hfclaw_config_merge::{
+    ConfigDocument, ConfigPaths, EditOutcome, Editor, OpenClawView, ProviderModels,
+};
 use hfclaw_model_ref::{Aliases, ModelRef, Via, resolve};
 use hfclaw_router_client::discovery::format_age;
 use hfclaw_router_client::{
@@ -56,11 +59,31 @@ impl Context {
     /// The config document (`None` when there is no file) and its view; hand the
     /// document to [`Context::edit_config`] so the file is not parsed a second time.
     pub fn load_for_edit(&self) -> CliResult<(Option<ConfigDocument>, OpenClawView)> {
+        self.load_with(|document| document.view())
+    }
+
+    /// [`Context::load_for_edit`] for a command naming `input`: of the provider's model
+    /// entries, the view holds only those `input` or the config's selection can refer to
+    /// (ids compared ignoring case, as "did you mean" does). An edit of a config synced
+    /// with thousands of models then builds a handful; `models status` reports the rest.
+    pub fn load_for_edit_of(
+        &self,
+        input: Option<&str>,
+    ) -> CliResult<(Option<ConfigDocument>, OpenClawView)> {
+        self.load_with(|document| {
+            let selection = document.view_with(ProviderModels::Skip);
+            let wanted = ids_named(input, &UserModels::from_view(&selection));
+            let keep = |id: &str| wanted.contains(&id.to_ascii_lowercase());
+            document.view_with(ProviderModels::Matching(&keep))
+        })
+    }
+
+    fn load_with(
+        &self,
+        view_of: impl FnOnce(&ConfigDocument) -> OpenClawView,
+    ) -> CliResult<(Option<ConfigDocument>, OpenClawView)> {
         let document = self.load_config()?;
-        let view = document
-            .as_ref()
-            .map(ConfigDocument::view)
-            .unwrap_or_default();
+        let view = document.as_ref().map(view_of).unwrap_or_default();
         for warning in &view.warnings {
             self.messages
                 .warn(format!("{}: {warning}", self.paths.config.display()));
@@ -255,6 +278,26 @@ pub fn config_entry_for(catalog: &Catalog, model_ref: &ModelRef) -> Option<Confi
         *name = format!("{name} ({suffix})");
     }
     Some(entry)
+}
+
+/// Lower-cased router and model ids of `input` (resolved without the catalog) and of
+/// every Hugging Face ref in `user`'s selection.
+fn ids_named(input: Option<&str>, user: &UserModels) -> HashSet<String> {
+    let from_input = input
+        .and_then(|input| resolve(input, &user.aliases, &[]).ok())
+        .map(|resolved| resolved.model_ref);
+    let selection = user
+        .primary
+        .iter()
+        .chain(&user.fallbacks)
+        .chain(&user.allowlist);
+    from_input
+        .iter()
+        .chain(selection)
+        .filter(|r| r.is_huggingface())
+        .flat_map(|r| [r.router_model_id(), r.model_id()])
+        .map(str::to_ascii_lowercase)
+        .collect()
 }
 
 /// An error for a config that must exist for this command.

@@ -199,6 +199,44 @@ fn refs_of_another_configured_provider_are_taken_as_written() {
     ));
 }
 
+/// Edits read only the provider entries their input and selection name: the ones they
+/// name must still count as known, including for the letter-case check.
+#[test]
+fn edits_know_the_provider_entries_they_name() {
+    let s = Sandbox::new();
+    s.write_config(
+        r#"{
+  agents: { defaults: { model: { primary: 'huggingface/acme/Primary-1' } } },
+  models: { providers: { huggingface: { models: [
+    { id: 'acme/Primary-1' }, { id: 'acme/Custom-1', name: 'Custom One' }, { id: 'acme/Unused' },
+  ] } } },
+}
+"#,
+    );
+    insta::assert_snapshot!(session(
+        &s,
+        &[
+            &["--offline", "models", "set", "acme/custom-1"],
+            &["--offline", "models", "set", "acme/Custom-1"],
+            &[
+                "--offline",
+                "models",
+                "fallbacks",
+                "add",
+                "huggingface/acme/Primary-1"
+            ],
+            &[
+                "--offline",
+                "models",
+                "aliases",
+                "set",
+                "acme/Primary-1",
+                "P1"
+            ],
+        ]
+    ));
+}
+
 #[test]
 fn a_flag_key_goes_to_the_state_dir_env_even_with_the_config_elsewhere() {
     let s = Sandbox::new();

@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use crate::ConfigError;
 use crate::syntax::{self, Kind, Tree};
-use crate::view::OpenClawView;
+use crate::view::{OpenClawView, ProviderModels};
 
 /// A parsed config file: its text (for format-preserving edits) and its value (for reading).
 #[derive(Debug, Clone)]
@@ -92,9 +92,24 @@ impl ConfigDocument {
 
     /// What OpenClaw's keys in this config mean.
     pub fn view(&self) -> OpenClawView {
+        self.view_with(ProviderModels::All)
+    }
+
+    /// [`ConfigDocument::view`] with only the provider model entries `which` asks for.
+    pub fn view_with(&self, which: ProviderModels<'_>) -> OpenClawView {
         match &self.parsed {
-            Parsed::Tree(tree, _) => OpenClawView::from_tree(&self.text, tree, true),
-            Parsed::Value(value) => OpenClawView::from_value(value),
+            Parsed::Tree(tree, _) => OpenClawView::from_tree(&self.text, tree, which),
+            Parsed::Value(value) => {
+                let mut view = OpenClawView::from_value(value);
+                if let Some(provider) = &mut view.provider {
+                    match which {
+                        ProviderModels::All => {}
+                        ProviderModels::Skip => provider.models.clear(),
+                        ProviderModels::Matching(keep) => provider.models.retain(|m| keep(&m.id)),
+                    }
+                }
+                view
+            }
         }
     }
 

@@ -41,7 +41,7 @@ use serde_json::{Map, Value};
 use crate::ConfigError;
 use crate::document::parse_tree;
 use crate::syntax::{KeyStyle, Kind, NONE, Tree};
-use crate::view::{AllowlistLocation, OpenClawView, PROVIDER_ID, allowlist};
+use crate::view::{AllowlistLocation, OpenClawView, PROVIDER_ID, ProviderModels, allowlist};
 
 /// OpenClaw's model-entry fields a merge may add (SPEC §3), in the order new entries get
 /// them after `id`; anything else is never written.
@@ -169,7 +169,7 @@ impl Editor {
     /// What the config means now, edits included.
     pub fn view(&self) -> OpenClawView {
         self.view
-            .get_or_init(|| OpenClawView::from_tree(&self.text, &self.tree, true))
+            .get_or_init(|| OpenClawView::from_tree(&self.text, &self.tree, ProviderModels::All))
             .clone()
     }
 
@@ -179,7 +179,7 @@ impl Editor {
     pub fn selection_view(&self) -> OpenClawView {
         match self.view.get() {
             Some(view) => view.clone(),
-            None => OpenClawView::from_tree(&self.text, &self.tree, false),
+            None => OpenClawView::from_tree(&self.text, &self.tree, ProviderModels::Skip),
         }
     }
 
@@ -287,8 +287,23 @@ impl Editor {
         Ok(changed)
     }
 
-    /// Sets `agents.defaults.models[ref].alias`, creating the entry (and map) if needed.
+    /// Sets `agents.defaults.models[ref].alias`, creating the entry (and map) if needed;
+    /// when that starts OpenClaw's allowlist, the default and fallbacks are added to it.
     pub fn set_alias(&mut self, model_ref: &str, alias: &str) -> Result<bool, ConfigError> {
+        let had_allowlist = allowlist(&self.allowlist_value()).is_some();
+        let changed = self.write_alias(model_ref, alias)?;
+        if changed && !had_allowlist {
+            // Before OpenClaw's migration the first key of `agents.defaults.models` starts
+            // an allowlist: the default and fallbacks must stay on it.
+            let selection = self.selection_view();
+            for kept in selection.primary.iter().chain(&selection.fallbacks) {
+                self.allow(kept)?;
+            }
+        }
+        Ok(changed)
+    }
+
+    fn write_alias(&mut self, model_ref: &str, alias: &str) -> Result<bool, ConfigError> {
         let path = ["agents", "defaults", "models"];
         let new_entry = || object([("alias", Value::from(alias))]);
         let Lookup::Found(models) = self.lookup(&path)? else {

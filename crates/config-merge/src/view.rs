@@ -70,6 +70,18 @@ impl Allowlist {
     }
 }
 
+/// Which entries of `models.providers.huggingface.models` a view reads: a synced config
+/// may hold thousands, and an edit needs only the few its input and selection name.
+#[derive(Clone, Copy)]
+pub enum ProviderModels<'f> {
+    /// Every entry.
+    All,
+    /// None: `provider.models` stays empty.
+    Skip,
+    /// Only entries whose `id` passes the filter; the others are not read at all.
+    Matching(&'f dyn Fn(&str) -> bool),
+}
+
 /// `models.providers.huggingface`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ProviderBlock {
@@ -215,19 +227,24 @@ impl OpenClawView {
 
     /// The view of a parsed document, equal to [`OpenClawView::from_value`] of its value
     /// but reading the provider's model list straight from the tree (no intermediate
-    /// value for thousands of entries). Without `provider_models`, that list is not read
-    /// at all and `provider.models` stays empty.
-    pub(crate) fn from_tree(text: &str, tree: &Tree, provider_models: bool) -> OpenClawView {
+    /// value for thousands of entries), and only the entries `which` asks for.
+    pub(crate) fn from_tree(text: &str, tree: &Tree, which: ProviderModels<'_>) -> OpenClawView {
         let list = tree
             .at(text, &["models", "providers", PROVIDER_ID, "models"])
             .filter(|&id| tree.node(id).kind == Kind::Array);
         let root = tree.to_value_skipping(text, tree.root(), list.unwrap_or(NONE));
         let mut view = OpenClawView::from_value(&root);
-        if provider_models
+        if !matches!(which, ProviderModels::Skip)
             && let Some(list) = list
             && let Some(mut provider) = view.provider.take()
         {
             for (i, id) in tree.children(list).enumerate() {
+                if let ProviderModels::Matching(keep) = which {
+                    let entry_id = tree.get(text, id, "id").and_then(|n| tree.str(text, n));
+                    if !entry_id.is_some_and(|entry_id| keep(&entry_id)) {
+                        continue;
+                    }
+                }
                 let entry = ConfigModel::deserialize(NodeDeserializer { tree, text, id });
                 view.add_entry(&mut provider, i, entry);
             }
@@ -403,11 +420,29 @@ mod tests {
             let tree = crate::syntax::parse(text).unwrap();
             let value: Value = json5::from_str(text).unwrap();
             assert_eq!(
-                OpenClawView::from_tree(text, &tree, true),
+                OpenClawView::from_tree(text, &tree, ProviderModels::All),
                 OpenClawView::from_value(&value),
                 "{text}"
             );
         }
+    }
+
+    #[test]
+    fn a_filtered_view_reads_only_the_entries_asked_for() {
+        let text = r#"{ models: { providers: {
+            huggingface: { baseUrl: "u", models: [{ id: "a/b" }, { id: "c/d", name: "CD" }, { name: "x" }] },
+            other: {},
+        } } }"#;
+        let tree = crate::syntax::parse(text).unwrap();
+        let keep = |id: &str| id == "c/d";
+        let view = OpenClawView::from_tree(text, &tree, ProviderModels::Matching(&keep));
+        let provider = view.provider.unwrap();
+        assert_eq!(provider.base_url.as_deref(), Some("u"));
+        assert_eq!(provider.models.len(), 1);
+        assert_eq!(provider.models[0].name.as_deref(), Some("CD"));
+        assert_eq!(view.providers, ["huggingface", "other"]);
+        let skipped = OpenClawView::from_tree(text, &tree, ProviderModels::Skip);
+        assert!(skipped.provider.unwrap().models.is_empty());
     }
 
     #[test]

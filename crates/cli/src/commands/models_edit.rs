@@ -13,7 +13,7 @@ use crate::output::print_data;
 
 /// Runs `models set`.
 pub fn set(ctx: &Context, args: &SetArgs) -> CliResult {
-    let (document, view) = ctx.load_for_edit()?;
+    let (document, view) = ctx.load_for_edit_of(Some(&args.model))?;
     let user = UserModels::from_view(&view);
     let catalog = ctx.catalog(&view, &user, false, false)?;
     let model_ref = ctx.resolve_model(&args.model, &user, &catalog)?;
@@ -30,7 +30,11 @@ pub fn set(ctx: &Context, args: &SetArgs) -> CliResult {
 
 /// Runs `models fallbacks …`.
 pub fn fallbacks(ctx: &Context, command: &FallbacksCommand) -> CliResult {
-    let (document, view) = ctx.load_for_edit()?;
+    let input = match command {
+        FallbacksCommand::Add { model } => Some(model.as_str()),
+        _ => None,
+    };
+    let (document, view) = ctx.load_for_edit_of(input)?;
     let user = UserModels::from_view(&view);
     match command {
         FallbacksCommand::List => {
@@ -101,7 +105,11 @@ pub fn fallbacks(ctx: &Context, command: &FallbacksCommand) -> CliResult {
 
 /// Runs `models aliases …`.
 pub fn aliases(ctx: &Context, command: &AliasesCommand) -> CliResult {
-    let (document, view) = ctx.load_for_edit()?;
+    let input = match command {
+        AliasesCommand::Set { model, .. } => Some(model.as_str()),
+        _ => None,
+    };
+    let (document, view) = ctx.load_for_edit_of(input)?;
     let user = UserModels::from_view(&view);
     match command {
         AliasesCommand::List => {

@@ -7,6 +7,7 @@ use std::cell::RefCell;
 use std::io::{IsTerminal, Read, Write};
 use std::time::Instant;
 
+use hfclaw_config_merge::OpenClawView;
 use hfclaw_model_ref::ModelRef;
 use hfclaw_router_client::{
     AttemptError, ChainFailure, ChatEvent, ChatRequest, ErrorKind, FallbackPolicy, Message,
@@ -54,7 +55,7 @@ pub fn run(ctx: &Context, args: &ChatArgs) -> CliResult {
     let prompt = read_prompt(args)?;
     let view = ctx.load_view()?;
     let user = UserModels::from_view(&view);
-    let chain = chain(ctx, args, &user)?;
+    let chain = chain(ctx, args, &view, &user)?;
     let Some((token, _)) = ctx.token(&view)? else {
         return Err(CliError::input("no Hugging Face token found").hint(
             "run `hfclaw onboard`, set HF_TOKEN, or pass --token (see `hfclaw models status`)",
@@ -165,10 +166,17 @@ fn read_prompt(args: &ChatArgs) -> CliResult<String> {
 
 /// `--model` (or the default), then the fallbacks unless `--no-fallback`; duplicates and
 /// refs the router cannot serve (other providers) are left out.
-fn chain(ctx: &Context, args: &ChatArgs, user: &UserModels) -> CliResult<Vec<ModelRef>> {
+fn chain(
+    ctx: &Context,
+    args: &ChatArgs,
+    view: &OpenClawView,
+    user: &UserModels,
+) -> CliResult<Vec<ModelRef>> {
     let first = match &args.model {
         Some(input) => {
-            let catalog = ctx.offline_catalog(user);
+            // The cached router list when there is one, as the other commands; never a
+            // fetch before the first token.
+            let catalog = ctx.catalog(view, user, false, false)?;
             ctx.resolve_model(input, user, &catalog)?
         }
         None => user.primary.clone().ok_or_else(|| {

@@ -112,6 +112,18 @@ impl Splice {
         }
     }
 
+    /// `insert` into the empty container whose brackets are at `open` and `close`: a blank
+    /// interior is replaced; one holding only comments keeps them, `insert` going before
+    /// the closing bracket.
+    fn fill(open: usize, close: usize, blank: bool, insert: String) -> Splice {
+        let at = if blank { open + 1 } else { close };
+        Splice {
+            at,
+            end: close,
+            insert,
+        }
+    }
+
     fn delete(at: usize, end: usize) -> Splice {
         Splice {
             at,
@@ -795,15 +807,7 @@ impl Editor {
                 }
                 insert.push_str(style.newline);
                 insert.push_str(&outer);
-                if blank {
-                    splices.push(Splice {
-                        at: c.start as usize + 1,
-                        end: close,
-                        insert,
-                    });
-                } else {
-                    splices.push(Splice::insert(close, insert));
-                }
+                splices.push(Splice::fill(c.start as usize, close, blank, insert));
                 return splices;
             }
             // `{}` → `{ alias: 'x' }`, `[]` → `['ref']`: one line, nested values too.
@@ -818,15 +822,11 @@ impl Editor {
                 self.render_member(key.as_deref(), &value, &indent, true, &mut insert);
             }
             insert.push_str(pad);
-            if blank {
-                splices.push(Splice {
-                    at: c.start as usize + 1,
-                    end: close,
-                    insert,
-                });
-            } else {
-                splices.push(Splice::insert(close, format!(" {}", insert.trim_start())));
+            if !blank {
+                // Set off from the comments before it by one space.
+                insert = format!(" {}", insert.trim_start());
             }
+            splices.push(Splice::fill(c.start as usize, close, blank, insert));
             return splices;
         }
         let last = self.tree.node(c.last);

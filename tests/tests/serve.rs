@@ -6,19 +6,14 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, ExitStatus, Stdio};
-use std::sync::mpsc;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use async_openai::Client;
-use async_openai::config::OpenAIConfig;
 use async_openai::error::OpenAIError;
 use async_openai::types::chat::{
     ChatCompletionRequestMessage, ChatCompletionRequestUserMessage, CreateChatCompletionRequest,
     CreateChatCompletionRequestArgs,
 };
+use common::gateway::Gateway;
 use common::{Sandbox, TOKEN};
 use futures_util::StreamExt;
 use hfclaw_e2e::{Reply, sse_chat_events};
@@ -42,123 +37,6 @@ const CONFIG: &str = r#"{
 
 const R1: &str = "deepseek-ai/DeepSeek-R1";
 const QWEN: &str = "Qwen/Qwen3-8B:cheapest";
-
-/// A running `hfclaw serve`; killed on drop if still running.
-struct Gateway {
-    child: Child,
-    addr: String,
-    stderr: Arc<Mutex<String>>,
-    reader: Option<std::thread::JoinHandle<()>>,
-}
-
-impl Gateway {
-    /// Starts `hfclaw serve --listen 127.0.0.1:0 ARGS` and waits for its address.
-    fn start(sandbox: &Sandbox, args: &[&str]) -> Gateway {
-        let router_url = sandbox.router.base_url();
-        let mut all = vec![
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--router-url",
-            &router_url,
-        ];
-        all.extend_from_slice(args);
-        let mut child = sandbox
-            .cmd(&all)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn hfclaw serve");
-        let stderr = child.stderr.take().expect("stderr");
-        let text = Arc::new(Mutex::new(String::new()));
-        let (tx, rx) = mpsc::channel();
-        let sink = text.clone();
-        let reader = std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines() {
-                let Ok(line) = line else { break };
-                if let Some(addr) = line.strip_prefix("listening on http://") {
-                    let _ = tx.send(addr.trim().to_owned());
-                }
-                let mut sink = sink.lock().unwrap();
-                sink.push_str(&line);
-                sink.push('\n');
-            }
-        });
-        let addr = match rx.recv_timeout(Duration::from_secs(60)) {
-            Ok(addr) => addr,
-            Err(_) => {
-                let _ = child.kill();
-                panic!("hfclaw serve did not start:\n{}", text.lock().unwrap());
-            }
-        };
-        Gateway {
-            child,
-            addr,
-            stderr: text,
-            reader: Some(reader),
-        }
-    }
-
-    fn base(&self) -> String {
-        format!("http://{}", self.addr)
-    }
-
-    fn v1(&self) -> String {
-        format!("http://{}/v1", self.addr)
-    }
-
-    fn openai(&self, key: &str) -> Client<OpenAIConfig> {
-        Client::with_config(
-            OpenAIConfig::new()
-                .with_api_base(self.v1())
-                .with_api_key(key),
-        )
-    }
-
-    fn signal(&self, name: &str) {
-        let status = std::process::Command::new("kill")
-            .args([&format!("-{name}"), &self.child.id().to_string()])
-            .status()
-            .expect("run kill");
-        assert!(status.success());
-    }
-
-    /// Waits (at most `limit`) for the process to exit; returns its status and stderr.
-    fn wait(mut self, limit: Duration) -> (ExitStatus, String) {
-        let started = Instant::now();
-        let status = loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                break status;
-            }
-            assert!(
-                started.elapsed() < limit,
-                "hfclaw serve did not exit in {limit:?}"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        };
-        if let Some(reader) = self.reader.take() {
-            let _ = reader.join();
-        }
-        (status, self.stderr_text())
-    }
-
-    fn stderr_text(&self) -> String {
-        let text = self.stderr.lock().unwrap().clone();
-        assert!(
-            !text.contains(TOKEN),
-            "the token leaked into the log:\n{text}"
-        );
-        text
-    }
-}
-
-impl Drop for Gateway {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 fn sandbox() -> Sandbox {
     let sandbox = Sandbox::new();
@@ -353,10 +231,15 @@ async fn streaming_chat_passes_events_through_verbatim() {
         [Reply::chat_stream(R1, &["think"], &["Hel", "lo", "!"])],
     );
     let gw = Gateway::start(&s, &[]);
+    let mut with_usage = request("r1", "hi");
+    with_usage.stream_options = Some(async_openai::types::chat::ChatCompletionStreamOptions {
+        include_usage: Some(true),
+        include_obfuscation: None,
+    });
     let mut stream = gw
         .openai("unused")
         .chat()
-        .create_stream(request("r1", "hi"))
+        .create_stream(with_usage)
         .await
         .unwrap();
     let mut content = String::new();
@@ -371,7 +254,9 @@ async fn streaming_chat_passes_events_through_verbatim() {
     assert_eq!(content, "Hello!");
     assert_eq!(usage.map(|u| u.completion_tokens), Some(3));
     // Byte for byte what the router sent, with the gateway's headers.
-    let (status, headers, text) = post(&gw, &body(Some("r1"), true), &[]).await;
+    let mut asks_usage = body(Some("r1"), true);
+    asks_usage["stream_options"] = json!({"include_usage": true});
+    let (status, headers, text) = post(&gw, &asks_usage, &[]).await;
     assert_eq!(status, 200);
     assert_eq!(header(&headers, "content-type"), "text/event-stream");
     assert_eq!(
@@ -382,6 +267,34 @@ async fn streaming_chat_passes_events_through_verbatim() {
         text,
         sse_chat_events(R1, &["think"], &["Hel", "lo", "!"]).concat()
     );
+    // A client that did not ask for usage does not get the usage chunk the gateway asked
+    // the router for (to account for the request).
+    let (status, _, text) = post(&gw, &body(Some("r1"), true), &[]).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        text,
+        without_usage(sse_chat_events(R1, &["think"], &["Hel", "lo", "!"]))
+    );
+    let sent: Vec<Value> = s
+        .router
+        .requests()
+        .iter()
+        .filter(|r| r.route == "POST /v1/chat/completions")
+        .map(|r| serde_json::from_str(&r.body).unwrap())
+        .collect();
+    assert!(
+        sent.iter()
+            .all(|b| b["stream_options"]["include_usage"] == true),
+        "{sent:?}"
+    );
+}
+
+/// A chat stream's events without the usage-only chunk.
+fn without_usage(events: Vec<String>) -> String {
+    events
+        .into_iter()
+        .filter(|e| !e.contains("\"choices\":[]"))
+        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -483,7 +396,7 @@ async fn an_error_event_before_content_falls_back() {
     assert_eq!(status, 200);
     assert_eq!(header(&headers, "x-hfclaw-fallback"), "1");
     assert!(!text.contains("overloaded"), "{text}");
-    assert_eq!(text, sse_chat_events(QWEN, &[], &["ok"]).concat());
+    assert_eq!(text, without_usage(sse_chat_events(QWEN, &[], &["ok"])));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -612,17 +525,6 @@ async fn bad_requests_get_clear_400s_and_404s() {
         (status, error_of(&text)["code"].as_str()),
         (400, Some("invalid_model"))
     );
-    let huge = format!(
-        r#"{{"messages":[{{"role":"user","content":"{}"}}]}}"#,
-        "x".repeat(9 * 1024 * 1024)
-    );
-    let response = reqwest::Client::new()
-        .post(format!("{}/chat/completions", gw.v1()))
-        .body(huge)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 413);
     let response = reqwest::get(format!("{}/v1/embeddings", gw.base()))
         .await
         .unwrap();
@@ -733,7 +635,7 @@ async fn shutdown_lets_an_open_stream_finish() {
     let text = String::from_utf8(received).unwrap();
     assert_eq!(
         text,
-        sse_chat_events(R1, &[], &["one ", "two ", "three"]).concat()
+        without_usage(sse_chat_events(R1, &[], &["one ", "two ", "three"]))
     );
     let (status, log) = gw.wait(Duration::from_secs(5));
     assert!(status.success(), "{status:?}\n{log}");

@@ -235,6 +235,9 @@ pub struct ServeArgs {
     /// Seconds to wait for a model to start answering (for non-streaming requests: to answer) before moving on; 504 when none does
     #[arg(long, value_name = "SECS", default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub timeout: u64,
+    /// Move a leading `<think>…</think>` block of chat answers into `reasoning_content` (for clients that show that field)
+    #[arg(long)]
+    pub split_reasoning: bool,
 }
 
 /// `hfclaw completions`.

@@ -19,6 +19,7 @@ use crate::base_url::normalize_base_url;
 use crate::chat::{ChatRequest, ChatResponse};
 use crate::error::{ErrorKind, RouterError};
 use crate::sse::{ChatDecoder, ChatEvent};
+use crate::think::{Split, ThinkSplitter};
 use crate::token::Token;
 
 /// Connect timeout (SPEC §4: 5 s).
@@ -279,7 +280,7 @@ impl RouterClient {
         self.token.is_some()
     }
 
-    fn router_request(&self, method: Method, path: &str, auth: bool) -> RequestBuilder {
+    pub(crate) fn router_request(&self, method: Method, path: &str, auth: bool) -> RequestBuilder {
         let mut request = self
             .http
             .request(method, format!("{}{path}", self.base_url))
@@ -291,7 +292,7 @@ impl RouterClient {
     }
 
     /// Makes an error safe to show: the token, if echoed, is redacted.
-    fn scrub(&self, error: RouterError) -> RouterError {
+    pub(crate) fn scrub(&self, error: RouterError) -> RouterError {
         match &self.token {
             Some(token) => error.scrub(token.expose()),
             None => error,
@@ -299,7 +300,11 @@ impl RouterClient {
     }
 
     /// Sends a request; transport errors and non-2xx answers become [`RouterError`]s.
-    async fn send(&self, request: RequestBuilder, what: &str) -> Result<Response, RouterError> {
+    pub(crate) async fn send(
+        &self,
+        request: RequestBuilder,
+        what: &str,
+    ) -> Result<Response, RouterError> {
         let started = Instant::now();
         let response = request.send().await.map_err(|e| {
             tracing::debug!(
@@ -378,6 +383,20 @@ impl RouterClient {
         model: &str,
         stream: bool,
     ) -> Result<Response, RouterError> {
+        self.post_json("/chat/completions", body, model, stream, &HeaderMap::new())
+            .await
+    }
+
+    /// `POST {base}{path}` with a JSON body and `extra` headers (after the provider
+    /// block's); non-2xx answers become [`RouterError`]s tagged with `model`.
+    pub(crate) async fn post_json(
+        &self,
+        path: &str,
+        body: &Value,
+        model: &str,
+        stream: bool,
+        extra: &HeaderMap,
+    ) -> Result<Response, RouterError> {
         let bytes = serde_json::to_vec(body).map_err(|e| {
             RouterError::new(
                 ErrorKind::BadRequest,
@@ -390,12 +409,13 @@ impl RouterClient {
             "application/json"
         };
         let request = self
-            .router_request(Method::POST, "/chat/completions", true)
+            .router_request(Method::POST, path, true)
+            .headers(extra.clone())
             .header(CONTENT_TYPE, "application/json")
             .header(ACCEPT, accept)
             .body(bytes);
         let response = self
-            .send(request, "chat")
+            .send(request, path)
             .await
             .map_err(|e| e.with_model(model))?;
         if response.status() == StatusCode::NOT_MODIFIED {
@@ -451,29 +471,12 @@ impl RouterClient {
             decoder: ChatDecoder::new(),
             pending: VecDeque::new(),
             scratch: Vec::new(),
+            think: ThinkSplitter::new(),
             finished: false,
             saw_finish: false,
             emitted_content: false,
             emitted_reasoning: false,
             token: self.token.clone(),
-        })
-    }
-
-    /// `POST {base}/chat/completions` with `body` sent as is, for a gateway that forwards
-    /// the answer's bytes verbatim. Non-2xx answers are classified into [`RouterError`].
-    pub async fn send_chat_raw(&self, body: &Value) -> Result<RawChat, RouterError> {
-        let model = body
-            .get("model")
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_owned();
-        let stream = body.get("stream").and_then(Value::as_bool).unwrap_or(false);
-        let response = self.post_chat(body, &model, stream).await?;
-        Ok(RawChat {
-            status: response.status().as_u16(),
-            headers: response.headers().clone(),
-            model,
-            response,
         })
     }
 
@@ -504,36 +507,6 @@ impl RouterClient {
     }
 }
 
-/// A raw chat answer (2xx): status, headers and the body as a byte stream.
-#[derive(Debug)]
-pub struct RawChat {
-    /// HTTP status (2xx).
-    pub status: u16,
-    /// The router's headers.
-    pub headers: HeaderMap,
-    /// The `model` of the request body.
-    pub model: String,
-    response: Response,
-}
-
-impl RawChat {
-    /// The body as it arrives; transport failures become [`RouterError`]s.
-    pub fn bytes_stream(self) -> impl Stream<Item = Result<Bytes, RouterError>> + Send + 'static {
-        let model = self.model;
-        self.response
-            .bytes_stream()
-            .map(move |r| r.map_err(|e| RouterError::from_reqwest(&e).with_model(model.clone())))
-    }
-
-    /// The whole body (capped at [`MAX_CHAT_BYTES`]).
-    pub async fn bytes(self) -> Result<Bytes, RouterError> {
-        let model = self.model;
-        read_capped(self.response, MAX_CHAT_BYTES, "chat answer")
-            .await
-            .map_err(|e| e.with_model(model))
-    }
-}
-
 type ByteStream = Pin<Box<dyn Stream<Item = reqwest::Result<Bytes>> + Send>>;
 
 /// A streaming chat answer; read it with [`ChatStream::next_event`].
@@ -548,6 +521,8 @@ pub struct ChatStream {
     decoder: ChatDecoder,
     pending: VecDeque<ChatEvent>,
     scratch: Vec<ChatEvent>,
+    /// Moves a leading `<think>` block of the content into reasoning.
+    think: ThinkSplitter,
     finished: bool,
     saw_finish: bool,
     emitted_content: bool,
@@ -568,17 +543,40 @@ impl fmt::Debug for ChatStream {
 impl ChatStream {
     /// A stream that replays decoded events (no network).
     pub fn from_events(model: String, events: Vec<ChatEvent>, token: Option<Token>) -> ChatStream {
-        ChatStream {
+        let mut stream = ChatStream {
             model,
             body: None,
             decoder: ChatDecoder::new(),
-            pending: events.into(),
-            scratch: Vec::new(),
+            pending: VecDeque::new(),
+            scratch: events,
+            think: ThinkSplitter::new(),
             finished: false,
             saw_finish: false,
             emitted_content: false,
             emitted_reasoning: false,
             token,
+        };
+        stream.absorb(true);
+        stream
+    }
+
+    /// Moves decoded events from `scratch` to `pending`, taking a leading `<think>` block
+    /// out of the content as reasoning; `end` releases what the splitter holds back.
+    fn absorb(&mut self, end: bool) {
+        for event in self.scratch.drain(..) {
+            match event {
+                ChatEvent::Content(text) if !self.think.is_passthrough() => {
+                    push_split(&mut self.pending, self.think.push(&text));
+                }
+                event @ (ChatEvent::Finish(_) | ChatEvent::Done) => {
+                    push_split(&mut self.pending, self.think.finish());
+                    self.pending.push_back(event);
+                }
+                event => self.pending.push_back(event),
+            }
+        }
+        if end {
+            push_split(&mut self.pending, self.think.finish());
         }
     }
 
@@ -647,21 +645,35 @@ impl ChatStream {
             match body.next().await {
                 Some(Ok(bytes)) => {
                     self.decoder.push(&bytes, &mut self.scratch);
-                    self.pending.extend(self.scratch.drain(..));
+                    self.absorb(false);
                 }
                 Some(Err(e)) => return self.fail(RouterError::from_reqwest(&e)),
                 None => {
                     self.body = None;
                     self.decoder.finish(&mut self.scratch);
-                    self.pending.extend(self.scratch.drain(..));
+                    self.absorb(true);
                 }
             }
         }
     }
 }
 
+/// The events of one split piece of content: reasoning first, then answer text.
+fn push_split(pending: &mut VecDeque<ChatEvent>, split: Split) {
+    if !split.reasoning.is_empty() {
+        pending.push_back(ChatEvent::Reasoning(split.reasoning));
+    }
+    if !split.content.is_empty() {
+        pending.push_back(ChatEvent::Content(split.content));
+    }
+}
+
 /// Reads a body up to `cap` bytes; more is a `BadResponse`.
-async fn read_capped(mut response: Response, cap: usize, what: &str) -> Result<Bytes, RouterError> {
+pub(crate) async fn read_capped(
+    mut response: Response,
+    cap: usize,
+    what: &str,
+) -> Result<Bytes, RouterError> {
     let too_large = || {
         RouterError::new(
             ErrorKind::BadResponse,
@@ -721,7 +733,6 @@ mod tests {
         send(&client.chat_stream(&request));
         let mut stream = ChatStream::from_events("a/b".into(), Vec::new(), None);
         send(&stream.next_event());
-        send(&client.send_chat_raw(&Value::Null));
     }
 
     #[test]

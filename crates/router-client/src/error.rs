@@ -90,10 +90,19 @@ impl ErrorKind {
             ErrorKind::NotFound
         } else if code.contains("rate_limit") || error_type.contains("rate_limit") {
             ErrorKind::RateLimited
-        } else if code == "insufficient_quota" || error_type == "insufficient_quota" {
+        } else if code == "insufficient_quota"
+            || error_type == "insufficient_quota"
+            || error_type == "billing_error"
+        {
             ErrorKind::Payment
         } else if code == "invalid_api_key" || error_type == "authentication_error" {
             ErrorKind::Auth
+        } else if error_type == "not_found_error" {
+            ErrorKind::NotFound
+        } else if error_type == "permission_error" {
+            ErrorKind::Forbidden
+        } else if error_type == "timeout_error" {
+            ErrorKind::Timeout
         } else {
             ErrorKind::Upstream
         }
@@ -389,7 +398,8 @@ impl ErrorBody {
                     .map(|m| truncate(&m));
                 ErrorBody {
                     message,
-                    code: None,
+                    // OpenAI Responses' `error` events carry their code at the top.
+                    code: value.get("code").and_then(text),
                     error_type: top_type,
                 }
             }

@@ -7,7 +7,9 @@
 //!   (non-streaming, SSE streaming with reasoning and usage, raw passthrough for a
 //!   gateway) and the whoami token check;
 //! - error classification by status and code, with hints ([`RouterError`], [`ErrorKind`]);
-//! - the SSE parser and chat chunk decoder ([`sse`]);
+//! - the SSE parser and chat chunk decoder ([`sse`]), and the splitter of a leading
+//!   `<think>…</think>` block out of answer text ([`think`]);
+//! - raw passthrough of any router API for a gateway ([`raw`]);
 //! - the fallback engine ([`run_chain`]);
 //! - the discovery cache policy ([`load_live_models`]).
 //!
@@ -38,14 +40,15 @@ pub mod client;
 pub mod discovery;
 pub mod error;
 pub mod fallback;
+pub mod raw;
 pub mod sse;
+pub mod think;
 pub mod token;
 
 pub use base_url::{BaseUrlSource, DEFAULT_BASE_URL, resolve_base_url};
 pub use chat::{ChatRequest, ChatResponse, Message, Usage};
 pub use client::{
-    ChatStream, ClientError, ClientOptions, DEFAULT_HUB_URL, ListResponse, RawChat, RouterClient,
-    WhoAmI,
+    ChatStream, ClientError, ClientOptions, DEFAULT_HUB_URL, ListResponse, RouterClient, WhoAmI,
 };
 pub use discovery::{
     CachePolicy, LiveData, Origin, default_cache_path, load_cached_models, load_live_models,
@@ -54,5 +57,7 @@ pub use error::{ErrorKind, RouterError};
 pub use fallback::{
     Attempt, AttemptError, ChainFailure, ChainSuccess, FallbackPolicy, Skip, StopReason, run_chain,
 };
+pub use raw::{RawChat, RawResponse, provider_header};
 pub use sse::{ChatEvent, SseParser};
+pub use think::ThinkSplitter;
 pub use token::{Token, TokenError, TokenInputs, TokenSource, resolve_token};

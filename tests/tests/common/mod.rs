@@ -7,6 +7,8 @@ use std::process::{Command, Output};
 
 use hfclaw_e2e::{FakeRouter, hfclaw_bin};
 
+pub mod gateway;
+
 /// A token that looks real; tests assert it never shows up in any output.
 pub const TOKEN: &str = "hf_e2eSecretToken0123456789abcdWXYZ";
 

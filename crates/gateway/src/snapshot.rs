@@ -1,10 +1,9 @@
 //! What the gateway serves from: the user's model choices, the merged catalog, the router
-//! client and the pre-rendered model list. Built at start and again on reload; requests
-//! take a cheap snapshot (`Arc`) so a reload never disturbs a request in flight.
+//! client and the pre-rendered model list. Built at start and again on reload (by the
+//! host, from the config); requests take a cheap snapshot (`Arc`) so a reload never
+//! disturbs a request in flight.
 
 use std::collections::HashSet;
-use std::path::{Path, PathBuf};
-use std::time::SystemTime;
 
 use bytes::Bytes;
 use hfclaw_catalog::{Catalog, Model};
@@ -12,15 +11,29 @@ use hfclaw_model_ref::{Aliases, ModelRef, ResolveError, resolve};
 use hfclaw_router_client::RouterClient;
 use serde_json::{Value, json};
 
-use crate::context::{Context, UserModels};
-use crate::error::CliResult;
-use crate::serve::error::ApiError;
+use crate::error::ApiError;
 
 /// The request `model` that means "the configured default" (as does no `model` at all).
 pub const DEFAULT_MODEL: &str = "default";
 
+/// What a snapshot is built from.
+pub struct SnapshotParts {
+    /// `agents.defaults.model.primary`.
+    pub primary: Option<ModelRef>,
+    /// `agents.defaults.model.fallbacks` (refs of other providers are dropped).
+    pub fallbacks: Vec<ModelRef>,
+    /// The user's aliases.
+    pub aliases: Aliases,
+    /// Keys of `agents.defaults.models` (listed in `GET /v1/models`).
+    pub allowlist: Vec<ModelRef>,
+    /// The merged catalog (built-in, live or cached, config).
+    pub catalog: Catalog,
+    /// The router client, with the user's token and provider headers.
+    pub client: RouterClient,
+}
+
 /// One snapshot of everything a request needs.
-pub struct State {
+pub struct Snapshot {
     /// `agents.defaults.model.primary`.
     pub primary: Option<ModelRef>,
     /// `agents.defaults.model.fallbacks`, Hugging Face refs only.
@@ -35,75 +48,43 @@ pub struct State {
     pub models_body: Bytes,
     /// The entries of the list by id, for `GET /v1/models/{id}`.
     pub model_entries: Vec<(String, Value)>,
-    /// Modification times of the files the state was built from.
-    pub stamp: FileStamp,
 }
 
-/// Modification times of the config and the state dir's `.env` (where a token may live).
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct FileStamp(Vec<Option<SystemTime>>);
-
-impl FileStamp {
-    /// Reads the times now; a missing file counts as `None`.
-    pub fn read(paths: &[PathBuf]) -> FileStamp {
-        FileStamp(paths.iter().map(|p| modified(p)).collect())
+impl Snapshot {
+    /// Builds the snapshot and renders the model list.
+    pub fn new(parts: SnapshotParts) -> Snapshot {
+        let SnapshotParts {
+            primary,
+            fallbacks,
+            aliases,
+            allowlist,
+            catalog,
+            client,
+        } = parts;
+        let fallbacks: Vec<ModelRef> = fallbacks
+            .into_iter()
+            .filter(ModelRef::is_huggingface)
+            .collect();
+        let model_entries =
+            list_entries(&catalog, primary.as_ref(), &fallbacks, &aliases, &allowlist);
+        let list = json!({
+            "object": "list",
+            "data": model_entries.iter().map(|(_, entry)| entry).collect::<Vec<_>>(),
+        });
+        let models_body = Bytes::from(serde_json::to_vec(&list).unwrap_or_default());
+        Snapshot {
+            primary,
+            fallbacks,
+            aliases,
+            catalog,
+            client,
+            models_body,
+            model_entries,
+        }
     }
 }
 
-fn modified(path: &Path) -> Option<SystemTime> {
-    std::fs::metadata(path).and_then(|m| m.modified()).ok()
-}
-
-/// The files whose change triggers a reload.
-pub fn watched_files(ctx: &Context) -> Vec<PathBuf> {
-    vec![ctx.paths.config.clone(), ctx.paths.env_file.clone()]
-}
-
-/// Builds a state from the config; `network` lets the catalog be refreshed from the router
-/// (only done when a token exists). Blocking: call it outside the server's runtime.
-pub fn load(ctx: &Context, network: bool) -> CliResult<State> {
-    // Read the stamp first: a change made while loading then triggers one more reload
-    // instead of being missed.
-    let stamp = FileStamp::read(&watched_files(ctx));
-    let view = ctx.load_view()?;
-    let user = UserModels::from_view(&view);
-    for problem in &user.problems {
-        ctx.messages
-            .warn(format!("{}: {problem}", ctx.paths.config.display()));
-    }
-    let token = ctx.token(&view)?.map(|(token, _)| token);
-    let catalog = ctx.catalog(&view, &user, network && token.is_some(), false)?;
-    let client = ctx.client(&view, token)?;
-    let UserModels {
-        primary,
-        fallbacks,
-        aliases,
-        allowlist,
-        ..
-    } = user;
-    let fallbacks: Vec<ModelRef> = fallbacks
-        .into_iter()
-        .filter(ModelRef::is_huggingface)
-        .collect();
-    let model_entries = list_entries(&catalog, primary.as_ref(), &fallbacks, &aliases, &allowlist);
-    let list = json!({
-        "object": "list",
-        "data": model_entries.iter().map(|(_, entry)| entry).collect::<Vec<_>>(),
-    });
-    let models_body = Bytes::from(serde_json::to_vec(&list).unwrap_or_default());
-    Ok(State {
-        primary,
-        fallbacks,
-        aliases,
-        catalog,
-        client,
-        models_body,
-        model_entries,
-        stamp,
-    })
-}
-
-impl State {
+impl Snapshot {
     /// One line for the operator: what the gateway serves.
     pub fn summary(&self) -> String {
         let default = self
@@ -319,28 +300,23 @@ mod tests {
         text.parse().unwrap()
     }
 
-    fn state(primary: Option<&str>, fallbacks: &[&str], aliases: &[(&str, &str)]) -> State {
+    fn state(primary: Option<&str>, fallbacks: &[&str], aliases: &[(&str, &str)]) -> Snapshot {
         let catalog = Catalog::merge(builtin::models(), None, &[]);
         let aliases: Aliases = aliases
             .iter()
             .map(|(t, a)| (r(t), (*a).to_owned()))
             .collect();
-        let primary = primary.map(r);
-        let fallbacks: Vec<ModelRef> = fallbacks.iter().map(|f| r(f)).collect();
-        let model_entries = list_entries(&catalog, primary.as_ref(), &fallbacks, &aliases, &[]);
-        State {
-            primary,
-            fallbacks,
+        Snapshot::new(SnapshotParts {
+            primary: primary.map(r),
+            fallbacks: fallbacks.iter().map(|f| r(f)).collect(),
             aliases,
+            allowlist: Vec::new(),
             catalog,
             client: RouterClient::new(ClientOptions::new("http://127.0.0.1:9/v1")).unwrap(),
-            models_body: Bytes::new(),
-            model_entries,
-            stamp: FileStamp::default(),
-        }
+        })
     }
 
-    fn chain(state: &State, requested: Option<&str>, no_fallback: bool) -> Vec<String> {
+    fn chain(state: &Snapshot, requested: Option<&str>, no_fallback: bool) -> Vec<String> {
         state
             .chain(requested, no_fallback)
             .unwrap()

@@ -1,15 +1,23 @@
-//! Errors the gateway sends to its clients, in OpenAI's envelope
-//! `{"error": {"message", "type", "param", "code"}}`, with the status codes OpenAI SDKs
-//! turn into the right exception (401 authentication, 404 not found, 429 rate limit …).
+//! Errors the gateway sends to its clients, in the envelope of the API they called:
+//! OpenAI's `{"error": {"message", "type", "param", "code"}}` for chat completions and
+//! Responses, Anthropic's `{"type": "error", "error": {"type", "message"}}` for Messages,
+//! with the status codes the SDKs turn into the right exception (401 authentication, 404
+//! not found, 429 rate limit …).
 
 use std::borrow::Cow;
 use std::time::Duration;
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
 use hfclaw_model_ref::ModelRef;
 use hfclaw_router_client::{ChainFailure, ErrorKind, RouterError, StopReason};
 use serde_json::json;
+
+use crate::api::Api;
+
+/// Error types hfclaw itself defines: they are the `type` in every envelope.
+const OWN_TYPES: [&str; 1] = ["budget_exceeded"];
 
 /// An error answer.
 #[derive(Debug, Clone)]
@@ -60,13 +68,14 @@ impl ApiError {
         )
     }
 
-    /// 400: `messages` is missing or not a non-empty array.
-    pub fn missing_messages() -> ApiError {
-        ApiError::invalid_request(
-            "missing_messages",
-            "`messages` is required: a non-empty array of {\"role\", \"content\"} objects",
-        )
-        .param("messages")
+    /// 400: a field the API requires is missing or empty.
+    pub fn missing_field(param: &'static str, message: &str) -> ApiError {
+        let code = match param {
+            "messages" => "missing_messages",
+            "input" => "missing_input",
+            _ => "missing_field",
+        };
+        ApiError::invalid_request(code, message).param(param)
     }
 
     /// 413: the body is over the cap.
@@ -89,7 +98,7 @@ impl ApiError {
             "invalid_request_error",
             "invalid_api_key",
             "missing or wrong API key: send the key `hfclaw serve --api-key` was started with, \
-             as `Authorization: Bearer KEY`",
+             as `Authorization: Bearer KEY` or `x-api-key: KEY`",
         )
     }
 
@@ -160,10 +169,26 @@ impl ApiError {
             "invalid_request_error",
             "unknown_url",
             format!(
-                "unknown URL {path}: this gateway serves GET /v1/models, POST /v1/chat/completions \
-                 and GET /healthz"
+                "unknown URL {path}: this gateway serves POST /v1/chat/completions, POST \
+                 /v1/messages, POST /v1/messages/count_tokens, POST /v1/responses, GET /v1/models, \
+                 GET /healthz, GET /metrics and GET /"
             ),
         )
+    }
+
+    /// The answer for one failed router call outside a chain.
+    pub fn from_router(error: &RouterError) -> ApiError {
+        let failure = ChainFailure {
+            reason: StopReason::Exhausted,
+            skipped: vec![hfclaw_router_client::Skip {
+                model: error.model.clone().unwrap_or_default(),
+                index: 0,
+                error: error.clone(),
+                retries: 0,
+            }],
+            waited: Duration::ZERO,
+        };
+        ApiError::from_failure(&failure, &[])
     }
 
     /// The answer for a fallback chain in which no model answered: the status follows the
@@ -173,12 +198,14 @@ impl ApiError {
             return ApiError::no_default();
         };
         let describe = |index: usize, error: &RouterError| {
-            let name = chain.get(index).map_or("?", ModelRef::as_str);
             let error = RouterError {
                 model: None,
                 ..error.clone()
             };
-            format!("{name}: {error}")
+            match chain.get(index) {
+                Some(name) => format!("{name}: {error}"),
+                None => error.to_string(),
+            }
         };
         let last_index = failure.skipped.last().map_or(0, |s| s.index);
         let mut message = if failure.skipped.len() > 1 && failure.reason == StopReason::Exhausted {
@@ -272,30 +299,83 @@ impl ApiError {
         }
     }
 
-    /// The `data:` event sent when a stream breaks after it was committed to the client.
-    pub fn stream_event(error: &RouterError) -> bytes::Bytes {
+    /// 429: a spending budget is used up until `resets_in`.
+    pub fn budget_exceeded(message: String, resets_in: Duration) -> ApiError {
+        ApiError {
+            retry_after: Some(resets_in.as_secs().max(1)),
+            ..ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "budget_exceeded",
+                "budget_exceeded",
+                message,
+            )
+        }
+    }
+
+    /// The event sent when a stream breaks after it was committed to the client, in the
+    /// stream format of `api`.
+    pub fn stream_event(api: Api, error: &RouterError) -> Bytes {
         let error = RouterError {
             model: None,
             ..error.clone()
         };
-        let event = json!({"error": {
-            "message": format!("the answer broke off: {error}"),
-            "type": "api_error",
-            "param": null,
-            "code": "upstream_stream_error",
-        }});
-        bytes::Bytes::from(format!("data: {event}\n\n"))
+        let message = format!("the answer broke off: {error}");
+        let event = match api {
+            Api::Chat => {
+                let event = json!({"error": {
+                    "message": message,
+                    "type": "api_error",
+                    "param": null,
+                    "code": "upstream_stream_error",
+                }});
+                format!("data: {event}\n\n")
+            }
+            Api::Messages => {
+                let event =
+                    json!({"type": "error", "error": {"type": "api_error", "message": message}});
+                format!("event: error\ndata: {event}\n\n")
+            }
+            Api::Responses => {
+                let event = json!({"type": "error", "code": "upstream_stream_error", "message": message, "param": null});
+                format!("event: error\ndata: {event}\n\n")
+            }
+        };
+        Bytes::from(event)
     }
-}
 
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let body = json!({"error": {
-            "message": self.message,
-            "type": self.kind,
-            "param": self.param,
-            "code": self.code,
-        }});
+    /// Anthropic's error `type` for this answer's status.
+    fn anthropic_type(&self) -> &'static str {
+        if let Some(own) = OWN_TYPES.iter().find(|t| **t == self.kind) {
+            return own;
+        }
+        match self.status.as_u16() {
+            401 => "authentication_error",
+            402 => "billing_error",
+            403 => "permission_error",
+            404 => "not_found_error",
+            413 => "request_too_large",
+            429 => "rate_limit_error",
+            503 | 529 => "overloaded_error",
+            504 => "timeout_error",
+            400..=499 => "invalid_request_error",
+            _ => "api_error",
+        }
+    }
+
+    /// The answer in `api`'s envelope.
+    pub fn into_response_for(self, api: Api) -> Response {
+        let body = match api {
+            Api::Chat | Api::Responses => json!({"error": {
+                "message": self.message,
+                "type": self.kind,
+                "param": self.param,
+                "code": self.code,
+            }}),
+            Api::Messages => json!({"type": "error", "error": {
+                "type": self.anthropic_type(),
+                "message": self.message,
+            }}),
+        };
         let mut response = (self.status, axum::Json(body)).into_response();
         if let Some(secs) = self.retry_after {
             response
@@ -303,6 +383,13 @@ impl IntoResponse for ApiError {
                 .insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
         response
+    }
+}
+
+impl IntoResponse for ApiError {
+    /// The OpenAI envelope (for routes that belong to no one API, such as `/v1/models`).
+    fn into_response(self) -> Response {
+        self.into_response_for(Api::Chat)
     }
 }
 
@@ -414,10 +501,82 @@ mod tests {
         let response = ApiError::overloaded(8).into_response();
         assert_eq!(response.status(), 503);
         assert_eq!(response.headers()[header::RETRY_AFTER], "1");
-        let event = ApiError::stream_event(&RouterError::new(ErrorKind::Network, "reset"));
+        let event =
+            ApiError::stream_event(Api::Chat, &RouterError::new(ErrorKind::Network, "reset"));
         let text = std::str::from_utf8(&event).unwrap();
         let json: serde_json::Value =
             serde_json::from_str(text.trim().strip_prefix("data: ").unwrap()).unwrap();
         assert_eq!(json["error"]["code"], "upstream_stream_error");
+    }
+
+    async fn body_of(response: Response) -> serde_json::Value {
+        let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
+            .await
+            .unwrap();
+        serde_json::from_slice(&bytes).unwrap()
+    }
+
+    #[tokio::test]
+    async fn anthropic_errors_carry_the_type_of_their_status() {
+        let cases = [
+            (
+                ApiError::invalid_request("x", "bad"),
+                400,
+                "invalid_request_error",
+            ),
+            (ApiError::bad_client_key(), 401, "authentication_error"),
+            (ApiError::too_large(8 << 20), 413, "request_too_large"),
+            (ApiError::unknown_model("m"), 404, "not_found_error"),
+            (ApiError::overloaded(4), 503, "overloaded_error"),
+            (
+                ApiError::budget_exceeded("spent".into(), Duration::from_secs(60)),
+                429,
+                "budget_exceeded",
+            ),
+        ];
+        for (error, status, kind) in cases {
+            let message = error.message.clone();
+            let response = error.into_response_for(Api::Messages);
+            assert_eq!(response.status().as_u16(), status);
+            let body = body_of(response).await;
+            assert_eq!(body["type"], "error");
+            assert_eq!(body["error"]["type"], kind, "{body}");
+            assert_eq!(body["error"]["message"], message.as_str());
+        }
+        let chain: Vec<ModelRef> = vec!["huggingface/a/one".parse().unwrap()];
+        for (code, kind) in [
+            (402, "billing_error"),
+            (403, "permission_error"),
+            (429, "rate_limit_error"),
+            (500, "api_error"),
+            (504, "timeout_error"),
+        ] {
+            let error = if code == 504 {
+                RouterError::new(ErrorKind::Timeout, "slow")
+            } else {
+                status(code, Some("30"))
+            };
+            let api = ApiError::from_failure(&failure(StopReason::Exhausted, &[error]), &chain);
+            let body = body_of(api.into_response_for(Api::Messages)).await;
+            assert_eq!(body["error"]["type"], kind, "{code}: {body}");
+        }
+    }
+
+    #[tokio::test]
+    async fn stream_errors_use_each_api_s_event_format() {
+        let error = RouterError::new(ErrorKind::Network, "reset");
+        let messages = ApiError::stream_event(Api::Messages, &error);
+        let text = std::str::from_utf8(&messages).unwrap();
+        assert!(text.starts_with("event: error\ndata: {"), "{text}");
+        let responses = ApiError::stream_event(Api::Responses, &error);
+        let text = std::str::from_utf8(&responses).unwrap();
+        let data: serde_json::Value =
+            serde_json::from_str(text.lines().nth(1).unwrap().strip_prefix("data: ").unwrap())
+                .unwrap();
+        assert_eq!(data["type"], "error");
+        assert_eq!(data["code"], "upstream_stream_error");
+        let budget = ApiError::budget_exceeded("x".into(), Duration::from_secs(5));
+        let body = body_of(budget.into_response_for(Api::Responses)).await;
+        assert_eq!(body["error"]["code"], "budget_exceeded");
     }
 }

@@ -1,0 +1,337 @@
+//! Cooldowns: a model that just failed in a way that will likely repeat (5xx after the
+//! quick retries, 429, 402, timeouts, network errors) is skipped by later requests for a
+//! while — 30 s by default, or the router's `Retry-After` when longer, doubling on each
+//! repeated failure up to 5 minutes. When the time is up, one request at a time probes
+//! the model (half-open); its outcome ends the cooldown or starts a longer one.
+//!
+//! Time is passed in (`now`), so the rules are tested without sleeping. With no model
+//! cooling, a request pays one atomic load.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, PoisonError};
+use std::time::Duration;
+
+use hfclaw_router_client::{ErrorKind, RouterError};
+use tokio::time::Instant;
+
+/// How long cooldowns last.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CooldownPolicy {
+    /// The first cooldown of a model (a longer `Retry-After` wins).
+    pub base: Duration,
+    /// The longest cooldown.
+    pub max: Duration,
+}
+
+impl Default for CooldownPolicy {
+    fn default() -> Self {
+        CooldownPolicy {
+            base: Duration::from_secs(30),
+            max: Duration::from_secs(300),
+        }
+    }
+}
+
+#[derive(Debug)]
+struct Entry {
+    /// Skipped until then.
+    until: Instant,
+    /// Failures in a row.
+    failures: u32,
+    /// A request is probing the model now.
+    probing: bool,
+}
+
+/// The models in cooldown, by router model id.
+#[derive(Debug, Default)]
+pub struct Cooldowns {
+    policy: CooldownPolicy,
+    entries: Mutex<HashMap<String, Entry>>,
+    /// `entries.len()`, readable without the lock.
+    count: AtomicUsize,
+}
+
+/// Which models of a chain one request may try.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Plan {
+    /// Positions in the chain to try, in order.
+    pub order: Vec<usize>,
+    /// Positions this request probes (half-open); released by [`Cooldowns::settle`].
+    pub probes: Vec<usize>,
+    /// Positions skipped because they are cooling, with the time left.
+    pub cooling: Vec<(usize, Duration)>,
+}
+
+/// True when an error of this kind puts the model in cooldown.
+pub fn cools(kind: ErrorKind) -> bool {
+    matches!(
+        kind,
+        ErrorKind::Upstream
+            | ErrorKind::RateLimited
+            | ErrorKind::Payment
+            | ErrorKind::Timeout
+            | ErrorKind::Network
+    )
+}
+
+impl Cooldowns {
+    /// No model cooling yet.
+    pub fn new(policy: CooldownPolicy) -> Cooldowns {
+        Cooldowns {
+            policy,
+            ..Cooldowns::default()
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Entry>> {
+        self.entries.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Which of `chain` to try now: healthy models in order, cooled-down models whose time
+    /// is up and that no other request is probing (this request probes them), and none
+    /// that are cooling — unless every model is cooling, then all of them in order.
+    pub fn plan(&self, chain: &[String], now: Instant) -> Plan {
+        let all = || Plan {
+            order: (0..chain.len()).collect(),
+            probes: Vec::new(),
+            cooling: Vec::new(),
+        };
+        if self.count.load(Ordering::Acquire) == 0 {
+            return all();
+        }
+        let mut entries = self.lock();
+        let mut plan = Plan {
+            order: Vec::new(),
+            probes: Vec::new(),
+            cooling: Vec::new(),
+        };
+        for (index, model) in chain.iter().enumerate() {
+            match entries.get_mut(model) {
+                None => plan.order.push(index),
+                Some(entry) if entry.until > now => {
+                    plan.cooling.push((index, entry.until - now));
+                }
+                Some(entry) if entry.probing => plan.cooling.push((index, Duration::ZERO)),
+                Some(entry) => {
+                    entry.probing = true;
+                    plan.order.push(index);
+                    plan.probes.push(index);
+                }
+            }
+        }
+        if plan.order.is_empty() {
+            return Plan {
+                cooling: plan.cooling,
+                ..all()
+            };
+        }
+        plan
+    }
+
+    /// Records the outcome of a request's chain: `failed` are the models given up on (with
+    /// their last error), `succeeded` the one that answered. Probes of `plan` that were
+    /// never tried are released for the next request.
+    pub fn settle(
+        &self,
+        chain: &[String],
+        plan: &Plan,
+        failed: &[(usize, &RouterError)],
+        succeeded: Option<usize>,
+        now: Instant,
+    ) {
+        let touches_cooling = failed.iter().any(|(_, e)| cools(e.kind))
+            || !plan.probes.is_empty()
+            || (succeeded.is_some() && self.count.load(Ordering::Acquire) > 0);
+        if !touches_cooling {
+            return;
+        }
+        let mut entries = self.lock();
+        for &(index, error) in failed {
+            let Some(model) = chain.get(index) else {
+                continue;
+            };
+            if cools(error.kind) {
+                let failures = entries.get(model).map_or(0, |e| e.failures) + 1;
+                let wait = self.cooldown_for(failures, error.retry_after);
+                entries.insert(
+                    model.clone(),
+                    Entry {
+                        until: now + wait,
+                        failures,
+                        probing: false,
+                    },
+                );
+                tracing::info!(model, seconds = wait.as_secs(), "model cooling down");
+            } else if let Some(entry) = entries.get_mut(model) {
+                // A probe that failed for another reason (404, 400) says nothing about
+                // health: the next request probes again.
+                entry.probing = false;
+            }
+        }
+        if let Some(model) = succeeded.and_then(|i| chain.get(i))
+            && entries.remove(model).is_some()
+        {
+            tracing::info!(model, "model recovered");
+        }
+        for &index in &plan.probes {
+            let tried = failed.iter().any(|(i, _)| *i == index) || succeeded == Some(index);
+            if !tried && let Some(entry) = chain.get(index).and_then(|m| entries.get_mut(m)) {
+                entry.probing = false;
+            }
+        }
+        self.count.store(entries.len(), Ordering::Release);
+    }
+
+    fn cooldown_for(&self, failures: u32, retry_after: Option<Duration>) -> Duration {
+        let doubled = self
+            .policy
+            .base
+            .saturating_mul(1u32 << failures.saturating_sub(1).min(16));
+        doubled
+            .max(retry_after.unwrap_or_default())
+            .min(self.policy.max.max(self.policy.base))
+    }
+
+    /// The models cooling now, with the time left (0 while one is being probed), by id.
+    pub fn active(&self, now: Instant) -> Vec<(String, Duration)> {
+        if self.count.load(Ordering::Acquire) == 0 {
+            return Vec::new();
+        }
+        let entries = self.lock();
+        let mut active: Vec<(String, Duration)> = entries
+            .iter()
+            .map(|(model, e)| (model.clone(), e.until.saturating_duration_since(now)))
+            .collect();
+        active.sort();
+        active
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn chain(ids: &[&str]) -> Vec<String> {
+        ids.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    fn error(kind: ErrorKind, retry_after: Option<u64>) -> RouterError {
+        RouterError {
+            retry_after: retry_after.map(Duration::from_secs),
+            ..RouterError::new(kind, "x")
+        }
+    }
+
+    fn fail(c: &Cooldowns, ids: &[String], index: usize, e: &RouterError, now: Instant) {
+        let plan = c.plan(ids, now);
+        c.settle(ids, &plan, &[(index, e)], None, now);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_failed_primary_is_skipped_until_its_cooldown_ends() {
+        let c = Cooldowns::new(CooldownPolicy::default());
+        let ids = chain(&["a", "b"]);
+        let t0 = Instant::now();
+        assert_eq!(c.plan(&ids, t0).order, [0, 1]);
+        fail(&c, &ids, 0, &error(ErrorKind::Upstream, None), t0);
+        let plan = c.plan(&ids, t0 + Duration::from_secs(29));
+        assert_eq!(plan.order, [1]);
+        assert_eq!(plan.cooling, [(0, Duration::from_secs(1))]);
+        assert_eq!(
+            c.active(t0 + Duration::from_secs(10)),
+            [("a".to_owned(), Duration::from_secs(20))]
+        );
+        // Time is up: this request probes "a".
+        let probe = c.plan(&ids, t0 + Duration::from_secs(30));
+        assert_eq!(
+            (probe.order.as_slice(), probe.probes.as_slice()),
+            (&[0, 1][..], &[0][..])
+        );
+        // Meanwhile another request does not probe it too.
+        assert_eq!(c.plan(&ids, t0 + Duration::from_secs(31)).order, [1]);
+        c.settle(&ids, &probe, &[], Some(0), t0 + Duration::from_secs(31));
+        assert_eq!(c.plan(&ids, t0 + Duration::from_secs(31)).order, [0, 1]);
+        assert!(c.active(t0).is_empty());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn repeated_failures_double_up_to_the_cap_and_retry_after_wins() {
+        let c = Cooldowns::new(CooldownPolicy::default());
+        let ids = chain(&["a"]);
+        let mut now = Instant::now();
+        let mut waits = Vec::new();
+        for _ in 0..6 {
+            let plan = c.plan(&ids, now);
+            c.settle(
+                &ids,
+                &plan,
+                &[(0, &error(ErrorKind::Timeout, None))],
+                None,
+                now,
+            );
+            let left = c.active(now)[0].1;
+            waits.push(left.as_secs());
+            now += left;
+        }
+        assert_eq!(waits, [30, 60, 120, 240, 300, 300]);
+        let c = Cooldowns::new(CooldownPolicy::default());
+        fail(&c, &ids, 0, &error(ErrorKind::RateLimited, Some(90)), now);
+        assert_eq!(c.active(now)[0].1, Duration::from_secs(90));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn only_failures_that_repeat_cool_a_model() {
+        let c = Cooldowns::new(CooldownPolicy::default());
+        let ids = chain(&["a"]);
+        let now = Instant::now();
+        for kind in [
+            ErrorKind::NotFound,
+            ErrorKind::Forbidden,
+            ErrorKind::Auth,
+            ErrorKind::BadRequest,
+            ErrorKind::BadResponse,
+        ] {
+            fail(&c, &ids, 0, &error(kind, None), now);
+            assert!(c.active(now).is_empty(), "{kind:?}");
+        }
+        for kind in [
+            ErrorKind::Upstream,
+            ErrorKind::RateLimited,
+            ErrorKind::Payment,
+            ErrorKind::Timeout,
+            ErrorKind::Network,
+        ] {
+            let c = Cooldowns::new(CooldownPolicy::default());
+            fail(&c, &ids, 0, &error(kind, None), now);
+            assert_eq!(c.active(now).len(), 1, "{kind:?}");
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn when_every_model_is_cooling_all_are_tried() {
+        let c = Cooldowns::new(CooldownPolicy::default());
+        let ids = chain(&["a", "b"]);
+        let now = Instant::now();
+        fail(&c, &ids, 0, &error(ErrorKind::Upstream, None), now);
+        fail(&c, &ids, 1, &error(ErrorKind::Upstream, None), now);
+        let plan = c.plan(&ids, now + Duration::from_secs(1));
+        assert_eq!(plan.order, [0, 1]);
+        assert_eq!(plan.cooling.len(), 2);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_untried_probe_is_released() {
+        let c = Cooldowns::new(CooldownPolicy::default());
+        let ids = chain(&["a", "b"]);
+        let now = Instant::now();
+        fail(&c, &ids, 1, &error(ErrorKind::Upstream, None), now);
+        let later = now + Duration::from_secs(30);
+        let plan = c.plan(&ids, later);
+        assert_eq!(plan.probes, [1]);
+        // "a" answered; "b" was never reached, so the next request may probe it.
+        c.settle(&ids, &plan, &[], Some(0), later);
+        assert_eq!(c.plan(&ids, later).probes, [1]);
+    }
+}

@@ -1,0 +1,406 @@
+//! The one forwarding path of the three APIs: read and check the body, resolve `model`
+//! into a chain, skip models in cooldown, run the chain before anything reaches the
+//! client, answer with the chosen model's bytes, and record how it went. Per-API
+//! differences come from [`Api`]; nothing here is written three times.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::Request;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::Response;
+use bytes::{Bytes, BytesMut};
+use futures_util::StreamExt;
+use hfclaw_model_ref::ModelRef;
+use hfclaw_router_client::{ChainSuccess, RouterError, provider_header, run_chain};
+use serde_json::{Map, Value};
+use tokio::time::Instant;
+
+use crate::api::Api;
+use crate::app::{App, Exchange};
+use crate::cooldown::Plan;
+use crate::error::ApiError;
+use crate::meter::Meter;
+use crate::routes::SKIPPED_HEADER;
+use crate::routes::{ClientLabel, FALLBACK_HEADER, MODEL_HEADER, NO_FALLBACK_HEADER, Requested};
+use crate::tap::{Tap, split_whole_answer};
+use crate::upstream::{self, Answer, Outgoing, Passthrough, StreamEnd};
+
+/// What is known about a request while it is served.
+struct Ticket {
+    started: Instant,
+    api: Api,
+    key: Option<String>,
+    requested: Option<String>,
+    streamed: bool,
+}
+
+impl Ticket {
+    fn exchange(&self) -> Exchange {
+        Exchange {
+            api: self.api,
+            key: self.key.clone(),
+            requested: self.requested.clone(),
+            answered: None,
+            provider: None,
+            fallback: None,
+            skipped: Vec::new(),
+            error: None,
+            tokens: None,
+            ttfb: None,
+            total: self.started.elapsed(),
+            streamed: self.streamed,
+        }
+    }
+}
+
+/// Serves one request of `api` (`POST /v1/chat/completions`, `/v1/messages`,
+/// `/v1/responses`).
+pub async fn forward(app: Arc<App>, api: Api, request: Request) -> Response {
+    let mut ticket = Ticket {
+        started: Instant::now(),
+        api,
+        key: request
+            .extensions()
+            .get::<ClientLabel>()
+            .map(|k| k.0.clone()),
+        requested: None,
+        streamed: false,
+    };
+    match forward_inner(&app, &mut ticket, request).await {
+        Ok(response) => response,
+        Err(error) => {
+            let mut exchange = ticket.exchange();
+            exchange.error = Some((error.kind, error.status.as_u16()));
+            app.record(exchange);
+            let mut response = error.into_response_for(api);
+            if let Some(model) = ticket.requested {
+                response.extensions_mut().insert(Requested(model));
+            }
+            response
+        }
+    }
+}
+
+async fn forward_inner(
+    app: &Arc<App>,
+    ticket: &mut Ticket,
+    request: Request,
+) -> Result<Response, ApiError> {
+    let api = ticket.api;
+    // Taken before the body is read, so bodies in memory are bounded too.
+    let permit = app
+        .limit
+        .clone()
+        .try_acquire_owned()
+        .map_err(|_| ApiError::overloaded(app.options.max_concurrent))?;
+    let (parts, body) = request.into_parts();
+    let mut body = read_json(&parts.headers, body, app.options.max_body).await?;
+    api.validate(&body)?;
+    ticket.requested = model_field(&body)?;
+    ticket.streamed = api.wants_stream(&body);
+    let no_fallback = parts
+        .headers
+        .get(NO_FALLBACK_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| matches!(v.trim(), "1" | "true" | "yes"));
+    let snapshot = app.snapshot();
+    let chain = snapshot.chain(ticket.requested.as_deref(), no_fallback)?;
+    let ids: Vec<String> = chain
+        .iter()
+        .map(|r| r.router_model_id().to_owned())
+        .collect();
+    // Usage is asked for on the gateway's own account; the extra chunk is then hidden.
+    let hide_usage_chunk = api == Api::Chat && ticket.streamed && !asks_for_usage(&body);
+    if hide_usage_chunk {
+        let options = body
+            .entry("stream_options")
+            .or_insert_with(|| Value::Object(Map::new()));
+        if let Value::Object(options) = options {
+            options.insert("include_usage".to_owned(), Value::Bool(true));
+        }
+    }
+    let headers = forwarded_headers(api, &parts.headers);
+    let outgoing = Outgoing {
+        api,
+        headers: &headers,
+        timeout: app.options.timeout,
+    };
+    let plan = app.cooldowns.plan(&ids, Instant::now());
+    let tried: Vec<String> = plan.order.iter().map(|&i| ids[i].clone()).collect();
+    let client = &snapshot.client;
+    let outcome = run_chain(&tried, &app.options.policy, |attempt| {
+        // Each attempt owns its body: attempts of one chain run one after the other, but
+        // the engine cannot lend one body to successive futures.
+        let mut body = body.clone();
+        body.insert("model".to_owned(), Value::String(attempt.model.clone()));
+        let outgoing = &outgoing;
+        async move { upstream::attempt(client, outgoing, Value::Object(body), &attempt.model).await }
+    })
+    .await;
+    let in_chain = |tried_index: usize| plan.order[tried_index];
+    let (skips, succeeded) = match &outcome {
+        Ok(success) => (&success.skipped, Some(in_chain(success.index))),
+        Err(failure) => (&failure.skipped, None),
+    };
+    let failed: Vec<(usize, &RouterError)> = skips
+        .iter()
+        .map(|s| (in_chain(s.index), &s.error))
+        .collect();
+    app.cooldowns
+        .settle(&ids, &plan, &failed, succeeded, Instant::now());
+    let tried_refs: Vec<ModelRef> = plan.order.iter().map(|&i| chain[i].clone()).collect();
+    let success = outcome.map_err(|failure| ApiError::from_failure(&failure, &tried_refs))?;
+    Ok(respond(
+        app,
+        ticket,
+        success,
+        &chain,
+        &plan,
+        permit,
+        hide_usage_chunk,
+    ))
+}
+
+/// Reads the body (up to `max_body`) as a JSON object.
+async fn read_json(
+    headers: &HeaderMap,
+    body: Body,
+    max_body: usize,
+) -> Result<Map<String, Value>, ApiError> {
+    let bytes = read_body(headers, body, max_body).await?;
+    tracing::trace!(body = %String::from_utf8_lossy(&bytes), "request");
+    serde_json::from_slice(&bytes).map_err(|e| {
+        ApiError::invalid_request(
+            "invalid_json",
+            format!("the request body is not a JSON object: {e}"),
+        )
+    })
+}
+
+/// The body, refused with 413 as soon as it passes `max_body` (declared or sent).
+pub async fn read_body(
+    headers: &HeaderMap,
+    body: Body,
+    max_body: usize,
+) -> Result<Bytes, ApiError> {
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|len| len > max_body as u64) {
+        return Err(ApiError::too_large(max_body));
+    }
+    let mut stream = body.into_data_stream();
+    let capacity = declared.map_or(0, |len| (len as usize).min(max_body));
+    let mut buf = BytesMut::with_capacity(capacity);
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|e| {
+            ApiError::invalid_request(
+                "unreadable_body",
+                format!("could not read the request body: {e}"),
+            )
+        })?;
+        if buf.len() + chunk.len() > max_body {
+            return Err(ApiError::too_large(max_body));
+        }
+        buf.extend_from_slice(&chunk);
+    }
+    Ok(buf.freeze())
+}
+
+/// The body's `model`: absent or null means the default.
+fn model_field(body: &Map<String, Value>) -> Result<Option<String>, ApiError> {
+    match body.get("model") {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(model)) => Ok(Some(model.clone())),
+        Some(_) => Err(ApiError::invalid_request(
+            "invalid_model",
+            "`model` must be a string: a huggingface/… ref, org/model, an alias or \"default\"",
+        )),
+    }
+}
+
+/// True when a chat request asked for the usage chunk itself.
+fn asks_for_usage(body: &Map<String, Value>) -> bool {
+    body.get("stream_options")
+        .and_then(|o| o.get("include_usage"))
+        .and_then(Value::as_bool)
+        .unwrap_or(false)
+}
+
+/// The client headers `api` passes on to the router.
+pub fn forwarded_headers(api: Api, from: &HeaderMap) -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    for name in api.forwarded_request_headers() {
+        for value in from.get_all(*name) {
+            headers.append(*name, value.clone());
+        }
+    }
+    headers
+}
+
+/// The client's answer: the router's status, body and content type, plus which model
+/// answered; the exchange is recorded now (whole answers) or when the stream ends.
+fn respond(
+    app: &Arc<App>,
+    ticket: &Ticket,
+    success: ChainSuccess<Answer>,
+    chain: &[ModelRef],
+    plan: &Plan,
+    permit: tokio::sync::OwnedSemaphorePermit,
+    hide_usage_chunk: bool,
+) -> Response {
+    let index = plan.order[success.index];
+    let model_ref = &chain[index];
+    let mut exchange = ticket.exchange();
+    exchange.answered = Some(model_ref.clone());
+    exchange.fallback = Some(index);
+    exchange.skipped = success
+        .skipped
+        .iter()
+        .map(|s| chain[plan.order[s.index]].clone())
+        .chain(plan.cooling.iter().map(|(i, _)| chain[*i].clone()))
+        .collect();
+    let api = ticket.api;
+    let (status, mut headers, body) = match success.value {
+        Answer::Whole {
+            status,
+            headers,
+            mut body,
+        } => {
+            drop(permit);
+            if app.options.split_reasoning
+                && api == Api::Chat
+                && let Some(split) = split_whole_answer(&body)
+            {
+                body = split;
+            }
+            let mut meter = Meter::new(api);
+            meter.observe_body(&body);
+            exchange.provider = provider_header(&headers).map(str::to_owned);
+            exchange.tokens = meter.tokens();
+            exchange.total = ticket.started.elapsed();
+            exchange.ttfb = Some(exchange.total);
+            app.record(exchange);
+            (status, headers, Body::from(body))
+        }
+        Answer::Stream {
+            status,
+            headers,
+            head,
+            rest,
+        } => {
+            exchange.provider = provider_header(&headers).map(str::to_owned);
+            exchange.ttfb = Some(ticket.started.elapsed());
+            let tap = Tap::new(api, hide_usage_chunk, app.options.split_reasoning);
+            let recorder = app.clone();
+            let started = ticket.started;
+            let on_end = Box::new(move |end: StreamEnd| {
+                exchange.tokens = end.tokens;
+                exchange.total = started.elapsed();
+                if let Some(error) = end.error {
+                    exchange.error = Some(("stream_broken", error.status.unwrap_or(502)));
+                } else if !end.completed {
+                    exchange.error = Some(("client_closed", 499));
+                }
+                recorder.record(exchange);
+            });
+            let stream =
+                Passthrough::new(api, head, rest, tap, model_ref.to_string(), permit, on_end);
+            (status, headers, Body::from_stream(stream))
+        }
+    };
+    if let Ok(value) = HeaderValue::from_str(model_ref.as_str()) {
+        headers.insert(MODEL_HEADER, value);
+    }
+    headers.insert(FALLBACK_HEADER, HeaderValue::from(index));
+    let mut skipped: Vec<String> = success
+        .skipped
+        .iter()
+        .map(|s| {
+            let status = s
+                .error
+                .status
+                .map(|c| format!(", HTTP {c}"))
+                .unwrap_or_default();
+            let model = &chain[plan.order[s.index]];
+            format!("{model} ({}{status})", s.error.kind.summary())
+        })
+        .collect();
+    skipped.extend(
+        plan.cooling
+            .iter()
+            .filter(|(i, _)| *i < index)
+            .map(|(i, left)| {
+                format!(
+                    "{} (cooling down, {} s left)",
+                    chain[*i],
+                    left.as_secs().max(1)
+                )
+            }),
+    );
+    if !skipped.is_empty()
+        && let Ok(value) = HeaderValue::from_str(&skipped.join(", "))
+    {
+        headers.insert(SKIPPED_HEADER, value);
+    }
+    let mut response = Response::new(body);
+    *response.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
+    *response.headers_mut() = headers;
+    response
+}
+
+/// Serves a request whose answer goes back as the router gives it, whatever its status:
+/// `POST /v1/messages/count_tokens` (with `model` resolved like any other request's, no
+/// fallbacks) and the stored-response endpoints under `/v1/responses/…` (no `model`).
+pub async fn relay(app: Arc<App>, api: Api, path: String, request: Request) -> Response {
+    match relay_inner(&app, api, path, request).await {
+        Ok(response) => response,
+        Err(error) => error.into_response_for(api),
+    }
+}
+
+async fn relay_inner(
+    app: &App,
+    api: Api,
+    path: String,
+    request: Request,
+) -> Result<Response, ApiError> {
+    let _permit = app
+        .limit
+        .clone()
+        .try_acquire_owned()
+        .map_err(|_| ApiError::overloaded(app.options.max_concurrent))?;
+    let (parts, body) = request.into_parts();
+    let mut bytes = read_body(&parts.headers, body, app.options.max_body).await?;
+    let snapshot = app.snapshot();
+    if api == Api::Messages {
+        let mut body: Map<String, Value> = serde_json::from_slice(&bytes).map_err(|e| {
+            ApiError::invalid_request(
+                "invalid_json",
+                format!("the request body is not a JSON object: {e}"),
+            )
+        })?;
+        let requested = model_field(&body)?;
+        let chain = snapshot.chain(requested.as_deref(), true)?;
+        let model = chain[0].router_model_id().to_owned();
+        body.insert("model".to_owned(), Value::String(model));
+        bytes = Bytes::from(Value::Object(body).to_string());
+    }
+    let headers = forwarded_headers(api, &parts.headers);
+    let raw = snapshot
+        .client
+        .forward_raw(parts.method.clone(), &path, bytes, &headers)
+        .await
+        .map_err(|e| ApiError::from_router(&e))?;
+    let status = StatusCode::from_u16(raw.status).unwrap_or(StatusCode::BAD_GATEWAY);
+    let content_type = raw.headers.get(header::CONTENT_TYPE).cloned();
+    let body = raw.bytes().await.map_err(|e| ApiError::from_router(&e))?;
+    let mut response = Response::new(Body::from(body));
+    *response.status_mut() = status;
+    if let Some(value) = content_type {
+        response.headers_mut().insert(header::CONTENT_TYPE, value);
+    }
+    Ok(response)
+}

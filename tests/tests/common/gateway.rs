@@ -1,0 +1,130 @@
+//! A running `hfclaw serve` for end-to-end tests.
+#![allow(dead_code, clippy::unwrap_used)]
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, ExitStatus, Stdio};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use async_openai::Client;
+use async_openai::config::OpenAIConfig;
+
+use super::{Sandbox, TOKEN};
+
+/// A running `hfclaw serve`; killed on drop if still running.
+pub struct Gateway {
+    pub child: Child,
+    pub addr: String,
+    stderr: Arc<Mutex<String>>,
+    reader: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Gateway {
+    /// Starts `hfclaw serve --listen 127.0.0.1:0 ARGS` and waits for its address.
+    pub fn start(sandbox: &Sandbox, args: &[&str]) -> Gateway {
+        let router_url = sandbox.router.base_url();
+        let mut all = vec![
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--router-url",
+            &router_url,
+        ];
+        all.extend_from_slice(args);
+        let mut child = sandbox
+            .cmd(&all)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn hfclaw serve");
+        let stderr = child.stderr.take().expect("stderr");
+        let text = Arc::new(Mutex::new(String::new()));
+        let (tx, rx) = mpsc::channel();
+        let sink = text.clone();
+        let reader = std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                if let Some(addr) = line.strip_prefix("listening on http://") {
+                    let _ = tx.send(addr.trim().to_owned());
+                }
+                let mut sink = sink.lock().unwrap();
+                sink.push_str(&line);
+                sink.push('\n');
+            }
+        });
+        let addr = match rx.recv_timeout(Duration::from_secs(60)) {
+            Ok(addr) => addr,
+            Err(_) => {
+                let _ = child.kill();
+                panic!("hfclaw serve did not start:\n{}", text.lock().unwrap());
+            }
+        };
+        Gateway {
+            child,
+            addr,
+            stderr: text,
+            reader: Some(reader),
+        }
+    }
+
+    pub fn base(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn v1(&self) -> String {
+        format!("http://{}/v1", self.addr)
+    }
+
+    pub fn openai(&self, key: &str) -> Client<OpenAIConfig> {
+        Client::with_config(
+            OpenAIConfig::new()
+                .with_api_base(self.v1())
+                .with_api_key(key),
+        )
+    }
+
+    pub fn signal(&self, name: &str) {
+        let status = std::process::Command::new("kill")
+            .args([&format!("-{name}"), &self.child.id().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(status.success());
+    }
+
+    /// Waits (at most `limit`) for the process to exit; returns its status and stderr.
+    pub fn wait(mut self, limit: Duration) -> (ExitStatus, String) {
+        let started = Instant::now();
+        let status = loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                break status;
+            }
+            assert!(
+                started.elapsed() < limit,
+                "hfclaw serve did not exit in {limit:?}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        if let Some(reader) = self.reader.take() {
+            let _ = reader.join();
+        }
+        (status, self.stderr_text())
+    }
+
+    pub fn stderr_text(&self) -> String {
+        let text = self.stderr.lock().unwrap().clone();
+        assert!(
+            !text.contains(TOKEN),
+            "the token leaked into the log:\n{text}"
+        );
+        text
+    }
+}
+
+impl Drop for Gateway {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -40,6 +40,13 @@ pub enum Reply {
     },
     /// Never answers (for timeouts).
     Hang,
+    /// Another reply with extra response headers (e.g. `x-inference-provider`).
+    Headed {
+        /// The reply.
+        reply: Box<Reply>,
+        /// Extra headers.
+        headers: Vec<(String, String)>,
+    },
 }
 
 impl Reply {
@@ -54,10 +61,58 @@ impl Reply {
 
     /// The same reply with one more header.
     pub fn with_header(mut self, name: &str, value: &str) -> Reply {
-        if let Reply::Json { headers, .. } = &mut self {
-            headers.push((name.to_owned(), value.to_owned()));
+        match &mut self {
+            Reply::Json { headers, .. } | Reply::Headed { headers, .. } => {
+                headers.push((name.to_owned(), value.to_owned()));
+                self
+            }
+            _ => Reply::Headed {
+                reply: Box::new(self),
+                headers: vec![(name.to_owned(), value.to_owned())],
+            },
         }
-        self
+    }
+
+    /// The same reply naming the backend that served it (`x-inference-provider`).
+    pub fn via(self, provider: &str) -> Reply {
+        self.with_header("x-inference-provider", provider)
+    }
+
+    /// An SSE reply from complete events, sent at once.
+    pub fn sse(pieces: Vec<String>) -> Reply {
+        Reply::Sse {
+            pieces,
+            delay: Duration::ZERO,
+        }
+    }
+
+    /// A non-streamed Anthropic Messages answer.
+    pub fn messages_json(model: &str, text: &str) -> Reply {
+        let body = serde_json::json!({
+            "id": "msg_fake", "type": "message", "role": "assistant", "model": model,
+            "content": [{"type": "text", "text": text}],
+            "stop_reason": "end_turn", "stop_sequence": null,
+            "usage": {"input_tokens": 5, "output_tokens": 7},
+        });
+        Reply::json(200, body.to_string())
+    }
+
+    /// A streamed Anthropic Messages answer.
+    pub fn messages_stream(model: &str, pieces: &[&str]) -> Reply {
+        Reply::sse(anthropic_events(model, pieces))
+    }
+
+    /// A non-streamed OpenAI Responses answer.
+    pub fn responses_json(model: &str, text: &str) -> Reply {
+        Reply::json(
+            200,
+            response_object(model, "completed", Some(text)).to_string(),
+        )
+    }
+
+    /// A streamed OpenAI Responses answer.
+    pub fn responses_stream(model: &str, pieces: &[&str]) -> Reply {
+        Reply::sse(responses_events(model, pieces))
     }
 
     /// A router error in the `{"error":{"message","type","code"}}` envelope.
@@ -115,6 +170,135 @@ pub fn sse_chat_events(model: &str, reasoning: &[&str], content: &[&str]) -> Vec
     events
 }
 
+/// The events of a streamed Anthropic Messages answer (`event:` lines included).
+pub fn anthropic_events(model: &str, pieces: &[&str]) -> Vec<String> {
+    let event = |name: &str, data: serde_json::Value| format!("event: {name}\ndata: {data}\n\n");
+    let mut events = vec![
+        event(
+            "message_start",
+            serde_json::json!({"type": "message_start", "message": {
+                "id": "msg_fake", "type": "message", "role": "assistant", "model": model,
+                "content": [], "stop_reason": null, "stop_sequence": null,
+                "usage": {"input_tokens": 5, "output_tokens": 1}}}),
+        ),
+        event(
+            "content_block_start",
+            serde_json::json!({"type": "content_block_start", "index": 0,
+                "content_block": {"type": "text", "text": ""}}),
+        ),
+        event("ping", serde_json::json!({"type": "ping"})),
+    ];
+    for piece in pieces {
+        events.push(event(
+            "content_block_delta",
+            serde_json::json!({"type": "content_block_delta", "index": 0,
+                "delta": {"type": "text_delta", "text": piece}}),
+        ));
+    }
+    events.push(event(
+        "content_block_stop",
+        serde_json::json!({"type": "content_block_stop", "index": 0}),
+    ));
+    events.push(event(
+        "message_delta",
+        serde_json::json!({"type": "message_delta",
+            "delta": {"stop_reason": "end_turn", "stop_sequence": null},
+            "usage": {"output_tokens": pieces.len()}}),
+    ));
+    events.push(event(
+        "message_stop",
+        serde_json::json!({"type": "message_stop"}),
+    ));
+    events
+}
+
+/// An OpenAI Responses `response` object; `text` is its one output message.
+pub fn response_object(model: &str, status: &str, text: Option<&str>) -> serde_json::Value {
+    let output: Vec<serde_json::Value> = text
+        .map(|text| {
+            serde_json::json!({"type": "message", "id": "msg_fake", "status": "completed",
+                "role": "assistant",
+                "content": [{"type": "output_text", "text": text, "annotations": []}]})
+        })
+        .into_iter()
+        .collect();
+    let usage = (status == "completed").then(|| {
+        serde_json::json!({"input_tokens": 5, "output_tokens": 7, "total_tokens": 12,
+            "input_tokens_details": {"cached_tokens": 0},
+            "output_tokens_details": {"reasoning_tokens": 0}})
+    });
+    serde_json::json!({
+        "id": "resp_fake", "object": "response", "created_at": 1, "status": status,
+        "model": model, "output": output, "usage": usage, "error": null,
+        "incomplete_details": null, "instructions": null, "metadata": {},
+        "parallel_tool_calls": true, "temperature": 1.0, "tool_choice": "auto",
+        "tools": [], "top_p": 1.0,
+    })
+}
+
+/// The events of a streamed OpenAI Responses answer (`event:` lines included).
+pub fn responses_events(model: &str, pieces: &[&str]) -> Vec<String> {
+    let text: String = pieces.concat();
+    let mut sequence = 0u64;
+    let mut event = |name: &str, mut data: serde_json::Value| {
+        data["type"] = serde_json::json!(name);
+        data["sequence_number"] = serde_json::json!(sequence);
+        sequence += 1;
+        format!("event: {name}\ndata: {data}\n\n")
+    };
+    let part =
+        |text: &str| serde_json::json!({"type": "output_text", "text": text, "annotations": []});
+    let item = |status: &str, content: Vec<serde_json::Value>| {
+        serde_json::json!({"type": "message", "id": "msg_fake", "status": status,
+            "role": "assistant", "content": content})
+    };
+    let mut events = vec![
+        event(
+            "response.created",
+            serde_json::json!({"response": response_object(model, "in_progress", None)}),
+        ),
+        event(
+            "response.in_progress",
+            serde_json::json!({"response": response_object(model, "in_progress", None)}),
+        ),
+        event(
+            "response.output_item.added",
+            serde_json::json!({"output_index": 0, "item": item("in_progress", Vec::new())}),
+        ),
+        event(
+            "response.content_part.added",
+            serde_json::json!({"item_id": "msg_fake", "output_index": 0, "content_index": 0,
+                "part": part("")}),
+        ),
+    ];
+    for piece in pieces {
+        events.push(event(
+            "response.output_text.delta",
+            serde_json::json!({"item_id": "msg_fake", "output_index": 0, "content_index": 0,
+                "delta": piece, "logprobs": []}),
+        ));
+    }
+    events.push(event(
+        "response.output_text.done",
+        serde_json::json!({"item_id": "msg_fake", "output_index": 0, "content_index": 0,
+            "text": text, "logprobs": []}),
+    ));
+    events.push(event(
+        "response.content_part.done",
+        serde_json::json!({"item_id": "msg_fake", "output_index": 0, "content_index": 0,
+            "part": part(&text)}),
+    ));
+    events.push(event(
+        "response.output_item.done",
+        serde_json::json!({"output_index": 0, "item": item("completed", vec![part(&text)])}),
+    ));
+    events.push(event(
+        "response.completed",
+        serde_json::json!({"response": response_object(model, "completed", Some(&text))}),
+    ));
+    events
+}
+
 /// A request the fake router received.
 #[derive(Debug, Clone)]
 pub struct Recorded {
@@ -145,8 +329,8 @@ impl Recorded {
 #[derive(Default)]
 struct Script {
     models: Option<Reply>,
-    /// Per model id (as sent), replies in order; the last one repeats.
-    chat: HashMap<String, VecDeque<Reply>>,
+    /// Per path and model id (as sent), replies in order; the last one repeats.
+    replies: HashMap<(String, String), VecDeque<Reply>>,
     /// The Hub's `GET /api/whoami-v2` answer (401 when unset).
     whoami: Option<Reply>,
     recorded: Vec<Recorded>,
@@ -186,7 +370,11 @@ impl FakeRouter {
                 let _ = addr_tx.send(addr);
                 let app = Router::new()
                     .route("/v1/models", get(models))
-                    .route("/v1/chat/completions", post(chat))
+                    .route("/v1/chat/completions", post(answer))
+                    .route("/v1/messages", post(answer))
+                    .route("/v1/messages/count_tokens", post(answer))
+                    .route("/v1/responses", post(answer))
+                    .route("/v1/responses/{*rest}", axum::routing::any(answer))
                     .route("/api/whoami-v2", get(whoami))
                     .with_state(shared);
                 let _ = axum::serve(listener, app)
@@ -225,9 +413,39 @@ impl FakeRouter {
 
     /// Queues replies for chat requests whose `model` is `model_id`; the last one repeats.
     pub fn chat(&self, model_id: &str, replies: impl IntoIterator<Item = Reply>) -> &FakeRouter {
-        self.lock()
-            .chat
-            .insert(model_id.to_owned(), replies.into_iter().collect());
+        self.on("/v1/chat/completions", model_id, replies)
+    }
+
+    /// Queues replies for Anthropic Messages requests (`POST /v1/messages`).
+    pub fn messages(
+        &self,
+        model_id: &str,
+        replies: impl IntoIterator<Item = Reply>,
+    ) -> &FakeRouter {
+        self.on("/v1/messages", model_id, replies)
+    }
+
+    /// Queues replies for OpenAI Responses requests (`POST /v1/responses`).
+    pub fn responses(
+        &self,
+        model_id: &str,
+        replies: impl IntoIterator<Item = Reply>,
+    ) -> &FakeRouter {
+        self.on("/v1/responses", model_id, replies)
+    }
+
+    /// Queues replies for requests to `path` (e.g. `/v1/messages/count_tokens`) whose
+    /// `model` is `model_id` (`""` for requests without one).
+    pub fn on(
+        &self,
+        path: &str,
+        model_id: &str,
+        replies: impl IntoIterator<Item = Reply>,
+    ) -> &FakeRouter {
+        self.lock().replies.insert(
+            (path.to_owned(), model_id.to_owned()),
+            replies.into_iter().collect(),
+        );
         self
     }
 
@@ -250,9 +468,14 @@ impl FakeRouter {
 
     /// The `model` of every chat request received so far, in order.
     pub fn chat_models(&self) -> Vec<String> {
+        self.models_sent_to("POST /v1/chat/completions")
+    }
+
+    /// The `model` of every request to `route` (e.g. `POST /v1/messages`), in order.
+    pub fn models_sent_to(&self, route: &str) -> Vec<String> {
         self.requests()
             .iter()
-            .filter(|r| r.route == "POST /v1/chat/completions")
+            .filter(|r| r.route == route)
             .filter_map(Recorded::model)
             .collect()
     }
@@ -318,15 +541,26 @@ async fn whoami(State(script): State<Shared>, request: Request) -> Response {
     respond(reply).await
 }
 
-async fn chat(State(script): State<Shared>, headers: HeaderMap, body: Bytes) -> Response {
-    record(&script, "POST /v1/chat/completions", &headers, &body);
+async fn answer(State(script): State<Shared>, request: Request) -> Response {
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    let (parts, body) = request.into_parts();
+    let body = axum::body::to_bytes(body, 64 * 1024 * 1024)
+        .await
+        .unwrap_or_default();
+    record(&script, &format!("{method} {path}"), &parts.headers, &body);
     let model = serde_json::from_slice::<serde_json::Value>(&body)
         .ok()
         .and_then(|v| v.get("model")?.as_str().map(str::to_owned))
         .unwrap_or_default();
+    let key = if path.starts_with("/v1/responses/") {
+        ("/v1/responses/*".to_owned(), String::new())
+    } else {
+        (path.clone(), model.clone())
+    };
     let reply = {
         let mut script = script.lock().unwrap_or_else(PoisonError::into_inner);
-        match script.chat.get_mut(&model) {
+        match script.replies.get_mut(&key) {
             Some(queue) if queue.len() > 1 => queue.pop_front(),
             Some(queue) => queue.front().cloned(),
             None => None,
@@ -344,7 +578,11 @@ async fn chat(State(script): State<Shared>, headers: HeaderMap, body: Bytes) -> 
     respond(reply).await
 }
 
-async fn respond(reply: Reply) -> Response {
+fn respond(reply: Reply) -> std::pin::Pin<Box<dyn std::future::Future<Output = Response> + Send>> {
+    Box::pin(respond_inner(reply))
+}
+
+async fn respond_inner(reply: Reply) -> Response {
     match reply {
         Reply::Json {
             status,
@@ -375,6 +613,18 @@ async fn respond(reply: Reply) -> Response {
         Reply::Hang => {
             std::future::pending::<()>().await;
             Response::default()
+        }
+        Reply::Headed { reply, headers } => {
+            let mut response = respond(*reply).await;
+            for (name, value) in headers {
+                if let (Ok(name), Ok(value)) = (
+                    axum::http::HeaderName::from_bytes(name.as_bytes()),
+                    axum::http::HeaderValue::from_str(&value),
+                ) {
+                    response.headers_mut().insert(name, value);
+                }
+            }
+            response
         }
     }
 }

@@ -11,6 +11,7 @@ mod bench;
 mod catalog;
 mod ci;
 mod interop;
+mod pyenv;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -52,9 +53,15 @@ fn main() -> ExitCode {
 
 /// Runs `cargo ARGS` in the workspace root, with the cargo that runs xtask.
 fn cargo(args: &[&str]) -> Result<()> {
+    cargo_with_env(args, &[])
+}
+
+/// [`cargo`] with extra environment variables (e.g. what the test setup installed).
+fn cargo_with_env(args: &[&str], env: &[(&str, String)]) -> Result<()> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
     let status = std::process::Command::new(cargo)
         .args(args)
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
         .current_dir(root())
         .status()?;
     if status.success() {

@@ -235,6 +235,12 @@ pub struct ServeArgs {
     /// Seconds to wait for a model to start answering (for non-streaming requests: to answer) before moving on; 504 when none does
     #[arg(long, value_name = "SECS", default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub timeout: u64,
+    /// Largest request body accepted, in MiB; larger ones get 413 as soon as they pass it
+    #[arg(long, value_name = "MIB", default_value_t = 32, value_parser = clap::value_parser!(u32).range(1..=1024))]
+    pub max_body: u32,
+    /// Seconds a connection may take to send a complete request header (also how long an idle keep-alive connection stays open)
+    #[arg(long, value_name = "SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=600))]
+    pub header_timeout: u64,
     /// Move a leading `<think>…</think>` block of chat answers into `reasoning_content` (for clients that show that field)
     #[arg(long)]
     pub split_reasoning: bool,

@@ -40,6 +40,8 @@ pub fn run(ctx: &Context, args: &ServeArgs) -> CliResult {
         max_concurrent: args.max_concurrent,
         timeout: Duration::from_secs(args.timeout),
         split_reasoning: args.split_reasoning,
+        max_body: args.max_body as usize * 1024 * 1024,
+        header_read_timeout: Duration::from_secs(args.header_timeout),
         ..Options::default()
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()

@@ -101,7 +101,8 @@ impl Default for Options {
             policy: FallbackPolicy::default(),
             cooldown: CooldownPolicy::default(),
             split_reasoning: false,
-            max_body: 8 * 1024 * 1024,
+            // Anthropic's own limit for Messages requests.
+            max_body: 32 * 1024 * 1024,
             header_read_timeout: Duration::from_secs(10),
             shutdown_grace: Duration::from_secs(10),
             watch_interval: Duration::from_secs(2),

@@ -1,0 +1,176 @@
+//! The official Python SDKs (`anthropic`, `openai`) as unmodified clients of `hfclaw
+//! serve`, against the loopback fake router: Anthropic `messages.create` and
+//! `messages.stream`, OpenAI `responses.create` with and without `stream=True`, chat
+//! streaming, and the SDKs' exception classes for the gateway's errors.
+//!
+//! The venv comes from `cargo xtask ci` (`target/pyenv`, created once), which sets
+//! `HFCLAW_TEST_PYTHON` and `HFCLAW_REQUIRE_SDK_TESTS=1`; a plain `cargo test` without it
+//! skips with a note on stderr, CI never does.
+#![allow(clippy::unwrap_used, clippy::print_stderr)]
+
+mod common;
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use common::Sandbox;
+use common::gateway::Gateway;
+use hfclaw_e2e::Reply;
+use serde_json::{Value, json};
+
+const CONFIG: &str = r#"{
+  agents: { defaults: {
+    model: {
+      primary: "huggingface/deepseek-ai/DeepSeek-R1",
+      fallbacks: ["huggingface/Qwen/Qwen3-8B:cheapest"],
+    },
+    models: {
+      "huggingface/Qwen/Qwen3-8B:cheapest": { alias: "qwen" },
+      "huggingface/deepseek-ai/DeepSeek-R1": { alias: "r1" },
+    },
+  } },
+}"#;
+
+const R1: &str = "deepseek-ai/DeepSeek-R1";
+const QWEN: &str = "Qwen/Qwen3-8B:cheapest";
+const KEY: &str = "sdk-client-key";
+
+/// The venv's python, or `None` (and a note) when this run has none.
+fn python() -> Option<PathBuf> {
+    match std::env::var_os("HFCLAW_TEST_PYTHON") {
+        Some(path) => Some(PathBuf::from(path)),
+        None => {
+            assert!(
+                std::env::var_os("HFCLAW_REQUIRE_SDK_TESTS").is_none(),
+                "HFCLAW_REQUIRE_SDK_TESTS is set but HFCLAW_TEST_PYTHON is not"
+            );
+            eprintln!(
+                "note: SDK client tests skipped: no HFCLAW_TEST_PYTHON (cargo xtask ci provides one)"
+            );
+            None
+        }
+    }
+}
+
+/// Runs the SDK `cases` (functions of `tests/sdk/clients.py`) in one Python process;
+/// returns what each one printed.
+fn run(python: &PathBuf, gw: &Gateway, cases: &[&str]) -> Value {
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("sdk/clients.py");
+    let output = Command::new(python)
+        .arg(script)
+        .args([gw.base().as_str(), KEY])
+        .args(cases)
+        .env_remove("OPENAI_API_KEY")
+        .env_remove("ANTHROPIC_API_KEY")
+        .env_remove("OPENAI_BASE_URL")
+        .env_remove("ANTHROPIC_BASE_URL")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "{cases:?} failed:\n{stdout}\n{stderr}"
+    );
+    serde_json::from_str(stdout.trim()).unwrap_or_else(|e| panic!("{e}: {stdout}"))
+}
+
+#[test]
+fn anthropic_sdk_messages_through_the_gateway() {
+    let Some(python) = python() else { return };
+    let s = Sandbox::new();
+    s.write_config(CONFIG);
+    s.router
+        .messages(
+            QWEN,
+            [
+                Reply::messages_json(QWEN, "Hello from Qwen"),
+                Reply::messages_stream(QWEN, &["Hel", "lo", "!"]),
+            ],
+        )
+        // The default model fails before its first byte: the SDK's stream comes from the
+        // fallback.
+        .messages(R1, [Reply::error(503, "overloaded", None)]);
+    let gw = Gateway::start(&s, &["--api-key", KEY]);
+    let got = run(
+        &python,
+        &gw,
+        &[
+            "messages_create",
+            "messages_stream",
+            "messages_not_found",
+            "messages_bad_key",
+        ],
+    );
+    assert_eq!(
+        got["messages_create"],
+        json!({"text": "Hello from Qwen", "model": QWEN, "stop_reason": "end_turn", "output_tokens": 7})
+    );
+    assert_eq!(
+        got["messages_stream"],
+        json!({"pieces": ["Hel", "lo", "!"], "text": "Hello!", "stop_reason": "end_turn", "output_tokens": 3})
+    );
+    assert_eq!(
+        got["messages_not_found"],
+        json!({"error": "NotFoundError", "status": 404, "type": "not_found_error"})
+    );
+    assert_eq!(
+        got["messages_bad_key"],
+        json!({"error": "AuthenticationError", "status": 401, "type": "authentication_error"})
+    );
+    let sent = s.router.requests();
+    assert!(
+        sent.iter()
+            .filter(|r| r.route == "POST /v1/messages")
+            .all(|r| r.header("anthropic-version").is_some()),
+        "the SDK's anthropic-version header was not forwarded"
+    );
+}
+
+#[test]
+fn openai_sdk_responses_and_chat_through_the_gateway() {
+    let Some(python) = python() else { return };
+    let s = Sandbox::new();
+    s.write_config(CONFIG);
+    s.router
+        .responses(
+            R1,
+            [
+                Reply::responses_json(R1, "Hi from R1"),
+                Reply::responses_stream(R1, &["Hi", " there"]),
+            ],
+        )
+        .responses(
+            "a/limited",
+            [Reply::error(429, "slow down", None).with_header("retry-after", "60")],
+        )
+        .responses(
+            QWEN,
+            [Reply::error(429, "slow down", None).with_header("retry-after", "60")],
+        )
+        .chat(QWEN, [Reply::chat_stream(QWEN, &[], &["Hel", "lo"])]);
+    let gw = Gateway::start(&s, &["--api-key", KEY]);
+    let got = run(
+        &python,
+        &gw,
+        &[
+            "responses_create",
+            "responses_stream",
+            "responses_rate_limited",
+            "chat_stream",
+        ],
+    );
+    assert_eq!(
+        got["responses_create"],
+        json!({"text": "Hi from R1", "status": "completed", "output_tokens": 7})
+    );
+    assert_eq!(
+        got["responses_stream"],
+        json!({"deltas": ["Hi", " there"], "text": "Hi there", "output_tokens": 7})
+    );
+    assert_eq!(
+        got["responses_rate_limited"],
+        json!({"error": "RateLimitError", "status": 429, "code": "rate_limit_exceeded"})
+    );
+    assert_eq!(got["chat_stream"], json!({"text": "Hello"}));
+}

@@ -4,9 +4,11 @@
 //! `hfclaw serve` against it, and prints one JSON object per measurement on stdout, in
 //! bench-runner's format `{"name", "value", "unit", "baseline", "baseline_value"}`:
 //!
-//! - added latency p50 and p99 (gateway minus calling the fake directly, same client,
-//!   same requests, interleaved so noise hits both alike);
-//! - throughput of small non-streaming answers through the gateway (baseline: direct);
+//! - added latency p50 and p99 of each API the gateway serves (chat completions,
+//!   Anthropic Messages, OpenAI Responses: gateway minus calling the fake directly, same
+//!   client, same requests, interleaved so noise hits all alike);
+//! - throughput of small non-streaming answers through the gateway (baseline: direct),
+//!   and the gateway's CPU time per request during that run;
 //! - the gateway's RSS with 1,000 streams open at once (baseline: its idle RSS).
 //!
 //! Everything shares the machine (2 cores in CI): the fake and the client run here, the
@@ -38,7 +40,7 @@ type Result<T> = std::result::Result<T, Box<dyn std::error::Error + Send + Sync>
 /// Requests per path for the latency percentiles (after warm-up).
 const LATENCY_REQUESTS: usize = 4000;
 /// Concurrent clients for the throughput run.
-const THROUGHPUT_CLIENTS: usize = 32;
+const THROUGHPUT_CLIENTS: usize = 16;
 /// Length of each throughput run.
 const THROUGHPUT_TIME: Duration = Duration::from_secs(3);
 /// Streams held open at once for the memory measurement.
@@ -78,51 +80,103 @@ async fn run(hfclaw: &Path) -> Result<()> {
     let home = tempfile::tempdir()?;
     let gateway = Gateway::start(hfclaw, home.path(), &fake.base_url())?;
     let idle_rss = gateway.rss_mib()?;
-    let direct = format!("{}/chat/completions", fake.base_url());
-    let via = format!("http://{}/v1/chat/completions", gateway.addr);
-    let body = Bytes::from(
-        serde_json::json!({"model": MODEL, "messages": [{"role": "user", "content": "hi"}]})
-            .to_string(),
-    );
+    let chat_body =
+        serde_json::json!({"model": MODEL, "messages": [{"role": "user", "content": "hi"}]});
+    let messages_body = serde_json::json!({"model": MODEL, "max_tokens": 16,
+        "messages": [{"role": "user", "content": "hi"}]});
+    let responses_body = serde_json::json!({"model": MODEL, "input": "hi"});
+    let apis = [
+        ("chat", "/chat/completions", chat_body),
+        ("messages", "/messages", messages_body),
+        ("responses", "/responses", responses_body),
+    ];
+    let targets: Vec<(&str, String, String, Bytes)> = apis
+        .iter()
+        .map(|(name, path, body)| {
+            (
+                *name,
+                format!("{}{path}", fake.base_url()),
+                format!("http://{}/v1{path}", gateway.addr),
+                Bytes::from(body.to_string()),
+            )
+        })
+        .collect();
 
     // Latency: one connection per path, requests one after the other, paths alternating.
     let client = reqwest::Client::builder().tcp_nodelay(true).build()?;
-    let mut direct_times = Vec::with_capacity(LATENCY_REQUESTS);
-    let mut gateway_times = Vec::with_capacity(LATENCY_REQUESTS);
+    let mut times = vec![(Vec::new(), Vec::new()); targets.len()];
     for i in 0..LATENCY_REQUESTS + 400 {
-        let d = timed(&client, &direct, &body).await?;
-        let g = timed(&client, &via, &body).await?;
-        if i >= 400 {
-            direct_times.push(d);
-            gateway_times.push(g);
+        for ((_, direct, via, body), (direct_times, gateway_times)) in
+            targets.iter().zip(times.iter_mut())
+        {
+            let d = timed(&client, direct, body).await?;
+            let g = timed(&client, via, body).await?;
+            if i >= 400 {
+                direct_times.push(d);
+                gateway_times.push(g);
+            }
         }
     }
-    let (d50, d99) = percentiles(&mut direct_times);
-    let (g50, g99) = percentiles(&mut gateway_times);
-    emit(
-        "gateway added latency p50",
-        g50 - d50,
-        "ms",
-        "fake router direct p50",
-        d50,
-    );
-    emit(
-        "gateway added latency p99",
-        g99 - d99,
-        "ms",
-        "fake router direct p99",
-        d99,
-    );
+    // Chat's added latency, then how much the other front doors add on top of it.
+    let mut chat_added = (0.0, 0.0);
+    for ((name, ..), (direct_times, gateway_times)) in targets.iter().zip(times.iter_mut()) {
+        let (d50, d99) = percentiles(direct_times);
+        let (g50, g99) = percentiles(gateway_times);
+        let added = (g50 - d50, g99 - d99);
+        if *name == "chat" {
+            chat_added = added;
+            emit(
+                "gateway added latency p50, chat",
+                added.0,
+                "ms",
+                "fake router direct p50",
+                d50,
+            );
+            emit(
+                "gateway added latency p99, chat",
+                added.1,
+                "ms",
+                "fake router direct p99",
+                d99,
+            );
+        } else {
+            emit(
+                &format!("{name} added latency p50 minus chat's"),
+                added.0 - chat_added.0,
+                "ms",
+                "chat added p50",
+                chat_added.0,
+            );
+            emit(
+                &format!("{name} added latency p99 minus chat's"),
+                added.1 - chat_added.1,
+                "ms",
+                "chat added p99",
+                chat_added.1,
+            );
+        }
+    }
 
-    // Throughput: small non-streaming answers, many clients at once.
-    let direct_rate = throughput(&direct, &body).await?;
-    let gateway_rate = throughput(&via, &body).await?;
+    // Throughput: small non-streaming chat answers, many clients at once; the gateway's
+    // CPU time per request over the same run.
+    let (_, direct, via, body) = &targets[0];
+    let direct_rate = throughput(direct, body).await?.0;
+    let cpu_before = gateway.cpu_seconds()?;
+    let (gateway_rate, gateway_requests) = throughput(via, body).await?;
+    let cpu = gateway.cpu_seconds()? - cpu_before;
     emit(
         &format!("gateway throughput, {THROUGHPUT_CLIENTS} clients, small answers"),
         gateway_rate,
         "req/s",
         "fake router direct",
         direct_rate,
+    );
+    emit(
+        "gateway CPU per chat request",
+        cpu * 1e3 / gateway_requests.max(1) as f64,
+        "ms",
+        "requests measured",
+        gateway_requests as f64,
     );
 
     // Memory: many streams open at once, each held by the fake after its first event.
@@ -161,19 +215,21 @@ fn percentiles(times: &mut [f64]) -> (f64, f64) {
 }
 
 /// Completed requests per second with [`THROUGHPUT_CLIENTS`] clients for
-/// [`THROUGHPUT_TIME`] (after a short warm-up).
-async fn throughput(url: &str, body: &Bytes) -> Result<f64> {
+/// [`THROUGHPUT_TIME`] (after a short warm-up), and every request the run made.
+async fn throughput(url: &str, body: &Bytes) -> Result<(f64, u64)> {
     let client = reqwest::Client::builder().tcp_nodelay(true).build()?;
     let done = Arc::new(AtomicU64::new(0));
+    let all = Arc::new(AtomicU64::new(0));
     let measuring = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let deadline = Instant::now() + THROUGHPUT_TIME + Duration::from_millis(500);
     let mut tasks = Vec::new();
     for _ in 0..THROUGHPUT_CLIENTS {
         let (client, url, body) = (client.clone(), url.to_owned(), body.clone());
-        let (done, measuring) = (done.clone(), measuring.clone());
+        let (done, all, measuring) = (done.clone(), all.clone(), measuring.clone());
         tasks.push(tokio::spawn(async move {
             while Instant::now() < deadline {
                 timed(&client, &url, &body).await?;
+                all.fetch_add(1, Ordering::Relaxed);
                 if measuring.load(Ordering::Relaxed) {
                     done.fetch_add(1, Ordering::Relaxed);
                 }
@@ -190,7 +246,7 @@ async fn throughput(url: &str, body: &Bytes) -> Result<f64> {
     for task in tasks {
         task.await??;
     }
-    Ok(count as f64 / elapsed)
+    Ok((count as f64 / elapsed, all.load(Ordering::Relaxed)))
 }
 
 /// Opens [`OPEN_STREAMS`] streams through the gateway, waits until each has its first
@@ -259,6 +315,8 @@ struct FakeRouter {
     release: watch::Sender<bool>,
 }
 
+const MESSAGES_ANSWER: &str = r#"{"id":"msg_bench","type":"message","role":"assistant","model":"deepseek-ai/DeepSeek-R1","content":[{"type":"text","text":"Hello! How can I help you today?"}],"stop_reason":"end_turn","stop_sequence":null,"usage":{"input_tokens":5,"output_tokens":9}}"#;
+const RESPONSES_ANSWER: &str = r#"{"id":"resp_bench","object":"response","created_at":1,"status":"completed","model":"deepseek-ai/DeepSeek-R1","output":[{"type":"message","id":"msg_bench","status":"completed","role":"assistant","content":[{"type":"output_text","text":"Hello! How can I help you today?","annotations":[]}]}],"usage":{"input_tokens":5,"output_tokens":9,"total_tokens":14}}"#;
 const ANSWER: &str = r#"{"id":"chatcmpl-bench","object":"chat.completion","created":1,"model":"deepseek-ai/DeepSeek-R1","choices":[{"index":0,"finish_reason":"stop","message":{"role":"assistant","content":"Hello! How can I help you today?"}}],"usage":{"prompt_tokens":5,"completion_tokens":9,"total_tokens":14}}"#;
 const FIRST_EVENT: &str = "data: {\"id\":\"chatcmpl-bench\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"deepseek-ai/DeepSeek-R1\",\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"Hello\"},\"finish_reason\":null}]}\n\n";
 const LAST_EVENTS: &str = "data: {\"id\":\"chatcmpl-bench\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"deepseek-ai/DeepSeek-R1\",\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}\n\ndata: [DONE]\n\n";
@@ -279,6 +337,14 @@ impl FakeRouter {
                     let released = released.clone();
                     async move { chat(&body, released) }
                 }),
+            )
+            .route(
+                "/v1/messages",
+                post(|| async { json(Bytes::from_static(MESSAGES_ANSWER.as_bytes())) }),
+            )
+            .route(
+                "/v1/responses",
+                post(|| async { json(Bytes::from_static(RESPONSES_ANSWER.as_bytes())) }),
             );
         tokio::spawn(async move {
             let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
@@ -388,6 +454,26 @@ impl Gateway {
             .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
             .ok_or("no VmRSS in /proc/PID/status")?;
         Ok(kib / 1024.0)
+    }
+
+    /// User plus system CPU time the process has used, from `/proc/PID/stat`.
+    fn cpu_seconds(&self) -> Result<f64> {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id()))?;
+        // Fields after the command name (which may hold spaces) start at `) `.
+        let after = stat.rsplit_once(") ").ok_or("bad /proc/PID/stat")?.1;
+        let fields: Vec<&str> = after.split_whitespace().collect();
+        let ticks = |i: usize| -> Result<f64> {
+            Ok(fields
+                .get(i)
+                .ok_or("short /proc/PID/stat")?
+                .parse::<f64>()?)
+        };
+        // utime and stime are fields 14 and 15 of the file, 12 and 13 after the name.
+        let hz = nix::unistd::sysconf(nix::unistd::SysconfVar::CLK_TCK)
+            .ok()
+            .flatten()
+            .unwrap_or(100) as f64;
+        Ok((ticks(11)? + ticks(12)?) / hz)
     }
 
     fn stop(mut self) -> Result<()> {

@@ -125,17 +125,26 @@ async fn forward_inner(
         api,
         headers: &headers,
         timeout: app.options.timeout,
+        stream: ticket.streamed,
     };
     let plan = app.cooldowns.plan(&ids, Instant::now());
     let tried: Vec<String> = plan.order.iter().map(|&i| ids[i].clone()).collect();
     let client = &snapshot.client;
     let outcome = run_chain(&tried, &app.options.policy, |attempt| {
-        // Each attempt owns its body: attempts of one chain run one after the other, but
-        // the engine cannot lend one body to successive futures.
-        let mut body = body.clone();
+        // Attempts run one after the other: the body gets each one's model and is
+        // encoded for it, never cloned.
         body.insert("model".to_owned(), Value::String(attempt.model.clone()));
+        let encoded = serde_json::to_vec(&body).map(Bytes::from);
         let outgoing = &outgoing;
-        async move { upstream::attempt(client, outgoing, Value::Object(body), &attempt.model).await }
+        async move {
+            let encoded = encoded.map_err(|e| {
+                RouterError::new(
+                    hfclaw_router_client::ErrorKind::BadRequest,
+                    format!("cannot encode the request: {e}"),
+                )
+            })?;
+            upstream::attempt(client, outgoing, encoded, &attempt.model).await
+        }
     })
     .await;
     let in_chain = |tried_index: usize| plan.order[tried_index];

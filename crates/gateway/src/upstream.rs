@@ -15,7 +15,6 @@ use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
 use hfclaw_router_client::sse::SseParser;
 use hfclaw_router_client::{AttemptError, ErrorKind, RouterClient, RouterError};
-use serde_json::Value;
 use tokio::sync::OwnedSemaphorePermit;
 
 use crate::api::{Api, Peek};
@@ -65,14 +64,16 @@ pub struct Outgoing<'a> {
     pub headers: &'a HeaderMap,
     /// How long the model may take to start answering.
     pub timeout: Duration,
+    /// Whether the body asks for a stream.
+    pub stream: bool,
 }
 
-/// Sends `body` (whose `model` is already set) and reads until the answer can be committed,
-/// within the timeout.
+/// Sends `body` (encoded, its `model` already set) and reads until the answer can be
+/// committed, within the timeout.
 pub async fn attempt(
     client: &RouterClient,
     outgoing: &Outgoing<'_>,
-    body: Value,
+    body: Bytes,
     model: &str,
 ) -> Result<Answer, AttemptError> {
     let timeout = outgoing.timeout;
@@ -91,14 +92,19 @@ pub async fn attempt(
 async fn attempt_inner(
     client: &RouterClient,
     outgoing: &Outgoing<'_>,
-    body: Value,
+    body: Bytes,
     model: &str,
 ) -> Result<Answer, AttemptError> {
     let api = outgoing.api;
     let raw = client
-        .send_raw(api.upstream_path(), &body, outgoing.headers)
+        .send_raw_bytes(
+            api.upstream_path(),
+            body,
+            model,
+            outgoing.stream,
+            outgoing.headers,
+        )
         .await?;
-    drop(body);
     let status = raw.status;
     let content_type = raw.headers.get(header::CONTENT_TYPE).cloned();
     let is_sse = content_type

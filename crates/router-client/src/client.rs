@@ -403,17 +403,32 @@ impl RouterClient {
                 format!("cannot encode the request: {e}"),
             )
         })?;
+        self.post_bytes(path, Bytes::from(bytes), model, stream, extra)
+            .await
+    }
+
+    /// [`RouterClient::post_json`] for a body already encoded.
+    pub(crate) async fn post_bytes(
+        &self,
+        path: &str,
+        body: Bytes,
+        model: &str,
+        stream: bool,
+        extra: &HeaderMap,
+    ) -> Result<Response, RouterError> {
         let accept = if stream {
             "text/event-stream"
         } else {
             "application/json"
         };
-        let request = self
-            .router_request(Method::POST, path, true)
-            .headers(extra.clone())
+        let mut request = self.router_request(Method::POST, path, true);
+        if !extra.is_empty() {
+            request = request.headers(extra.clone());
+        }
+        let request = request
             .header(CONTENT_TYPE, "application/json")
             .header(ACCEPT, accept)
-            .body(bytes);
+            .body(body);
         let response = self
             .send(request, path)
             .await

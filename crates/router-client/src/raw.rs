@@ -94,6 +94,21 @@ impl RouterClient {
         Ok(RawResponse::new(response, model))
     }
 
+    /// [`RouterClient::send_raw`] for a body already encoded, whose `model` and `stream`
+    /// the caller states (a gateway trying one body with several models encodes each
+    /// once instead of cloning it).
+    pub async fn send_raw_bytes(
+        &self,
+        path: &str,
+        body: Bytes,
+        model: &str,
+        stream: bool,
+        extra: &HeaderMap,
+    ) -> Result<RawResponse, RouterError> {
+        let response = self.post_bytes(path, body, model, stream, extra).await?;
+        Ok(RawResponse::new(response, model.to_owned()))
+    }
+
     /// `METHOD {base}{path}` with `body` and `extra` headers, whatever the router answers:
     /// only transport failures are errors. For endpoints whose answer the gateway hands
     /// back unjudged (token counting, stored responses).

@@ -145,3 +145,37 @@ fn doctor_checks_what_a_service_would_find_apart_from_this_shell() {
     out.push_str(&run(&s, &["doctor", "--offline"], &[("HF_TOKEN", TOKEN)]));
     insta::assert_snapshot!(out);
 }
+
+/// On a terminal, `bash -lic` in the background of the terminal's session stopped on it
+/// (job control takes the terminal over) until the timeout: the login shell now runs in a
+/// session of its own. Needs `/bin/bash` listed in `/etc/shells`.
+#[test]
+fn interactive_bash_on_a_terminal_does_not_stop() {
+    let listed = std::fs::read_to_string("/etc/shells")
+        .is_ok_and(|shells| shells.lines().any(|l| l.trim() == "/bin/bash"));
+    if !listed || !std::path::Path::new("/bin/bash").exists() {
+        eprintln!("skipped: /bin/bash is not a listed login shell here");
+        return;
+    }
+    let s = Sandbox::new();
+    s.write_config(r#"{ env: { shellEnv: { enabled: true, timeoutMs: 8000 } } }"#);
+    std::fs::write(
+        s.home().join(".bash_profile"),
+        format!("export HF_TOKEN={TOKEN}\n"),
+    )
+    .unwrap();
+    let mut cmd = s.cmd(&["models", "status"]);
+    cmd.env("SHELL", "/bin/bash").env("TERM", "xterm");
+    let started = Instant::now();
+    let mut session = rexpect::session::spawn_command(cmd, Some(15_000)).unwrap();
+    let out = session.exp_eof().unwrap();
+    assert!(
+        out.contains("(from HF_TOKEN in login shell /bin/bash)"),
+        "{out}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(6),
+        "{:?}",
+        started.elapsed()
+    );
+}

@@ -8,7 +8,9 @@
 //! - the shell is `$SHELL` when it is an absolute path listed in `/etc/shells`
 //!   ([`login_shell_program`]), else `/bin/sh`;
 //! - it runs as `SHELL -l -c "printf '\0'; env -0"` (`-lic` for bash, whose users export
-//!   from `.bashrc`), stdin closed, stderr discarded, in a process group of its own;
+//!   from `.bashrc`), stdin closed, stderr discarded, in a session of its own: no
+//!   controlling terminal (an interactive bash started in the background of a terminal
+//!   would stop on it) and one process group to kill;
 //! - whatever the profile prints before the first NUL is ignored, the NUL-separated
 //!   environment after it is parsed;
 //! - a shell that outlives the timeout or prints more than the cap is killed with its
@@ -21,7 +23,7 @@
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{ExitStatus, Stdio};
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
@@ -219,20 +221,22 @@ fn run(_shell: &Path, _options: &LoginShell) -> Result<Vec<u8>, ShellEnvError> {
 /// Runs `shell` and returns its stdout; kills and reaps it on timeout or overflow.
 #[cfg(unix)]
 fn run(shell: &Path, options: &LoginShell) -> Result<Vec<u8>, ShellEnvError> {
-    use std::os::unix::process::CommandExt;
+    use process_wrap::std::{ChildWrapper, CommandWrap, ProcessSession};
 
-    let mut command = Command::new(shell);
-    command
-        .args(login_shell_args(shell))
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        // Its own group: a timeout kills the profile's children too, and a terminal's
-        // Ctrl-C meant for hfclaw does not reach it.
-        .process_group(0);
-    for name in TOKEN_ENV_VARS {
-        command.env_remove(name);
-    }
+    let mut command = CommandWrap::with_new(shell, |command| {
+        command
+            .args(login_shell_args(shell))
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null());
+        for name in TOKEN_ENV_VARS {
+            command.env_remove(name);
+        }
+    });
+    // A session of its own (setsid): no controlling terminal, so an interactive bash does
+    // not stop trying to take the terminal over, and a terminal's Ctrl-C meant for hfclaw
+    // does not reach it; a timeout kills the profile's children along with it.
+    command.wrap(ProcessSession);
     let io_error = |source| ShellEnvError::Io {
         shell: shell.to_owned(),
         source,
@@ -241,7 +245,12 @@ fn run(shell: &Path, options: &LoginShell) -> Result<Vec<u8>, ShellEnvError> {
         shell: shell.to_owned(),
         source,
     })?;
-    let Some(mut stdout) = child.stdout.take() else {
+    // Kills the whole process group (the shell leads it) and reaps the shell: no zombie.
+    let kill_and_reap = |child: &mut Box<dyn ChildWrapper>| {
+        let _ = child.start_kill();
+        let _ = child.wait();
+    };
+    let Some(mut stdout) = child.stdout().take() else {
         kill_and_reap(&mut child);
         return Err(io_error(std::io::Error::other("no stdout pipe")));
     };
@@ -329,16 +338,6 @@ fn run(shell: &Path, options: &LoginShell) -> Result<Vec<u8>, ShellEnvError> {
         }
         None => Err(io_error(std::io::Error::other("the shell vanished"))),
     }
-}
-
-/// Kills the child's process group (it leads it) and the child, then reaps the child so no
-/// zombie is left. Errors are ignored: the group may already be gone.
-#[cfg(unix)]
-fn kill_and_reap(child: &mut Child) {
-    let pid = rustix::process::Pid::from_child(child);
-    let _ = rustix::process::kill_process_group(pid, rustix::process::Signal::KILL);
-    let _ = child.kill();
-    let _ = child.wait();
 }
 
 #[cfg(test)]

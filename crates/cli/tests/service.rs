@@ -214,7 +214,14 @@ fn install_rejects_bad_input_and_writes_nothing() {
         ),
     ]);
     assert!(!s.unit_path().exists());
-    insta::assert_snapshot!(out);
+    // A broken config: no service that would fail at start; status still reports.
+    s.sandbox.write_config("{ agents: ");
+    let broken = s.session(&[
+        (&["service", "install"], &[]),
+        (&["service", "status"], &[]),
+    ]);
+    assert!(!s.unit_path().exists());
+    insta::assert_snapshot!(format!("{out}=== broken config\n{broken}"));
 }
 
 /// `systemd-analyze verify` accepts the unit, also for a binary in a directory whose name

@@ -88,6 +88,8 @@ impl System {
 }
 
 fn install(ctx: &Context, system: &System, args: &ServiceInstallArgs) -> CliResult {
+    let listen = listen_addr(&args.listen)?;
+    let key_file = args.api_key_file.as_deref().map(api_key_file).transpose()?;
     let view = ctx.load_view()?;
     if !ctx.paths.config.exists() {
         ctx.messages.warn(format!(
@@ -95,8 +97,6 @@ fn install(ctx: &Context, system: &System, args: &ServiceInstallArgs) -> CliResu
             ctx.paths.config.display()
         ));
     }
-    let listen = listen_addr(&args.listen)?;
-    let key_file = args.api_key_file.as_deref().map(api_key_file).transpose()?;
     if let Some(path) = &key_file
         && readable_by_others(path)
     {
@@ -294,8 +294,14 @@ fn status(ctx: &Context, system: &System, args: &ServiceStatusArgs) -> CliResult
             Some("unknown".to_owned()),
         ),
     };
-    let view = ctx.load_view()?;
-    let token = service_token_status(ctx, &view, text.is_some(), &mut problems)?;
+    // A broken config is one more problem to show, not a reason to hide the service.
+    let token = match ctx.load_view() {
+        Ok(view) => service_token_status(ctx, &view, text.is_some(), &mut problems)?,
+        Err(e) => {
+            problems.push(e.message().to_owned());
+            None
+        }
+    };
     let status = Status {
         manager: match system.platform() {
             Platform::Systemd => "systemd",

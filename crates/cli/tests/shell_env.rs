@@ -36,16 +36,17 @@ fn run(s: &Sandbox, args: &[&str], vars: &[(&str, &str)]) -> String {
     for (k, v) in vars {
         cmd.env(k, v);
     }
-    let shown: Vec<String> = vars.iter().map(|(k, v)| format!("{k}={v} ")).collect();
-    let out = format!(
-        "$ {}hfclaw {}\n{}",
-        shown.concat(),
-        args.join(" "),
-        s.run_cmd(cmd)
-    );
-    let out = out.replace(TOKEN, "[TOKEN]").replace(OTHER, "[OTHER]");
-    assert!(!out.contains("SecretToken"), "a token leaked:\n{out}");
-    out
+    let output = s.run_cmd(cmd);
+    assert!(!output.contains("SecretToken"), "a token leaked:\n{output}");
+    let shown: Vec<String> = vars
+        .iter()
+        .map(|(k, v)| {
+            format!("{k}={v} ")
+                .replace(TOKEN, "[TOKEN]")
+                .replace(OTHER, "[OTHER]")
+        })
+        .collect();
+    format!("$ {}hfclaw {}\n{output}", shown.concat(), args.join(" "))
 }
 
 #[test]
@@ -58,6 +59,12 @@ fn models_status_names_the_login_shell_that_exported_the_token() {
     );
     let mut out = run(&s, &["models", "status"], &[]);
     assert!(profile_ran(&s));
+    // Not in the diagnostics either (`run` fails on any token in the output).
+    let traced = run(&s, &["-vv", "models", "status"], &[]);
+    assert!(
+        traced.contains("env.shellEnv: asking the login shell /bin/sh"),
+        "{traced}"
+    );
     // OpenClaw's environment switch enables it without the config key.
     s.write_config("{}");
     out.push_str(&run(

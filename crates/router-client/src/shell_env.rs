@@ -47,8 +47,12 @@ pub const FALLBACK_SHELL: &str = "/bin/sh";
 /// the environment, NUL-separated (values may hold newlines).
 const SCRIPT: &str = "printf '\\0'; env -0";
 
-/// How often the child is polled while its output is awaited.
+/// How often the child is polled while its output is awaited (output itself wakes the
+/// loop at once).
 const POLL: Duration = Duration::from_millis(10);
+
+/// How often the child is polled once its output ended: it is about to exit.
+const POLL_AFTER_EOF: Duration = Duration::from_millis(1);
 
 /// How long output is still awaited after the shell exited: a background job of the
 /// profile may hold the pipe open, and its output is not the environment.
@@ -285,7 +289,7 @@ fn run(shell: &Path, options: &LoginShell) -> Result<Vec<u8>, ShellEnvError> {
     let mut exited: Option<(ExitStatus, Instant)> = None;
     let failure = loop {
         if eof {
-            std::thread::sleep(POLL);
+            std::thread::sleep(POLL_AFTER_EOF);
         } else {
             match receiver.recv_timeout(POLL) {
                 Ok(Ok(mut chunk)) => {
@@ -472,14 +476,23 @@ mod tests {
         let mut ids = text.split_whitespace();
         let (shell_pid, sleep_pid) = (ids.next().unwrap(), ids.next().unwrap());
         if cfg!(target_os = "linux") {
-            // The shell was reaped (no zombie of ours); its background job was killed
-            // (gone, or a zombie of whoever adopted it).
+            // The shell was reaped (no zombie of ours); its background job got SIGKILL
+            // too: gone, or a zombie of whoever adopted it, once the kernel delivered it.
             assert!(!Path::new(&format!("/proc/{shell_pid}")).exists());
-            let stat = std::fs::read_to_string(format!("/proc/{sleep_pid}/stat"));
-            if let Ok(stat) = stat {
-                let state = stat.rsplit(')').next().unwrap().trim_start();
-                assert!(state.starts_with('Z'), "sleep still alive: {stat}");
+            let dead = || match std::fs::read_to_string(format!("/proc/{sleep_pid}/stat")) {
+                Ok(stat) => stat
+                    .rsplit(')')
+                    .next()
+                    .unwrap()
+                    .trim_start()
+                    .starts_with('Z'),
+                Err(_) => true,
+            };
+            let killed_at = Instant::now();
+            while !dead() && killed_at.elapsed() < Duration::from_secs(5) {
+                std::thread::sleep(Duration::from_millis(10));
             }
+            assert!(dead(), "the shell's background job is still alive");
         }
     }
 

@@ -8,9 +8,9 @@
 //! - the shell is `$SHELL` when it is an absolute path listed in `/etc/shells`
 //!   ([`login_shell_program`]), else `/bin/sh`;
 //! - it runs as `SHELL -l -c "printf '\0'; env -0"` (`-lic` for bash: login and
-//!   interactive, like the shell the user opens), stdin closed, stderr discarded, in a session of its own: no
-//!   controlling terminal (an interactive bash started in the background of a terminal
-//!   would stop on it) and one process group to kill;
+//!   interactive, like the shell the user opens), stdin closed, stderr discarded, in a
+//!   session of its own: no controlling terminal (an interactive bash started in the
+//!   background of a terminal would stop on it) and one process group to kill;
 //! - whatever the profile prints before the first NUL is ignored, the NUL-separated
 //!   environment after it is parsed;
 //! - a shell that outlives the timeout or prints more than the cap is killed with its

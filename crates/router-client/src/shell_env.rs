@@ -344,7 +344,7 @@ fn run(shell: &Path, options: &LoginShell) -> Result<Vec<u8>, ShellEnvError> {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, unix))]
 mod tests {
     #![allow(clippy::unwrap_used)]
 

@@ -58,6 +58,39 @@ pub enum Command {
     Completions(CompletionsArgs),
     /// Run a local OpenAI-compatible gateway that applies aliases, refs and fallbacks
     Serve(ServeArgs),
+    /// Run the gateway as a user service (systemd on Linux, launchd on macOS)
+    #[command(subcommand)]
+    Service(ServiceCommand),
+}
+
+/// `hfclaw service …`.
+#[derive(Debug, Subcommand)]
+pub enum ServiceCommand {
+    /// Write the service file and start the gateway (run again to update it)
+    Install(ServiceInstallArgs),
+    /// Stop the service and remove its file
+    Uninstall,
+    /// Show whether the service is installed, enabled and running, and where it listens
+    Status(ServiceStatusArgs),
+}
+
+/// `hfclaw service install`.
+#[derive(Debug, Clone, Args)]
+pub struct ServiceInstallArgs {
+    /// Address the gateway listens on
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:4000")]
+    pub listen: String,
+    /// File holding the key clients must send (the service gets the path, never the key)
+    #[arg(long, value_name = "PATH")]
+    pub api_key_file: Option<PathBuf>,
+}
+
+/// `hfclaw service status`.
+#[derive(Debug, Clone, Args)]
+pub struct ServiceStatusArgs {
+    /// Print JSON instead of text
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `hfclaw models …`.

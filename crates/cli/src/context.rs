@@ -4,7 +4,8 @@
 use std::collections::HashSet;
 use std::ffi::OsString;
 use std::path::PathBuf;
-use std::time::SystemTime;
+use std::sync::OnceLock;
+use std::time::{Duration, SystemTime};
 
 use hfclaw_catalog::checks::check_ref;
 use hfclaw_catalog::listing::Selection;
@@ -14,6 +15,7 @@ use hfclaw_config_merge::{
 };
 use hfclaw_model_ref::{Aliases, ModelRef, Via, resolve};
 use hfclaw_router_client::discovery::format_age;
+use hfclaw_router_client::shell_env::{self, DEFAULT_TIMEOUT, LoginShell, ShellImport};
 use hfclaw_router_client::{
     CachePolicy, ClientOptions, Origin, RouterClient, Token, TokenInputs, TokenSource,
     default_cache_path, load_cached_models, load_live_models, resolve_base_url, resolve_token,
@@ -31,7 +33,15 @@ pub struct Context {
     pub messages: Messages,
     /// Where the config, state dir and `.env` are.
     pub paths: ConfigPaths,
+    /// The login shell's answer (`env.shellEnv`), asked at most once per run; its
+    /// failure as the warning already printed.
+    login_shell: OnceLock<Result<ShellImport, String>>,
 }
+
+/// OpenClaw's environment equivalent of `env.shellEnv.enabled: true`.
+pub const LOAD_SHELL_ENV_VAR: &str = "OPENCLAW_LOAD_SHELL_ENV";
+/// OpenClaw's environment equivalent of `env.shellEnv.timeoutMs`.
+pub const SHELL_ENV_TIMEOUT_VAR: &str = "OPENCLAW_SHELL_ENV_TIMEOUT_MS";
 
 impl Context {
     /// Locates the config from flags and environment.
@@ -43,6 +53,7 @@ impl Context {
             messages: Messages::new(global.quiet),
             global,
             paths,
+            login_shell: OnceLock::new(),
         })
     }
 
@@ -91,16 +102,12 @@ impl Context {
         Ok((document, view))
     }
 
-    /// The token by SPEC §4's precedence, and where it came from.
+    /// The token by SPEC §4's precedence, and where it came from. Runs the login shell
+    /// when `env.shellEnv` is enabled and no earlier source has a token.
     pub fn token(&self, view: &OpenClawView) -> CliResult<Option<(Token, TokenSource)>> {
-        let inputs = TokenInputs {
-            flag: self.global.token.clone(),
-            env: &env,
-            state_env_file: Some(self.paths.env_file.clone()),
-            config_env_vars: view.env_vars.clone(),
-            home: home_dir(),
-        };
-        let found = resolve_token(&inputs).map_err(|e| CliError::runtime(e.to_string()))?;
+        let login_shell = || self.login_shell_import(view);
+        let shell = self.shell_env(view).map(|_| &login_shell as _);
+        let found = self.resolve_token(view, self.global.token.clone(), &env, shell)?;
         if let Some((token, source)) = &found
             && !token.looks_valid()
         {
@@ -109,6 +116,93 @@ impl Context {
             ));
         }
         Ok(found)
+    }
+
+    /// The token for discovery, which works without one: [`Context::token`] without
+    /// starting the login shell (its answer is used when it already ran), so listing models
+    /// never waits for a shell profile.
+    fn discovery_token(&self, view: &OpenClawView) -> CliResult<Option<Token>> {
+        let earlier = || {
+            self.login_shell
+                .get()
+                .and_then(|r| r.as_ref().ok())
+                .cloned()
+        };
+        let found = self.resolve_token(view, self.global.token.clone(), &env, Some(&earlier))?;
+        Ok(found.map(|(token, _)| token))
+    }
+
+    /// The token a service (`hfclaw service install`, or OpenClaw's own daemon) would find:
+    /// no `--token`, and of the environment only the variables the unit sets
+    /// ([`SERVICE_ENV_VARS`]); the state dir `.env`, the config's `env.vars`, the login
+    /// shell and the Hugging Face CLI token file as usual.
+    pub fn service_token(&self, view: &OpenClawView) -> CliResult<Option<(Token, TokenSource)>> {
+        let login_shell = || self.login_shell_import(view);
+        let shell = self.shell_env(view).map(|_| &login_shell as _);
+        let service_env = |name: &str| SERVICE_ENV_VARS.contains(&name).then(|| env(name))?;
+        self.resolve_token(view, None, &service_env, shell)
+    }
+
+    fn resolve_token(
+        &self,
+        view: &OpenClawView,
+        flag: Option<String>,
+        env: &dyn Fn(&str) -> Option<String>,
+        login_shell: Option<&dyn Fn() -> Option<ShellImport>>,
+    ) -> CliResult<Option<(Token, TokenSource)>> {
+        let inputs = TokenInputs {
+            flag,
+            env,
+            state_env_file: Some(self.paths.env_file.clone()),
+            config_env_vars: view.env_vars.clone(),
+            home: home_dir(),
+            login_shell,
+        };
+        resolve_token(&inputs).map_err(|e| CliError::runtime(e.to_string()))
+    }
+
+    /// How to run the login shell, `None` when `env.shellEnv` is off (the config's
+    /// `enabled`, or OpenClaw's `OPENCLAW_LOAD_SHELL_ENV=1`).
+    pub fn shell_env(&self, view: &OpenClawView) -> Option<LoginShell> {
+        let by_env = env(LOAD_SHELL_ENV_VAR).is_some_and(|v| {
+            matches!(
+                v.trim().to_ascii_lowercase().as_str(),
+                "1" | "true" | "yes" | "on"
+            )
+        });
+        if !view.shell_env.enabled && !by_env {
+            return None;
+        }
+        let timeout = view
+            .shell_env
+            .timeout_ms
+            .or_else(|| env(SHELL_ENV_TIMEOUT_VAR)?.trim().parse().ok())
+            .map_or(DEFAULT_TIMEOUT, Duration::from_millis);
+        Some(LoginShell::new(env_os("SHELL").map(PathBuf::from), timeout))
+    }
+
+    /// The login shell's answer, if it already ran in this process (for `doctor`).
+    pub fn login_shell_outcome(&self) -> Option<&Result<ShellImport, String>> {
+        self.login_shell.get()
+    }
+
+    /// Runs the login shell once per process; a failure is a warning, not an error.
+    fn login_shell_import(&self, view: &OpenClawView) -> Option<ShellImport> {
+        let outcome = self.login_shell.get_or_init(|| {
+            let Some(options) = self.shell_env(view) else {
+                return Err("env.shellEnv is off".to_owned());
+            };
+            tracing::debug!(
+                "env.shellEnv: asking the login shell {}",
+                options.program().display()
+            );
+            shell_env::read_token(&options).map_err(|e| {
+                let message = format!("env.shellEnv: {e}");
+                self.messages.warn(&message);
+                message
+            })
+        });
+        outcome.as_ref().ok().cloned()
     }
 
     /// The router base URL: `--router-url`, `$HFCLAW_ROUTER_URL`, the config's, the default.
@@ -157,7 +251,7 @@ impl Context {
             // Reading the cache needs no async runtime: keeps offline commands instant.
             load_cached_models(&base_url, &cache_path, policy.ttl, SystemTime::now())
         } else {
-            let token = self.token(view)?.map(|(t, _)| t);
+            let token = self.discovery_token(view)?;
             let client = self.client(view, token)?;
             runtime()?.block_on(load_live_models(
                 Some(&client),
@@ -245,6 +339,21 @@ impl Context {
     }
 }
 
+/// The environment variables a service unit carries over from the shell that installed
+/// it: where the config, state and caches are, and OpenClaw's shell-env switches. Never
+/// a token.
+pub const SERVICE_ENV_VARS: &[&str] = &[
+    "OPENCLAW_CONFIG_PATH",
+    "OPENCLAW_STATE_DIR",
+    LOAD_SHELL_ENV_VAR,
+    SHELL_ENV_TIMEOUT_VAR,
+    "HFCLAW_ROUTER_URL",
+    "HFCLAW_CACHE_DIR",
+    "HFCLAW_DATA_DIR",
+    "HF_HOME",
+    "HF_TOKEN_PATH",
+];
+
 /// An environment variable as a string; unset, empty or non-UTF-8 values count as unset.
 pub fn env(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.is_empty())
@@ -258,11 +367,13 @@ pub fn runtime() -> CliResult<tokio::runtime::Runtime> {
         .map_err(|e| CliError::runtime(format!("starting the async runtime: {e}")))
 }
 
-fn env_os(name: &str) -> Option<OsString> {
+/// [`env`] for values that may not be UTF-8 (paths).
+pub fn env_os(name: &str) -> Option<OsString> {
     std::env::var_os(name).filter(|v| !v.is_empty())
 }
 
-fn home_dir() -> Option<PathBuf> {
+/// `$HOME`, else the platform's idea of it.
+pub fn home_dir() -> Option<PathBuf> {
     env_os("HOME").map(PathBuf::from).or_else(dirs::home_dir)
 }
 

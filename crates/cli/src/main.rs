@@ -41,6 +41,7 @@ fn run(cli: Cli) -> CliResult {
         Command::Completions(args) => commands::completions::run(args),
         Command::Serve(args) => serve::run(&Context::new(cli.global)?, args),
         Command::Doctor => commands::doctor::run(&Context::new(cli.global)?),
+        Command::Service(command) => commands::service::run(&Context::new(cli.global)?, command),
         Command::Chat(args) => commands::chat::run(&Context::new(cli.global)?, args),
         Command::Onboard(args) => commands::onboard::run(&Context::new(cli.global)?, args),
         Command::Models(command) => {

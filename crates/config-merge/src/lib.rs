@@ -33,6 +33,6 @@ pub use locate::{ConfigPaths, PathSource, locate};
 pub use schema::schema_problems;
 pub use view::{
     AgentModelEntry, Allowlist, AllowlistLocation, OpenClawView, PROVIDER_ID, ProviderBlock,
-    ProviderModels,
+    ProviderModels, ShellEnvConfig,
 };
 pub use write::{EditOutcome, edit_config, edit_loaded_config, edit_models_json};

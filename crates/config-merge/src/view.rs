@@ -26,8 +26,20 @@ pub struct OpenClawView {
     pub providers: Vec<String>,
     /// `env.vars`, string values only.
     pub env_vars: Vec<(String, String)>,
+    /// `env.shellEnv`.
+    pub shell_env: ShellEnvConfig,
     /// Keys that had an unexpected type and were ignored.
     pub warnings: Vec<String>,
+}
+
+/// `env.shellEnv`: whether to import missing variables from the login shell, and how long
+/// it may take. Read only; the CLI decides when the shell runs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ShellEnvConfig {
+    /// `enabled: true`.
+    pub enabled: bool,
+    /// `timeoutMs`, when a non-negative integer.
+    pub timeout_ms: Option<u64>,
 }
 
 /// One entry of `agents.defaults.models`.
@@ -126,7 +138,27 @@ impl OpenClawView {
                 .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_owned())))
                 .collect();
         }
+        if let Some(shell_env) = root.pointer("/env/shellEnv") {
+            view.read_shell_env(shell_env);
+        }
         view
+    }
+
+    fn read_shell_env(&mut self, shell_env: &Value) {
+        match shell_env.get("enabled") {
+            None | Some(Value::Null) => {}
+            Some(Value::Bool(enabled)) => self.shell_env.enabled = *enabled,
+            Some(_) => self.warn("env.shellEnv.enabled is not a boolean; ignored"),
+        }
+        match shell_env.get("timeoutMs") {
+            None | Some(Value::Null) => {}
+            Some(Value::Number(n)) if n.as_u64().is_some() => {
+                self.shell_env.timeout_ms = n.as_u64();
+            }
+            Some(_) => {
+                self.warn("env.shellEnv.timeoutMs is not a whole number of milliseconds; ignored")
+            }
+        }
     }
 
     fn warn(&mut self, message: impl Into<String>) {
@@ -454,11 +486,28 @@ mod tests {
                   models: [ { id: "a/b", compat: { x: 1 } }, { name: "no id" } ] } } } }"#,
         );
         assert_eq!(v.env_vars, [("HF_TOKEN".to_owned(), "hf_x".to_owned())]);
+        assert_eq!(v.shell_env, ShellEnvConfig::default());
         let p = v.provider.unwrap();
         assert_eq!(p.base_url.as_deref(), Some("http://x/v1"));
         assert_eq!(p.headers, [("X-HF-Bill-To".to_owned(), "org".to_owned())]);
         assert_eq!(p.models.len(), 1);
         assert!(p.models[0].options.contains_key("compat"));
         assert_eq!(v.warnings.len(), 1, "{:?}", v.warnings);
+    }
+
+    #[test]
+    fn shell_env_enabled_and_timeout() {
+        let v = view(r#"{ env: { shellEnv: { enabled: true, timeoutMs: 2500 } } }"#);
+        assert_eq!(
+            v.shell_env,
+            ShellEnvConfig {
+                enabled: true,
+                timeout_ms: Some(2500)
+            }
+        );
+        assert!(v.warnings.is_empty());
+        let v = view(r#"{ env: { shellEnv: { enabled: "yes", timeoutMs: -1 } } }"#);
+        assert_eq!(v.shell_env, ShellEnvConfig::default());
+        assert_eq!(v.warnings.len(), 2, "{:?}", v.warnings);
     }
 }

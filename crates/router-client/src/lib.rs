@@ -2,7 +2,8 @@
 //!
 //! This crate owns (SPEC §4):
 //! - the token: a redacting [`Token`] type and its resolution by precedence
-//!   ([`resolve_token`]), and the router base URL ([`resolve_base_url`]);
+//!   ([`resolve_token`]), the `env.shellEnv` login-shell import ([`shell_env`]), and the
+//!   router base URL ([`resolve_base_url`]);
 //! - the HTTP client ([`RouterClient`]): discovery (`GET /models` with `ETag`), chat
 //!   (non-streaming, SSE streaming with reasoning and usage, raw passthrough for a
 //!   gateway) and the whoami token check;
@@ -28,6 +29,7 @@
 //!     state_env_file: None,
 //!     config_env_vars: Vec::new(),
 //!     home: None,
+//!     login_shell: None,
 //! };
 //! let (token, source) = resolve_token(&inputs).unwrap().unwrap();
 //! assert_eq!(source, TokenSource::Env("HF_TOKEN"));
@@ -41,6 +43,7 @@ pub mod discovery;
 pub mod error;
 pub mod fallback;
 pub mod raw;
+pub mod shell_env;
 pub mod sse;
 pub mod think;
 pub mod token;
@@ -58,6 +61,7 @@ pub use fallback::{
     Attempt, AttemptError, ChainFailure, ChainSuccess, FallbackPolicy, Skip, StopReason, run_chain,
 };
 pub use raw::{RawChat, RawResponse, provider_header};
+pub use shell_env::{LoginShell, ShellEnvError, ShellImport};
 pub use sse::{ChatEvent, SseParser};
 pub use think::ThinkSplitter;
 pub use token::{Token, TokenError, TokenInputs, TokenSource, resolve_token};

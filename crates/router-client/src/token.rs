@@ -2,14 +2,19 @@
 //! precedence between those places.
 //!
 //! Order: `--token`, `HUGGINGFACE_HUB_TOKEN`, `HF_TOKEN`, `HUGGING_FACE_HUB_TOKEN`, the
-//! state dir `.env`, the config's `env.vars`, then the Hugging Face CLI token file. Empty
-//! (or all-whitespace) values are skipped as if absent; values are trimmed.
+//! state dir `.env`, the config's `env.vars`, the login shell (`env.shellEnv`, see
+//! [`crate::shell_env`]), then the Hugging Face CLI token file. That is OpenClaw's order
+//! for its own sources (process environment, `.env`, config `env`, login-shell import),
+//! then hfclaw's extra one. Empty (or all-whitespace) values are skipped as if absent;
+//! values are trimmed.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
 
 use secrecy::zeroize::Zeroize;
 use secrecy::{ExposeSecret, SecretString};
+
+use crate::shell_env::ShellImport;
 
 /// Environment variables read for the token, in precedence order.
 pub const TOKEN_ENV_VARS: [&str; 3] = [
@@ -110,6 +115,13 @@ pub enum TokenSource {
         /// The key that held the token.
         key: &'static str,
     },
+    /// A variable the login shell's profile exports (`env.shellEnv`).
+    LoginShell {
+        /// The shell that ran.
+        shell: PathBuf,
+        /// The variable that held the token.
+        key: &'static str,
+    },
     /// The Hugging Face CLI's token file.
     HfCliTokenFile(PathBuf),
 }
@@ -121,6 +133,9 @@ impl fmt::Display for TokenSource {
             TokenSource::Env(name) => write!(f, "{name} environment variable"),
             TokenSource::StateEnvFile { path, key } => write!(f, "{key} in {}", path.display()),
             TokenSource::ConfigEnvVars { key } => write!(f, "env.vars.{key} in the config"),
+            TokenSource::LoginShell { shell, key } => {
+                write!(f, "{key} in login shell {}", shell.display())
+            }
             TokenSource::HfCliTokenFile(path) => {
                 write!(f, "Hugging Face CLI token file {}", path.display())
             }
@@ -140,6 +155,10 @@ pub struct TokenInputs<'a> {
     pub config_env_vars: Vec<(String, String)>,
     /// The user's home directory (for `~/.cache/huggingface/token`).
     pub home: Option<PathBuf>,
+    /// The `env.shellEnv` import, asked only when every earlier source is empty; `None`
+    /// when disabled. The caller runs [`crate::shell_env::read_token`] in it (and reports
+    /// its failure: a shell that fails is a warning, never an error).
+    pub login_shell: Option<&'a dyn Fn() -> Option<ShellImport>>,
 }
 
 impl fmt::Debug for TokenInputs<'_> {
@@ -154,6 +173,7 @@ impl fmt::Debug for TokenInputs<'_> {
             .field("state_env_file", &self.state_env_file)
             .field("config_env_var_keys", &vars)
             .field("home", &self.home)
+            .field("login_shell", &self.login_shell.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -211,6 +231,14 @@ pub fn resolve_token(inputs: &TokenInputs<'_>) -> Result<Option<(Token, TokenSou
         if let Some(token) = value {
             return Ok(Some((token, TokenSource::ConfigEnvVars { key })));
         }
+    }
+    if let Some(login_shell) = inputs.login_shell
+        && let Some(ShellImport {
+            shell,
+            token: Some((token, key)),
+        }) = login_shell()
+    {
+        return Ok(Some((token, TokenSource::LoginShell { shell, key })));
     }
     if let Some(path) = hf_cli_token_path(inputs.env, inputs.home.as_deref())
         && let Some(token) = read_token_file(&path)?
@@ -323,6 +351,8 @@ mod tests {
         flag: Option<String>,
         env_file: Option<PathBuf>,
         vars: Vec<(String, String)>,
+        shell: Option<ShellImport>,
+        shell_runs: std::cell::Cell<u32>,
     }
 
     impl Fixture {
@@ -333,6 +363,8 @@ mod tests {
                 flag: None,
                 env_file: None,
                 vars: Vec::new(),
+                shell: None,
+                shell_runs: std::cell::Cell::new(0),
             }
         }
         fn home(&self) -> PathBuf {
@@ -357,12 +389,17 @@ mod tests {
         }
         fn resolve(&self) -> Result<Option<(Token, TokenSource)>, TokenError> {
             let env = |k: &str| self.env.get(k).cloned();
+            let login_shell = || {
+                self.shell_runs.set(self.shell_runs.get() + 1);
+                self.shell.clone()
+            };
             let inputs = TokenInputs {
                 flag: self.flag.clone(),
                 env: &env,
                 state_env_file: self.env_file.clone(),
                 config_env_vars: self.vars.clone(),
                 home: Some(self.home()),
+                login_shell: self.shell.is_some().then_some(&login_shell as _),
             };
             resolve_token(&inputs)
         }
@@ -380,6 +417,20 @@ mod tests {
         assert_eq!(
             fx.winner().unwrap().1,
             TokenSource::HfCliTokenFile(fx.home().join(".cache/huggingface/token"))
+        );
+        fx.shell = Some(ShellImport {
+            shell: "/bin/zsh".into(),
+            token: Token::new("hf_loginshell00000000").map(|t| (t, "HF_TOKEN")),
+        });
+        assert_eq!(
+            fx.winner().unwrap(),
+            (
+                "hf_loginshell00000000".to_owned(),
+                TokenSource::LoginShell {
+                    shell: "/bin/zsh".into(),
+                    key: "HF_TOKEN"
+                }
+            )
         );
         fx.vars = vec![
             ("OTHER".into(), "x".into()),
@@ -444,6 +495,34 @@ mod tests {
         );
         fx.flag = Some(T1.to_owned());
         assert_eq!(fx.winner().unwrap(), (T1.to_owned(), TokenSource::Flag));
+    }
+
+    #[test]
+    fn login_shell_runs_only_when_earlier_sources_are_empty() {
+        let mut fx = Fixture::new();
+        fx.shell = Some(ShellImport {
+            shell: "/bin/zsh".into(),
+            token: None,
+        });
+        fx.write("home/.cache/huggingface/token", "hf_fromclifile0000000");
+        // A shell without a token falls through to the CLI token file.
+        assert!(matches!(
+            fx.winner().unwrap().1,
+            TokenSource::HfCliTokenFile(_)
+        ));
+        assert_eq!(fx.shell_runs.get(), 1);
+        fx.vars = vec![("HF_TOKEN".into(), "hf_configvarhftoken00".into())];
+        fx.winner();
+        fx.vars.clear();
+        fx.env_file("HF_TOKEN=hf_envfileenvfile0000\n");
+        fx.winner();
+        fx.env_file = None;
+        fx.set("HF_TOKEN", T2);
+        fx.winner();
+        fx.env.clear();
+        fx.flag = Some(T1.to_owned());
+        fx.winner();
+        assert_eq!(fx.shell_runs.get(), 1, "a token was found before the shell");
     }
 
     #[test]
@@ -566,6 +645,7 @@ mod tests {
             state_env_file: None,
             config_env_vars: vec![("HF_TOKEN".into(), secret.into())],
             home: None,
+            login_shell: None,
         };
         let debug = format!("{inputs:?}");
         assert!(!debug.contains("verysecret"), "{debug}");
@@ -583,6 +663,14 @@ mod tests {
         assert_eq!(
             TokenSource::ConfigEnvVars { key: "HF_TOKEN" }.to_string(),
             "env.vars.HF_TOKEN in the config"
+        );
+        assert_eq!(
+            TokenSource::LoginShell {
+                shell: "/bin/zsh".into(),
+                key: "HF_TOKEN"
+            }
+            .to_string(),
+            "HF_TOKEN in login shell /bin/zsh"
         );
         assert_eq!(
             TokenSource::HfCliTokenFile("/h/token".into()).to_string(),

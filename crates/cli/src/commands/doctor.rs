@@ -3,11 +3,13 @@
 
 use hfclaw_catalog::checks::{SelectionProblem, check_selection};
 use hfclaw_config_merge::{ConfigDocument, OpenClawView, schema_problems};
+use hfclaw_router_client::token::TOKEN_ENV_VARS;
 use hfclaw_router_client::{
-    CachePolicy, DEFAULT_HUB_URL, ErrorKind, Origin, RouterClient, Token, default_cache_path,
-    load_live_models,
+    CachePolicy, DEFAULT_HUB_URL, ErrorKind, Origin, RouterClient, Token, TokenSource,
+    default_cache_path, load_live_models,
 };
 
+use crate::commands::service;
 use crate::context::{Context, UserModels, env, runtime};
 use crate::error::{CliError, CliResult};
 use crate::output::{BAD, OK, WARN_MARK, print_data};
@@ -72,7 +74,10 @@ pub fn run(ctx: &Context) -> CliResult {
         .map(ConfigDocument::view)
         .unwrap_or_default();
     let user = UserModels::from_view(&view);
-    let token = check_token(ctx, &view, &mut report)?;
+    let found = check_token(ctx, &view, &mut report)?;
+    check_service_token(ctx, &view, found.as_ref(), &mut report)?;
+    check_shell_env(ctx, &view, &mut report);
+    let token = found.map(|(token, _)| token);
     let live = check_router(ctx, &view, token.as_ref(), &mut report)?;
     check_models(ctx, &view, &user, live, &mut report);
     print_data(&report.render())?;
@@ -121,7 +126,7 @@ fn check_token(
     ctx: &Context,
     view: &OpenClawView,
     report: &mut Report,
-) -> CliResult<Option<Token>> {
+) -> CliResult<Option<(Token, TokenSource)>> {
     let Some((token, source)) = ctx.token(view)? else {
         report.push(
             Mark::Fail,
@@ -137,7 +142,7 @@ fn check_token(
     );
     if ctx.global.offline {
         report.push(Mark::Skip, "token", "not checked (--offline)");
-        return Ok(Some(token));
+        return Ok(Some((token, source)));
     }
     let client = ctx.client(view, Some(token.clone()))?;
     let hub = env("HFCLAW_HUB_URL").unwrap_or_else(|| DEFAULT_HUB_URL.to_owned());
@@ -166,7 +171,101 @@ fn check_token(
         ),
         Err(e) => report.push(Mark::Warn, "token", format!("could not check it: {e}")),
     }
-    Ok(Some(token))
+    Ok(Some((token, source)))
+}
+
+/// What a service (`hfclaw service install`, OpenClaw's daemon) would find, apart from
+/// this shell: no `--token`, none of this shell's token variables. A ✗ when an installed
+/// hfclaw service has none, a warning otherwise.
+fn check_service_token(
+    ctx: &Context,
+    view: &OpenClawView,
+    current: Option<&(Token, TokenSource)>,
+    report: &mut Report,
+) -> CliResult {
+    match ctx.service_token(view)? {
+        Some((token, source)) => {
+            report.push(
+                Mark::Pass,
+                "service",
+                format!(
+                    "a service would find a token: {} from {source}",
+                    token.redacted()
+                ),
+            );
+            if let Some((current, current_source)) = current
+                && *current != token
+            {
+                report.push(
+                    Mark::Warn,
+                    "service",
+                    format!(
+                        "that is not the token this shell uses ({} from {current_source})",
+                        current.redacted()
+                    ),
+                );
+            }
+        }
+        None => {
+            let installed = service::installed_file();
+            let mark = if installed.is_some() {
+                Mark::Fail
+            } else {
+                Mark::Warn
+            };
+            let only_here = match current {
+                Some((_, source)) => format!(" ({source} is not seen by a service)"),
+                None => String::new(),
+            };
+            report.push(
+                mark,
+                "service",
+                format!(
+                    "a service would find no token{only_here}; {}",
+                    service::no_token_hint(ctx, view)
+                ),
+            );
+        }
+    }
+    Ok(())
+}
+
+/// The `env.shellEnv` import, when enabled: what the login shell gave, if it was asked.
+fn check_shell_env(ctx: &Context, view: &OpenClawView, report: &mut Report) {
+    let Some(options) = ctx.shell_env(view) else {
+        return;
+    };
+    let shell = options.program();
+    match ctx.login_shell_outcome() {
+        None => report.push(
+            Mark::Skip,
+            "shell",
+            format!(
+                "env.shellEnv: login shell {} not asked (a token was found before it)",
+                shell.display()
+            ),
+        ),
+        Some(Ok(import)) => match &import.token {
+            Some((_, key)) => report.push(
+                Mark::Pass,
+                "shell",
+                format!(
+                    "env.shellEnv: login shell {} exports {key}",
+                    import.shell.display()
+                ),
+            ),
+            None => report.push(
+                Mark::Warn,
+                "shell",
+                format!(
+                    "env.shellEnv: login shell {} exports none of {}",
+                    import.shell.display(),
+                    TOKEN_ENV_VARS.join(", ")
+                ),
+            ),
+        },
+        Some(Err(message)) => report.push(Mark::Warn, "shell", message.clone()),
+    }
 }
 
 /// Fetches the router's list now (the check *is* reachability); returns whether live data

@@ -44,8 +44,8 @@ pub mod token;
 pub use base_url::{BaseUrlSource, DEFAULT_BASE_URL, resolve_base_url};
 pub use chat::{ChatRequest, ChatResponse, Message, Usage};
 pub use client::{
-    ChatStream, ClientError, ClientOptions, DEFAULT_HUB_URL, ListResponse, RawChat, RouterClient,
-    WhoAmI,
+    ChatStream, ClientError, ClientOptions, DEFAULT_HUB_URL, ListResponse, PROVIDER_HEADER,
+    RawChat, RouterClient, WhoAmI, provider_of,
 };
 pub use discovery::{
     CachePolicy, LiveData, Origin, default_cache_path, load_cached_models, load_live_models,

@@ -40,6 +40,14 @@ pub enum Reply {
     },
     /// Never answers (for timeouts).
     Hang,
+    /// Another reply with extra response headers, e.g. the router's
+    /// `x-inference-provider` on a stream (see [`Reply::with_header`]).
+    Headed {
+        /// The reply.
+        reply: Box<Reply>,
+        /// Extra headers.
+        headers: Vec<(String, String)>,
+    },
 }
 
 impl Reply {
@@ -52,12 +60,31 @@ impl Reply {
         }
     }
 
-    /// The same reply with one more header.
-    pub fn with_header(mut self, name: &str, value: &str) -> Reply {
-        if let Reply::Json { headers, .. } = &mut self {
-            headers.push((name.to_owned(), value.to_owned()));
+    /// The same reply with one more header (any kind of reply).
+    pub fn with_header(self, name: &str, value: &str) -> Reply {
+        let header = (name.to_owned(), value.to_owned());
+        match self {
+            Reply::Json {
+                status,
+                body,
+                mut headers,
+            } => {
+                headers.push(header);
+                Reply::Json {
+                    status,
+                    body,
+                    headers,
+                }
+            }
+            Reply::Headed { reply, mut headers } => {
+                headers.push(header);
+                Reply::Headed { reply, headers }
+            }
+            other => Reply::Headed {
+                reply: Box::new(other),
+                headers: vec![header],
+            },
         }
-        self
     }
 
     /// A router error in the `{"error":{"message","type","code"}}` envelope.
@@ -375,6 +402,18 @@ async fn respond(reply: Reply) -> Response {
         Reply::Hang => {
             std::future::pending::<()>().await;
             Response::default()
+        }
+        Reply::Headed { reply, headers } => {
+            let mut response = Box::pin(respond(*reply)).await;
+            for (name, value) in headers {
+                if let (Ok(name), Ok(value)) = (
+                    axum::http::HeaderName::from_bytes(name.as_bytes()),
+                    axum::http::HeaderValue::from_str(&value),
+                ) {
+                    response.headers_mut().insert(name, value);
+                }
+            }
+            response
         }
     }
 }

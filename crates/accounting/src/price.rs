@@ -177,8 +177,8 @@ pub fn cost(usage: &Usage, choice: &PriceChoice) -> Option<Cost> {
     })
 }
 
-/// `$12.40` from a dollar up, else two significant digits (`$0.50`, `$0.0011`,
-/// `$0.000036`); a leading `~` when estimated.
+/// `$12.40` from a dollar up, else up to two significant digits (`$0.50`, `$0.0011`,
+/// `$0.000036`, `$0.0000009`); a leading `~` when estimated.
 pub fn format_usd(usd: f64, estimated: bool) -> String {
     let tilde = if estimated { "~" } else { "" };
     let text = if usd == 0.0 || !usd.is_finite() {
@@ -187,7 +187,11 @@ pub fn format_usd(usd: f64, estimated: bool) -> String {
         format!("{usd:.2}")
     } else {
         let digits = ((-usd.abs().log10()).floor() as usize + 2).clamp(2, 12);
-        format!("{usd:.digits$}")
+        let text = format!("{usd:.digits$}");
+        // `0.050` → `0.05`, `0.00000090` → `0.0000009`; at least two decimals stay.
+        let keep = text.find('.').map_or(text.len(), |dot| dot + 3);
+        let trimmed = text.trim_end_matches('0');
+        text[..trimmed.len().max(keep)].to_owned()
     };
     format!("{tilde}${text}")
 }
@@ -385,7 +389,9 @@ mod tests {
         assert_eq!(format_usd(0.0000361, false), "$0.000036");
         assert_eq!(format_usd(0.0, false), "$0.00");
         assert_eq!(format_usd(0.5, false), "$0.50");
-        assert_eq!(format_usd(0.05, false), "$0.050");
+        assert_eq!(format_usd(0.05, false), "$0.05");
+        assert_eq!(format_usd(0.0000009, false), "$0.0000009");
+        assert_eq!(format_usd(0.0010, false), "$0.001");
         assert_eq!(format_usd(0.000748, true), "~$0.00075");
     }
 }

@@ -6,6 +6,7 @@ mod args;
 mod commands;
 mod context;
 mod error;
+mod ledger;
 mod output;
 mod serve;
 
@@ -42,6 +43,7 @@ fn run(cli: Cli) -> CliResult {
         Command::Serve(args) => serve::run(&Context::new(cli.global)?, args),
         Command::Doctor => commands::doctor::run(&Context::new(cli.global)?),
         Command::Chat(args) => commands::chat::run(&Context::new(cli.global)?, args),
+        Command::Usage(args) => commands::usage::run(&Context::new(cli.global)?, args),
         Command::Onboard(args) => commands::onboard::run(&Context::new(cli.global)?, args),
         Command::Models(command) => {
             let ctx = Context::new(cli.global)?;

@@ -9,3 +9,4 @@ pub mod models_list;
 pub mod models_status;
 pub mod models_sync;
 pub mod onboard;
+pub mod usage;

@@ -25,13 +25,13 @@ fn sample_row(i: u64, now: SystemTime) -> Row {
     ];
     const APIS: [Api; 3] = [Api::Chat, Api::Messages, Api::Responses];
     let model = format!("huggingface/org-{}/Model-{}-Instruct", i % 6, i % 24);
-    let error = i % 33 == 0;
+    let error = i.is_multiple_of(33);
     let age = Duration::from_millis((i * 2_591) % (30 * 86_400_000));
     Row {
         key: Some(key_label(&format!("client-key-{}", i % 4))),
         answered_ref: (!error).then(|| model.clone()),
         provider: (!error).then(|| PROVIDERS[(i % 6) as usize].to_owned()),
-        fallback_index: Some((i % 7 == 0) as u32),
+        fallback_index: Some(i.is_multiple_of(7) as u32),
         outcome: if error {
             Outcome::error("rate_limited")
         } else {
@@ -41,16 +41,16 @@ fn sample_row(i: u64, now: SystemTime) -> Row {
         usage: (!error).then_some(Usage {
             input_tokens: 1_000 + i % 9_000,
             output_tokens: 50 + i % 2_000,
-            cached_tokens: (i % 3 == 0).then_some(512),
+            cached_tokens: i.is_multiple_of(3).then_some(512),
             cache_write_tokens: None,
         }),
         cost: (!error).then_some(Cost {
             usd: 0.0001 * (1 + i % 50) as f64,
-            estimated: i % 5 == 0,
+            estimated: i.is_multiple_of(5),
         }),
         ttfb: Some(Duration::from_millis(100 + i % 900)),
         total: Duration::from_millis(800 + i % 20_000),
-        streamed: i % 4 != 0,
+        streamed: !i.is_multiple_of(4),
         ..Row::new(now - age, APIS[(i % 3) as usize], model)
     }
 }
@@ -76,7 +76,7 @@ pub fn fill(args: &[String]) -> Result<()> {
     let started = Instant::now();
     for i in 0..rows {
         let row = sample_row(i, now);
-        if i % 1_000 == 0 {
+        if i.is_multiple_of(1_000) {
             json_bytes += 1_000 * (serde_json::to_vec(&row)?.len() as u64 + 1);
         }
         recorder.record(row);

@@ -210,3 +210,146 @@ fn token_never_appears_even_at_trace_level() {
     let out = s.run(&["-vv", "chat", "hi"]);
     assert!(out.starts_with("exit: 1"), "{out}");
 }
+
+/// The router's list as the cache holds it: prices the tests own (not the built-in
+/// snapshot's). DeepSeek R1: together $3/$7, cerebras $2/$5; Qwen3 8B: cerebras and
+/// novita.
+pub const LIVE_MODELS: &str = r#"{"object":"list","data":[
+  {"id":"deepseek-ai/DeepSeek-R1","object":"model","owned_by":"deepseek-ai","providers":[
+    {"provider":"together","status":"live","pricing":{"input":3,"output":7}},
+    {"provider":"cerebras","status":"live","pricing":{"input":2,"output":5}}]},
+  {"id":"Qwen/Qwen3-8B","object":"model","owned_by":"Qwen","providers":[
+    {"provider":"cerebras","status":"live","pricing":{"input":0.1,"output":0.4}},
+    {"provider":"novita","status":"live","pricing":{"input":0.05,"output":0.2}}]}
+]}"#;
+
+#[test]
+fn the_closing_line_names_the_serving_provider_and_its_live_cost() {
+    let s = sandbox();
+    s.cache_live_models(LIVE_MODELS);
+    s.router.chat(
+        "deepseek-ai/DeepSeek-R1",
+        [
+            Reply::chat_stream("deepseek-ai/DeepSeek-R1", &[], &["Hel", "lo", "!"])
+                .with_header("x-inference-provider", "together"),
+        ],
+    );
+    // 5 prompt tokens × $3/1M + 3 completion tokens × $7/1M = $0.000036, exact.
+    insta::assert_snapshot!(s.run(&["chat", "say hello"]));
+}
+
+#[test]
+fn a_fallback_answered_by_another_provider_is_priced_at_that_provider() {
+    let s = sandbox();
+    s.cache_live_models(LIVE_MODELS);
+    s.router
+        .chat(
+            "deepseek-ai/DeepSeek-R1",
+            [Reply::error(404, "no such model", None)],
+        )
+        .chat(
+            "Qwen/Qwen3-8B:cheapest",
+            [Reply::chat_stream("Qwen/Qwen3-8B", &[], &["ok"])
+                .with_header("x-inference-provider", "cerebras")],
+        );
+    insta::assert_snapshot!(s.run(&["chat", "hi"]));
+    insta::assert_snapshot!(s.run(&["chat", "--json", "hi"]));
+}
+
+#[test]
+fn without_the_header_the_cost_is_the_cheapest_live_price_marked_estimated() {
+    let s = sandbox();
+    s.cache_live_models(LIVE_MODELS);
+    s.router.chat(
+        "deepseek-ai/DeepSeek-R1",
+        [Reply::chat_stream(
+            "deepseek-ai/DeepSeek-R1",
+            &[],
+            &["a", "b"],
+        )],
+    );
+    let out = s.run(&["chat", "hi"]);
+    // cerebras, the cheapest: 5 × $2/1M + 2 × $5/1M = $0.000020, estimated.
+    assert!(
+        out.contains(
+            "answered by huggingface/deepseek-ai/DeepSeek-R1 · [T] s · 7 tokens · ~$[EST]"
+        ),
+        "{out}"
+    );
+    let json = s.cmd(&["chat", "--json", "hi"]).output().unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(json["provider"], serde_json::Value::Null);
+    assert_eq!(json["cost_usd"], 0.00002);
+    assert_eq!(json["cost_estimated"], true);
+}
+
+#[test]
+fn every_chat_is_one_ledger_row_unless_no_ledger() {
+    let s = sandbox();
+    s.router.chat(
+        "deepseek-ai/DeepSeek-R1",
+        [Reply::chat_stream("deepseek-ai/DeepSeek-R1", &[], &["ok"])],
+    );
+    let out = s.run(&["chat", "--no-ledger", "hi"]);
+    assert!(out.starts_with("exit: 0"), "{out}");
+    assert!(!s.ledger_path().exists(), "--no-ledger writes nothing");
+    s.run(&["chat", "hi"]);
+    s.router.chat(
+        "deepseek-ai/DeepSeek-R1",
+        [Reply::error(429, "slow down", None).with_header("retry-after", "60")],
+    );
+    let out = s.run(&["chat", "--no-fallback", "hi"]);
+    assert!(out.starts_with("exit: 1"), "{out}");
+    let ledger =
+        hfclaw_accounting::Ledger::open(&hfclaw_accounting::LedgerSpec::Sqlite(s.ledger_path()))
+            .unwrap();
+    let rows = ledger.recent(10).unwrap();
+    let summary: Vec<_> = rows
+        .iter()
+        .map(|r| {
+            (
+                r.outcome.class(),
+                r.status,
+                r.answered_ref.as_deref(),
+                r.requested_model.as_str(),
+                r.key.as_deref(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            (
+                "rate_limited",
+                Some(429),
+                None,
+                "default",
+                Some("hfclaw-chat")
+            ),
+            (
+                "ok",
+                Some(200),
+                Some("huggingface/deepseek-ai/DeepSeek-R1"),
+                "default",
+                Some("hfclaw-chat")
+            ),
+        ]
+    );
+    assert!(rows[1].usage.is_some() && rows[1].streamed && rows[1].ttfb.is_some());
+}
+
+#[test]
+fn a_broken_ledger_only_warns_and_is_left_untouched() {
+    let s = sandbox();
+    s.router.chat(
+        "deepseek-ai/DeepSeek-R1",
+        [Reply::chat_stream("deepseek-ai/DeepSeek-R1", &[], &["ok"])],
+    );
+    std::fs::create_dir_all(s.ledger_path().parent().unwrap()).unwrap();
+    std::fs::write(s.ledger_path(), "not a database").unwrap();
+    insta::assert_snapshot!(s.run(&["chat", "hi"]));
+    assert_eq!(
+        std::fs::read_to_string(s.ledger_path()).unwrap(),
+        "not a database"
+    );
+}

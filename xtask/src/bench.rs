@@ -112,6 +112,26 @@ pub fn run() -> Result<()> {
         runner_measurement(&runner, "array-edit")?,
         Target::AtMost(20.0),
     ));
+    // The usage ledger: 1M rows written through the real writer, then read by `hfclaw usage`.
+    let ledger_dir = tempfile::tempdir()?;
+    let ledger = ledger_dir.path().join("usage.sqlite3");
+    let ledger_arg = path_str(&ledger)?;
+    results.push((
+        runner_measurement_with(&runner, &["ledger-fill", ledger_arg, "1000000"])?,
+        Target::AtMost(250.0),
+    ));
+    results.push((
+        cli_usage_wall(&hfclaw, ledger_arg, &[], home)?,
+        Target::AtMost(200.0),
+    ));
+    results.push((
+        cli_usage_wall(&hfclaw, ledger_arg, &["--by", "day", "--since", "7d"], home)?,
+        Target::AtMost(200.0),
+    ));
+    results.push((
+        runner_measurement(&runner, "ledger-record")?,
+        Target::AtMost(2_000.0),
+    ));
     // The gateway load run prints, in order: chat's added latency p50 and p99, what
     // Messages and Responses add on top of chat's (p50, p99 each), throughput, CPU per
     // request and RSS with open streams.
@@ -219,6 +239,33 @@ fn cli_set_big_config(runner: &Path, hfclaw: &Path, home: &Path) -> Result<Measu
         value: ms(ours),
         unit: "ms".to_owned(),
         baseline: "`cat` of the file".to_owned(),
+        baseline_value: ms(floor),
+    })
+}
+
+/// Median wall time of `hfclaw usage ARGS` over the 1M-row ledger, against the same
+/// command for the last hour only (start-up and open, almost no rows).
+fn cli_usage_wall(hfclaw: &Path, ledger: &str, extra: &[&str], home: &Path) -> Result<Measurement> {
+    let mut args = vec!["usage", "--ledger", ledger];
+    args.extend_from_slice(extra);
+    let ours = median_wall(15, || spawn_quiet(hfclaw, &args, home))?;
+    let floor = median_wall(15, || {
+        spawn_quiet(
+            hfclaw,
+            &["usage", "--ledger", ledger, "--since", "1h"],
+            home,
+        )
+    })?;
+    let shown = if extra.is_empty() {
+        String::new()
+    } else {
+        format!(" {}", extra.join(" "))
+    };
+    Ok(Measurement {
+        name: format!("`hfclaw usage{shown}` over 1M rows"),
+        value: ms(ours),
+        unit: "ms".to_owned(),
+        baseline: "`usage --since 1h` (no scan)".to_owned(),
         baseline_value: ms(floor),
     })
 }

@@ -1,9 +1,10 @@
 //! `cargo xtask ci`: exactly what CI runs, so a green local run means a green CI run.
 
-use crate::{Result, cargo, cargo_with_env};
+use crate::{Result, cargo, cargo_with_env, postgres};
 
-/// Runs fmt check, clippy with warnings denied, every test, the catalog freshness check,
-/// and the real OpenClaw loading configs hfclaw wrote (installed on first use).
+/// Runs fmt check, clippy with warnings denied, every test, the ledger's PostgreSQL tests
+/// against a server started here, the catalog freshness check, and the real OpenClaw
+/// loading configs hfclaw wrote (installed on first use).
 pub fn run() -> Result<()> {
     step("fmt", cargo(&["fmt", "--all", "--", "--check"]))?;
     step(
@@ -33,10 +34,42 @@ pub fn run() -> Result<()> {
         "test",
         cargo_with_env(&["test", "--workspace", "--locked"], &env),
     )?;
+    step("postgres", postgres_tests())?;
     step("catalog", crate::catalog::check())?;
     step("interop", crate::interop::run_for_ci())?;
     println!("ci: all green");
     Ok(())
+}
+
+/// The `#[ignore]`d PostgreSQL tests, against a server started (and stopped) here. When
+/// no server can be had the step is skipped with a loud warning: `cargo test` has already
+/// listed those tests as ignored, never as passed.
+pub fn postgres_tests() -> Result<()> {
+    let server = match postgres::start() {
+        Ok(server) => server,
+        Err(e) => {
+            let bar = "!".repeat(78);
+            println!(
+                "{bar}\nWARNING: the PostgreSQL ledger tests were SKIPPED: no PostgreSQL server ({e}).\n\
+                 WARNING: install Debian's postgresql package (apt-get install postgresql) and rerun.\n{bar}"
+            );
+            return Ok(());
+        }
+    };
+    // `server` lives until the tests end; dropping it stops the server, on failure too.
+    cargo_with_env(
+        &[
+            "test",
+            "--locked",
+            "-p",
+            "hfclaw-accounting",
+            "--test",
+            "postgres",
+            "--",
+            "--ignored",
+        ],
+        &[(postgres::URL_VAR, server.url.clone())],
+    )
 }
 
 fn step(name: &str, result: Result<()>) -> Result<()> {

@@ -2,7 +2,8 @@
 //!
 //! - `catalog refresh [--snapshot FILE | --live]`: regenerate the built-in catalog
 //! - `catalog check`: fail when the generated catalog is stale
-//! - `ci`: what CI runs (fmt, clippy, tests, catalog check)
+//! - `ci`: what CI runs (fmt, clippy, tests, PostgreSQL ledger tests, catalog check, interop)
+//! - `postgres`: the ledger's PostgreSQL tests against a throw-away server (part of `ci`)
 //! - `bench`: performance numbers against a baseline measured in the same run
 //! - `interop [--no-install]`: the real OpenClaw loads our fixture configs (see `interop.rs`)
 #![allow(clippy::print_stdout, clippy::print_stderr)]
@@ -11,6 +12,7 @@ mod bench;
 mod catalog;
 mod ci;
 mod interop;
+mod postgres;
 mod pyenv;
 
 use std::path::{Path, PathBuf};
@@ -23,7 +25,8 @@ const USAGE: &str = "usage: cargo xtask <command>
 commands:
   catalog refresh [--snapshot FILE | --live]   regenerate the built-in catalog
   catalog check                                 fail if the built-in catalog is stale
-  ci                                            fmt check, clippy -D warnings, tests, catalog check
+  ci                                            fmt check, clippy -D warnings, tests, PostgreSQL tests, catalog check, interop
+  postgres                                      the ledger's PostgreSQL tests against a throw-away server
   bench                                         benchmarks with ratios against an in-run baseline
   interop [--no-install]                        real OpenClaw (npm, cached in target/interop) loads the configs";
 
@@ -34,6 +37,7 @@ fn main() -> ExitCode {
         ["catalog", "refresh", rest @ ..] => catalog::refresh(rest),
         ["catalog", "check"] => catalog::check(),
         ["ci"] => ci::run(),
+        ["postgres"] => ci::postgres_tests(),
         ["bench"] => bench::run(),
         ["interop", rest @ ..] => interop::run(rest),
         ["help" | "--help" | "-h"] | [] => {

@@ -56,8 +56,10 @@ pub enum Command {
     Doctor,
     /// Print a shell completion script
     Completions(CompletionsArgs),
-    /// Run a local OpenAI-compatible gateway that applies aliases, refs and fallbacks
+    /// Run the local gateway (OpenAI chat, Anthropic Messages, OpenAI Responses) that applies aliases, refs and fallbacks
     Serve(ServeArgs),
+    /// What your requests cost: totals per model, provider, day, key or API from the usage ledger
+    Usage(UsageArgs),
     /// Run the gateway as a user service (systemd on Linux, launchd on macOS)
     #[command(subcommand)]
     Service(ServiceCommand),
@@ -243,9 +245,58 @@ pub struct ChatArgs {
     /// Print the model's reasoning (dimmed, on stderr)
     #[arg(long)]
     pub show_reasoning: bool,
-    /// Print one JSON object with the answer, model, usage and skipped models
+    /// Print one JSON object with the answer, model, provider, usage, cost and skipped models
     #[arg(long)]
     pub json: bool,
+    /// Where requests are recorded (and whether).
+    #[command(flatten)]
+    pub ledger: LedgerArgs,
+}
+
+/// `--ledger URL|PATH` and `--no-ledger`, for the commands that record requests.
+#[derive(Debug, Clone, Args)]
+pub struct LedgerArgs {
+    /// Usage ledger: postgres://… or an SQLite file [default: $HFCLAW_LEDGER_URL, else usage.sqlite3 in $HFCLAW_DATA_DIR or ~/.local/share/hfclaw]
+    #[arg(long, value_name = "URL|PATH", conflicts_with = "no_ledger")]
+    pub ledger: Option<String>,
+    /// Record nothing in the usage ledger
+    #[arg(long)]
+    pub no_ledger: bool,
+}
+
+/// `hfclaw usage`.
+#[derive(Debug, Clone, Args)]
+pub struct UsageArgs {
+    /// Start of the period: 24h, 7d, 2w, 30m (ago), a UTC date 2026-12-01 or time 2026-12-01T13:00, today, yesterday [default: everything]
+    #[arg(long, value_name = "WHEN")]
+    pub since: Option<String>,
+    /// End of the period (exclusive), same forms as --since [default: now]
+    #[arg(long, value_name = "WHEN")]
+    pub until: Option<String>,
+    /// Group the totals by
+    #[arg(long, value_enum, default_value_t = UsageBy::Model)]
+    pub by: UsageBy,
+    /// Print a JSON array instead of a table
+    #[arg(long)]
+    pub json: bool,
+    /// Usage ledger: postgres://… or an SQLite file [default: $HFCLAW_LEDGER_URL, else usage.sqlite3 in $HFCLAW_DATA_DIR or ~/.local/share/hfclaw]
+    #[arg(long, value_name = "URL|PATH")]
+    pub ledger: Option<String>,
+}
+
+/// What `hfclaw usage` groups by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum UsageBy {
+    /// The model that answered
+    Model,
+    /// The provider that served
+    Provider,
+    /// The UTC day
+    Day,
+    /// The gateway client key (its label)
+    Key,
+    /// chat, messages or responses
+    Api,
 }
 
 /// `hfclaw serve`.

@@ -6,6 +6,7 @@ mod args;
 mod commands;
 mod context;
 mod error;
+mod ledger;
 mod output;
 mod serve;
 
@@ -43,6 +44,7 @@ fn run(cli: Cli) -> CliResult {
         Command::Doctor => commands::doctor::run(&Context::new(cli.global)?),
         Command::Service(command) => commands::service::run(&Context::new(cli.global)?, command),
         Command::Chat(args) => commands::chat::run(&Context::new(cli.global)?, args),
+        Command::Usage(args) => commands::usage::run(&Context::new(cli.global)?, args),
         Command::Onboard(args) => commands::onboard::run(&Context::new(cli.global)?, args),
         Command::Models(command) => {
             let ctx = Context::new(cli.global)?;

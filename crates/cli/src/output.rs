@@ -76,3 +76,20 @@ pub fn print_data(text: &str) -> Result<(), CliError> {
         Err(e) => Err(CliError::runtime(format!("writing to stdout: {e}"))),
     }
 }
+
+/// A borderless table as text, the given columns right-aligned, without the padding the
+/// `NOTHING` preset puts at both ends of every line.
+pub fn borderless_table(mut table: comfy_table::Table, right_aligned: &[usize]) -> String {
+    table.load_style(comfy_table::presets::NOTHING);
+    for &index in right_aligned {
+        if let Some(column) = table.column_mut(index) {
+            column.set_cell_alignment(comfy_table::CellAlignment::Right);
+        }
+    }
+    table
+        .to_string()
+        .lines()
+        .map(|line| line.strip_prefix(' ').unwrap_or(line).trim_end())
+        .collect::<Vec<_>>()
+        .join("\n")
+}

@@ -12,7 +12,7 @@ use axum::response::Response;
 use bytes::{Bytes, BytesMut};
 use futures_util::StreamExt;
 use hfclaw_model_ref::ModelRef;
-use hfclaw_router_client::{ChainSuccess, RouterError, provider_header, run_chain};
+use hfclaw_router_client::{ChainSuccess, RouterError, provider_of, run_chain};
 use serde_json::{Map, Value};
 use tokio::time::Instant;
 
@@ -287,7 +287,7 @@ fn respond(
             }
             let mut meter = Meter::new(api);
             meter.observe_body(&body);
-            exchange.provider = provider_header(&headers).map(str::to_owned);
+            exchange.provider = provider_of(&headers);
             exchange.tokens = meter.tokens();
             exchange.total = ticket.started.elapsed();
             exchange.ttfb = Some(exchange.total);
@@ -300,7 +300,7 @@ fn respond(
             head,
             rest,
         } => {
-            exchange.provider = provider_header(&headers).map(str::to_owned);
+            exchange.provider = provider_of(&headers);
             exchange.ttfb = Some(ticket.started.elapsed());
             let tap = Tap::new(api, hide_usage_chunk, app.options.split_reasoning);
             let recorder = app.clone();

@@ -136,6 +136,8 @@ pub struct ChatResponse {
     pub finish_reason: Option<String>,
     /// Token usage, when sent.
     pub usage: Option<Usage>,
+    /// The provider that served it (the router's `x-inference-provider`), if named.
+    pub provider: Option<String>,
     /// The whole answer as received, for fields this crate does not surface.
     pub raw: Value,
 }
@@ -199,6 +201,7 @@ impl ChatResponse {
             reasoning,
             finish_reason: choice.finish_reason.0.map(|s| s.into_owned()),
             usage: parsed.usage.map(LooseUsage::into_usage),
+            provider: None,
             raw,
         })
     }

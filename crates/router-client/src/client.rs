@@ -36,6 +36,18 @@ pub const MAX_CHAT_BYTES: usize = 16 * 1024 * 1024;
 const MAX_ERROR_BYTES: usize = 64 * 1024;
 /// The Hugging Face Hub, for whoami.
 pub const DEFAULT_HUB_URL: &str = "https://huggingface.co";
+/// The router's response header naming the provider that served a request.
+pub const PROVIDER_HEADER: &str = "x-inference-provider";
+
+/// The serving provider named by a response's [`PROVIDER_HEADER`], if any.
+pub fn provider_of(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get(PROVIDER_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .map(str::to_owned)
+}
 
 /// How to build a [`RouterClient`].
 #[derive(Clone)]
@@ -449,10 +461,14 @@ impl RouterClient {
         let response = self
             .post_chat(&request.to_body(false), model, false)
             .await?;
+        let provider = provider_of(response.headers());
         let body = read_capped(response, MAX_CHAT_BYTES, "chat answer")
             .await
             .map_err(|e| self.scrub(e).with_model(model))?;
-        ChatResponse::from_body(&body).map_err(|e| self.scrub(e).with_model(model))
+        let mut answer =
+            ChatResponse::from_body(&body).map_err(|e| self.scrub(e).with_model(model))?;
+        answer.provider = provider;
+        Ok(answer)
     }
 
     /// `POST {base}/chat/completions` streaming (SSE, usage included).
@@ -462,6 +478,7 @@ impl RouterClient {
     pub async fn chat_stream(&self, request: &ChatRequest) -> Result<ChatStream, RouterError> {
         let model = request.model.clone();
         let response = self.post_chat(&request.to_body(true), &model, true).await?;
+        let provider = provider_of(response.headers());
         let is_json = response
             .headers()
             .get(CONTENT_TYPE)
@@ -474,14 +491,14 @@ impl RouterClient {
                 .map_err(|e| self.scrub(e).with_model(&model))?;
             let answer =
                 ChatResponse::from_body(&body).map_err(|e| self.scrub(e).with_model(&model))?;
-            return Ok(ChatStream::from_events(
-                model,
-                answer.into_events(),
-                self.token.clone(),
-            ));
+            let mut stream =
+                ChatStream::from_events(model, answer.into_events(), self.token.clone());
+            stream.provider = provider;
+            return Ok(stream);
         }
         Ok(ChatStream {
             model,
+            provider,
             body: Some(Box::pin(response.bytes_stream())),
             decoder: ChatDecoder::new(),
             pending: VecDeque::new(),
@@ -532,6 +549,8 @@ type ByteStream = Pin<Box<dyn Stream<Item = reqwest::Result<Bytes>> + Send>>;
 /// once, then `None`.
 pub struct ChatStream {
     model: String,
+    /// The router's [`PROVIDER_HEADER`].
+    provider: Option<String>,
     body: Option<ByteStream>,
     decoder: ChatDecoder,
     pending: VecDeque<ChatEvent>,
@@ -549,6 +568,7 @@ impl fmt::Debug for ChatStream {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ChatStream")
             .field("model", &self.model)
+            .field("provider", &self.provider)
             .field("finished", &self.finished)
             .field("emitted_content", &self.emitted_content)
             .finish_non_exhaustive()
@@ -560,6 +580,7 @@ impl ChatStream {
     pub fn from_events(model: String, events: Vec<ChatEvent>, token: Option<Token>) -> ChatStream {
         let mut stream = ChatStream {
             model,
+            provider: None,
             body: None,
             decoder: ChatDecoder::new(),
             pending: VecDeque::new(),
@@ -598,6 +619,11 @@ impl ChatStream {
     /// The model id the request was for.
     pub fn model(&self) -> &str {
         &self.model
+    }
+
+    /// The provider that serves the stream (the router's `x-inference-provider`), if named.
+    pub fn provider(&self) -> Option<&str> {
+        self.provider.as_deref()
     }
 
     /// True once answer text was handed out (a failure after that must not be retried

@@ -46,6 +46,22 @@ pub enum ErrorKind {
 }
 
 impl ErrorKind {
+    /// A stable snake_case name, e.g. for the usage ledger's outcome column.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::Auth => "auth",
+            ErrorKind::Forbidden => "forbidden",
+            ErrorKind::Payment => "payment",
+            ErrorKind::NotFound => "not_found",
+            ErrorKind::RateLimited => "rate_limited",
+            ErrorKind::Upstream => "upstream",
+            ErrorKind::Timeout => "timeout",
+            ErrorKind::Network => "network",
+            ErrorKind::BadRequest => "bad_request",
+            ErrorKind::BadResponse => "bad_response",
+        }
+    }
+
     /// A few words for messages, e.g. `model not found or not supported`.
     pub fn summary(self) -> &'static str {
         match self {

@@ -51,7 +51,8 @@ pub mod token;
 pub use base_url::{BaseUrlSource, DEFAULT_BASE_URL, resolve_base_url};
 pub use chat::{ChatRequest, ChatResponse, Message, Usage};
 pub use client::{
-    ChatStream, ClientError, ClientOptions, DEFAULT_HUB_URL, ListResponse, RouterClient, WhoAmI,
+    ChatStream, ClientError, ClientOptions, DEFAULT_HUB_URL, ListResponse, PROVIDER_HEADER,
+    RouterClient, WhoAmI, provider_of,
 };
 pub use discovery::{
     CachePolicy, LiveData, Origin, default_cache_path, load_cached_models, load_live_models,
@@ -60,7 +61,7 @@ pub use error::{ErrorKind, RouterError};
 pub use fallback::{
     Attempt, AttemptError, ChainFailure, ChainSuccess, FallbackPolicy, Skip, StopReason, run_chain,
 };
-pub use raw::{RawChat, RawResponse, provider_header};
+pub use raw::{RawChat, RawResponse};
 pub use shell_env::{LoginShell, ShellEnvError, ShellImport};
 pub use sse::{ChatEvent, SseParser};
 pub use think::ThinkSplitter;

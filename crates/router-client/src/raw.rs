@@ -8,7 +8,7 @@ use reqwest::header::{CONTENT_TYPE, HeaderMap};
 use reqwest::{Method, Response};
 use serde_json::Value;
 
-use crate::client::{MAX_CHAT_BYTES, RouterClient, read_capped};
+use crate::client::{MAX_CHAT_BYTES, RouterClient, provider_of, read_capped};
 use crate::error::RouterError;
 
 /// A router answer: status, headers and the body as a byte stream.
@@ -37,8 +37,8 @@ impl RawResponse {
     }
 
     /// The serving backend, from the router's `x-inference-provider` header.
-    pub fn provider(&self) -> Option<&str> {
-        provider_header(&self.headers)
+    pub fn provider(&self) -> Option<String> {
+        provider_of(&self.headers)
     }
 
     /// The body as it arrives; transport failures become [`RouterError`]s.
@@ -56,15 +56,6 @@ impl RawResponse {
             .await
             .map_err(|e| e.with_model(model))
     }
-}
-
-/// The router's `x-inference-provider` header: which backend served the request.
-pub fn provider_header(headers: &HeaderMap) -> Option<&str> {
-    headers
-        .get("x-inference-provider")
-        .and_then(|v| v.to_str().ok())
-        .map(str::trim)
-        .filter(|v| !v.is_empty())
 }
 
 impl RouterClient {
@@ -145,15 +136,5 @@ mod tests {
         let client = RouterClient::new(ClientOptions::new("http://127.0.0.1:9/v1")).unwrap();
         send(&client.send_chat_raw(&Value::Null));
         send(&client.forward_raw(Method::GET, "/x", Bytes::new(), &HeaderMap::new()));
-    }
-
-    #[test]
-    fn the_provider_header_is_trimmed_and_optional() {
-        let mut headers = HeaderMap::new();
-        assert_eq!(provider_header(&headers), None);
-        headers.insert("x-inference-provider", " cerebras ".parse().unwrap());
-        assert_eq!(provider_header(&headers), Some("cerebras"));
-        headers.insert("x-inference-provider", "".parse().unwrap());
-        assert_eq!(provider_header(&headers), None);
     }
 }

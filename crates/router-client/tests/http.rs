@@ -202,7 +202,7 @@ async fn chat_non_streaming_sends_body_and_extra_headers() {
         .and(path("/v1/chat/completions"))
         .and(header("x-hf-bill-to", "my-org"))
         .and(header("authorization", format!("Bearer {TOKEN}").as_str()))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+        .respond_with(ResponseTemplate::new(200).insert_header("x-inference-provider", "cerebras").set_body_json(json!({
             "id": "c1", "model": "deepseek-ai/DeepSeek-R1",
             "choices": [{"index": 0, "finish_reason": "stop",
                 "message": {"role": "assistant", "content": "Hello!", "reasoning_content": "greet"}}],
@@ -217,6 +217,7 @@ async fn chat_non_streaming_sends_body_and_extra_headers() {
     assert_eq!(answer.content, "Hello!");
     assert_eq!(answer.reasoning.as_deref(), Some("greet"));
     assert_eq!(answer.usage.unwrap().total_tokens, 12);
+    assert_eq!(answer.provider.as_deref(), Some("cerebras"));
 
     let seen = requests(&server).await;
     let body: Value = seen[0].body_json().unwrap();
@@ -309,7 +310,11 @@ async fn chat_stream_surfaces_reasoning_content_usage_and_done() {
         .and(path("/v1/chat/completions"))
         .and(header("accept", "text/event-stream"))
         .and(header("x-hf-bill-to", "acme"))
-        .respond_with(ResponseTemplate::new(200).set_body_raw(SSE_OK, "text/event-stream"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("x-inference-provider", "together")
+                .set_body_raw(SSE_OK, "text/event-stream"),
+        )
         .mount(&server)
         .await;
     let c = client_with(&server, Some(TOKEN), |o| {
@@ -317,6 +322,7 @@ async fn chat_stream_surfaces_reasoning_content_usage_and_done() {
     });
     let mut stream = c.chat_stream(&request()).await.unwrap();
     assert!(!stream.emitted_content());
+    assert_eq!(stream.provider(), Some("together"));
     let events: Vec<ChatEvent> = collect(&mut stream)
         .await
         .into_iter()
@@ -358,6 +364,7 @@ async fn error_event_mid_stream_ends_the_stream_with_an_error() {
         .mount(&server)
         .await;
     let mut stream = client(&server, None).chat_stream(&request()).await.unwrap();
+    assert_eq!(stream.provider(), None, "no header, no provider");
     let events = collect(&mut stream).await;
     assert_eq!(events.len(), 2, "{events:?}");
     assert_eq!(events[0], Ok(ChatEvent::Content("Partial".into())));
@@ -422,12 +429,22 @@ async fn truncated_stream_is_an_error_but_finish_without_done_is_fine() {
 async fn json_answer_to_a_stream_request_is_replayed_as_events() {
     let server = MockServer::start().await;
     Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "choices": [{"message": {"content": "whole"}, "finish_reason": "stop"}]
-        })))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("x-inference-provider", " novita ")
+                .set_body_json(json!({
+                    "choices": [{"message": {"content": "whole"}, "finish_reason": "stop"}]
+                })),
+        )
         .mount(&server)
         .await;
-    let events = collect(&mut client(&server, None).chat_stream(&request()).await.unwrap()).await;
+    let mut stream = client(&server, None).chat_stream(&request()).await.unwrap();
+    assert_eq!(
+        stream.provider(),
+        Some("novita"),
+        "the provider of a replayed JSON answer too"
+    );
+    let events = collect(&mut stream).await;
     assert_eq!(
         events,
         [

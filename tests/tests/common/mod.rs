@@ -54,6 +54,7 @@ impl Sandbox {
             .env("HOME", self.home())
             .env("XDG_CACHE_HOME", self.home().join(".cache"))
             .env("HFCLAW_CACHE_DIR", self.home().join(".cache/hfclaw"))
+            .env("HFCLAW_DATA_DIR", self.home().join(".local/share/hfclaw"))
             .env("HFCLAW_ROUTER_URL", self.router.base_url())
             .env("HFCLAW_HUB_URL", self.router.hub_url())
             .env("NO_COLOR", "1")
@@ -81,8 +82,53 @@ impl Sandbox {
         let text = text
             .replace(&self.home().display().to_string(), "[HOME]")
             .replace(&self.router.addr().to_string(), "[ROUTER]");
-        redact_seconds(&text)
+        redact_estimated_costs(&redact_seconds(&text))
     }
+
+    /// Fills the discovery cache from `models` (a `GET /v1/models` body), as a
+    /// `models list --refresh` does: commands then price answers from live data.
+    pub fn cache_live_models(&self, models: &str) {
+        self.router.models(hfclaw_e2e::Reply::json(200, models));
+        let out = self.run(&["-q", "models", "list", "--refresh"]);
+        assert!(out.starts_with("exit: 0"), "{out}");
+    }
+
+    /// The usage ledger's SQLite file.
+    pub fn ledger_path(&self) -> PathBuf {
+        self.home().join(".local/share/hfclaw/usage.sqlite3")
+    }
+}
+
+/// `~$0.000036` → `~$[EST]`: estimated costs come from the built-in catalog, whose prices
+/// change with every snapshot; exact (live) costs stay as they are. In JSON, the
+/// `cost_usd` before `"cost_estimated": true` likewise.
+fn redact_estimated_costs(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find("~$") {
+        out.push_str(&rest[..i + 2]);
+        rest = rest[i + 2..].trim_start_matches(|c: char| c.is_ascii_digit() || c == '.');
+        out.push_str("[EST]");
+    }
+    out.push_str(rest);
+    let lines: Vec<&str> = out.lines().collect();
+    let mut redacted = Vec::with_capacity(lines.len());
+    for (i, line) in lines.iter().enumerate() {
+        let estimated = lines
+            .get(i + 1)
+            .is_some_and(|next| next.trim() == "\"cost_estimated\": true,");
+        match line.split_once("\"cost_usd\": ") {
+            Some((indent, _)) if estimated => {
+                redacted.push(format!("{indent}\"cost_usd\": \"[EST]\","))
+            }
+            _ => redacted.push((*line).to_owned()),
+        }
+    }
+    let mut joined = redacted.join("\n");
+    if out.ends_with('\n') {
+        joined.push('\n');
+    }
+    joined
 }
 
 /// `1.8 s` → `[T] s`, so closing lines are stable.

@@ -8,6 +8,8 @@
 #[path = "shared/emit.rs"]
 mod emit;
 use emit::emit;
+#[path = "shared/ledger.rs"]
+mod ledger;
 
 use std::hint::black_box;
 use std::process::{Command, ExitCode};
@@ -29,8 +31,10 @@ fn main() -> ExitCode {
         Some("array-edit") => bench_array_edit(),
         Some("big-config") => big_config(&args[1..]),
         Some("rss") => rss(&args[1..]),
+        Some("ledger-fill") => ledger::fill(&args[1..]),
+        Some("ledger-record") => ledger::record(),
         _ => Err(
-            "usage: bench-runner refs|discovery|sse|first-byte HFCLAW|chain HFCLAW|rss -- CMD..."
+            "usage: bench-runner refs|discovery|sse|first-byte HFCLAW|chain HFCLAW|ledger-fill PATH ROWS|ledger-record|rss -- CMD..."
                 .into(),
         ),
     };

@@ -1,13 +1,16 @@
 //! `hfclaw chat`: one prompt through the router, streamed, with real fallbacks.
 //!
 //! The answer streams to stdout; reasoning (with `--show-reasoning`), skipped models and
-//! the closing line (`answered by … · 1.8 s · 412 tokens`) go to stderr.
+//! the closing line (`answered by … via cerebras · 1.8 s · 412 tokens · $0.0011`) go to
+//! stderr. Each invocation is one row of the usage ledger (unless `--no-ledger`); the
+//! price comes from the catalog's cached live data (SPEC §6).
 
 use std::cell::RefCell;
 use std::io::{IsTerminal, Read, Write};
-use std::time::Instant;
+use std::time::{Instant, SystemTime};
 
-use hfclaw_config_merge::OpenClawView;
+use hfclaw_accounting::{self as accounting, Api, Outcome, Row, format_usd, price_in_catalog};
+use hfclaw_catalog::Catalog;
 use hfclaw_model_ref::ModelRef;
 use hfclaw_router_client::{
     AttemptError, ChainFailure, ChatEvent, ChatRequest, ErrorKind, FallbackPolicy, Message,
@@ -20,6 +23,10 @@ use crate::context::{Context, UserModels, runtime};
 use crate::error::{CliError, CliResult};
 use crate::output::{DIM, print_data};
 
+/// The key label `hfclaw chat` rows are recorded under (gateway rows carry the client
+/// key's label).
+const CHAT_KEY_LABEL: &str = "hfclaw-chat";
+
 /// What one model answered.
 #[derive(Debug, Default, Serialize)]
 struct Answer {
@@ -27,6 +34,11 @@ struct Answer {
     reasoning: String,
     finish_reason: Option<String>,
     usage: Option<Usage>,
+    /// The router's `x-inference-provider`.
+    provider: Option<String>,
+    /// When the first event arrived.
+    #[serde(skip)]
+    first_event: Option<Instant>,
 }
 
 /// `--json` output.
@@ -35,10 +47,13 @@ struct JsonResult<'a> {
     #[serde(rename = "model")]
     model_ref: &'a str,
     fallback: usize,
+    provider: Option<&'a str>,
     content: &'a str,
     reasoning: Option<&'a str>,
     finish_reason: Option<&'a str>,
     usage: Option<Usage>,
+    cost_usd: Option<f64>,
+    cost_estimated: Option<bool>,
     skipped: Vec<JsonSkip>,
     seconds: f64,
 }
@@ -55,7 +70,10 @@ pub fn run(ctx: &Context, args: &ChatArgs) -> CliResult {
     let prompt = read_prompt(args)?;
     let view = ctx.load_view()?;
     let user = UserModels::from_view(&view);
-    let chain = chain(ctx, args, &view, &user)?;
+    // The cached router list when there is one, as the other commands; never a fetch
+    // before the first token. It resolves `--model` and prices the answer.
+    let catalog = ctx.catalog(&view, &user, false, false)?;
+    let chain = chain(ctx, args, &catalog, &user)?;
     let Some((token, _)) = ctx.token(&view)? else {
         return Err(CliError::input("no Hugging Face token found").hint(
             "run `hfclaw onboard`, set HF_TOKEN, or pass --token (see `hfclaw models status`)",
@@ -73,6 +91,7 @@ pub fn run(ctx: &Context, args: &ChatArgs) -> CliResult {
         .map(|r| r.router_model_id().to_owned())
         .collect();
     let started = Instant::now();
+    let started_at = SystemTime::now();
     let policy = FallbackPolicy::default();
     // The last failure, so that moving on can say why, as it happens.
     let last_error: RefCell<Option<RouterError>> = RefCell::new(None);
@@ -101,7 +120,31 @@ pub fn run(ctx: &Context, args: &ChatArgs) -> CliResult {
         }
     }));
     let elapsed = started.elapsed().as_secs_f64();
-    let success = outcome.map_err(|failure| chain_error(&chain, &failure))?;
+    let mut row = Row {
+        key: Some(CHAT_KEY_LABEL.to_owned()),
+        total: started.elapsed(),
+        streamed: true,
+        ..Row::new(
+            started_at,
+            Api::Chat,
+            args.model.as_deref().unwrap_or("default"),
+        )
+    };
+    let success = match outcome {
+        Ok(success) => success,
+        Err(failure) => {
+            if let Some(last) = failure.last_error() {
+                row.outcome = Outcome::error(last.kind.as_str());
+                row.status = last.status;
+                row.fallback_index = failure
+                    .skipped
+                    .last()
+                    .and_then(|s| u32::try_from(s.index).ok());
+            }
+            record(ctx, args, row);
+            return Err(chain_error(&chain, &failure));
+        }
+    };
     let skipped: Vec<JsonSkip> = success
         .skipped
         .iter()
@@ -112,20 +155,34 @@ pub fn run(ctx: &Context, args: &ChatArgs) -> CliResult {
         .collect();
     let model_ref = &chain[success.index];
     let answer = success.value;
+    let cost = answer_cost(&catalog, model_ref, &answer);
+    row.answered_ref = Some(model_ref.to_string());
+    row.provider.clone_from(&answer.provider);
+    row.fallback_index = u32::try_from(success.index).ok();
+    row.status = Some(200);
+    row.usage = answer.usage.map(tokens);
+    row.cost = cost;
+    row.ttfb = answer.first_event.map(|t| t.duration_since(started));
     if args.json {
         let result = JsonResult {
             model_ref: model_ref.as_str(),
             fallback: success.index,
+            provider: answer.provider.as_deref(),
             content: &answer.content,
             reasoning: (!answer.reasoning.is_empty()).then_some(answer.reasoning.as_str()),
             finish_reason: answer.finish_reason.as_deref(),
             usage: answer.usage,
+            // A billionth of a dollar is far below anything billed; it hides float noise.
+            cost_usd: cost.map(|c| (c.usd * 1e9).round() / 1e9),
+            cost_estimated: cost.map(|c| c.estimated),
             skipped,
             seconds: (elapsed * 10.0).round() / 10.0,
         };
         let json = serde_json::to_string_pretty(&result)
             .map_err(|e| CliError::runtime(format!("encoding JSON: {e}")))?;
-        return print_data(&format!("{json}\n"));
+        print_data(&format!("{json}\n"))?;
+        record(ctx, args, row);
+        return Ok(());
     }
     if !answer.content.ends_with('\n') {
         print_data("\n")?;
@@ -134,13 +191,58 @@ pub fn run(ctx: &Context, args: &ChatArgs) -> CliResult {
         ctx.messages
             .warn("the answer was cut off at the model's token limit");
     }
-    ctx.messages.status(closing_line(
+    ctx.messages.status(closing_line(&Closing {
         model_ref,
-        success.index,
-        elapsed,
-        answer.usage,
-    ));
+        provider: answer.provider.as_deref(),
+        index: success.index,
+        seconds: elapsed,
+        usage: answer.usage,
+        cost,
+    }));
+    record(ctx, args, row);
     Ok(())
+}
+
+/// The answer's cost at the serving provider's price; `None` without usage or price.
+fn answer_cost(
+    catalog: &Catalog,
+    model_ref: &ModelRef,
+    answer: &Answer,
+) -> Option<accounting::Cost> {
+    let usage = tokens(answer.usage?);
+    let choice = price_in_catalog(catalog, model_ref, answer.provider.as_deref());
+    accounting::cost(&usage, &choice)
+}
+
+/// The router client's usage as the ledger counts it (chat streams report no cache use).
+fn tokens(usage: Usage) -> accounting::Usage {
+    accounting::Usage {
+        input_tokens: usage.prompt_tokens,
+        output_tokens: usage.completion_tokens,
+        cached_tokens: None,
+        cache_write_tokens: None,
+    }
+}
+
+/// Writes the invocation's row to the usage ledger; a ledger that cannot be used only
+/// warns (the answer is already out).
+fn record(ctx: &Context, args: &ChatArgs, row: Row) {
+    if args.ledger.no_ledger {
+        return;
+    }
+    let result = crate::ledger::spec(args.ledger.ledger.as_deref())
+        .and_then(|spec| crate::ledger::open(&spec))
+        .and_then(|ledger| {
+            ledger.recorder().record(row);
+            ledger.close().map_err(crate::error::CliError::from)
+        });
+    if let Err(e) = result {
+        ctx.messages
+            .warn(format!("usage not recorded: {}", e.message()));
+        for hint in e.hints() {
+            ctx.messages.note(hint);
+        }
+    }
 }
 
 /// The prompt: the argument, else stdin when it is not a terminal.
@@ -169,16 +271,11 @@ fn read_prompt(args: &ChatArgs) -> CliResult<String> {
 fn chain(
     ctx: &Context,
     args: &ChatArgs,
-    view: &OpenClawView,
+    catalog: &Catalog,
     user: &UserModels,
 ) -> CliResult<Vec<ModelRef>> {
     let first = match &args.model {
-        Some(input) => {
-            // The cached router list when there is one, as the other commands; never a
-            // fetch before the first token.
-            let catalog = ctx.catalog(view, user, false, false)?;
-            ctx.resolve_model(input, user, &catalog)?
-        }
+        Some(input) => ctx.resolve_model(input, user, catalog)?,
         None => user.primary.clone().ok_or_else(|| {
             CliError::input("no default model")
                 .hint("pass --model REF, or set one with `hfclaw models set REF`")
@@ -214,10 +311,14 @@ async fn stream_answer(
     args: &ChatArgs,
 ) -> Result<Answer, AttemptError> {
     let mut stream = client.chat_stream(&request).await?;
-    let mut answer = Answer::default();
+    let mut answer = Answer {
+        provider: stream.provider().map(str::to_owned),
+        ..Answer::default()
+    };
     let mut stdout = anstream::stdout();
     let mut stderr = anstream::stderr();
     while let Some(event) = stream.next_event().await {
+        answer.first_event.get_or_insert_with(Instant::now);
         match event {
             Ok(ChatEvent::Content(text)) => {
                 if !args.json {
@@ -252,15 +353,32 @@ async fn stream_answer(
     Ok(answer)
 }
 
-/// `answered by huggingface/… (fallback 1) · 1.8 s · 412 tokens`
-fn closing_line(model_ref: &ModelRef, index: usize, seconds: f64, usage: Option<Usage>) -> String {
-    let mut line = format!("answered by {model_ref}");
-    if index > 0 {
-        line.push_str(&format!(" (fallback {index})"));
+/// What the closing line reports.
+struct Closing<'a> {
+    model_ref: &'a ModelRef,
+    provider: Option<&'a str>,
+    index: usize,
+    seconds: f64,
+    usage: Option<Usage>,
+    cost: Option<accounting::Cost>,
+}
+
+/// `answered by huggingface/… via cerebras (fallback 1) · 1.8 s · 412 tokens · $0.0011`
+/// (`~$…` when the cost is estimated).
+fn closing_line(c: &Closing<'_>) -> String {
+    let mut line = format!("answered by {}", c.model_ref);
+    if let Some(provider) = c.provider {
+        line.push_str(&format!(" via {provider}"));
     }
-    line.push_str(&format!(" · {seconds:.1} s"));
-    if let Some(usage) = usage {
+    if c.index > 0 {
+        line.push_str(&format!(" (fallback {})", c.index));
+    }
+    line.push_str(&format!(" · {:.1} s", c.seconds));
+    if let Some(usage) = c.usage {
         line.push_str(&format!(" · {} tokens", usage.total_tokens));
+    }
+    if let Some(cost) = c.cost {
+        line.push_str(&format!(" · {}", format_usd(cost.usd, cost.estimated)));
     }
     format!("{DIM}{line}{DIM:#}")
 }

@@ -10,3 +10,4 @@ pub mod models_status;
 pub mod models_sync;
 pub mod onboard;
 pub mod service;
+pub mod usage;

@@ -1,13 +1,13 @@
 //! `hfclaw models list`: the merged catalog as a table or JSON.
 
-use comfy_table::{CellAlignment, Table, presets};
+use comfy_table::Table;
 use hfclaw_catalog::Cost;
 use hfclaw_catalog::listing::{Filter, Row, rows};
 
 use crate::args::ListArgs;
 use crate::context::{Context, UserModels};
 use crate::error::{CliError, CliResult};
-use crate::output::print_data;
+use crate::output::{borderless_table, print_data};
 
 /// Runs `models list`.
 pub fn run(ctx: &Context, args: &ListArgs) -> CliResult {
@@ -41,7 +41,6 @@ pub fn run(ctx: &Context, args: &ListArgs) -> CliResult {
 /// The table: ref, name, context, $/1M in/out, providers, tags.
 fn table(rows: &[Row]) -> String {
     let mut table = Table::new();
-    table.load_style(presets::NOTHING);
     table.set_header(["REF", "NAME", "CONTEXT", "$/1M IN/OUT", "PROVIDERS", "TAGS"]);
     for row in rows {
         table.add_row([
@@ -57,17 +56,7 @@ fn table(rows: &[Row]) -> String {
                 .join(","),
         ]);
     }
-    for index in [2, 3] {
-        if let Some(column) = table.column_mut(index) {
-            column.set_cell_alignment(CellAlignment::Right);
-        }
-    }
-    let text = table.to_string();
-    // The NOTHING preset pads every line with a space on both sides; strip it.
-    text.lines()
-        .map(|line| line.strip_prefix(' ').unwrap_or(line).trim_end())
-        .collect::<Vec<_>>()
-        .join("\n")
+    borderless_table(table, &[2, 3])
 }
 
 fn dash() -> String {

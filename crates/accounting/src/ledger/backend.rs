@@ -1,0 +1,109 @@
+//! What a ledger backend does; the writer thread owns one and runs everything on it.
+
+use super::schema::{Columns, GroupBy};
+use crate::budget::Spend;
+use crate::row::Row;
+
+/// A failed backend operation, already worded for a warning (no secrets in it).
+#[derive(Debug, Clone)]
+pub(crate) struct BackendError {
+    pub(crate) message: String,
+}
+
+/// One group of [`Backend::totals`], raw.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct GroupRow {
+    pub(crate) group: Option<String>,
+    pub(crate) requests: i64,
+    pub(crate) errors: i64,
+    pub(crate) input_tokens: i64,
+    pub(crate) output_tokens: i64,
+    pub(crate) cost_usd: f64,
+    pub(crate) estimated_cost_usd: f64,
+    pub(crate) unpriced: i64,
+}
+
+pub(crate) trait Backend: Send {
+    /// Writes `rows` in one transaction: all or none.
+    fn insert(&mut self, rows: &[Row]) -> Result<(), BackendError>;
+    /// Totals per group over `[since, until)` (Unix ms), unsorted.
+    fn totals(
+        &mut self,
+        by: GroupBy,
+        since: i64,
+        until: i64,
+    ) -> Result<Vec<GroupRow>, BackendError>;
+    /// Cost since `since` (Unix ms), overall and per key label.
+    fn spend_since(&mut self, since: i64) -> Result<Spend, BackendError>;
+    /// The last `limit` rows, newest first.
+    fn recent(&mut self, limit: usize) -> Result<Vec<Row>, BackendError>;
+    /// A meta value.
+    fn meta(&mut self, key: &str) -> Result<Option<String>, BackendError>;
+    /// Sets (or, with `None`, removes) a meta value.
+    fn set_meta(&mut self, key: &str, value: Option<&str>) -> Result<(), BackendError>;
+}
+
+/// Adds one `(key, usd)` group of a spend query.
+pub(crate) fn add_spend(spend: &mut Spend, key: Option<String>, usd: f64) {
+    spend.total_usd += usd;
+    if let Some(key) = key {
+        *spend.per_key_usd.entry(key).or_insert(0.0) += usd;
+    }
+}
+
+/// Typed access to a result row of either database (PostgreSQL is strict about integer
+/// widths: `INTEGER` columns are read with [`Cells::int32`], `BIGINT` with [`Cells::int`]).
+pub(crate) trait Cells {
+    type Error;
+    fn int(&self, i: usize) -> Result<Option<i64>, Self::Error>;
+    fn int32(&self, i: usize) -> Result<Option<i32>, Self::Error>;
+    fn real(&self, i: usize) -> Result<Option<f64>, Self::Error>;
+    fn text(&self, i: usize) -> Result<Option<String>, Self::Error>;
+}
+
+/// A row of [`super::schema::totals_sql`].
+pub(crate) fn group_row<C: Cells>(r: &C, by: GroupBy) -> Result<GroupRow, C::Error> {
+    let group = match by {
+        GroupBy::Day => r.int(0)?.map(crate::time::format_day),
+        _ => r.text(0)?,
+    };
+    Ok(GroupRow {
+        group,
+        requests: r.int(1)?.unwrap_or(0),
+        errors: r.int(2)?.unwrap_or(0),
+        input_tokens: r.int(3)?.unwrap_or(0),
+        output_tokens: r.int(4)?.unwrap_or(0),
+        cost_usd: r.real(5)?.unwrap_or(0.0),
+        estimated_cost_usd: r.real(6)?.unwrap_or(0.0),
+        unpriced: r.int(7)?.unwrap_or(0),
+    })
+}
+
+/// A row of [`super::schema::recent_sql`].
+pub(crate) fn columns<C: Cells>(r: &C) -> Result<Columns, C::Error> {
+    Ok(Columns {
+        ts_ms: r.int(0)?.unwrap_or(0),
+        api: r.text(1)?.unwrap_or_default(),
+        key_label: r.text(2)?,
+        requested_model: r.text(3)?.unwrap_or_default(),
+        answered_ref: r.text(4)?,
+        provider: r.text(5)?,
+        fallback_index: r.int32(6)?,
+        outcome: r.text(7)?.unwrap_or_default(),
+        http_status: r.int32(8)?,
+        input_tokens: r.int(9)?,
+        output_tokens: r.int(10)?,
+        cached_tokens: r.int(11)?,
+        cache_write_tokens: r.int(12)?,
+        cost_usd: r.real(13)?,
+        cost_estimated: r.int32(14)?.unwrap_or(0),
+        ttfb_ms: r.int(15)?,
+        total_ms: r.int(16)?.unwrap_or(0),
+        streamed: r.int32(17)?.unwrap_or(0),
+    })
+}
+
+/// A row of [`super::schema::SPEND_SINCE`]: key label and cost.
+pub(crate) fn spend_row<C: Cells>(r: &C) -> Result<(Option<String>, f64), C::Error> {
+    Ok((r.text(0)?, r.real(1)?.unwrap_or(0.0)))
+}

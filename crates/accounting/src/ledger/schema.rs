@@ -1,0 +1,271 @@
+//! The ledger's schema, the same on SQLite and PostgreSQL, and the SQL both run.
+//!
+//! Versioned in `hfclaw_meta` (`schema_version`); [`MIGRATIONS`] bring an older ledger up
+//! to [`SCHEMA_VERSION`] inside one transaction; a newer one is refused. Only the row id
+//! column differs between the two (`INTEGER PRIMARY KEY` is SQLite's rowid). Times are
+//! Unix milliseconds and flags are integers so that every query is portable; `$n`
+//! placeholders are PostgreSQL's and SQLite reads them as numbered parameters.
+
+use std::time::Duration;
+
+use crate::price::Cost;
+use crate::row::{Outcome, Row};
+use crate::time::{from_unix_ms, unix_ms};
+use crate::usage::{Api, Usage};
+
+/// The schema this build writes.
+pub const SCHEMA_VERSION: i64 = 1;
+
+/// The two SQL dialects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    /// SQLite (bundled).
+    Sqlite,
+    /// PostgreSQL.
+    Postgres,
+}
+
+/// One step from `version - 1` to `version`.
+pub struct Migration {
+    /// The version this step produces.
+    pub version: i64,
+    /// Its SQL; `{ID}` stands for the dialect's row id column.
+    pub sql: &'static str,
+}
+
+/// Every migration, in order.
+pub const MIGRATIONS: &[Migration] = &[Migration {
+    version: 1,
+    sql: "
+CREATE TABLE hfclaw_requests (
+    id {ID},
+    ts_ms BIGINT NOT NULL,
+    api TEXT NOT NULL,
+    key_label TEXT,
+    requested_model TEXT NOT NULL,
+    answered_ref TEXT,
+    provider TEXT,
+    fallback_index INTEGER,
+    outcome TEXT NOT NULL,
+    http_status INTEGER,
+    input_tokens BIGINT,
+    output_tokens BIGINT,
+    cached_tokens BIGINT,
+    cache_write_tokens BIGINT,
+    cost_usd DOUBLE PRECISION,
+    cost_estimated INTEGER NOT NULL,
+    ttfb_ms BIGINT,
+    total_ms BIGINT NOT NULL,
+    streamed INTEGER NOT NULL
+);
+CREATE INDEX hfclaw_requests_ts ON hfclaw_requests (ts_ms);
+",
+}];
+
+/// The meta table (created before any migration; it holds the version).
+pub const CREATE_META: &str =
+    "CREATE TABLE IF NOT EXISTS hfclaw_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)";
+
+/// The migration's SQL for a dialect.
+pub fn migration_sql(migration: &Migration, dialect: Dialect) -> String {
+    let id = match dialect {
+        Dialect::Sqlite => "INTEGER PRIMARY KEY",
+        Dialect::Postgres => "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY",
+    };
+    migration.sql.replace("{ID}", id)
+}
+
+/// Meta key of the schema version.
+pub const VERSION_KEY: &str = "schema_version";
+/// Meta key of the budgets a gateway runs with (JSON of [`crate::BudgetConfig`]).
+pub const BUDGETS_KEY: &str = "budgets";
+
+/// Reads a meta value.
+pub const GET_META: &str = "SELECT value FROM hfclaw_meta WHERE key = $1";
+/// Sets a meta value.
+pub const SET_META: &str = "INSERT INTO hfclaw_meta (key, value) VALUES ($1, $2) \
+     ON CONFLICT (key) DO UPDATE SET value = excluded.value";
+/// Removes a meta value.
+pub const DELETE_META: &str = "DELETE FROM hfclaw_meta WHERE key = $1";
+
+/// Inserts one row.
+pub const INSERT: &str = "INSERT INTO hfclaw_requests (ts_ms, api, key_label, requested_model, \
+     answered_ref, provider, fallback_index, outcome, http_status, input_tokens, output_tokens, \
+     cached_tokens, cache_write_tokens, cost_usd, cost_estimated, ttfb_ms, total_ms, streamed) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)";
+
+const COLUMNS: &str = "ts_ms, api, key_label, requested_model, answered_ref, provider, \
+     fallback_index, outcome, http_status, input_tokens, output_tokens, cached_tokens, \
+     cache_write_tokens, cost_usd, cost_estimated, ttfb_ms, total_ms, streamed";
+
+/// The last `$1` rows, newest first.
+pub fn recent_sql() -> String {
+    format!("SELECT {COLUMNS} FROM hfclaw_requests ORDER BY ts_ms DESC, id DESC LIMIT $1")
+}
+
+/// Spend per key label since `$1`.
+pub const SPEND_SINCE: &str = "SELECT key_label, SUM(cost_usd) FROM hfclaw_requests \
+     WHERE ts_ms >= $1 AND cost_usd IS NOT NULL GROUP BY key_label";
+
+/// What `hfclaw usage` groups by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum GroupBy {
+    /// The answered ref (the requested model when none answered).
+    Model,
+    /// The serving provider.
+    Provider,
+    /// The UTC day.
+    Day,
+    /// The client key label.
+    Key,
+    /// The API.
+    Api,
+}
+
+impl GroupBy {
+    /// Every grouping, for help texts.
+    pub const ALL: [GroupBy; 5] = [
+        GroupBy::Model,
+        GroupBy::Provider,
+        GroupBy::Day,
+        GroupBy::Key,
+        GroupBy::Api,
+    ];
+
+    /// The name on the command line and the group's field in JSON output.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GroupBy::Model => "model",
+            GroupBy::Provider => "provider",
+            GroupBy::Day => "day",
+            GroupBy::Key => "key",
+            GroupBy::Api => "api",
+        }
+    }
+
+    /// Reads a command-line name.
+    pub fn parse(text: &str) -> Option<GroupBy> {
+        GroupBy::ALL.into_iter().find(|g| g.as_str() == text)
+    }
+
+    fn expression(self) -> &'static str {
+        match self {
+            GroupBy::Model => "COALESCE(answered_ref, requested_model)",
+            GroupBy::Provider => "provider",
+            // Integer division: both dialects truncate; times before 1970 do not occur.
+            GroupBy::Day => "ts_ms / 86400000",
+            GroupBy::Key => "key_label",
+            GroupBy::Api => "api",
+        }
+    }
+}
+
+/// Totals per group over `[$1, $2)`: group, requests, errors, input, output, cost,
+/// estimated cost, ok requests without a cost.
+pub fn totals_sql(by: GroupBy) -> String {
+    format!(
+        "SELECT {g} AS g, COUNT(*), \
+         CAST(SUM(CASE WHEN outcome <> 'ok' THEN 1 ELSE 0 END) AS BIGINT), \
+         CAST(SUM(input_tokens) AS BIGINT), CAST(SUM(output_tokens) AS BIGINT), \
+         SUM(cost_usd), SUM(CASE WHEN cost_estimated <> 0 THEN cost_usd ELSE 0.0 END), \
+         CAST(SUM(CASE WHEN outcome = 'ok' AND cost_usd IS NULL THEN 1 ELSE 0 END) AS BIGINT) \
+         FROM hfclaw_requests WHERE ts_ms >= $1 AND ts_ms < $2 GROUP BY {g}",
+        g = by.expression()
+    )
+}
+
+/// A row as column values, shared by both backends.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Columns {
+    pub ts_ms: i64,
+    pub api: String,
+    pub key_label: Option<String>,
+    pub requested_model: String,
+    pub answered_ref: Option<String>,
+    pub provider: Option<String>,
+    pub fallback_index: Option<i32>,
+    pub outcome: String,
+    pub http_status: Option<i32>,
+    pub input_tokens: Option<i64>,
+    pub output_tokens: Option<i64>,
+    pub cached_tokens: Option<i64>,
+    pub cache_write_tokens: Option<i64>,
+    pub cost_usd: Option<f64>,
+    pub cost_estimated: i32,
+    pub ttfb_ms: Option<i64>,
+    pub total_ms: i64,
+    pub streamed: i32,
+}
+
+fn to_i64(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+fn to_u64(n: i64) -> u64 {
+    u64::try_from(n).unwrap_or(0)
+}
+
+fn millis(d: Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+}
+
+impl Columns {
+    /// The values stored for `row`.
+    pub fn of(row: &Row) -> Columns {
+        let usage = row.usage.as_ref();
+        Columns {
+            ts_ms: unix_ms(row.time),
+            api: row.api.as_str().to_owned(),
+            key_label: row.key.clone(),
+            requested_model: row.requested_model.clone(),
+            answered_ref: row.answered_ref.clone(),
+            provider: row.provider.clone(),
+            fallback_index: row
+                .fallback_index
+                .map(|i| i32::try_from(i).unwrap_or(i32::MAX)),
+            outcome: row.outcome.class().to_owned(),
+            http_status: row.status.map(i32::from),
+            input_tokens: usage.map(|u| to_i64(u.input_tokens)),
+            output_tokens: usage.map(|u| to_i64(u.output_tokens)),
+            cached_tokens: usage.and_then(|u| u.cached_tokens).map(to_i64),
+            cache_write_tokens: usage.and_then(|u| u.cache_write_tokens).map(to_i64),
+            cost_usd: row.cost.map(|c| c.usd).filter(|usd| usd.is_finite()),
+            cost_estimated: i32::from(row.cost.is_some_and(|c| c.estimated)),
+            ttfb_ms: row.ttfb.map(millis),
+            total_ms: millis(row.total),
+            streamed: i32::from(row.streamed),
+        }
+    }
+
+    /// The row these values describe (an unknown API reads as chat).
+    pub fn into_row(self) -> Row {
+        let usage = match (self.input_tokens, self.output_tokens) {
+            (None, None) => None,
+            (input, output) => Some(Usage {
+                input_tokens: to_u64(input.unwrap_or(0)),
+                output_tokens: to_u64(output.unwrap_or(0)),
+                cached_tokens: self.cached_tokens.map(to_u64),
+                cache_write_tokens: self.cache_write_tokens.map(to_u64),
+            }),
+        };
+        Row {
+            time: from_unix_ms(self.ts_ms),
+            api: Api::parse(&self.api).unwrap_or(Api::Chat),
+            key: self.key_label,
+            requested_model: self.requested_model,
+            answered_ref: self.answered_ref,
+            provider: self.provider,
+            fallback_index: self.fallback_index.and_then(|i| u32::try_from(i).ok()),
+            outcome: Outcome::parse(&self.outcome),
+            status: self.http_status.and_then(|s| u16::try_from(s).ok()),
+            usage,
+            cost: self.cost_usd.map(|usd| Cost {
+                usd,
+                estimated: self.cost_estimated != 0,
+            }),
+            ttfb: self.ttfb_ms.map(|ms| Duration::from_millis(to_u64(ms))),
+            total: Duration::from_millis(to_u64(self.total_ms)),
+            streamed: self.streamed != 0,
+        }
+    }
+}

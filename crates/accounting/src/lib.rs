@@ -1,0 +1,54 @@
+//! What requests to Hugging Face Inference Providers cost, and the record of them.
+//!
+//! This crate owns:
+//! - usage extraction from the answers and streams of the three APIs the gateway serves
+//!   (chat completions, Anthropic Messages, OpenAI Responses): [`UsageMeter`],
+//!   [`usage_of_answer`] — pure, over `serde_json` values;
+//! - the price rule and cost arithmetic ([`choose_price`], [`cost`]) over the catalog's
+//!   [`hfclaw_catalog::Model`] — pure;
+//! - the usage ledger ([`Ledger`]): one [`Row`] per request in SQLite (default, in
+//!   hfclaw's data dir) or PostgreSQL (shared by replicas), a non-blocking
+//!   [`Recorder`] for request handlers, versioned schema, and the reads `hfclaw usage`,
+//!   budgets and a status page need;
+//! - daily budgets ([`Budgets`]) — pure, seeded from the ledger.
+//!
+//! It does not talk to the router, parse command lines or know the gateway: callers hand
+//! it decoded JSON, the catalog entry of the answered model, the `x-inference-provider`
+//! header and the clock.
+//!
+//! ```
+//! use hfclaw_accounting::{Api, UsageMeter, choose_price, cost};
+//! use hfclaw_catalog::{Cost, Model, ProviderInfo, ProviderStatus, Source};
+//! use serde_json::json;
+//!
+//! let mut meter = UsageMeter::new(Api::Chat);
+//! meter.observe(&json!({"choices": [], "usage": {"prompt_tokens": 300, "completion_tokens": 112}}));
+//! let usage = meter.usage().unwrap();
+//!
+//! let model = Model {
+//!     providers: vec![ProviderInfo { pricing: Some(Cost::new(1.0, 4.0)), ..ProviderInfo::new("cerebras", ProviderStatus::Live) }],
+//!     available: Some(true),
+//!     ..Model::unknown("org/m".into(), "M".into(), Source::Live)
+//! };
+//! let price = choose_price(Some(&model), None, Some("cerebras"));
+//! let cost = cost(&usage, &price).unwrap();
+//! assert_eq!(hfclaw_accounting::format_usd(cost.usd, cost.estimated), "$0.00075");
+//! ```
+
+mod budget;
+mod ledger;
+mod price;
+mod row;
+pub mod time;
+mod usage;
+
+pub use budget::{BudgetConfig, BudgetExceeded, BudgetScope, BudgetStatus, Budgets, Spend};
+pub use ledger::{
+    Counts, GroupBy, GroupTotals, Ledger, LedgerError, LedgerOptions, LedgerSpec, LedgerStats,
+    Recorder, SCHEMA_VERSION, SQLITE_FILE, Totals, redact_url, sqlite_path,
+};
+pub use price::{
+    Cost, Price, PriceBasis, PriceChoice, choose_price, cost, format_usd, price_in_catalog,
+};
+pub use row::{Outcome, Row, key_label};
+pub use usage::{Api, Usage, UsageMeter, usage_of_answer};

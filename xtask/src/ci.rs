@@ -57,19 +57,26 @@ pub fn postgres_tests() -> Result<()> {
         }
     };
     // `server` lives until the tests end; dropping it stops the server, on failure too.
-    cargo_with_env(
-        &[
-            "test",
-            "--locked",
-            "-p",
-            "hfclaw-accounting",
-            "--test",
-            "postgres",
-            "--",
-            "--ignored",
-        ],
-        &[(postgres::URL_VAR, server.url.clone())],
-    )
+    let env = [(postgres::URL_VAR, server.url.clone())];
+    for (package, test) in [
+        ("hfclaw-accounting", "postgres"),
+        ("hfclaw-e2e", "serve_postgres"),
+    ] {
+        cargo_with_env(
+            &[
+                "test",
+                "--locked",
+                "-p",
+                package,
+                "--test",
+                test,
+                "--",
+                "--ignored",
+            ],
+            &env,
+        )?;
+    }
+    Ok(())
 }
 
 fn step(name: &str, result: Result<()>) -> Result<()> {

@@ -305,7 +305,7 @@ pub struct ServeArgs {
     /// Address to listen on; port 0 picks a free port (the address is printed on start)
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:4000")]
     pub listen: String,
-    /// Key clients must send (`Authorization: Bearer KEY`); without it any local process may use the gateway
+    /// Key clients must send (`Authorization: Bearer KEY` or `x-api-key: KEY`); without one any local process may use the gateway
     #[arg(
         long,
         value_name = "KEY",
@@ -313,6 +313,15 @@ pub struct ServeArgs {
         hide_env_values = true
     )]
     pub api_key: Option<String>,
+    /// File of client keys, one per line: `KEY` or `LABEL KEY` (the label names the key in `hfclaw usage --by key`); `#` starts a comment
+    #[arg(long, value_name = "PATH")]
+    pub api_key_file: Option<PathBuf>,
+    /// Stop spending for the rest of the UTC day once requests cost this many USD (429 budget_exceeded)
+    #[arg(long, value_name = "USD")]
+    pub budget_usd_per_day: Option<f64>,
+    /// A daily budget for one client key: LABEL=USD (repeat for several keys; labels from --api-key-file)
+    #[arg(long, value_name = "LABEL=USD")]
+    pub key_budget: Vec<String>,
     /// Most chat requests served at once; more get 503 with Retry-After
     #[arg(long, value_name = "N", default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..=100_000))]
     pub max_concurrent: u32,
@@ -328,6 +337,8 @@ pub struct ServeArgs {
     /// Move a leading `<think>…</think>` block of chat answers into `reasoning_content` (for clients that show that field)
     #[arg(long)]
     pub split_reasoning: bool,
+    #[command(flatten)]
+    pub ledger: LedgerArgs,
 }
 
 /// `hfclaw completions`.

@@ -1,21 +1,32 @@
 //! `hfclaw serve`: composes the gateway (`hfclaw-gateway`) from the config — flags into
-//! options, the config into snapshots (again on reload), messages onto stderr.
+//! options, client keys from `--api-key`/`--api-key-file`, the usage ledger and budgets
+//! (`hfclaw-accounting`), the config into snapshots (again on reload), messages onto
+//! stderr.
 
+use std::collections::{BTreeMap, HashSet};
 use std::net::{SocketAddr, ToSocketAddrs};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, SystemTime};
 
+use hfclaw_accounting::time::{from_unix_ms, start_of_day, unix_ms};
+use hfclaw_accounting::{BudgetConfig, Budgets, Ledger, key_label};
 use hfclaw_gateway::{ClientKey, Host, Options, Snapshot, SnapshotParts};
 
 use crate::args::ServeArgs;
 use crate::context::{Context, UserModels};
 use crate::error::{CliError, CliResult};
 
+/// How often a gateway with budgets re-reads today's spend from the ledger, so that
+/// other writers (replicas on PostgreSQL, `hfclaw chat`) count too.
+const BUDGET_SYNC_INTERVAL: Duration = Duration::from_secs(5);
+
 /// Runs the gateway until SIGINT or SIGTERM.
 pub fn run(ctx: &Context, args: &ServeArgs) -> CliResult {
     let addr = listen_addr(&args.listen)?;
-    let keys = client_keys(args);
+    let keys = client_keys(args)?;
+    let budget_config = budget_config(args, &keys)?;
     if !addr.ip().is_loopback() && keys.is_empty() {
         ctx.messages.warn(format!(
             "listening on {addr} without --api-key: anyone who can reach this port can spend \
@@ -35,6 +46,13 @@ pub fn run(ctx: &Context, args: &ServeArgs) -> CliResult {
     }
     ctx.messages
         .status(format!("serving {}", snapshot.summary()));
+    let ledger = if args.ledger.no_ledger {
+        None
+    } else {
+        let spec = crate::ledger::spec(args.ledger.ledger.as_deref())?;
+        Some(Arc::new(crate::ledger::open(&spec)?))
+    };
+    let budgets = start_budgets(ctx, ledger.as_deref(), budget_config)?;
     let options = Options {
         keys,
         max_concurrent: args.max_concurrent,
@@ -42,7 +60,20 @@ pub fn run(ctx: &Context, args: &ServeArgs) -> CliResult {
         split_reasoning: args.split_reasoning,
         max_body: args.max_body as usize * 1024 * 1024,
         header_read_timeout: Duration::from_secs(args.header_timeout),
+        recorder: ledger.as_ref().map(|l| l.recorder()),
+        budgets: budgets.clone(),
         ..Options::default()
+    };
+    if let Some(ledger) = &ledger {
+        ctx.messages
+            .status(format!("recording usage in {}", ledger.location()));
+    }
+    let syncing = Arc::new(AtomicBool::new(true));
+    let sync = match (&ledger, &budgets) {
+        (Some(ledger), Some(budgets)) => {
+            sync_budgets(ledger.clone(), budgets.clone(), syncing.clone())
+        }
+        _ => None,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -58,21 +89,213 @@ pub fn run(ctx: &Context, args: &ServeArgs) -> CliResult {
             .await
             .map_err(|e| CliError::runtime(e.to_string()))
     });
-    // Streams still open after the grace period are cut here.
+    // Streams still open after the grace period are cut here (and recorded as cut).
     runtime.shutdown_timeout(Duration::from_secs(1));
+    syncing.store(false, Ordering::Release);
+    if let Some(sync) = sync {
+        let _ = sync.join();
+    }
+    if let Some(ledger) = ledger {
+        // Every row of a request that was answered is written before the process ends.
+        if let Err(e) = ledger.close() {
+            ctx.messages.warn(format!("the usage ledger: {e}"));
+        }
+        let stats = ledger.stats();
+        if stats.dropped > 0 || stats.write_failures > 0 {
+            ctx.messages.warn(format!(
+                "the usage ledger dropped {} row(s) and saw {} write failure(s)",
+                stats.dropped, stats.write_failures
+            ));
+        }
+    }
     result
 }
 
-/// `--api-key`: one key, labelled `default`.
-fn client_keys(args: &ServeArgs) -> Vec<ClientKey> {
-    args.api_key
+/// The client keys: `--api-key` (labelled by its hash) and the lines of `--api-key-file`.
+fn client_keys(args: &ServeArgs) -> CliResult<Vec<ClientKey>> {
+    let mut keys: Vec<ClientKey> = args
+        .api_key
         .iter()
-        .filter(|k| !k.trim().is_empty())
+        .map(|k| k.trim())
+        .filter(|k| !k.is_empty())
         .map(|secret| ClientKey {
-            label: "default".to_owned(),
-            secret: secret.trim().to_owned(),
+            label: key_label(secret),
+            secret: secret.to_owned(),
         })
-        .collect()
+        .collect();
+    if let Some(path) = &args.api_key_file {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            CliError::input(format!(
+                "cannot read --api-key-file {}: {e}",
+                path.display()
+            ))
+            .hint("pass a readable file with one key per line (`KEY` or `LABEL KEY`)")
+        })?;
+        keys.extend(parse_key_file(path, &text)?);
+    }
+    let mut labels = HashSet::new();
+    for key in &keys {
+        if !labels.insert(key.label.as_str()) {
+            return Err(
+                CliError::input(format!("two client keys are labelled {:?}", key.label))
+                    .hint("give each key its own label (`LABEL KEY` in --api-key-file)"),
+            );
+        }
+    }
+    Ok(keys)
+}
+
+/// One key per line: `KEY` or `LABEL KEY`; blank lines and `#` comments are skipped.
+fn parse_key_file(path: &Path, text: &str) -> CliResult<Vec<ClientKey>> {
+    let mut keys = Vec::new();
+    for (number, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let words: Vec<&str> = line.split_whitespace().collect();
+        let (label, secret) = match words.as_slice() {
+            [secret] => (key_label(secret), *secret),
+            [label, secret] => ((*label).to_owned(), *secret),
+            _ => {
+                // The line may hold a key: say where, never what.
+                return Err(CliError::input(format!(
+                    "{}:{}: expected `KEY` or `LABEL KEY`, found {} words",
+                    path.display(),
+                    number + 1,
+                    words.len()
+                ))
+                .hint("one key per line, optionally after a label without spaces"));
+            }
+        };
+        if !label
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        {
+            return Err(CliError::input(format!(
+                "{}:{}: the label {label:?} may only hold letters, digits, `-`, `_` and `.`",
+                path.display(),
+                number + 1
+            ))
+            .hint("labels name keys in `hfclaw usage --by key`"));
+        }
+        keys.push(ClientKey {
+            label,
+            secret: secret.to_owned(),
+        });
+    }
+    Ok(keys)
+}
+
+/// `--budget-usd-per-day` and `--key-budget LABEL=USD` (labels must name a client key).
+fn budget_config(args: &ServeArgs, keys: &[ClientKey]) -> CliResult<BudgetConfig> {
+    let usd = |text: &str, flag: &str| -> CliResult<f64> {
+        text.trim()
+            .parse::<f64>()
+            .ok()
+            .filter(|v| v.is_finite() && *v >= 0.0)
+            .ok_or_else(|| {
+                CliError::input(format!("invalid {flag} {text:?}: not an amount of USD"))
+                    .hint("use a number of US dollars, e.g. 5 or 0.50")
+            })
+    };
+    if let Some(limit) = args.budget_usd_per_day
+        && !(limit.is_finite() && limit >= 0.0)
+    {
+        return Err(
+            CliError::input(format!("invalid --budget-usd-per-day {limit}"))
+                .hint("use a number of US dollars, e.g. 5 or 0.50"),
+        );
+    }
+    let mut per_key = BTreeMap::new();
+    for entry in &args.key_budget {
+        let Some((label, amount)) = entry.split_once('=') else {
+            return Err(CliError::input(format!("invalid --key-budget {entry:?}"))
+                .hint("use LABEL=USD, e.g. --key-budget ci=2"));
+        };
+        let label = label.trim();
+        if !keys.iter().any(|k| k.label == label) {
+            let known: Vec<&str> = keys.iter().map(|k| k.label.as_str()).collect();
+            return Err(CliError::input(format!(
+                "--key-budget {label:?}: no client key has that label"
+            ))
+            .hint(if known.is_empty() {
+                "define keys with --api-key-file (`LABEL KEY` per line)".to_owned()
+            } else {
+                format!("the keys are labelled {}", known.join(", "))
+            }));
+        }
+        per_key.insert(label.to_owned(), usd(amount, "--key-budget")?);
+    }
+    Ok(BudgetConfig {
+        usd_per_day: args.budget_usd_per_day,
+        per_key_usd_per_day: per_key,
+    })
+}
+
+/// The budget tracker, seeded with today's spend from the ledger (so a budget survives
+/// restarts); the configured budgets are stored in the ledger for `hfclaw usage`.
+fn start_budgets(
+    ctx: &Context,
+    ledger: Option<&Ledger>,
+    config: BudgetConfig,
+) -> CliResult<Option<Arc<Budgets>>> {
+    if let Some(ledger) = ledger {
+        ledger.set_budgets(&config)?;
+    }
+    if config.is_empty() {
+        return Ok(None);
+    }
+    let budgets = Budgets::new(config);
+    let now = SystemTime::now();
+    match ledger {
+        Some(ledger) => {
+            let today = from_unix_ms(start_of_day(unix_ms(now)));
+            budgets.seed(&ledger.spend_since(today)?, now);
+        }
+        None => ctx
+            .messages
+            .warn("budgets without a usage ledger (--no-ledger) start from zero on every restart"),
+    }
+    for status in budgets.status(now) {
+        ctx.messages.status(format!(
+            "budget: {} of {} spent today ({})",
+            hfclaw_accounting::format_usd(status.spent, false),
+            hfclaw_accounting::format_usd(status.limit, false),
+            status.which
+        ));
+    }
+    Ok(Some(Arc::new(budgets)))
+}
+
+/// Re-reads today's spend every few seconds (a thread: ledger reads block), so requests
+/// recorded by other gateways or `hfclaw chat` count against the budgets too.
+fn sync_budgets(
+    ledger: Arc<Ledger>,
+    budgets: Arc<Budgets>,
+    running: Arc<AtomicBool>,
+) -> Option<std::thread::JoinHandle<()>> {
+    std::thread::Builder::new()
+        .name("hfclaw-budgets".to_owned())
+        .spawn(move || {
+            let tick = Duration::from_millis(100);
+            let mut waited = Duration::ZERO;
+            while running.load(Ordering::Acquire) {
+                std::thread::sleep(tick);
+                waited += tick;
+                if waited < BUDGET_SYNC_INTERVAL {
+                    continue;
+                }
+                waited = Duration::ZERO;
+                let now = SystemTime::now();
+                let today = from_unix_ms(start_of_day(unix_ms(now)));
+                match ledger.spend_since(today) {
+                    Ok(spend) => budgets.sync(&spend, now),
+                    Err(e) => tracing::warn!(error = %e, "reading today's spend failed"),
+                }
+            }
+        })
+        .ok()
 }
 
 /// `--listen`: `IP:PORT` or `HOST:PORT` (first address the host resolves to).

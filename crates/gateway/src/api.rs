@@ -30,6 +30,16 @@ pub enum Peek {
     Error(RouterError),
 }
 
+impl From<Api> for hfclaw_accounting::Api {
+    fn from(api: Api) -> Self {
+        match api {
+            Api::Chat => hfclaw_accounting::Api::Chat,
+            Api::Messages => hfclaw_accounting::Api::Messages,
+            Api::Responses => hfclaw_accounting::Api::Responses,
+        }
+    }
+}
+
 impl Api {
     /// The short name used in logs, metrics and the ledger.
     pub fn label(self) -> &'static str {

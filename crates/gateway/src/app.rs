@@ -1,16 +1,16 @@
 //! What every request shares: the current snapshot, the options, the concurrency limit,
-//! the cooldowns, and what happens once a request is over (its log line today; the usage
-//! ledger, budgets and metrics hang off [`App::record`]).
+//! the cooldowns, and what happens once a request is over ([`App::record`]: its price at
+//! the serving provider's rate, the day's budgets, the usage ledger, the log line).
 
 use std::sync::{Arc, PoisonError, RwLock};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
+use hfclaw_accounting::{Outcome, Row, Usage, cost, price_in_catalog};
 use hfclaw_model_ref::ModelRef;
 use tokio::sync::{Mutex, Semaphore};
 
 use crate::api::Api;
 use crate::cooldown::Cooldowns;
-use crate::meter::Tokens;
 use crate::snapshot::Snapshot;
 use crate::{Host, Options};
 
@@ -33,6 +33,8 @@ pub struct App {
 /// How a request ended, for the log and the accounts.
 #[derive(Debug, Clone)]
 pub struct Exchange {
+    /// When it arrived.
+    pub at: SystemTime,
     /// Which API it called.
     pub api: Api,
     /// The label of the client key it sent.
@@ -47,10 +49,15 @@ pub struct Exchange {
     pub fallback: Option<usize>,
     /// The models given up on before (or instead of) it.
     pub skipped: Vec<ModelRef>,
-    /// `None` when it succeeded; else the error class and HTTP status sent.
-    pub error: Option<(&'static str, u16)>,
-    /// The usage the answer reported.
-    pub tokens: Option<Tokens>,
+    /// `None` when it succeeded; else the error class (e.g. `rate_limit_exceeded`,
+    /// `budget_exceeded`, `client_closed`) and the HTTP status.
+    pub error: Option<(String, u16)>,
+    /// The usage the answer reported (`None`: unknown, never zero).
+    pub usage: Option<Usage>,
+    /// What it cost, when both usage and a price are known (set by [`App::record`]).
+    pub cost_usd: Option<f64>,
+    /// True when the price was not the serving provider's live one.
+    pub cost_estimated: bool,
     /// Time to the first byte sent to the client.
     pub ttfb: Option<Duration>,
     /// Time until the answer ended.
@@ -120,8 +127,26 @@ impl App {
         }
     }
 
-    /// A request is over.
-    pub fn record(&self, exchange: Exchange) {
+    /// A request is over: price it, count it against the budgets, record it in the
+    /// ledger (never blocking) and log it.
+    pub fn record(&self, mut exchange: Exchange) {
+        if let (Some(usage), Some(answered)) = (&exchange.usage, &exchange.answered) {
+            let choice = price_in_catalog(
+                &self.snapshot().catalog,
+                answered,
+                exchange.provider.as_deref(),
+            );
+            if let Some(cost) = cost(usage, &choice) {
+                exchange.cost_usd = Some(cost.usd);
+                exchange.cost_estimated = cost.estimated;
+                if let Some(budgets) = &self.options.budgets {
+                    budgets.add(exchange.key.as_deref(), cost.usd, SystemTime::now());
+                }
+            }
+        }
+        if let Some(recorder) = &self.options.recorder {
+            recorder.record(row_of(&exchange));
+        }
         if tracing::enabled!(tracing::Level::INFO) {
             let answered = exchange.answered.as_ref().map(ModelRef::as_str);
             tracing::info!(
@@ -131,10 +156,14 @@ impl App {
                 model = answered.unwrap_or("-"),
                 provider = exchange.provider.as_deref().unwrap_or("-"),
                 fallback = exchange.fallback.map_or(-1, |f| f as i64),
-                outcome = exchange.error.map_or("ok", |(class, _)| class),
-                status = exchange.error.map_or(200, |(_, status)| status),
-                input_tokens = exchange.tokens.and_then(|t| t.input),
-                output_tokens = exchange.tokens.and_then(|t| t.output),
+                outcome = exchange
+                    .error
+                    .as_ref()
+                    .map_or("ok", |(class, _)| class.as_str()),
+                status = exchange.error.as_ref().map_or(200, |(_, status)| *status),
+                input_tokens = exchange.usage.map(|u| u.input_tokens),
+                output_tokens = exchange.usage.map(|u| u.output_tokens),
+                cost_usd = exchange.cost_usd,
                 ttfb_ms = exchange.ttfb.map(|d| d.as_secs_f64() * 1e3),
                 total_ms = exchange.total.as_secs_f64() * 1e3,
                 streamed = exchange.streamed,
@@ -142,4 +171,36 @@ impl App {
             );
         }
     }
+}
+
+/// The ledger's row for an exchange.
+fn row_of(exchange: &Exchange) -> Row {
+    let mut row = Row::new(
+        exchange.at,
+        exchange.api.into(),
+        exchange
+            .requested
+            .as_deref()
+            .unwrap_or(crate::DEFAULT_MODEL),
+    );
+    row.key.clone_from(&exchange.key);
+    row.answered_ref = exchange.answered.as_ref().map(ToString::to_string);
+    row.provider.clone_from(&exchange.provider);
+    row.fallback_index = exchange.fallback.and_then(|f| u32::try_from(f).ok());
+    match &exchange.error {
+        None => row.status = Some(200),
+        Some((class, status)) => {
+            row.outcome = Outcome::error(class.clone());
+            row.status = Some(*status);
+        }
+    }
+    row.usage = exchange.usage;
+    row.cost = exchange.cost_usd.map(|usd| hfclaw_accounting::Cost {
+        usd,
+        estimated: exchange.cost_estimated,
+    });
+    row.ttfb = exchange.ttfb;
+    row.total = exchange.total;
+    row.streamed = exchange.streamed;
+    row
 }

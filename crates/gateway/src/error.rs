@@ -34,6 +34,9 @@ pub struct ApiError {
     pub param: Option<&'static str>,
     /// Seconds the client should wait before retrying (`Retry-After`).
     pub retry_after: Option<u64>,
+    /// For failures of the router: the error class of the decisive error (`rate_limited`,
+    /// `upstream` …), as `hfclaw chat` records it too.
+    pub router_class: Option<&'static str>,
 }
 
 impl ApiError {
@@ -50,6 +53,7 @@ impl ApiError {
             code: Some(Cow::Borrowed(code)),
             param: None,
             retry_after: None,
+            router_class: None,
         }
     }
 
@@ -230,12 +234,15 @@ impl ApiError {
                      SIGHUP",
                     last.hint()
                 );
-                return ApiError::new(
-                    StatusCode::UNAUTHORIZED,
-                    "authentication_error",
-                    "upstream_token_rejected",
-                    message,
-                );
+                return ApiError {
+                    router_class: Some(last.kind.as_str()),
+                    ..ApiError::new(
+                        StatusCode::UNAUTHORIZED,
+                        "authentication_error",
+                        "upstream_token_rejected",
+                        message,
+                    )
+                };
             }
             ErrorKind::Payment => (
                 StatusCode::PAYMENT_REQUIRED,
@@ -294,9 +301,18 @@ impl ApiError {
             kind,
             code: Some(code),
             param: None,
+            router_class: Some(last.kind.as_str()),
             retry_after: (last.kind == ErrorKind::RateLimited)
                 .then(|| last.retry_after.map_or(1, |d: Duration| d.as_secs().max(1))),
         }
+    }
+
+    /// The class recorded for this error: its code (`model_not_found`,
+    /// `rate_limit_exceeded`, `budget_exceeded` …), else its type.
+    pub fn class(&self) -> &str {
+        self.router_class
+            .or(self.code.as_deref())
+            .unwrap_or(self.kind)
     }
 
     /// 429: a spending budget is used up until `resets_in`.

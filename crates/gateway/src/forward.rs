@@ -4,6 +4,7 @@
 //! differences come from [`Api`]; nothing here is written three times.
 
 use std::sync::Arc;
+use std::time::SystemTime;
 
 use axum::body::Body;
 use axum::extract::Request;
@@ -28,6 +29,7 @@ use crate::upstream::{self, Answer, Outgoing, Passthrough, StreamEnd};
 
 /// What is known about a request while it is served.
 struct Ticket {
+    at: SystemTime,
     started: Instant,
     api: Api,
     key: Option<String>,
@@ -38,6 +40,7 @@ struct Ticket {
 impl Ticket {
     fn exchange(&self) -> Exchange {
         Exchange {
+            at: self.at,
             api: self.api,
             key: self.key.clone(),
             requested: self.requested.clone(),
@@ -46,7 +49,9 @@ impl Ticket {
             fallback: None,
             skipped: Vec::new(),
             error: None,
-            tokens: None,
+            usage: None,
+            cost_usd: None,
+            cost_estimated: false,
             ttfb: None,
             total: self.started.elapsed(),
             streamed: self.streamed,
@@ -58,6 +63,7 @@ impl Ticket {
 /// `/v1/responses`).
 pub async fn forward(app: Arc<App>, api: Api, request: Request) -> Response {
     let mut ticket = Ticket {
+        at: SystemTime::now(),
         started: Instant::now(),
         api,
         key: request
@@ -71,7 +77,7 @@ pub async fn forward(app: Arc<App>, api: Api, request: Request) -> Response {
         Ok(response) => response,
         Err(error) => {
             let mut exchange = ticket.exchange();
-            exchange.error = Some((error.kind, error.status.as_u16()));
+            exchange.error = Some((error.class().to_owned(), error.status.as_u16()));
             app.record(exchange);
             let mut response = error.into_response_for(api);
             if let Some(model) = ticket.requested {
@@ -106,6 +112,13 @@ async fn forward_inner(
         .is_some_and(|v| matches!(v.trim(), "1" | "true" | "yes"));
     let snapshot = app.snapshot();
     let chain = snapshot.chain(ticket.requested.as_deref(), no_fallback)?;
+    if let Some(budgets) = &app.options.budgets {
+        let now = SystemTime::now();
+        budgets.check(ticket.key.as_deref(), now).map_err(|spent| {
+            let resets_in = spent.resets_at.duration_since(now).unwrap_or_default();
+            ApiError::budget_exceeded(spent.to_string(), resets_in)
+        })?;
+    }
     let ids: Vec<String> = chain
         .iter()
         .map(|r| r.router_model_id().to_owned())
@@ -288,7 +301,7 @@ fn respond(
             let mut meter = Meter::new(api);
             meter.observe_body(&body);
             exchange.provider = provider_of(&headers);
-            exchange.tokens = meter.tokens();
+            exchange.usage = meter.usage();
             exchange.total = ticket.started.elapsed();
             exchange.ttfb = Some(exchange.total);
             app.record(exchange);
@@ -306,12 +319,13 @@ fn respond(
             let recorder = app.clone();
             let started = ticket.started;
             let on_end = Box::new(move |end: StreamEnd| {
-                exchange.tokens = end.tokens;
+                exchange.usage = end.usage;
                 exchange.total = started.elapsed();
                 if let Some(error) = end.error {
-                    exchange.error = Some(("stream_broken", error.status.unwrap_or(502)));
+                    let class = format!("stream_{}", error.kind.as_str());
+                    exchange.error = Some((class, error.status.unwrap_or(502)));
                 } else if !end.completed {
-                    exchange.error = Some(("client_closed", 499));
+                    exchange.error = Some(("client_closed".to_owned(), 499));
                 }
                 recorder.record(exchange);
             });

@@ -11,7 +11,9 @@
 //! says it has begun or failed, and the error envelope.
 //!
 //! It owns the HTTP surface, client keys, limits and timeouts (slow clients are cut off),
-//! cooldowns, and reloads; it does not read configs or the environment: the host (the
+//! cooldowns, budgets and the accounting of each request (its usage, read off the answer
+//! as it passes, priced at the serving provider's rate and recorded in the usage
+//! ledger through `hfclaw-accounting`), and reloads; it does not read configs or the environment: the host (the
 //! CLI) builds each [`Snapshot`] and is asked for a new one on reload. The user's token
 //! lives in the snapshot's router client and never reaches a client or a log.
 //!
@@ -37,13 +39,14 @@ mod upstream;
 
 use std::fmt;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
+use hfclaw_accounting::{Budgets, Recorder};
 use hfclaw_router_client::FallbackPolicy;
 
 pub use api::Api;
 pub use cooldown::CooldownPolicy;
-pub use meter::Tokens;
 pub use routes::{FALLBACK_HEADER, MODEL_HEADER, NO_FALLBACK_HEADER, SKIPPED_HEADER};
 pub use server::{GatewayError, serve};
 pub use snapshot::{DEFAULT_MODEL, Snapshot, SnapshotParts};
@@ -90,6 +93,11 @@ pub struct Options {
     pub shutdown_grace: Duration,
     /// How often the host's files are checked for changes (reload).
     pub watch_interval: Duration,
+    /// Where each finished request is recorded (the usage ledger); `None`: nowhere.
+    pub recorder: Option<Recorder>,
+    /// Daily spending limits, global and per key label; a request that would start
+    /// after one is spent gets 429 `budget_exceeded`.
+    pub budgets: Option<Arc<Budgets>>,
 }
 
 impl Default for Options {
@@ -106,6 +114,8 @@ impl Default for Options {
             header_read_timeout: Duration::from_secs(10),
             shutdown_grace: Duration::from_secs(10),
             watch_interval: Duration::from_secs(2),
+            recorder: None,
+            budgets: None,
         }
     }
 }

@@ -10,7 +10,9 @@ use hfclaw_router_client::think::{Split, ThinkSplitter};
 use serde_json::{Map, Value, json};
 
 use crate::api::Api;
-use crate::meter::{Meter, Tokens};
+use hfclaw_accounting::Usage;
+
+use crate::meter::Meter;
 
 /// Per-stream state between the router and the client.
 pub struct Tap {
@@ -43,8 +45,8 @@ impl Tap {
     }
 
     /// The usage the stream reported so far.
-    pub fn tokens(&self) -> Option<Tokens> {
-        self.meter.tokens()
+    pub fn usage(&self) -> Option<Usage> {
+        self.meter.usage()
     }
 
     /// What the client gets for `chunk` (possibly nothing yet).
@@ -56,7 +58,7 @@ impl Tap {
         } = self;
         match rewrite {
             None => {
-                parser.feed(&chunk, |e| meter.observe_event(e.event, e.data));
+                parser.feed(&chunk, |e| meter.observe_event(e.data));
                 chunk
             }
             Some(rewrite) => {
@@ -76,7 +78,7 @@ impl Tap {
         } = self;
         match rewrite {
             None => {
-                parser.finish(|e| meter.observe_event(e.event, e.data));
+                parser.finish(|e| meter.observe_event(e.data));
                 Bytes::new()
             }
             Some(rewrite) => {
@@ -96,11 +98,17 @@ impl ChatRewrite {
             write_event(out, event, data);
             return;
         }
-        let Ok(Value::Object(mut chunk)) = serde_json::from_str::<Value>(data) else {
-            write_event(out, event, data);
+        let value = match serde_json::from_str::<Value>(data) {
+            Ok(value @ Value::Object(_)) => value,
+            _ => {
+                write_event(out, event, data);
+                return;
+            }
+        };
+        meter.observe_value(&value);
+        let Value::Object(mut chunk) = value else {
             return;
         };
-        meter.observe_value(event, &Value::Object(chunk.clone()));
         let choices = chunk.get("choices").and_then(Value::as_array);
         if self.hide_usage_chunk
             && choices.is_some_and(Vec::is_empty)
@@ -269,7 +277,7 @@ mod tests {
         for cut in 0..=stream.len() {
             let mut tap = Tap::new(Api::Chat, false, false);
             assert_eq!(run(&mut tap, &stream, cut), stream);
-            assert_eq!(tap.tokens().and_then(|t| t.total()), Some(7));
+            assert_eq!(tap.usage().map(|u| u.total_tokens()), Some(7));
         }
     }
 
@@ -288,7 +296,7 @@ mod tests {
             assert_eq!(got.len(), 3, "cut {cut}: {got:?}");
             assert!(got.iter().all(|e| e.get("usage").is_none()));
             assert_eq!(got[2], "[DONE]");
-            assert_eq!(tap.tokens().and_then(|t| t.output), Some(2));
+            assert_eq!(tap.usage().map(|u| u.output_tokens), Some(2));
         }
     }
 
@@ -353,6 +361,6 @@ mod tests {
         let stream = "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"usage\":{\"input_tokens\":3,\"output_tokens\":1}}}\n\nevent: message_delta\ndata: {\"type\":\"message_delta\",\"usage\":{\"output_tokens\":9}}\n\n";
         let mut tap = Tap::new(Api::Messages, true, true);
         assert_eq!(run(&mut tap, stream, 17), stream);
-        assert_eq!(tap.tokens().and_then(|t| t.total()), Some(12));
+        assert_eq!(tap.usage().map(|u| u.total_tokens()), Some(12));
     }
 }

@@ -19,7 +19,6 @@ use tokio::sync::OwnedSemaphorePermit;
 
 use crate::api::{Api, Peek};
 use crate::error::ApiError;
-use crate::meter::Tokens;
 use crate::tap::Tap;
 
 /// Bytes of a stream read while looking for its first meaningful event; past this the
@@ -194,7 +193,7 @@ async fn attempt_inner(
 #[derive(Debug, Clone, Default)]
 pub struct StreamEnd {
     /// The usage it reported.
-    pub tokens: Option<Tokens>,
+    pub usage: Option<hfclaw_accounting::Usage>,
     /// The failure that cut it short, if any.
     pub error: Option<RouterError>,
     /// False when the client went away before the end.
@@ -247,7 +246,7 @@ impl Passthrough {
     fn end(&mut self, completed: bool) {
         if let Some(on_end) = self.on_end.take() {
             on_end(StreamEnd {
-                tokens: self.tap.tokens(),
+                usage: self.tap.usage(),
                 error: self.error.take(),
                 completed,
             });

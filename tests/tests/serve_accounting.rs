@@ -1,0 +1,492 @@
+//! `hfclaw serve` accounts for what it forwards: every request of the three APIs is one
+//! ledger row priced at the serving provider's live rate, budgets stop spending with a
+//! 429 in each API's envelope (and hold across restarts), SIGTERM under load loses no
+//! row, and the gateway and `hfclaw chat` share one SQLite ledger.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::time::Duration;
+
+use common::Sandbox;
+use common::gateway::Gateway;
+use hfclaw_accounting::{Api, Ledger, LedgerSpec, Row};
+use hfclaw_e2e::{Reply, sse_chat_events};
+use serde_json::{Value, json};
+
+const CONFIG: &str = r#"{
+  agents: { defaults: {
+    model: { primary: "huggingface/deepseek-ai/DeepSeek-R1" },
+    models: { "huggingface/deepseek-ai/DeepSeek-R1": { alias: "r1" } },
+  } },
+}"#;
+
+/// Prices these tests own: together $3/$7, cerebras $2/$5 per 1M tokens.
+const LIVE_MODELS: &str = r#"{"object":"list","data":[
+  {"id":"deepseek-ai/DeepSeek-R1","object":"model","providers":[
+    {"provider":"together","status":"live","pricing":{"input":3,"output":7}},
+    {"provider":"cerebras","status":"live","pricing":{"input":2,"output":5}}]}
+]}"#;
+
+const R1: &str = "deepseek-ai/DeepSeek-R1";
+const KEYS: &str = "# client keys\nalice sk-alice-0001\nbob sk-bob-0002\n";
+
+fn sandbox() -> Sandbox {
+    let s = Sandbox::new();
+    s.write_config(CONFIG);
+    s.cache_live_models(LIVE_MODELS);
+    std::fs::write(s.home().join("keys.txt"), KEYS).unwrap();
+    s
+}
+
+fn keys_arg(s: &Sandbox) -> String {
+    s.home().join("keys.txt").display().to_string()
+}
+
+async fn post(gw: &Gateway, path: &str, key: &str, body: Value) -> (u16, Value, String) {
+    let response = reqwest::Client::new()
+        .post(format!("{}{path}", gw.base()))
+        .bearer_auth(key)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    let retry_after = response
+        .headers()
+        .get("retry-after")
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    let text = response.text().await.unwrap();
+    let value = serde_json::from_str(&text).unwrap_or(Value::String(text));
+    (status, value, retry_after)
+}
+
+fn chat(stream: bool) -> Value {
+    json!({"model": "r1", "stream": stream, "messages": [{"role": "user", "content": "hi"}]})
+}
+
+fn messages(stream: bool) -> Value {
+    json!({"model": "r1", "max_tokens": 9, "stream": stream,
+        "messages": [{"role": "user", "content": "hi"}]})
+}
+
+fn responses(stream: bool) -> Value {
+    json!({"model": "r1", "input": "hi", "stream": stream})
+}
+
+/// Every row of the sandbox's ledger, oldest first.
+fn rows(s: &Sandbox) -> Vec<Row> {
+    let ledger = Ledger::open(&LedgerSpec::Sqlite(s.ledger_path())).unwrap();
+    let mut rows = ledger.recent(10_000).unwrap();
+    rows.reverse();
+    ledger.close().unwrap();
+    rows
+}
+
+fn stop(gw: Gateway) -> String {
+    gw.signal("TERM");
+    let (status, log) = gw.wait(Duration::from_secs(20));
+    assert!(status.success(), "{status:?}\n{log}");
+    log
+}
+
+fn usd(row: &Row) -> Option<(f64, bool)> {
+    row.cost.map(|c| ((c.usd * 1e9).round() / 1e9, c.estimated))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_api_is_priced_at_the_serving_provider_and_recorded() {
+    let s = sandbox();
+    s.router
+        .chat(R1, [Reply::chat_json(R1, "hi").via("together")])
+        .messages(
+            R1,
+            [Reply::messages_stream(R1, &["a", "b", "c"]).via("cerebras")],
+        )
+        .responses(
+            R1,
+            [
+                Reply::responses_json(R1, "hi").via("together"),
+                // No x-inference-provider: the cheapest live price, estimated.
+                Reply::responses_stream(R1, &["x"]),
+            ],
+        );
+    let gw = Gateway::start(&s, &["--api-key-file", &keys_arg(&s)]);
+    assert_eq!(
+        post(&gw, "/v1/chat/completions", "sk-alice-0001", chat(false))
+            .await
+            .0,
+        200
+    );
+    assert_eq!(
+        post(&gw, "/v1/messages", "sk-bob-0002", messages(true))
+            .await
+            .0,
+        200
+    );
+    assert_eq!(
+        post(&gw, "/v1/responses", "sk-alice-0001", responses(false))
+            .await
+            .0,
+        200
+    );
+    assert_eq!(
+        post(&gw, "/v1/responses", "sk-alice-0001", responses(true))
+            .await
+            .0,
+        200
+    );
+    // A stream the client asked for without usage is still priced (the gateway asked).
+    s.router.chat(
+        R1,
+        [Reply::sse(sse_chat_events(R1, &[], &["p", "q"])).via("cerebras")],
+    );
+    assert_eq!(
+        post(&gw, "/v1/chat/completions", "sk-bob-0002", chat(true))
+            .await
+            .0,
+        200
+    );
+    // An unknown model is recorded as an error, unpriced.
+    assert_eq!(
+        post(
+            &gw,
+            "/v1/messages",
+            "sk-bob-0002",
+            json!({"model": "gpt-4o", "max_tokens": 1,
+            "messages": [{"role": "user", "content": "x"}]})
+        )
+        .await
+        .0,
+        404
+    );
+    let log = stop(gw);
+    assert!(log.contains("recording usage in"), "{log}");
+    let rows = rows(&s);
+    let view: Vec<_> = rows
+        .iter()
+        .map(|r| {
+            (
+                r.api,
+                r.key.as_deref(),
+                r.provider.as_deref(),
+                r.usage.map(|u| (u.input_tokens, u.output_tokens)),
+                usd(r),
+                r.outcome.class(),
+                r.streamed,
+            )
+        })
+        .collect();
+    assert_eq!(
+        view,
+        [
+            // 5 in × $3 + 7 out × $7 per 1M.
+            (
+                Api::Chat,
+                Some("alice"),
+                Some("together"),
+                Some((5, 7)),
+                Some((0.000064, false)),
+                "ok",
+                false
+            ),
+            // 5 in × $2 + 3 out × $5.
+            (
+                Api::Messages,
+                Some("bob"),
+                Some("cerebras"),
+                Some((5, 3)),
+                Some((0.000025, false)),
+                "ok",
+                true
+            ),
+            (
+                Api::Responses,
+                Some("alice"),
+                Some("together"),
+                Some((5, 7)),
+                Some((0.000064, false)),
+                "ok",
+                false
+            ),
+            // Cheapest live price (cerebras), estimated: 5 × $2 + 7 × $5.
+            (
+                Api::Responses,
+                Some("alice"),
+                None,
+                Some((5, 7)),
+                Some((0.000045, true)),
+                "ok",
+                true
+            ),
+            (
+                Api::Chat,
+                Some("bob"),
+                Some("cerebras"),
+                Some((5, 2)),
+                Some((0.00002, false)),
+                "ok",
+                true
+            ),
+            (
+                Api::Messages,
+                Some("bob"),
+                None,
+                None,
+                None,
+                "model_not_found",
+                false
+            ),
+        ]
+    );
+    assert!(rows.iter().all(|r| {
+        r.answered_ref
+            .as_deref()
+            .is_none_or(|a| a == "huggingface/deepseek-ai/DeepSeek-R1")
+    }));
+    assert_eq!(rows[0].fallback_index, Some(0));
+    assert!(rows[1].ttfb.is_some() && rows[1].ttfb <= Some(rows[1].total));
+    // No key is ever stored.
+    let file = std::fs::read(s.ledger_path()).unwrap();
+    assert!(
+        !file
+            .windows(8)
+            .any(|w| w == b"sk-alice" || w == b"sk-bob-0")
+    );
+    // `hfclaw usage --by key` adds them up.
+    let out = s.run(&["usage", "--by", "key", "--json"]);
+    let totals: Value = serde_json::from_str(
+        out.split("--- stdout\n")
+            .nth(1)
+            .unwrap()
+            .split("--- stderr")
+            .next()
+            .unwrap(),
+    )
+    .unwrap();
+    let alice = totals
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["key"] == "alice")
+        .unwrap();
+    assert_eq!(
+        (alice["requests"].as_u64(), alice["output_tokens"].as_u64()),
+        (Some(3), Some(21))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_spent_budget_answers_429_in_each_envelope_and_holds_after_a_restart() {
+    let s = sandbox();
+    s.router
+        .chat(R1, [Reply::chat_json(R1, "hi").via("together")])
+        .messages(R1, [Reply::messages_json(R1, "hi").via("together")])
+        .responses(R1, [Reply::responses_json(R1, "hi").via("together")]);
+    // One chat answer costs $0.000064: the first request spends the budget.
+    let args = [
+        "--api-key-file",
+        &keys_arg(&s),
+        "--budget-usd-per-day",
+        "0.00005",
+    ];
+    let gw = Gateway::start(&s, &args);
+    assert_eq!(
+        post(&gw, "/v1/chat/completions", "sk-alice-0001", chat(false))
+            .await
+            .0,
+        200
+    );
+    let (status, body, retry_after) =
+        post(&gw, "/v1/chat/completions", "sk-bob-0002", chat(false)).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (429, Some("budget_exceeded")),
+        "{body}"
+    );
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("the daily budget of $0.00005") && message.contains("resets at"),
+        "{message}"
+    );
+    assert!(retry_after.parse::<u64>().unwrap() <= 86_400);
+    let (status, body, _) = post(&gw, "/v1/messages", "sk-bob-0002", messages(false)).await;
+    assert_eq!(status, 429);
+    assert_eq!(
+        (body["type"].as_str(), body["error"]["type"].as_str()),
+        (Some("error"), Some("budget_exceeded")),
+        "{body}"
+    );
+    let (status, body, _) = post(&gw, "/v1/responses", "sk-bob-0002", responses(false)).await;
+    assert_eq!(
+        (status, body["error"]["type"].as_str()),
+        (429, Some("budget_exceeded"))
+    );
+    // Only the first request reached the router.
+    assert_eq!(
+        s.router.chat_models().len() + s.router.models_sent_to("POST /v1/messages").len(),
+        1
+    );
+    stop(gw);
+    // The spend is in the ledger: a restarted gateway still refuses.
+    let gw = Gateway::start(&s, &args);
+    let (status, ..) = post(&gw, "/v1/messages", "sk-alice-0001", messages(false)).await;
+    assert_eq!(status, 429);
+    stop(gw);
+    let out = s.run(&["usage"]);
+    assert!(
+        out.contains("budget: $0.000064 of $0.00005 per UTC day used"),
+        "{out}"
+    );
+    let rows = rows(&s);
+    assert_eq!(
+        rows.iter()
+            .filter(|r| r.outcome.class() == "budget_exceeded")
+            .count(),
+        4
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_budget_stops_only_that_key() {
+    let s = sandbox();
+    s.router
+        .chat(R1, [Reply::chat_json(R1, "hi").via("together")]);
+    let gw = Gateway::start(
+        &s,
+        &[
+            "--api-key-file",
+            &keys_arg(&s),
+            "--key-budget",
+            "bob=0.00005",
+        ],
+    );
+    for _ in 0..2 {
+        assert_eq!(
+            post(&gw, "/v1/chat/completions", "sk-alice-0001", chat(false))
+                .await
+                .0,
+            200
+        );
+    }
+    assert_eq!(
+        post(&gw, "/v1/chat/completions", "sk-bob-0002", chat(false))
+            .await
+            .0,
+        200
+    );
+    let (status, body, _) = post(&gw, "/v1/chat/completions", "sk-bob-0002", chat(false)).await;
+    assert_eq!(status, 429, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("key \"bob\""),
+        "{body}"
+    );
+    assert_eq!(
+        post(&gw, "/v1/chat/completions", "sk-alice-0001", chat(false))
+            .await
+            .0,
+        200
+    );
+    stop(gw);
+    let out = s.run(&[
+        "serve",
+        "--key-budget",
+        "carol=1",
+        "--api-key-file",
+        &keys_arg(&s),
+    ]);
+    assert!(
+        out.starts_with("exit: 2") && out.contains("alice, bob"),
+        "{out}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_under_load_loses_no_row() {
+    let s = sandbox();
+    let slow = Reply::Sse {
+        pieces: sse_chat_events(R1, &[], &["a", "b", "c", "d"]),
+        delay: Duration::from_millis(60),
+    };
+    s.router
+        .chat(R1, [slow.via("together")])
+        .messages(R1, [Reply::messages_json(R1, "hi").via("cerebras")]);
+    let gw = Gateway::start(&s, &[]);
+    let base = gw.base();
+    let mut tasks = Vec::new();
+    for i in 0..60 {
+        let base = base.clone();
+        tasks.push(tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(i * 5)).await;
+            let (path, body) = if i % 2 == 0 {
+                ("/v1/chat/completions", chat(true))
+            } else {
+                ("/v1/messages", messages(false))
+            };
+            let response = reqwest::Client::new()
+                .post(format!("{base}{path}"))
+                .json(&body)
+                .send()
+                .await
+                .ok()?;
+            let status = response.status().as_u16();
+            let text = response.text().await.ok()?;
+            Some((status, text))
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    gw.signal("TERM");
+    let mut answered = 0;
+    for task in tasks {
+        if let Some((status, text)) = task.await.unwrap() {
+            assert_eq!(status, 200, "{text}");
+            answered += 1;
+        }
+    }
+    let (status, log) = gw.wait(Duration::from_secs(20));
+    assert!(status.success(), "{log}");
+    assert!(answered > 0, "no request was answered before the shutdown");
+    let rows = rows(&s);
+    assert_eq!(rows.len(), answered, "{log}");
+    assert!(rows.iter().all(|r| r.outcome.is_ok() && r.usage.is_some()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_gateway_and_chat_write_one_ledger_at_once() {
+    let s = sandbox();
+    s.router
+        .chat(R1, [Reply::chat_json(R1, "hi").via("together")]);
+    let gw = Gateway::start(&s, &[]);
+    let chats: Vec<_> = (0..4)
+        .map(|_| {
+            s.cmd(&["chat", "--model", "r1", "hi"])
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let mut requests = Vec::new();
+    for _ in 0..20 {
+        requests.push(post(&gw, "/v1/chat/completions", "", chat(false)));
+    }
+    for request in requests {
+        assert_eq!(request.await.0, 200);
+    }
+    for mut chat in chats {
+        assert!(chat.wait().unwrap().success());
+    }
+    stop(gw);
+    let rows = rows(&s);
+    assert_eq!(rows.len(), 24);
+    assert_eq!(
+        rows.iter()
+            .filter(|r| r.key.as_deref() == Some("hfclaw-chat"))
+            .count(),
+        4
+    );
+}

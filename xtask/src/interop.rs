@@ -25,20 +25,31 @@
 //! report), [`hfclaw_configs`] (configs the `hfclaw` binary writes), [`openclaw`] (running
 //! `models status` and judging it).
 
+mod agents;
 mod cases;
 mod hfclaw_configs;
 mod install;
 mod openclaw;
+mod process;
 
+use std::path::Path;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use crate::{Result, root};
-use install::{NODE_VERSION, OPENCLAW_VERSION, cache_dir, ensure_installed};
-use openclaw::run_cases;
+use agents::{AgentCase, Tools};
+use cases::Case;
+use install::{
+    CLAUDE_CODE_VERSION, CODEX_VERSION, NODE_VERSION, OPENCLAW_VERSION, cache_dir, ensure_agents,
+    ensure_installed,
+};
+use openclaw::{Isolation, OpenClaw, Outcome};
 
-const USAGE: &str = "usage: cargo xtask interop [--no-install]
+const USAGE: &str = "usage: cargo xtask interop [--no-install] [FILTER]
 
-  --no-install   skip (exit 0) instead of installing when the OpenClaw cache is missing";
+  --no-install   skip (exit 0) instead of installing when the OpenClaw cache is missing
+  FILTER         run only the cases whose name contains FILTER (e.g. `Claude Code`)";
 
 /// What to do when the OpenClaw cache is missing.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -56,18 +67,21 @@ enum Install {
 /// Entry point: `cargo xtask interop [--no-install]`.
 pub fn run(args: &[&str]) -> Result<()> {
     match args {
-        [] => run_with(Install::Required),
-        ["--no-install"] => run_with(Install::Never),
+        // Internal: one agent case, run by `agents::check` in its network namespace.
+        ["__agent", slug, tools] => agents::run_inside(slug, tools),
+        ["--no-install", rest @ ..] if rest.len() <= 1 => run_with(Install::Never, rest.first()),
+        [filter] if !filter.starts_with('-') => run_with(Install::Required, Some(filter)),
+        [] => run_with(Install::Required, None),
         _ => Err(format!("unknown arguments {args:?}\n\n{USAGE}").into()),
     }
 }
 
 /// The `cargo xtask ci` step: installs OpenClaw on first use, skips only when it cannot.
 pub fn run_for_ci() -> Result<()> {
-    run_with(Install::OrSkip)
+    run_with(Install::OrSkip, None)
 }
 
-fn run_with(install: Install) -> Result<()> {
+fn run_with(install: Install, filter: Option<&&str>) -> Result<()> {
     let started = Instant::now();
     let dir = cache_dir();
     let installed = match ensure_installed(&dir, install != Install::Never) {
@@ -93,7 +107,10 @@ fn run_with(install: Install) -> Result<()> {
         .prefix("hfclaw-interop-cases-")
         .tempdir()?;
     let preparing = Instant::now();
-    let cases = cases::cases(&root(), scratch.path())?;
+    let mut cases = cases::cases(&root(), scratch.path())?;
+    let wanted = |name: &str| filter.is_none_or(|f| name.contains(*f));
+    cases.retain(|c| wanted(&c.name));
+    let agents = agent_tools(&dir, &openclaw, install, scratch.path())?;
     println!(
         "interop: OpenClaw {OPENCLAW_VERSION} on Node {NODE_VERSION}, network: {}, {} cases \
          (built hfclaw and wrote its configs in {:.1} s)",
@@ -101,38 +118,153 @@ fn run_with(install: Install) -> Result<()> {
         cases.len(),
         preparing.elapsed().as_secs_f64()
     );
-    let results = run_cases(&openclaw, &cases);
+    let mut agent_cases = if agents.is_some() {
+        agents::cases()
+    } else {
+        Vec::new()
+    };
+    agent_cases.retain(|c| wanted(c.name));
+    // Agents first: the longest runs start early and overlap the many short ones.
+    let jobs: Vec<Job<'_>> = agent_cases
+        .iter()
+        .map(Job::Agent)
+        .chain(cases.iter().map(Job::Config))
+        .collect();
+    let results = run_parallel(&jobs, |job| match (job, &agents) {
+        (Job::Config(case), _) => openclaw::check_case(&openclaw, case),
+        (Job::Agent(case), Some((tools, isolation))) => agents::check(tools, *isolation, case),
+        (Job::Agent(_), None) => Err("no agents installed".into()),
+    });
+    let (agent_results, config_results) = results.split_at(agent_cases.len());
+    let mut failed = report(cases.iter().map(|c| c.name.as_str()), config_results);
+    if let Some((_, isolation)) = &agents {
+        println!(
+            "interop: through hfclaw serve: Claude Code {CLAUDE_CODE_VERSION}, Codex \
+             {CODEX_VERSION}, OpenClaw {OPENCLAW_VERSION}; gateway on {}",
+            match isolation {
+                Isolation::None => "a free loopback port (network not isolated)",
+                _ => "127.0.0.1:4000 in a network namespace of its own (loopback only)",
+            }
+        );
+        failed += report(agent_cases.iter().map(|c| c.name), agent_results);
+    }
+    let total = started.elapsed().as_secs_f64();
+    if failed == 0 {
+        println!(
+            "interop: {} of {} passed in {total:.1} s",
+            jobs.len(),
+            jobs.len()
+        );
+        Ok(())
+    } else {
+        Err(format!(
+            "interop: {failed} of {} cases failed ({total:.1} s)",
+            jobs.len()
+        )
+        .into())
+    }
+}
+
+/// One thing to check: a config OpenClaw loads, or an agent through the gateway.
+enum Job<'a> {
+    Config(&'a Case),
+    Agent(&'a AgentCase),
+}
+
+/// Claude Code and Codex (installed on first use, like OpenClaw) and what a helper needs
+/// to run them; `None` (with a note) when they are not installed and may not be.
+fn agent_tools(
+    dir: &Path,
+    openclaw: &OpenClaw,
+    install: Install,
+    scratch: &Path,
+) -> Result<Option<(Tools, Isolation)>> {
+    let installed = match ensure_agents(dir, &openclaw.node, install != Install::Never) {
+        Err(e) if install == Install::OrSkip => {
+            println!(
+                "interop: warning: installing Claude Code {CLAUDE_CODE_VERSION} and Codex \
+                 {CODEX_VERSION} failed ({e}); the agent cases through hfclaw serve are SKIPPED"
+            );
+            return Ok(None);
+        }
+        other => other?,
+    };
+    let Some(installed) = installed else {
+        println!(
+            "interop: agent cases skipped: Claude Code {CLAUDE_CODE_VERSION} / Codex \
+             {CODEX_VERSION} are not installed in {}",
+            dir.display()
+        );
+        return Ok(None);
+    };
+    let isolation = agents::loopback_isolation(openclaw.isolation);
+    let tools = Tools {
+        hfclaw: hfclaw_configs::build_binary(&root(), "hfclaw", "hfclaw")?,
+        claude: installed.claude,
+        codex: installed.codex,
+        node: openclaw.node.clone(),
+        openclaw: openclaw.entry.clone(),
+        compile_cache: openclaw.compile_cache.clone(),
+        scratch: scratch.join("agents"),
+        isolated: !matches!(isolation, Isolation::None),
+    };
+    Ok(Some((tools, isolation)))
+}
+
+/// Prints one line per case (and the error under a failed one); returns the failures.
+fn report<'a>(names: impl Iterator<Item = &'a str>, results: &[Result<Outcome>]) -> usize {
     let mut failed = 0;
-    for (case, result) in cases.iter().zip(&results) {
+    for (name, result) in names.zip(results) {
         match result {
             Ok(outcome) => println!(
-                "  ✓ {:<44} {:>5.1} s  {}",
-                case.name,
+                "  ✓ {name:<44} {:>5.1} s  {}",
                 outcome.elapsed.as_secs_f64(),
                 outcome.summary
             ),
             Err(e) => {
                 failed += 1;
-                println!("  ✗ {}", case.name);
+                println!("  ✗ {name}");
                 for line in e.to_string().lines() {
                     println!("      {line}");
                 }
             }
         }
     }
-    let total = started.elapsed().as_secs_f64();
-    if failed == 0 {
-        println!(
-            "interop: {} of {} passed in {total:.1} s",
-            cases.len(),
-            cases.len()
-        );
-        Ok(())
-    } else {
-        Err(format!(
-            "interop: {failed} of {} cases failed ({total:.1} s)",
-            cases.len()
-        )
-        .into())
-    }
+    failed
+}
+
+/// Runs `check` on every item on a few threads: each run is mostly one single-threaded
+/// process (node, an agent).
+fn run_parallel<T: Sync>(
+    items: &[T],
+    check: impl Fn(&T) -> Result<Outcome> + Sync,
+) -> Vec<Result<Outcome>> {
+    // Errors cross threads as strings: the boxed error type is not Send.
+    type Slot = Mutex<Option<std::result::Result<Outcome, String>>>;
+    let jobs = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
+    let next = AtomicUsize::new(0);
+    let slots: Vec<Slot> = items.iter().map(|_| Mutex::new(None)).collect();
+    std::thread::scope(|scope| {
+        for _ in 0..jobs {
+            scope.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(item) = items.get(i) else { break };
+                    let result = check(item).map_err(|e| e.to_string());
+                    if let Some(slot) = slots.get(i)
+                        && let Ok(mut slot) = slot.lock()
+                    {
+                        *slot = Some(result);
+                    }
+                }
+            });
+        }
+    });
+    slots
+        .into_iter()
+        .map(|slot| match slot.into_inner() {
+            Ok(Some(result)) => result.map_err(Into::into),
+            _ => Err("case did not run (worker thread panicked)".into()),
+        })
+        .collect()
 }

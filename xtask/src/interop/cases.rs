@@ -120,6 +120,15 @@ pub(super) fn cases(root: &Path, scratch: &Path) -> Result<Vec<Case>> {
         ));
     }
 
+    // The README's OpenClaw recipe for `hfclaw serve` (a provider block whose baseUrl is
+    // the gateway); the agent cases also run `openclaw agent exec` on it.
+    let gateway = own.join("gateway-provider.json5");
+    cases.push(Case::loads(
+        "OpenClaw recipe: provider hfclaw → hfclaw serve",
+        gateway.clone(),
+        Expected::from_config(&gateway)?,
+    ));
+
     // A token in the state dir's `.env` is how hfclaw onboard hands the key to OpenClaw.
     let seed3 = seeds.join("3-primary-with-fallback.json5");
     let mut expected = Expected::from_config(&seed3)?;

@@ -363,7 +363,7 @@ impl Hfclaw {
 
 /// Builds `--package package --bin bin` (dev profile) and returns the executable cargo
 /// reports, so `CARGO_TARGET_DIR` or a configured `build.target-dir` is respected.
-fn build_binary(root: &Path, package: &str, bin: &str) -> Result<PathBuf> {
+pub(super) fn build_binary(root: &Path, package: &str, bin: &str) -> Result<PathBuf> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
     let output = Command::new(cargo)
         .args(["build", "--locked", "--package", package, "--bin", bin])

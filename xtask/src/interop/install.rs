@@ -14,6 +14,12 @@ use crate::{Result, root};
 pub(super) const OPENCLAW_VERSION: &str = "2026.9.6";
 /// Newest Node 24 on npm when pinned; OpenClaw's `engines` wants `>=24.16.0 <25`.
 pub(super) const NODE_VERSION: &str = "24.21.0";
+/// Claude Code on npm: `@anthropic-ai/claude-code` is a small wrapper; the native binary
+/// comes in its optional dependency for the platform (`…-linux-x64`).
+pub(super) const CLAUDE_CODE_VERSION: &str = "2.1.332";
+/// Codex on npm: `@openai/codex`'s `bin/codex.js` starts the native binary of its
+/// platform package (`@openai/codex-linux-x64`).
+pub(super) const CODEX_VERSION: &str = "0.171.0";
 /// Written last by the installer, so a half-finished install is never mistaken for one.
 const STAMP_FILE: &str = "installed.txt";
 
@@ -147,20 +153,119 @@ fn install(dir: &Path, source: &NodeSource) -> Result<()> {
         node.parent(),
     )?;
     fs::remove_dir_all(dir.join(".npm-cache"))?;
-    let manifest = dir.join("openclaw/node_modules/openclaw/package.json");
-    let manifest: Value = serde_json::from_str(&fs::read_to_string(&manifest)?)?;
-    let installed = manifest.get("version").and_then(Value::as_str);
-    if installed != Some(OPENCLAW_VERSION) {
-        return Err(
-            format!("installed openclaw is {installed:?}, expected {OPENCLAW_VERSION}").into(),
-        );
-    }
+    check_version(&dir.join("openclaw"), "openclaw", OPENCLAW_VERSION)?;
     println!(
         "interop: installed in {:.1} s, {} MB on disk",
         started.elapsed().as_secs_f64(),
         dir_size(dir) / 1_000_000
     );
     Ok(())
+}
+
+/// The agents that talk to `hfclaw serve`, installed next to OpenClaw.
+pub(super) struct Agents {
+    /// Claude Code's native binary: what the package's postinstall would copy over its
+    /// `bin/claude.exe` placeholder (the install skips lifecycle scripts).
+    pub(super) claude: PathBuf,
+    /// `bin/codex.js`, the `codex` command (run with OpenClaw's Node).
+    pub(super) codex: PathBuf,
+}
+
+/// Returns Claude Code and Codex, installing each first (with `node` first on `PATH`)
+/// if missing or stale and `allow_install`; `None` means missing and not allowed.
+pub(super) fn ensure_agents(
+    dir: &Path,
+    node: &Path,
+    allow_install: bool,
+) -> Result<Option<Agents>> {
+    let claude_code = "@anthropic-ai/claude-code";
+    let Some(claude) = ensure_package(dir, claude_code, CLAUDE_CODE_VERSION, node, allow_install)?
+    else {
+        return Ok(None);
+    };
+    let Some(codex) = ensure_package(dir, "@openai/codex", CODEX_VERSION, node, allow_install)?
+    else {
+        return Ok(None);
+    };
+    Ok(Some(Agents {
+        claude: native_claude(&claude)?,
+        codex: codex.join("node_modules/@openai/codex/bin/codex.js"),
+    }))
+}
+
+/// `npm install PACKAGE@VERSION` into its own dir under `dir` (named after the package
+/// without its scope), once: a stamp in that dir records what was installed.
+fn ensure_package(
+    dir: &Path,
+    package: &str,
+    version: &str,
+    node: &Path,
+    allow_install: bool,
+) -> Result<Option<PathBuf>> {
+    let name = package.rsplit('/').next().unwrap_or(package);
+    let prefix = dir.join(name);
+    let spec = format!("{package}@{version}");
+    let stamp = prefix.join(STAMP_FILE);
+    if fs::read_to_string(&stamp).is_ok_and(|s| s.trim() == spec) {
+        return Ok(Some(prefix));
+    }
+    if !allow_install {
+        return Ok(None);
+    }
+    let started = Instant::now();
+    println!("interop: installing {spec} into {}", prefix.display());
+    if prefix.exists() {
+        fs::remove_dir_all(&prefix)?;
+    }
+    npm_install(dir, &prefix, &spec, node.parent())?;
+    fs::remove_dir_all(dir.join(".npm-cache"))?;
+    check_version(&prefix, package, version)?;
+    fs::write(&stamp, format!("{spec}\n"))?;
+    println!(
+        "interop: installed {spec} in {:.1} s, {} MB on disk",
+        started.elapsed().as_secs_f64(),
+        dir_size(&prefix) / 1_000_000
+    );
+    Ok(Some(prefix))
+}
+
+/// Fails unless `package` under `prefix` is `version`.
+fn check_version(prefix: &Path, package: &str, version: &str) -> Result<()> {
+    let manifest = prefix
+        .join("node_modules")
+        .join(package)
+        .join("package.json");
+    let manifest: Value = serde_json::from_str(&fs::read_to_string(&manifest)?)?;
+    let installed = manifest.get("version").and_then(Value::as_str);
+    if installed == Some(version) {
+        Ok(())
+    } else {
+        Err(format!("installed {package} is {installed:?}, expected {version}").into())
+    }
+}
+
+/// Claude Code's native binary in the platform package npm chose
+/// (`@anthropic-ai/claude-code-linux-x64`, `…-linux-x64-musl`, …).
+fn native_claude(prefix: &Path) -> Result<PathBuf> {
+    let scope = prefix.join("node_modules/@anthropic-ai");
+    let mut found: Vec<PathBuf> = fs::read_dir(&scope)
+        .map_err(|e| format!("{}: {e}", scope.display()))?
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with("claude-code-"))
+        .map(|e| e.path().join("claude"))
+        .filter(|binary| binary.is_file())
+        .collect();
+    found.sort();
+    found.into_iter().next().ok_or_else(|| {
+        format!(
+            "@anthropic-ai/claude-code@{CLAUDE_CODE_VERSION} installed no native binary for \
+             {}-{} under {}",
+            std::env::consts::OS,
+            std::env::consts::ARCH,
+            scope.display()
+        )
+        .into()
+    })
 }
 
 /// OpenClaw's `engines.node`: `>=24.16.0 <25 || >=26.1.0`.

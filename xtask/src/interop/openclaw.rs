@@ -5,13 +5,12 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::Value;
 
 use super::cases::{Case, Expect, Expected, strings};
+use super::process::run_captured;
 use crate::Result;
 
 /// One `models status` takes ~1.3 s; a minute means something hangs.
@@ -90,38 +89,6 @@ pub(super) struct Outcome {
     pub(super) summary: String,
 }
 
-/// Runs the cases on a few threads: each run is one mostly single-threaded node process.
-pub(super) fn run_cases(openclaw: &OpenClaw, cases: &[Case]) -> Vec<Result<Outcome>> {
-    // Errors cross threads as strings: the boxed error type is not Send.
-    type Slot = Mutex<Option<std::result::Result<Outcome, String>>>;
-    let jobs = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
-    let next = AtomicUsize::new(0);
-    let slots: Vec<Slot> = cases.iter().map(|_| Mutex::new(None)).collect();
-    std::thread::scope(|scope| {
-        for _ in 0..jobs {
-            scope.spawn(|| {
-                loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(case) = cases.get(i) else { break };
-                    let result = check_case(openclaw, case).map_err(|e| e.to_string());
-                    if let Some(slot) = slots.get(i)
-                        && let Ok(mut slot) = slot.lock()
-                    {
-                        *slot = Some(result);
-                    }
-                }
-            });
-        }
-    });
-    slots
-        .into_iter()
-        .map(|slot| match slot.into_inner() {
-            Ok(Some(result)) => result.map_err(Into::into),
-            _ => Err("case did not run (worker thread panicked)".into()),
-        })
-        .collect()
-}
-
 /// Output of one OpenClaw run.
 struct Run {
     code: Option<i32>,
@@ -151,8 +118,6 @@ fn run_status(openclaw: &OpenClaw, case: &Case) -> Result<Run> {
         }
         fs::copy(source, &target).map_err(|e| format!("{}: {e}", source.display()))?;
     }
-    let stdout_path = dir.path().join("stdout");
-    let stderr_path = dir.path().join("stderr");
     let node_dir = openclaw.node.parent().unwrap_or(Path::new("/"));
     let mut cmd = openclaw.isolation.command(&openclaw.node);
     cmd.arg(&openclaw.entry)
@@ -164,35 +129,18 @@ fn run_status(openclaw: &OpenClaw, case: &Case) -> Result<Run> {
         .env("OPENCLAW_CONFIG_PATH", &config_path)
         .env("NO_COLOR", "1")
         .env("NODE_COMPILE_CACHE", &openclaw.compile_cache)
-        .current_dir(dir.path())
-        // Files, not pipes: a chatty failure cannot fill a pipe and stall the child.
-        .stdout(fs::File::create(&stdout_path)?)
-        .stderr(fs::File::create(&stderr_path)?);
-    let started = Instant::now();
-    let mut child = cmd
-        .spawn()
-        .map_err(|e| format!("cannot start {}: {e}", openclaw.node.display()))?;
-    let status = loop {
-        if let Some(status) = child.try_wait()? {
-            break status;
-        }
-        if started.elapsed() > RUN_TIMEOUT {
-            let _ = child.kill();
-            let _ = child.wait();
-            return Err(format!("openclaw did not finish within {RUN_TIMEOUT:?}").into());
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
+        .current_dir(dir.path());
+    let out = run_captured(&mut cmd, dir.path(), "openclaw", RUN_TIMEOUT)?;
     Ok(Run {
-        code: status.code(),
-        stdout: fs::read_to_string(&stdout_path)?,
-        stderr: fs::read_to_string(&stderr_path)?,
+        code: out.code,
+        stdout: out.stdout,
+        stderr: out.stderr,
         config_path,
-        elapsed: started.elapsed(),
+        elapsed: out.elapsed,
     })
 }
 
-fn check_case(openclaw: &OpenClaw, case: &Case) -> Result<Outcome> {
+pub(super) fn check_case(openclaw: &OpenClaw, case: &Case) -> Result<Outcome> {
     let run = run_status(openclaw, case)?;
     let summary = match &case.expect {
         Expect::Loads(expected) => check_loads(&run, expected)?,

@@ -180,7 +180,7 @@ async fn run(hfclaw: &Path) -> Result<()> {
     );
 
     // Memory: many streams open at once, each held by the fake after its first event.
-    let open_rss = open_streams(&fake, &via, &gateway).await?;
+    let open_rss = open_streams(&fake, via, &gateway).await?;
     emit(
         &format!("gateway RSS, {OPEN_STREAMS} open streams"),
         open_rss,

@@ -49,7 +49,8 @@ use openclaw::{Isolation, OpenClaw, Outcome};
 const USAGE: &str = "usage: cargo xtask interop [--no-install] [FILTER]
 
   --no-install   skip (exit 0) instead of installing when the OpenClaw cache is missing
-  FILTER         run only the cases whose name contains FILTER (e.g. `Claude Code`)";
+  FILTER         run only the cases whose name contains FILTER (e.g. `Claude Code`), or
+                 one group: `configs` (OpenClaw loads configs) or `agents` (through hfclaw serve)";
 
 /// What to do when the OpenClaw cache is missing.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -108,8 +109,8 @@ fn run_with(install: Install, filter: Option<&&str>) -> Result<()> {
         .tempdir()?;
     let preparing = Instant::now();
     let mut cases = cases::cases(&root(), scratch.path())?;
-    let wanted = |name: &str| filter.is_none_or(|f| name.contains(*f));
-    cases.retain(|c| wanted(&c.name));
+    let wanted = |group: &str, name: &str| filter.is_none_or(|f| *f == group || name.contains(*f));
+    cases.retain(|c| wanted("configs", &c.name));
     let agents = agent_tools(&dir, &openclaw, install, scratch.path())?;
     println!(
         "interop: OpenClaw {OPENCLAW_VERSION} on Node {NODE_VERSION}, network: {}, {} cases \
@@ -123,7 +124,7 @@ fn run_with(install: Install, filter: Option<&&str>) -> Result<()> {
     } else {
         Vec::new()
     };
-    agent_cases.retain(|c| wanted(c.name));
+    agent_cases.retain(|c| wanted("agents", c.name));
     // Agents first: the longest runs start early and overlap the many short ones.
     let jobs: Vec<Job<'_>> = agent_cases
         .iter()

@@ -56,6 +56,7 @@ const AFTER_503: [&str; 4] = [R1, R1, R1, QWEN];
 /// The recipes, as files (README quotes them).
 const OPENCLAW_RECIPE: &str = "tests/fixtures/interop/gateway-provider.json5";
 const CODEX_RECIPE: &str = "tests/fixtures/interop/codex-config.toml";
+const OPENAI_SDK_SCRIPT: &str = "tests/sdk/openai-env.mjs";
 /// Claude Code's `--debug-file`, in the case's dir.
 const CLAUDE_DEBUG_LOG: &str = "claude-debug.log";
 /// One agent run; OpenClaw's `agent exec` takes ~10 s of CPU, much more on a busy machine.
@@ -90,7 +91,7 @@ pub(super) fn cases() -> Vec<AgentCase> {
             claude_haiku,
         ),
         case(
-            "Claude Code: --model r1, router 503 → fallback",
+            "Claude Code: ANTHROPIC_MODEL=r1, 503 → fallback",
             "claude-fallback",
             claude_fallback,
         ),
@@ -114,6 +115,11 @@ pub(super) fn cases() -> Vec<AgentCase> {
             "openclaw-agent",
             openclaw_agent,
         ),
+        case(
+            "OpenAI SDK (Node): OPENAI_BASE_URL, chat + responses",
+            "openai-sdk",
+            openai_sdk,
+        ),
     ]
 }
 
@@ -131,7 +137,7 @@ fn claude_alias(inside: &Inside) -> Result<String> {
         ],
     )?;
     answered(&run, &answer(QWEN))?;
-    let sent = inside.routed("POST /v1/messages", &[QWEN], &[QWEN, OSS])?;
+    let sent = inside.routed(&["POST /v1/messages"], &[QWEN], &[QWEN, OSS])?;
     for request in &sent {
         for header in ["anthropic-version", "anthropic-beta"] {
             if request.header(header).is_none() {
@@ -157,25 +163,29 @@ fn claude_haiku(inside: &Inside) -> Result<String> {
     )?;
     answered(&run, &answer(OSS))?;
     Ok(summary(&inside.routed(
-        "POST /v1/messages",
+        &["POST /v1/messages"],
         &[OSS],
         &[OSS],
     )?))
 }
 
-/// The default model fails before its first byte; the gateway's fallback answers and
-/// Claude Code never sees the failure.
+/// The model in `ANTHROPIC_MODEL` instead of `--model`; it is the default, which fails
+/// before its first byte: the gateway's fallback answers and Claude Code never sees the
+/// failure.
 fn claude_fallback(inside: &Inside) -> Result<String> {
     inside
         .router
         .messages(R1, [Reply::error(503, "overloaded", None)]);
     let run = inside.claude(
-        &["-p", PROMPT, "--model", "r1"],
-        &[("ANTHROPIC_AUTH_TOKEN", CLIENT_KEY)],
+        &["-p", PROMPT],
+        &[
+            ("ANTHROPIC_AUTH_TOKEN", CLIENT_KEY),
+            ("ANTHROPIC_MODEL", "r1"),
+        ],
     )?;
     answered(&run, &answer(QWEN))?;
     Ok(summary(&inside.routed(
-        "POST /v1/messages",
+        &["POST /v1/messages"],
         &AFTER_503,
         &[R1, QWEN],
     )?))
@@ -207,7 +217,7 @@ fn claude_bad_key(inside: &Inside) -> Result<String> {
         )
         .into());
     }
-    inside.routed("POST /v1/messages", &[], &[])?;
+    inside.routed(&["POST /v1/messages"], &[], &[])?;
     Ok(format!(
         "exit {}, says {:?}; router saw nothing",
         run.code.unwrap_or(-1),
@@ -221,7 +231,7 @@ fn codex_alias(inside: &Inside) -> Result<String> {
     let run = inside.codex(&[])?;
     answered(&run, &answer(QWEN))?;
     Ok(summary(&inside.routed(
-        "POST /v1/responses",
+        &["POST /v1/responses"],
         &[QWEN],
         &[QWEN],
     )?))
@@ -235,7 +245,7 @@ fn codex_fallback(inside: &Inside) -> Result<String> {
     let run = inside.codex(&["-m", "r1"])?;
     answered(&run, &answer(QWEN))?;
     Ok(summary(&inside.routed(
-        "POST /v1/responses",
+        &["POST /v1/responses"],
         &AFTER_503,
         &[R1, QWEN],
     )?))
@@ -282,10 +292,65 @@ fn openclaw_agent(inside: &Inside) -> Result<String> {
         .into());
     }
     Ok(summary(&inside.routed(
-        "POST /v1/chat/completions",
+        &["POST /v1/chat/completions"],
         &[QWEN],
         &[QWEN],
     )?))
+}
+
+/// Any OpenAI SDK: `OPENAI_BASE_URL` and `OPENAI_API_KEY` in the environment; chat (whole
+/// and streamed) and Responses with the official Node SDK (the copy OpenClaw ships).
+fn openai_sdk(inside: &Inside) -> Result<String> {
+    let tools = inside.tools;
+    let node_modules = tools
+        .openclaw
+        .parent()
+        .and_then(Path::parent)
+        .ok_or("no node_modules above openclaw.mjs")?;
+    let manifest: Value = serde_json::from_str(&fs::read_to_string(
+        node_modules.join("openai/package.json"),
+    )?)?;
+    let version = manifest
+        .get("version")
+        .and_then(Value::as_str)
+        .unwrap_or("?");
+    let dir = inside.dir.join("sdk");
+    fs::create_dir_all(&dir)?;
+    let script = dir.join("openai-env.mjs");
+    fs::copy(root().join(OPENAI_SDK_SCRIPT), &script)?;
+    std::os::unix::fs::symlink(node_modules, dir.join("node_modules"))?;
+    let mut cmd = Command::new(&tools.node);
+    cmd.arg(&script)
+        .env_clear()
+        .env("PATH", inside.path_with_node())
+        .env("HOME", &dir)
+        .env(
+            "OPENAI_BASE_URL",
+            format!("http://{}/v1", inside.gateway.addr),
+        )
+        .env("OPENAI_API_KEY", CLIENT_KEY)
+        .current_dir(&dir);
+    let run = run_captured(&mut cmd, &dir, "node", AGENT_TIMEOUT)?;
+    let got: Value = serde_json::from_str(run.stdout.trim()).map_err(|e| {
+        format!(
+            "exit {:?}, stdout is not JSON ({e})\n{}",
+            run.code,
+            output(&run)
+        )
+    })?;
+    let want = answer(QWEN);
+    for field in ["chat", "streamed", "responses"] {
+        if got.get(field).and_then(Value::as_str) != Some(want.as_str()) {
+            return Err(format!("{field}: expected {want:?}; got {got}").into());
+        }
+    }
+    let sent = inside.routed(
+        &["POST /v1/chat/completions", "POST /v1/responses"],
+        &[QWEN, QWEN, QWEN],
+        &[QWEN],
+    )?;
+    let routes: Vec<&str> = sent.iter().map(|r| r.route.as_str()).collect();
+    Ok(format!("openai {version}: {}: {QWEN}", routes.join(", ")))
 }
 
 // ---------------------------------------------------------------------------------------
@@ -563,9 +628,10 @@ impl<'a> Inside<'a> {
     }
 
     /// The requests the router got, checked against what the gateway must send: the
-    /// user's token as Bearer and never the client key, only `route` (beside the
-    /// gateway's `GET /v1/models`), router ids starting with `first` and all in `allowed`.
-    fn routed(&self, route: &str, first: &[&str], allowed: &[&str]) -> Result<Vec<Recorded>> {
+    /// user's token as Bearer and never the client key, only `routes` (and their
+    /// `/count_tokens`; beside the gateway's `GET /v1/models`), router ids starting with
+    /// `first` and all in `allowed`.
+    fn routed(&self, routes: &[&str], first: &[&str], allowed: &[&str]) -> Result<Vec<Recorded>> {
         let sent: Vec<Recorded> = self
             .router
             .requests()
@@ -575,7 +641,10 @@ impl<'a> Inside<'a> {
         let models: Vec<String> = sent.iter().filter_map(Recorded::model).collect();
         let mut problems = Vec::new();
         for request in &sent {
-            if request.route != route && request.route != format!("{route}/count_tokens") {
+            let known = routes.iter().any(|route| {
+                request.route == *route || request.route == format!("{route}/count_tokens")
+            });
+            if !known {
                 problems.push(format!("unexpected {}", request.route));
             }
             if request.header("authorization") != Some(&format!("Bearer {HF_TOKEN}")) {

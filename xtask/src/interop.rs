@@ -1,29 +1,38 @@
-//! `cargo xtask interop`: the real OpenClaw judges whether configs load.
+//! `cargo xtask interop`: the real OpenClaw judges whether configs load, and real agents
+//! talk through `hfclaw serve`.
 //!
 //! OpenClaw refuses a whole config file over one unknown key, so "our writer only emits
-//! OpenClaw's keys" is a claim only OpenClaw itself can check. This task:
+//! OpenClaw's keys" is a claim only OpenClaw itself can check; and "Claude Code works
+//! through the gateway" only Claude Code can. This task:
 //!
 //! 1. installs a pinned OpenClaw (npm `openclaw`) and a pinned Node 24 binary (npm
 //!    `node-linux-<arch>`; OpenClaw needs Node >= 24.16; elsewhere point
 //!    `$HFCLAW_INTEROP_NODE` at one) into a cache dir, once (`$HFCLAW_INTEROP_DIR`, else
-//!    `target/interop/`, ~850 MB, ~30 s cold);
-//! 2. builds `hfclaw` (dev profile: the build the tests already made) and runs it (offline, empty environment) to write
-//!    configs: `onboard`, `models set`, `fallbacks`, `aliases`, `sync` (also into
-//!    `models.json`), starting from nothing, from seed configs and from a commented JSON5
-//!    fixture whose comments must all survive;
-//! 3. for each [`Case`](cases::Case), copies the config into a fresh temp dir used as OpenClaw's
-//!    config path, state dir, HOME and cwd, runs `openclaw models status --json` with a
-//!    cleared environment and (where the kernel allows) no network, and compares what
-//!    OpenClaw reports with what the config says, or for hfclaw's configs with what the
-//!    commands asked for.
+//!    `target/interop/`, ~850 MB, ~30 s cold), and next to them Claude Code and Codex
+//!    (~850 MB more, ~40 s cold);
+//! 2. builds `hfclaw` (dev profile: the build the tests already made) and runs it
+//!    (offline, empty environment) to write configs: `onboard`, `models set`,
+//!    `fallbacks`, `aliases`, `sync` (also into `models.json`), starting from nothing, from
+//!    seed configs and from a commented JSON5 fixture whose comments must all survive;
+//! 3. for each [`Case`] (group `configs`), copies the config into a fresh
+//!    temp dir used as OpenClaw's config path, state dir, HOME and cwd, runs `openclaw
+//!    models status --json` with a cleared environment and (where the kernel allows) no
+//!    network, and compares what OpenClaw reports with what the config says, or for
+//!    hfclaw's configs with what the commands asked for;
+//! 4. for each [`AgentCase`] (group `agents`), runs an unmodified agent (Claude Code,
+//!    Codex, OpenClaw's agent, the OpenAI SDK) configured as the README's recipes say,
+//!    against `hfclaw serve` in front of a fake router, in a network namespace where
+//!    only loopback exists, and checks its answer and what the router received.
 //!
 //! `--no-install` turns a missing cache into a skip (exit 0) instead of an npm install,
-//! for CI runners without registry access. Findings about OpenClaw's schema that these
+//! for CI runners without registry access; a FILTER argument runs one group or the cases
+//! whose name contains it. Findings about OpenClaw's schema (and the agents) that these
 //! cases rely on are in `interop/NOTES.md`.
 //!
 //! Modules: [`install`] (the cache dir), [`cases`] (fixture cases and what OpenClaw must
 //! report), [`hfclaw_configs`] (configs the `hfclaw` binary writes), [`openclaw`] (running
-//! `models status` and judging it).
+//! `models status` and judging it), [`agents`] (agents through the gateway), [`process`]
+//! (running a tool with a deadline).
 
 mod agents;
 mod cases;

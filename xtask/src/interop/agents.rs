@@ -101,6 +101,11 @@ pub(super) fn cases() -> Vec<AgentCase> {
             claude_bad_key,
         ),
         case(
+            "Claude Code: no model named → 404 shown",
+            "claude-no-model",
+            claude_no_model,
+        ),
+        case(
             "Codex: codex exec, wire_api responses, qwen",
             "codex-alias",
             codex_alias,
@@ -206,23 +211,54 @@ fn claude_bad_key(inside: &Inside) -> Result<String> {
     if run.code == Some(0) {
         return Err(format!("Claude Code exited 0 with a wrong key\n{}", output(&run)).into());
     }
-    let log = fs::read_to_string(inside.dir.join(CLAUDE_DEBUG_LOG)).unwrap_or_default();
-    if !log
-        .lines()
-        .any(|l| l.contains("API error") && l.contains("401") && l.contains("authentication_error"))
-    {
-        return Err(format!(
-            "Claude Code's log shows no 401 authentication_error from the gateway\n{}",
-            output(&run)
-        )
-        .into());
-    }
+    gateway_said(inside, "401", "authentication_error", &run)?;
     inside.routed(&["POST /v1/messages"], &[], &[])?;
     Ok(format!(
         "exit {}, says {:?}; router saw nothing",
         run.code.unwrap_or(-1),
         run.stdout.trim()
     ))
+}
+
+/// No model named: Claude Code asks for its own default (`claude-…`), which the gateway
+/// does not know; its 404 (`not_found_error`) reaches the user as Claude Code's "issue
+/// with the selected model".
+fn claude_no_model(inside: &Inside) -> Result<String> {
+    let run = inside.claude(
+        &["-p", PROMPT],
+        &[
+            ("ANTHROPIC_AUTH_TOKEN", CLIENT_KEY),
+            ("CLAUDE_CODE_MAX_RETRIES", "0"),
+        ],
+    )?;
+    let says = "issue with the selected model";
+    if run.code == Some(0) || !run.stdout.contains(says) {
+        return Err(format!("expected a failure saying {says:?}\n{}", output(&run)).into());
+    }
+    gateway_said(inside, "404", "not_found_error", &run)?;
+    inside.routed(&["POST /v1/messages"], &[], &[])?;
+    let first_sentence = run.stdout.trim().split(". ").next().unwrap_or_default();
+    Ok(format!(
+        "exit {}, says {first_sentence:?}; router saw nothing",
+        run.code.unwrap_or(-1)
+    ))
+}
+
+/// Claude Code's debug log holds an API error with `status` and `kind` (what the gateway
+/// answered, in Anthropic's envelope).
+fn gateway_said(inside: &Inside, status: &str, kind: &str, run: &Captured) -> Result<()> {
+    let log = fs::read_to_string(inside.dir.join(CLAUDE_DEBUG_LOG)).unwrap_or_default();
+    if log
+        .lines()
+        .any(|l| l.contains("API error") && l.contains(status) && l.contains(kind))
+    {
+        return Ok(());
+    }
+    Err(format!(
+        "Claude Code's log shows no {status} {kind} from the gateway\n{}",
+        output(run)
+    )
+    .into())
 }
 
 /// The Codex recipe: `config.toml` with a `model_provider` on the gateway's `/v1`,
@@ -604,7 +640,8 @@ impl<'a> Inside<'a> {
     }
 
     /// `codex exec --skip-git-repo-check ARGS "say hi"` with the recipe's `config.toml`
-    /// in a fresh `CODEX_HOME` and the client key in `HFCLAW_API_KEY`.
+    /// in a fresh `CODEX_HOME` and the client key in `HFCLAW_API_KEY`; fails if Codex
+    /// opened a connection to anything else.
     fn codex(&self, args: &[&str]) -> Result<Captured> {
         let (home, work) = (self.dir.join("home"), self.dir.join("work"));
         let codex_home = self.dir.join("codex-home");
@@ -623,8 +660,29 @@ impl<'a> Inside<'a> {
             .env("CODEX_HOME", &codex_home)
             .env("HFCLAW_API_KEY", CLIENT_KEY)
             .env("TMPDIR", self.tmp()?)
+            // Logs each connection it opens, so the case sees what else Codex reaches for.
+            .env("RUST_LOG", "reqwest::connect=debug")
             .current_dir(&work);
-        run_captured(&mut cmd, &self.dir, "codex", AGENT_TIMEOUT)
+        let run = run_captured(&mut cmd, &self.dir, "codex", AGENT_TIMEOUT)?;
+        let gateway = format!("http://{}/", self.gateway.addr);
+        let outside: Vec<&str> = run
+            .stderr
+            .lines()
+            .filter_map(|l| {
+                l.split_once("starting new connection: ")
+                    .map(|(_, url)| url)
+            })
+            .filter(|url| url.trim() != gateway)
+            .take(5)
+            .collect();
+        if !outside.is_empty() {
+            return Err(format!(
+                "Codex tried to reach more than the gateway: {}",
+                outside.join(", ")
+            )
+            .into());
+        }
+        Ok(run)
     }
 
     /// The requests the router got, checked against what the gateway must send: the

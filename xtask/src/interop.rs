@@ -31,11 +31,12 @@
 //!
 //! Modules: [`install`] (the cache dir), [`cases`] (fixture cases and what OpenClaw must
 //! report), [`hfclaw_configs`] (configs the `hfclaw` binary writes), [`openclaw`] (running
-//! `models status` and judging it), [`agents`] (agents through the gateway), [`process`]
-//! (running a tool with a deadline).
+//! `models status` and judging it), [`agents`] (agents through the gateway), [`gateway`]
+//! (`hfclaw serve` for them), [`process`] (running a tool with a deadline).
 
 mod agents;
 mod cases;
+mod gateway;
 mod hfclaw_configs;
 mod install;
 mod openclaw;

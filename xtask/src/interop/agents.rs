@@ -11,16 +11,15 @@
 //! and what the router received, and prints its verdict as one JSON line.
 
 use std::fs;
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex, PoisonError, mpsc};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use hfclaw_e2e::{FakeRouter, Recorded, Reply};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::gateway::{Gateway, ip};
 use super::openclaw::{Isolation, Outcome};
 use super::process::{Captured, run_captured, tail};
 use crate::{Result, root};
@@ -28,11 +27,11 @@ use crate::{Result, root};
 /// Where the recipes' gateway listens; a free port instead when not isolated.
 const RECIPE_ADDR: &str = "127.0.0.1:4000";
 /// The key `hfclaw serve --api-key` gets, as the recipes spell it.
-const CLIENT_KEY: &str = "my-gateway-key";
+pub(super) const CLIENT_KEY: &str = "my-gateway-key";
 /// The user's (fake) Hugging Face token: only the router may see it.
-const HF_TOKEN: &str = "hf_interopGatewayToken0123456789";
+pub(super) const HF_TOKEN: &str = "hf_interopGatewayToken0123456789";
 /// The gateway's config: a default with a fallback, and the aliases the agents ask for.
-const GATEWAY_CONFIG: &str = r#"{
+pub(super) const GATEWAY_CONFIG: &str = r#"{
   agents: { defaults: {
     model: {
       primary: "huggingface/deepseek-ai/DeepSeek-R1",
@@ -728,92 +727,5 @@ impl<'a> Inside<'a> {
         } else {
             Err(problems.join("\n").into())
         }
-    }
-}
-
-/// `ip`, where iproute2 keeps it (often outside a user's `PATH`).
-fn ip() -> PathBuf {
-    ["/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip", "/bin/ip"]
-        .into_iter()
-        .map(PathBuf::from)
-        .find(|p| p.is_file())
-        .unwrap_or_else(|| PathBuf::from("ip"))
-}
-
-/// A running `hfclaw serve`; killed when dropped.
-struct Gateway {
-    child: Child,
-    /// `127.0.0.1:PORT`, as it printed.
-    addr: String,
-    log: Arc<Mutex<String>>,
-}
-
-impl Gateway {
-    /// `hfclaw serve --listen LISTEN --api-key KEY` with [`GATEWAY_CONFIG`], the user's
-    /// token in `HF_TOKEN` and `router` as the router; waits for "listening on".
-    fn start(hfclaw: &Path, dir: &Path, router: &FakeRouter, listen: &str) -> Result<Self> {
-        fs::create_dir_all(dir)?;
-        let config = dir.join("openclaw.json");
-        fs::write(&config, GATEWAY_CONFIG)?;
-        let mut child = Command::new(hfclaw)
-            .arg("--config")
-            .arg(&config)
-            .args(["serve", "--listen", listen, "--api-key", CLIENT_KEY])
-            .args(["--router-url", &router.base_url()])
-            .env_clear()
-            .env("PATH", "/usr/bin:/bin")
-            .env("HOME", dir)
-            .env("HFCLAW_CACHE_DIR", dir.join("cache"))
-            .env("HFCLAW_DATA_DIR", dir.join("data"))
-            .env("HF_TOKEN", HF_TOKEN)
-            .env("NO_COLOR", "1")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .map_err(|e| format!("cannot start {}: {e}", hfclaw.display()))?;
-        let stderr = child.stderr.take().ok_or("hfclaw serve has no stderr")?;
-        let log = Arc::new(Mutex::new(String::new()));
-        let (tx, rx) = mpsc::channel();
-        let sink = log.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines() {
-                let Ok(line) = line else { break };
-                if let Some(addr) = line.strip_prefix("listening on http://") {
-                    let _ = tx.send(addr.trim().to_owned());
-                }
-                let mut sink = sink.lock().unwrap_or_else(PoisonError::into_inner);
-                sink.push_str(&line);
-                sink.push('\n');
-            }
-        });
-        let mut gateway = Self {
-            child,
-            addr: String::new(),
-            log,
-        };
-        match rx.recv_timeout(Duration::from_secs(30)) {
-            Ok(addr) => gateway.addr = addr,
-            Err(_) => {
-                return Err(
-                    format!("hfclaw serve did not start:\n{}", tail(&gateway.log(), 10)).into(),
-                );
-            }
-        }
-        Ok(gateway)
-    }
-
-    fn log(&self) -> String {
-        self.log
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
-    }
-}
-
-impl Drop for Gateway {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }

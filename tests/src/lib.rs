@@ -333,6 +333,8 @@ struct Script {
     replies: HashMap<(String, String), VecDeque<Reply>>,
     /// The Hub's `GET /api/whoami-v2` answer (401 when unset).
     whoami: Option<Reply>,
+    /// The answer text for requests nothing is scripted for ([`FakeRouter::answer_any`]).
+    any: Option<fn(&str) -> String>,
     recorded: Vec<Recorded>,
 }
 
@@ -449,6 +451,15 @@ impl FakeRouter {
         self
     }
 
+    /// Answers every chat, Messages and Responses request that nothing is scripted for with
+    /// `text(model)` in that API's format, streamed (a few pieces) when the body says
+    /// `"stream": true`; `POST /v1/messages/count_tokens` gets a token count. For real
+    /// agents, which send what they like (tools, system prompts, side requests).
+    pub fn answer_any(&self, text: fn(&str) -> String) -> &FakeRouter {
+        self.lock().any = Some(text);
+        self
+    }
+
     /// Sets the Hub's whoami answer (this server also plays `huggingface.co`:
     /// point `HFCLAW_HUB_URL` at [`FakeRouter::hub_url`]).
     pub fn whoami(&self, reply: Reply) -> &FakeRouter {
@@ -558,14 +569,16 @@ async fn answer(State(script): State<Shared>, request: Request) -> Response {
     } else {
         (path.clone(), model.clone())
     };
-    let reply = {
+    let (reply, any) = {
         let mut script = script.lock().unwrap_or_else(PoisonError::into_inner);
-        match script.replies.get_mut(&key) {
+        let reply = match script.replies.get_mut(&key) {
             Some(queue) if queue.len() > 1 => queue.pop_front(),
             Some(queue) => queue.front().cloned(),
             None => None,
-        }
+        };
+        (reply, script.any)
     };
+    let reply = reply.or_else(|| any_reply(&path, &body, any?));
     let reply = reply.unwrap_or_else(|| {
         Reply::error(
             400,
@@ -576,6 +589,28 @@ async fn answer(State(script): State<Shared>, request: Request) -> Response {
         )
     });
     respond(reply).await
+}
+
+/// What [`FakeRouter::answer_any`] sends for a request to `path` with `body`.
+fn any_reply(path: &str, body: &[u8], text: fn(&str) -> String) -> Option<Reply> {
+    let request: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
+    let model = request.get("model").and_then(|m| m.as_str()).unwrap_or("");
+    let stream = request.get("stream") == Some(&serde_json::Value::Bool(true));
+    let text = text(model);
+    let pieces: Vec<&str> = text.split_inclusive(' ').collect();
+    Some(match (path, stream) {
+        ("/v1/messages/count_tokens", _) => Reply::json(
+            200,
+            serde_json::json!({"input_tokens": body.len() / 4}).to_string(),
+        ),
+        ("/v1/messages", false) => Reply::messages_json(model, &text),
+        ("/v1/messages", true) => Reply::messages_stream(model, &pieces),
+        ("/v1/responses", false) => Reply::responses_json(model, &text),
+        ("/v1/responses", true) => Reply::responses_stream(model, &pieces),
+        ("/v1/chat/completions", false) => Reply::chat_json(model, &text),
+        ("/v1/chat/completions", true) => Reply::chat_stream(model, &[], &pieces),
+        _ => return None,
+    })
 }
 
 fn respond(reply: Reply) -> std::pin::Pin<Box<dyn std::future::Future<Output = Response> + Send>> {
@@ -657,4 +692,84 @@ pub fn hfclaw_bin() -> PathBuf {
             profile_dir.join("hfclaw")
         })
         .clone()
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn post(router: &FakeRouter, path: &str, body: serde_json::Value) -> (String, String) {
+        let url = format!("http://{}{path}", router.addr());
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let response = reqwest::Client::new()
+                .post(url)
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            let kind = response.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .to_owned();
+            (kind, response.text().await.unwrap())
+        })
+    }
+
+    #[test]
+    fn answer_any_speaks_each_api_streamed_or_not_and_scripts_win() {
+        let router = FakeRouter::start();
+        router.answer_any(|model| format!("hi from {model}")).chat(
+            "scripted/model",
+            [Reply::chat_json("scripted/model", "as scripted")],
+        );
+        let (kind, body) = post(
+            &router,
+            "/v1/chat/completions",
+            serde_json::json!({"model": "a/b"}),
+        );
+        assert_eq!(kind, "application/json");
+        let body: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(body["choices"][0]["message"]["content"], "hi from a/b");
+        let (kind, body) = post(
+            &router,
+            "/v1/messages",
+            serde_json::json!({"model": "a/b", "stream": true}),
+        );
+        assert_eq!(kind, "text/event-stream");
+        assert!(
+            body.contains(r#""text":"hi "#) && body.contains(r#""text":"a/b""#),
+            "{body}"
+        );
+        assert!(body.ends_with("event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n"));
+        let (_, body) = post(
+            &router,
+            "/v1/responses",
+            serde_json::json!({"model": "c/d"}),
+        );
+        assert!(body.contains(r#""text":"hi from c/d""#), "{body}");
+        let (kind, body) = post(
+            &router,
+            "/v1/responses",
+            serde_json::json!({"model": "c/d", "stream": true}),
+        );
+        assert_eq!(kind, "text/event-stream");
+        assert!(body.contains("event: response.completed"), "{body}");
+        let (_, body) = post(
+            &router,
+            "/v1/messages/count_tokens",
+            serde_json::json!({"model": "a/b"}),
+        );
+        assert!(body.starts_with(r#"{"input_tokens":"#), "{body}");
+        let (_, body) = post(
+            &router,
+            "/v1/chat/completions",
+            serde_json::json!({"model": "scripted/model"}),
+        );
+        assert!(body.contains("as scripted"), "{body}");
+    }
 }

@@ -70,6 +70,42 @@ fn reasoning_goes_to_stderr_only_when_asked() {
 }
 
 #[test]
+fn an_inline_think_block_is_reasoning_not_the_answer() {
+    let s = sandbox();
+    // DeepSeek-R1 on some providers: the thoughts inside `content`, tags split anywhere.
+    let pieces = [
+        "<thi",
+        "nk>\nweigh ",
+        "it</th",
+        "ink>\n\nIt is ",
+        "42. Use <think> tags freely.",
+    ];
+    s.router.chat(
+        "deepseek-ai/DeepSeek-R1",
+        [Reply::chat_stream("deepseek-ai/DeepSeek-R1", &[], &pieces)],
+    );
+    let out = s.cmd(&["chat", "6*7?"]).output().unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "It is 42. Use <think> tags freely.\n"
+    );
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("weigh"));
+    let out = s
+        .cmd(&["chat", "--show-reasoning", "6*7?"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "It is 42. Use <think> tags freely.\n"
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("weigh it"));
+    let out = s.cmd(&["chat", "--json", "6*7?"]).output().unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["content"], "It is 42. Use <think> tags freely.");
+    assert_eq!(json["reasoning"], "\nweigh it");
+}
+
+#[test]
 fn failing_primary_falls_through_in_order_and_says_why() {
     let s = sandbox();
     s.router

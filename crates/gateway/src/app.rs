@@ -1,16 +1,19 @@
 //! What every request shares: the current snapshot, the options, the concurrency limit,
-//! the cooldowns, and what happens once a request is over (its log line today; the usage
-//! ledger, budgets and metrics hang off [`App::record`]).
+//! the cooldowns, and what happens once a request is over (its log line, `/metrics` and
+//! the status page's activity; the usage ledger and budgets hang off [`App::record`] too).
 
 use std::sync::{Arc, PoisonError, RwLock};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use hfclaw_model_ref::ModelRef;
 use tokio::sync::{Mutex, Semaphore};
 
+use crate::activity::Activity;
 use crate::api::Api;
 use crate::cooldown::Cooldowns;
+use crate::labels;
 use crate::meter::Tokens;
+use crate::metrics::Metrics;
 use crate::snapshot::Snapshot;
 use crate::{Host, Options};
 
@@ -26,6 +29,12 @@ pub struct App {
     pub limit: Arc<Semaphore>,
     /// Models skipped for a while after failing.
     pub cooldowns: Cooldowns,
+    /// What `/metrics` counts.
+    pub metrics: Metrics,
+    /// What the status page shows of recent traffic.
+    pub activity: Activity,
+    /// When the gateway started.
+    pub started: std::time::Instant,
     /// Serialises reloads.
     reloading: Mutex<()>,
 }
@@ -51,12 +60,36 @@ pub struct Exchange {
     pub error: Option<(&'static str, u16)>,
     /// The usage the answer reported.
     pub tokens: Option<Tokens>,
+    /// What it cost in US dollars, when known (`None` until the usage ledger prices it).
+    pub cost_usd: Option<f64>,
     /// Time to the first byte sent to the client.
     pub ttfb: Option<Duration>,
     /// Time until the answer ended.
     pub total: Duration,
     /// Whether the answer was streamed.
     pub streamed: bool,
+}
+
+#[cfg(test)]
+impl Exchange {
+    /// A request of `api` that answered nothing yet, 120 ms long (for tests).
+    pub fn for_test(api: Api) -> Exchange {
+        Exchange {
+            api,
+            key: None,
+            requested: None,
+            answered: None,
+            provider: None,
+            fallback: None,
+            skipped: Vec::new(),
+            error: None,
+            tokens: None,
+            cost_usd: None,
+            ttfb: None,
+            total: Duration::from_millis(120),
+            streamed: false,
+        }
+    }
 }
 
 impl App {
@@ -68,6 +101,9 @@ impl App {
             limit: Arc::new(Semaphore::new(options.max_concurrent as usize)),
             cooldowns: Cooldowns::new(options.cooldown),
             options,
+            metrics: Metrics::new(),
+            activity: Activity::new(),
+            started: std::time::Instant::now(),
             reloading: Mutex::new(()),
         }
     }
@@ -122,6 +158,10 @@ impl App {
 
     /// A request is over.
     pub fn record(&self, exchange: Exchange) {
+        let names = labels::names(&self.snapshot(), &exchange);
+        self.metrics.observe(&exchange, &names);
+        self.activity
+            .record(&exchange, &names.model, SystemTime::now());
         if tracing::enabled!(tracing::Level::INFO) {
             let answered = exchange.answered.as_ref().map(ModelRef::as_str);
             tracing::info!(

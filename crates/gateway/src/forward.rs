@@ -47,6 +47,7 @@ impl Ticket {
             skipped: Vec::new(),
             error: None,
             tokens: None,
+            cost_usd: None,
             ttfb: None,
             total: self.started.elapsed(),
             streamed: self.streamed,

@@ -50,7 +50,7 @@ pub struct Snapshot {
     /// The entries of the list by id, for `GET /v1/models/{id}`.
     pub model_entries: Vec<(String, Value)>,
     /// The model and provider names `/metrics` and the status page may show.
-    pub labels: LabelBook,
+    pub(crate) labels: LabelBook,
 }
 
 impl Snapshot {

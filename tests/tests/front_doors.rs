@@ -6,29 +6,16 @@
 mod common;
 
 use common::gateway::Gateway;
-use common::{Sandbox, TOKEN};
+use common::{CHAIN_CONFIG, Sandbox, TOKEN};
 use hfclaw_e2e::{Reply, anthropic_events, responses_events, sse_chat_events};
 use serde_json::{Value, json};
-
-const CONFIG: &str = r#"{
-  agents: { defaults: {
-    model: {
-      primary: "huggingface/deepseek-ai/DeepSeek-R1",
-      fallbacks: ["huggingface/Qwen/Qwen3-8B:cheapest"],
-    },
-    models: {
-      "huggingface/Qwen/Qwen3-8B:cheapest": { alias: "qwen" },
-      "huggingface/deepseek-ai/DeepSeek-R1": { alias: "r1" },
-    },
-  } },
-}"#;
 
 const R1: &str = "deepseek-ai/DeepSeek-R1";
 const QWEN: &str = "Qwen/Qwen3-8B:cheapest";
 
 fn sandbox() -> Sandbox {
     let sandbox = Sandbox::new();
-    sandbox.write_config(CONFIG);
+    sandbox.write_config(CHAIN_CONFIG);
     sandbox
 }
 

@@ -13,23 +13,10 @@ mod common;
 use std::path::PathBuf;
 use std::process::Command;
 
-use common::Sandbox;
 use common::gateway::Gateway;
+use common::{CHAIN_CONFIG, Sandbox};
 use hfclaw_e2e::Reply;
 use serde_json::{Value, json};
-
-const CONFIG: &str = r#"{
-  agents: { defaults: {
-    model: {
-      primary: "huggingface/deepseek-ai/DeepSeek-R1",
-      fallbacks: ["huggingface/Qwen/Qwen3-8B:cheapest"],
-    },
-    models: {
-      "huggingface/Qwen/Qwen3-8B:cheapest": { alias: "qwen" },
-      "huggingface/deepseek-ai/DeepSeek-R1": { alias: "r1" },
-    },
-  } },
-}"#;
 
 const R1: &str = "deepseek-ai/DeepSeek-R1";
 const QWEN: &str = "Qwen/Qwen3-8B:cheapest";
@@ -79,7 +66,7 @@ fn run(python: &PathBuf, gw: &Gateway, cases: &[&str]) -> Value {
 fn anthropic_sdk_messages_through_the_gateway() {
     let Some(python) = python() else { return };
     let s = Sandbox::new();
-    s.write_config(CONFIG);
+    s.write_config(CHAIN_CONFIG);
     s.router
         .messages(
             QWEN,
@@ -131,7 +118,7 @@ fn anthropic_sdk_messages_through_the_gateway() {
 fn openai_sdk_responses_and_chat_through_the_gateway() {
     let Some(python) = python() else { return };
     let s = Sandbox::new();
-    s.write_config(CONFIG);
+    s.write_config(CHAIN_CONFIG);
     s.router
         .responses(
             R1,

@@ -2,9 +2,10 @@
 
 use crate::{Result, cargo, cargo_with_env, postgres};
 
-/// Runs fmt check, clippy with warnings denied, every test, the ledger's PostgreSQL tests
-/// against a server started here, the catalog freshness check, and the real OpenClaw
-/// loading configs hfclaw wrote (installed on first use).
+/// Runs fmt check, clippy with warnings denied, every test (with the Python SDK venv and
+/// Chromium they need, installed on first use), the ledger's PostgreSQL tests against a
+/// server started here, the catalog freshness check, and the real OpenClaw loading configs
+/// hfclaw wrote (installed on first use).
 pub fn run() -> Result<()> {
     step("fmt", cargo(&["fmt", "--all", "--", "--check"]))?;
     step(
@@ -28,6 +29,17 @@ pub fn run() -> Result<()> {
         Err(e) => println!(
             "ci: warning: the Python SDK venv could not be installed ({e}); the gateway's \
              SDK client tests will be SKIPPED. Run `cargo xtask ci` where PyPI is reachable"
+        ),
+    }
+    match crate::browser::ensure() {
+        Ok(chromium) => {
+            env.push(("HFCLAW_TEST_CHROMIUM", chromium.display().to_string()));
+            env.push(("HFCLAW_REQUIRE_BROWSER_TESTS", "1".to_owned()));
+        }
+        Err(e) => println!(
+            "ci: warning: Chromium could not be installed ({e}); the status page's browser \
+             test will be SKIPPED. Run `cargo xtask ci` as root where Debian's packages are \
+             reachable"
         ),
     }
     step(

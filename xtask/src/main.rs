@@ -9,6 +9,7 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod bench;
+mod browser;
 mod catalog;
 mod ci;
 mod interop;
@@ -72,6 +73,16 @@ fn cargo_with_env(args: &[&str], env: &[(&str, String)]) -> Result<()> {
         Ok(())
     } else {
         Err(format!("`cargo {}` exited with {status}", args.join(" ")).into())
+    }
+}
+
+/// Runs `command`; an error when it fails.
+fn run(command: &mut std::process::Command) -> Result<()> {
+    let status = command.status()?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("{command:?} exited with {status}").into())
     }
 }
 

@@ -6,7 +6,7 @@ use std::fs;
 use std::path::PathBuf;
 use std::process::Command;
 
-use crate::{Result, root};
+use crate::{Result, root, run};
 
 /// The SDK versions the tests were written against; bump them together.
 const REQUIREMENTS: [&str; 2] = ["openai==3.57.0", "anthropic==2.15.0"];
@@ -38,13 +38,4 @@ pub fn ensure() -> Result<PathBuf> {
         .args(REQUIREMENTS))?;
     fs::write(&stamp, wanted)?;
     Ok(python)
-}
-
-fn run(command: &mut Command) -> Result<()> {
-    let status = command.status()?;
-    if status.success() {
-        Ok(())
-    } else {
-        Err(format!("{command:?} exited with {status}").into())
-    }
 }

@@ -1,6 +1,7 @@
 //! What every request shares: the current snapshot, the options, the concurrency limit,
 //! the cooldowns, and what happens once a request is over ([`App::record`]: its price at
-//! the serving provider's rate, the day's budgets, the usage ledger, the log line).
+//! the serving provider's rate, the day's budgets, the usage ledger, `/metrics`, the
+//! status page's activity, the log line).
 
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::{Duration, SystemTime};
@@ -9,8 +10,11 @@ use hfclaw_accounting::{Outcome, Row, Usage, cost, price_in_catalog};
 use hfclaw_model_ref::ModelRef;
 use tokio::sync::{Mutex, Semaphore};
 
+use crate::activity::Activity;
 use crate::api::Api;
 use crate::cooldown::Cooldowns;
+use crate::labels;
+use crate::metrics::Metrics;
 use crate::snapshot::Snapshot;
 use crate::{Host, Options};
 
@@ -26,6 +30,12 @@ pub struct App {
     pub limit: Arc<Semaphore>,
     /// Models skipped for a while after failing.
     pub cooldowns: Cooldowns,
+    /// What `/metrics` counts.
+    pub metrics: Metrics,
+    /// What the status page shows of recent traffic.
+    pub activity: Activity,
+    /// When the gateway started.
+    pub started: std::time::Instant,
     /// Serialises reloads.
     reloading: Mutex<()>,
 }
@@ -66,6 +76,30 @@ pub struct Exchange {
     pub streamed: bool,
 }
 
+#[cfg(test)]
+impl Exchange {
+    /// A request of `api` that answered nothing yet, 120 ms long (for tests).
+    pub fn for_test(api: Api) -> Exchange {
+        Exchange {
+            at: std::time::UNIX_EPOCH,
+            api,
+            key: None,
+            requested: None,
+            answered: None,
+            provider: None,
+            fallback: None,
+            skipped: Vec::new(),
+            error: None,
+            usage: None,
+            cost_usd: None,
+            cost_estimated: false,
+            ttfb: None,
+            total: Duration::from_millis(120),
+            streamed: false,
+        }
+    }
+}
+
 impl App {
     /// The shared state for `snapshot`.
     pub fn new(snapshot: Snapshot, options: Options, host: Arc<dyn Host>) -> App {
@@ -75,6 +109,9 @@ impl App {
             limit: Arc::new(Semaphore::new(options.max_concurrent as usize)),
             cooldowns: Cooldowns::new(options.cooldown),
             options,
+            metrics: Metrics::new(),
+            activity: Activity::new(),
+            started: std::time::Instant::now(),
             reloading: Mutex::new(()),
         }
     }
@@ -147,6 +184,10 @@ impl App {
         if let Some(recorder) = &self.options.recorder {
             recorder.record(row_of(&exchange));
         }
+        let names = labels::names(&self.snapshot(), &exchange);
+        self.metrics.observe(&exchange, &names);
+        self.activity
+            .record(&exchange, &names.model, SystemTime::now());
         if tracing::enabled!(tracing::Level::INFO) {
             let answered = exchange.answered.as_ref().map(ModelRef::as_str);
             tracing::info!(

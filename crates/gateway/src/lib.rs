@@ -25,15 +25,19 @@
 //! # }
 //! ```
 
+mod activity;
 mod api;
 mod app;
 mod cooldown;
 mod error;
 mod forward;
+mod labels;
 mod meter;
+mod metrics;
 mod routes;
 mod server;
 mod snapshot;
+mod status_page;
 mod tap;
 mod upstream;
 

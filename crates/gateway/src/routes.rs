@@ -1,6 +1,7 @@
 //! The HTTP surface: `GET /healthz`, `GET /v1/models[/{id}]`, the three front doors
 //! (`POST /v1/chat/completions`, `/v1/messages`, `/v1/responses`), token counting and the
-//! stored-response endpoints, plus the client-key check and request logging.
+//! stored-response endpoints, `GET /metrics` and the status page at `GET /`, plus the
+//! client-key check and request logging.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -19,6 +20,7 @@ use crate::api::Api;
 use crate::app::App;
 use crate::error::ApiError;
 use crate::forward::{forward, relay};
+use crate::{metrics, status_page};
 
 /// Request header that keeps the config's fallbacks out of the chain.
 pub const NO_FALLBACK_HEADER: &str = "x-hfclaw-no-fallback";
@@ -40,6 +42,8 @@ pub struct Requested(pub String);
 /// The gateway's routes.
 pub fn router(app: Arc<App>) -> Router {
     let mut api = Router::new()
+        .route("/", get(status_page::endpoint))
+        .route("/metrics", get(metrics::endpoint))
         .route("/v1/models", get(list_models))
         .route("/v1/models/{*id}", get(get_model))
         .route("/v1/chat/completions", post(chat))
@@ -102,8 +106,11 @@ fn json_response(status: StatusCode, body: Bytes) -> Response {
 }
 
 /// Rejects requests without one of the gateway's keys (`Authorization: Bearer KEY` or
-/// `x-api-key: KEY`, as OpenAI and Anthropic clients send them), in the envelope of the
-/// API called; marks accepted ones with the key's label.
+/// `x-api-key: KEY`, as OpenAI and Anthropic clients send them, or as the password of
+/// HTTP Basic credentials, as a browser sends them), in the envelope of the API called;
+/// marks accepted ones with the key's label. For the status page and `/metrics` the
+/// rejection asks a browser for Basic credentials (a key in the URL would end up in
+/// browser history and shell history).
 async fn require_key(
     Extract(app): Extract<Arc<App>>,
     mut request: Request,
@@ -118,23 +125,66 @@ async fn require_key(
                 .or_else(|| v.strip_prefix("bearer "))
         });
     let x_api_key = headers.get("x-api-key").and_then(|v| v.to_str().ok());
-    let found = [bearer, x_api_key].into_iter().flatten().find_map(|given| {
-        app.options
-            .keys
-            .iter()
-            .find(|key| same_secret(given.trim().as_bytes(), key.secret.as_bytes()))
-    });
+    let basic = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(basic_password);
+    let found = [bearer, x_api_key, basic.as_deref()]
+        .into_iter()
+        .flatten()
+        .find_map(|given| {
+            app.options
+                .keys
+                .iter()
+                .find(|key| same_secret(given.trim().as_bytes(), key.secret.as_bytes()))
+        });
     match found {
         Some(key) => {
             let label = ClientLabel(key.label.clone());
             request.extensions_mut().insert(label);
             next.run(request).await
         }
+        None if matches!(request.uri().path(), "/" | "/metrics") => ask_for_key(),
         None => {
             let api = Api::for_path(request.uri().path());
             ApiError::bad_client_key().into_response_for(api)
         }
     }
+}
+
+/// The password of `Authorization: Basic …` credentials (the user name is ignored).
+fn basic_password(value: &str) -> Option<String> {
+    use base64::Engine as _;
+    let (scheme, encoded) = value.split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded.trim())
+        .ok()?;
+    let text = String::from_utf8(decoded).ok()?;
+    text.split_once(':')
+        .map(|(_, password)| password.to_owned())
+}
+
+/// 401 for the operator's pages: browsers then ask for a user name (any) and password
+/// (the client key).
+fn ask_for_key() -> Response {
+    let mut response = Response::new(Body::from(
+        "this gateway needs its client key: send it as `Authorization: Bearer KEY`, or in a \
+         browser as the password (any user name)\n",
+    ));
+    *response.status_mut() = StatusCode::UNAUTHORIZED;
+    let headers = response.headers_mut();
+    headers.insert(
+        header::WWW_AUTHENTICATE,
+        HeaderValue::from_static("Basic realm=\"hfclaw gateway\", charset=\"UTF-8\""),
+    );
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    response
 }
 
 /// Compares without an early exit, so response times do not tell how much of a guess was
@@ -220,6 +270,26 @@ async fn stored_response(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn basic_credentials_give_their_password() {
+        use base64::Engine as _;
+        let encode = |text: &str| base64::engine::general_purpose::STANDARD.encode(text);
+        assert_eq!(
+            basic_password(&format!("Basic {}", encode("me:s3cr:et"))).as_deref(),
+            Some("s3cr:et")
+        );
+        assert_eq!(
+            basic_password(&format!("basic {}", encode(":k"))).as_deref(),
+            Some("k")
+        );
+        assert_eq!(basic_password(&format!("Bearer {}", encode(":k"))), None);
+        assert_eq!(basic_password("Basic !!!"), None);
+        assert_eq!(
+            basic_password(&format!("Basic {}", encode("no-colon"))),
+            None
+        );
+    }
 
     #[test]
     fn secrets_compare_exactly() {

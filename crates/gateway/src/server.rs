@@ -49,6 +49,9 @@ pub async fn serve(
         .header_read_timeout(app.options.header_read_timeout);
     let graceful = GracefulShutdown::new();
     host.status(&format!("listening on http://{local}"));
+    host.status(&format!(
+        "status page http://{local}/, Prometheus metrics http://{local}/metrics"
+    ));
     loop {
         let (tcp, _peer) = tokio::select! {
             accepted = listener.accept() => match accepted {

@@ -12,6 +12,7 @@ use hfclaw_router_client::RouterClient;
 use serde_json::{Value, json};
 
 use crate::error::ApiError;
+use crate::labels::LabelBook;
 
 /// The request `model` that means "the configured default" (as does no `model` at all).
 pub const DEFAULT_MODEL: &str = "default";
@@ -48,6 +49,8 @@ pub struct Snapshot {
     pub models_body: Bytes,
     /// The entries of the list by id, for `GET /v1/models/{id}`.
     pub model_entries: Vec<(String, Value)>,
+    /// The model and provider names `/metrics` and the status page may show.
+    pub(crate) labels: LabelBook,
 }
 
 impl Snapshot {
@@ -72,6 +75,8 @@ impl Snapshot {
             "data": model_entries.iter().map(|(_, entry)| entry).collect::<Vec<_>>(),
         });
         let models_body = Bytes::from(serde_json::to_vec(&list).unwrap_or_default());
+        let configured = primary.iter().chain(&fallbacks).chain(&allowlist);
+        let labels = LabelBook::new(configured.chain(aliases.iter().map(|(r, _)| r)), &catalog);
         Snapshot {
             primary,
             fallbacks,
@@ -80,6 +85,7 @@ impl Snapshot {
             client,
             models_body,
             model_entries,
+            labels,
         }
     }
 }

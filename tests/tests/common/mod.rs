@@ -12,6 +12,20 @@ pub mod gateway;
 /// A token that looks real; tests assert it never shows up in any output.
 pub const TOKEN: &str = "hf_e2eSecretToken0123456789abcdWXYZ";
 
+/// A config with a default (R1), one fallback (Qwen, `:cheapest`) and an alias for each.
+pub const CHAIN_CONFIG: &str = r#"{
+  agents: { defaults: {
+    model: {
+      primary: "huggingface/deepseek-ai/DeepSeek-R1",
+      fallbacks: ["huggingface/Qwen/Qwen3-8B:cheapest"],
+    },
+    models: {
+      "huggingface/Qwen/Qwen3-8B:cheapest": { alias: "qwen" },
+      "huggingface/deepseek-ai/DeepSeek-R1": { alias: "r1" },
+    },
+  } },
+}"#;
+
 /// A scratch home plus a fake router.
 pub struct Sandbox {
     dir: tempfile::TempDir,

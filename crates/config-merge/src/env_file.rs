@@ -10,7 +10,7 @@ use std::path::Path;
 
 use crate::ConfigError;
 use crate::locate::parent_dir;
-use crate::write::{create_private_dir, write_atomic};
+use crate::write::{create_private_dir, refuse_read_only, write_atomic};
 
 /// The value of `name` in a `.env` file (`NAME=value`, `export NAME=value`, quotes
 /// removed); with several assignments the last one, as `dotenv` does.
@@ -56,6 +56,7 @@ pub fn set_var(path: &Path, name: &str, value: &str) -> Result<bool, ConfigError
     if old.as_deref() == Some(text.as_str()) {
         return Ok(false);
     }
+    refuse_read_only(path)?;
     create_private_dir(&parent_dir(path))?;
     write_atomic(path, text.as_bytes(), 0o600)?;
     tracing::debug!(path = %path.display(), name, "env file updated");

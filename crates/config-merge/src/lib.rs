@@ -21,6 +21,7 @@ mod editor;
 pub mod env_file;
 mod error;
 mod locate;
+mod redact;
 mod schema;
 mod syntax;
 mod view;

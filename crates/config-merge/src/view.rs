@@ -101,6 +101,16 @@ impl OpenClawView {
     /// Reads the view out of a parsed config.
     pub fn from_value(root: &Value) -> OpenClawView {
         let mut view = OpenClawView::default();
+        // Containers on the paths hfclaw reads: one of another type reads as absent, with
+        // a warning (and edits refuse to write into it).
+        for (pointer, key) in CONTAINERS {
+            if root
+                .pointer(pointer)
+                .is_some_and(|v| !v.is_object() && !v.is_null())
+            {
+                view.warn(format!("{key} is not an object; ignored"));
+            }
+        }
         let defaults = root.pointer("/agents/defaults");
         match defaults.and_then(|d| d.get("model")) {
             None | Some(Value::Null) => {}
@@ -284,6 +294,20 @@ impl OpenClawView {
     }
 }
 
+/// The objects on the paths the view reads, as JSON pointers and dotted keys.
+const CONTAINERS: [(&str, &str); 7] = [
+    ("/agents", "agents"),
+    ("/agents/defaults", "agents.defaults"),
+    (
+        "/agents/defaults/modelPolicy",
+        "agents.defaults.modelPolicy",
+    ),
+    ("/models", "models"),
+    ("/models/providers", "models.providers"),
+    ("/env", "env"),
+    ("/env/vars", "env.vars"),
+];
+
 /// OpenClaw 2026.9's rule: `modelPolicy.allow` if present; else, before the migration, the
 /// non-blank keys of `agents.defaults.models`; else nothing (all allowed).
 pub(crate) fn allowlist(root: &Value) -> Option<Allowlist> {
@@ -369,6 +393,33 @@ mod tests {
         );
         let no_list = view(r#"{ agents: { defaults: { model: "huggingface/a/b" } } }"#);
         assert!(no_list.allowlist_gaps().is_empty());
+    }
+
+    #[test]
+    fn containers_of_the_wrong_type_are_warned_about() {
+        let v = view(
+            r#"{ models: [], agents: { defaults: { model: "huggingface/a/b", modelPolicy: 3 } },
+                 env: { vars: "x" } }"#,
+        );
+        assert_eq!(
+            v.warnings,
+            [
+                "agents.defaults.modelPolicy is not an object; ignored",
+                "models is not an object; ignored",
+                "env.vars is not an object; ignored",
+            ]
+        );
+        // The string form of `model` is OpenClaw's too: read, not warned about.
+        assert_eq!(v.primary.as_deref(), Some("huggingface/a/b"));
+        let v = view(r#"{ agents: [], models: { providers: "p" }, env: 1 }"#);
+        assert_eq!(
+            v.warnings,
+            [
+                "agents is not an object; ignored",
+                "models.providers is not an object; ignored",
+                "env is not an object; ignored",
+            ]
+        );
     }
 
     #[test]

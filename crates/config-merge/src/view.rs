@@ -242,7 +242,7 @@ impl OpenClawView {
         let list = tree
             .at(text, &["models", "providers", PROVIDER_ID, "models"])
             .filter(|&id| tree.node(id).kind == Kind::Array);
-        let root = tree.to_value_skipping(text, tree.root(), list.unwrap_or(NONE));
+        let root = read_parts(text, tree, tree.root(), READ, list.unwrap_or(NONE));
         let mut view = OpenClawView::from_value(&root);
         if !matches!(which, ProviderModels::Skip)
             && let Some(list) = list
@@ -291,6 +291,71 @@ impl OpenClawView {
             .iter()
             .find(|e| e.key == model_ref)
             .and_then(|e| e.alias.as_deref())
+    }
+}
+
+/// What [`OpenClawView::from_value`] reads of an object: some members whole, some in
+/// part. Everything else (most of a 50 MB config) is never turned into a value.
+enum Part {
+    /// The whole value.
+    All,
+    /// Of an object, only these members.
+    Members(&'static [(&'static str, Part)]),
+    /// Of an object, every key (with `null` values) and the member named here whole.
+    KeysAnd(&'static str),
+}
+
+const READ: &[(&str, Part)] = &[
+    (
+        "agents",
+        Part::Members(&[(
+            "defaults",
+            Part::Members(&[
+                ("model", Part::All),
+                ("models", Part::All),
+                ("modelPolicy", Part::All),
+            ]),
+        )]),
+    ),
+    (
+        "models",
+        Part::Members(&[("providers", Part::KeysAnd(PROVIDER_ID))]),
+    ),
+    ("env", Part::Members(&[("vars", Part::All)])),
+    ("meta", Part::Members(&[("migrations", Part::All)])),
+];
+
+/// The members `parts` of object `id` as a value (`skip` read as `[]`); a value that is
+/// not an object keeps its type (an array reads as `[]`), for the view's type warnings.
+fn read_parts(text: &str, tree: &Tree, id: u32, parts: &[(&str, Part)], skip: u32) -> Value {
+    let mut map = Map::new();
+    for (key, part) in parts {
+        if let Some(child) = tree.get(text, id, key) {
+            map.insert((*key).to_owned(), read_part(text, tree, child, part, skip));
+        }
+    }
+    Value::Object(map)
+}
+
+fn read_part(text: &str, tree: &Tree, id: u32, part: &Part, skip: u32) -> Value {
+    match (tree.node(id).kind, part) {
+        (_, Part::All) => tree.to_value_skipping(text, id, skip),
+        (Kind::Object, Part::Members(parts)) => read_parts(text, tree, id, parts, skip),
+        (Kind::Object, Part::KeysAnd(whole)) => {
+            let mut map = Map::new();
+            for child in tree.children(id) {
+                let key = tree.key(text, child).unwrap_or_default();
+                let value = if key == *whole {
+                    tree.to_value_skipping(text, child, skip)
+                } else {
+                    Value::Null
+                };
+                map.insert(key, value);
+            }
+            Value::Object(map)
+        }
+        (Kind::Array, _) => Value::Array(Vec::new()),
+        _ => tree.to_value(text, id),
     }
 }
 
@@ -466,6 +531,11 @@ mod tests {
                agents: { defaults: { model: "x", models: { "x": { alias: "X" } } } } }"#,
             r#"{ models: { providers: { huggingface: { models: "nope" } } } }"#,
             r#"{ models: { providers: { huggingface: 3 } } }"#,
+            r#"{ agents: [1], models: { providers: { a: 1, huggingface: { baseUrl: 'x' }, b: [], huggingface: { api: 'y' } } },
+                 env: { vars: { A: 'b', N: 1 } }, meta: { migrations: { modelPolicyAllowlist: true } }, plugins: { x: [1, 2] } }"#,
+            r#"{ agents: { defaults: { model: { primary: 'a' }, modelPolicy: { allow: ['x'] }, other: {} }, list: [] },
+                 models: [], env: 'e' }"#,
+            r#"{ agents: { defaults: [] }, models: { providers: [] }, env: { vars: [] } }"#,
             "{}",
         ] {
             let tree = crate::syntax::parse(text).unwrap();

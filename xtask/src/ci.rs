@@ -3,7 +3,8 @@
 use crate::{Result, cargo};
 
 /// Runs fmt check, clippy with warnings denied, every test, the catalog freshness check,
-/// and the real OpenClaw loading configs hfclaw wrote (installed on first use).
+/// every fuzz target for a few seconds, and the real OpenClaw loading configs hfclaw wrote
+/// (installed on first use).
 pub fn run() -> Result<()> {
     step("fmt", cargo(&["fmt", "--all", "--", "--check"]))?;
     step(
@@ -20,6 +21,7 @@ pub fn run() -> Result<()> {
     )?;
     step("test", cargo(&["test", "--workspace", "--locked"]))?;
     step("catalog", crate::catalog::check())?;
+    step("fuzz", crate::fuzz::run_for_ci())?;
     step("interop", crate::interop::run_for_ci())?;
     println!("ci: all green");
     Ok(())

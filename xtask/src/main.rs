@@ -5,11 +5,13 @@
 //! - `ci`: what CI runs (fmt, clippy, tests, catalog check)
 //! - `bench`: performance numbers against a baseline measured in the same run
 //! - `interop [--no-install]`: the real OpenClaw loads our fixture configs (see `interop.rs`)
+//! - `fuzz [--seconds N] [--target NAME] [--engine stable|libfuzzer]`: the fuzz targets
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod bench;
 mod catalog;
 mod ci;
+mod fuzz;
 mod interop;
 
 use std::path::{Path, PathBuf};
@@ -24,7 +26,9 @@ commands:
   catalog check                                 fail if the built-in catalog is stale
   ci                                            fmt check, clippy -D warnings, tests, catalog check
   bench                                         benchmarks with ratios against an in-run baseline
-  interop [--no-install]                        real OpenClaw (npm, cached in target/interop) loads the configs";
+  interop [--no-install]                        real OpenClaw (npm, cached in target/interop) loads the configs
+  fuzz [--seconds N] [--target NAME]            fuzz targets for N s each (libFuzzer on nightly, else stable)
+       [--engine stable|libfuzzer]";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -35,6 +39,7 @@ fn main() -> ExitCode {
         ["ci"] => ci::run(),
         ["bench"] => bench::run(),
         ["interop", rest @ ..] => interop::run(rest),
+        ["fuzz", rest @ ..] => fuzz::run(rest),
         ["help" | "--help" | "-h"] | [] => {
             println!("{USAGE}");
             Ok(())

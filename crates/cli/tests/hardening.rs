@@ -48,7 +48,10 @@ fn configs_nested_too_deep_are_an_input_error_never_a_crash() {
     for (text, column) in [
         ("[".repeat(30_000), 129),
         ("{a:".repeat(100_000), 385),
-        (format!("{{ a: {}1{} }}", "[".repeat(10_000), "]".repeat(10_000)), 133),
+        (
+            format!("{{ a: {}1{} }}", "[".repeat(10_000), "]".repeat(10_000)),
+            133,
+        ),
     ] {
         let s = Sandbox::new();
         s.write_config(&text);
@@ -123,7 +126,8 @@ fn a_read_only_config_is_refused_with_exit_1() {
 #[test]
 fn containers_of_the_wrong_type_are_warned_about_and_never_written_into() {
     let s = Sandbox::new();
-    let text = "{ models: [], agents: { defaults: { model: \"huggingface/deepseek-ai/DeepSeek-R1\" } } }";
+    let text =
+        "{ models: [], agents: { defaults: { model: \"huggingface/deepseek-ai/DeepSeek-R1\" } } }";
     s.write_config(text);
     let (code, stdout, stderr) = run(&s, &["models", "status"]);
     assert_eq!(code, 0);
@@ -132,7 +136,8 @@ fn containers_of_the_wrong_type_are_warned_about_and_never_written_into() {
         "{stdout}"
     );
     assert!(
-        stderr.contains("warning: [HOME]/.openclaw/openclaw.json: models is not an object; ignored"),
+        stderr
+            .contains("warning: [HOME]/.openclaw/openclaw.json: models is not an object; ignored"),
         "{stderr}"
     );
     // `sync` and `onboard` write into `models`: refused, file untouched.

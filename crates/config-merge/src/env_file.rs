@@ -64,7 +64,7 @@ pub fn set_var(path: &Path, name: &str, value: &str) -> Result<bool, ConfigError
 }
 
 /// `text` with the assignments of `name` replaced by `line` (see [`set_var`]).
-fn with_line(text: &str, name: &str, line: &str) -> String {
+pub(crate) fn with_line(text: &str, name: &str, line: &str) -> String {
     let mut out = String::with_capacity(text.len() + line.len() + 2);
     let mut done = false;
     for raw in text.split_inclusive('\n') {
@@ -95,7 +95,7 @@ fn with_line(text: &str, name: &str, line: &str) -> String {
 }
 
 /// The raw value when `line` assigns `name`.
-fn assignment<'a>(line: &'a str, name: &str) -> Option<&'a str> {
+pub(crate) fn assignment<'a>(line: &'a str, name: &str) -> Option<&'a str> {
     let line = line.trim_start();
     let line = line.strip_prefix("export ").map_or(line, str::trim_start);
     let rest = line.strip_prefix(name)?.trim_start();
@@ -103,7 +103,7 @@ fn assignment<'a>(line: &'a str, name: &str) -> Option<&'a str> {
 }
 
 /// A raw value as `dotenv` reads it.
-fn unquote(raw: &str) -> String {
+pub(crate) fn unquote(raw: &str) -> String {
     for q in ['\'', '"', '`'] {
         if let Some(inner) = raw.strip_prefix(q).and_then(|r| r.split_once(q)) {
             let inner = inner.0;
@@ -119,7 +119,7 @@ fn unquote(raw: &str) -> String {
 }
 
 /// The value written so `dotenv` reads back exactly `value`; `None` when it cannot be.
-fn quote(value: &str) -> Option<String> {
+pub(crate) fn quote(value: &str) -> Option<String> {
     let bare = |b: u8| b.is_ascii_alphanumeric() || b"_-.:/+@,=%".contains(&b);
     if !value.is_empty() && value.bytes().all(bare) {
         return Some(value.to_owned());

@@ -123,6 +123,11 @@ impl Tree {
         self.root
     }
 
+    /// The number of nodes (ids are `0..len`).
+    pub fn len(&self) -> u32 {
+        self.nodes.len() as u32
+    }
+
     /// A node by index.
     pub fn node(&self, id: u32) -> &Node {
         &self.nodes[id as usize]
@@ -1540,38 +1545,8 @@ mod tests {
         }
 
         fn same_as_json5(text: &str) -> Result<(), TestCaseError> {
-            let ours = parse(text);
-            let theirs = json5::from_str::<Value>(text);
-            match (&ours, &theirs) {
-                (Ok(tree), Ok(value)) => {
-                    prop_assert_eq!(&tree.to_value(text, tree.root()), value, "{:?}", text);
-                    // Typed reads straight from the tree equal reads of the value.
-                    let typed = serde_json::Value::deserialize(NodeDeserializer {
-                        tree,
-                        text,
-                        id: tree.root(),
-                    });
-                    let typed = typed.ok();
-                    prop_assert_eq!(typed.as_ref(), Some(value));
-                    // An incremental re-parse of any container equals a fresh parse.
-                    for id in 0..tree.nodes.len() as u32 {
-                        if matches!(tree.node(id).kind, Kind::Object | Kind::Array) {
-                            let mut again = tree.clone();
-                            prop_assert!(again.reparse_within(text, id, 0).is_ok());
-                            prop_assert_eq!(&again, tree);
-                        }
-                    }
-                }
-                (Err(e), Ok(_)) => {
-                    prop_assert!(e.limit, "json5 accepts {:?}, we say {:?}", text, e)
-                }
-                (Ok(_), Err(e)) => prop_assert!(false, "we accept {:?}, json5 says {}", text, e),
-                (Err(_), Err(_)) => {}
-            }
-            Ok(())
+            crate::fuzzing::json5_parsers(text).map_err(TestCaseError::fail)
         }
-
-        use serde::Deserialize;
 
         proptest! {
             #![proptest_config(ProptestConfig::with_cases(2000))]

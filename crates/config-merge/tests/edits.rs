@@ -5,6 +5,7 @@
 use std::path::Path;
 
 use hfclaw_catalog::{ConfigCost, ConfigModel};
+use hfclaw_config_merge::fuzzing::comments;
 use hfclaw_config_merge::{ConfigError, Editor};
 use serde_json::{Value, json};
 
@@ -26,36 +27,6 @@ fn edit(text: &str, f: impl FnOnce(&mut Editor) -> Result<(), ConfigError>) -> S
 
 fn value(text: &str) -> Value {
     json5::from_str(text).unwrap()
-}
-
-/// Every `//` and `/* */` comment of a JSON5 text (strings skipped).
-fn comments(text: &str) -> Vec<String> {
-    let bytes = text.as_bytes();
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            q @ (b'"' | b'\'') => {
-                i += 1;
-                while i < bytes.len() && bytes[i] != q {
-                    i += if bytes[i] == b'\\' { 2 } else { 1 };
-                }
-                i += 1;
-            }
-            b'/' if bytes.get(i + 1) == Some(&b'/') => {
-                let end = text[i..].find('\n').map_or(text.len(), |n| i + n);
-                out.push(text[i..end].trim_end().to_owned());
-                i = end;
-            }
-            b'/' if bytes.get(i + 1) == Some(&b'*') => {
-                let end = text[i + 2..].find("*/").map_or(text.len(), |n| i + n + 4);
-                out.push(text[i..end].to_owned());
-                i = end;
-            }
-            _ => i += 1,
-        }
-    }
-    out
 }
 
 fn assert_comments_kept(input: &str, output: &str) {

@@ -100,6 +100,9 @@ pub fn env_file(text: &str, name: &str, value: &str) -> Result<(), String> {
 
 /// Every `//` and `/* */` comment of a JSON5 text (strings skipped), line comments
 /// without trailing blanks.
+///
+/// The fuzzer's first finding: this scanner ended `//` comments at `\n` only, so a comment
+/// ended by U+2028 swallowed the next element and "lost" it when an edit went there.
 pub fn comments(text: &str) -> Vec<&str> {
     let bytes = text.as_bytes();
     let mut out = Vec::new();
@@ -114,7 +117,10 @@ pub fn comments(text: &str) -> Vec<&str> {
                 i += 1;
             }
             b'/' if bytes.get(i + 1) == Some(&b'/') => {
-                let end = text[i..].find('\n').map_or(text.len(), |n| i + n);
+                // JSON5's line terminators end it, U+2028 and U+2029 too.
+                let end = text[i..]
+                    .find(['\n', '\r', '\u{2028}', '\u{2029}'])
+                    .map_or(text.len(), |n| i + n);
                 out.push(text[i..end].trim_end());
                 i = end;
             }

@@ -33,7 +33,7 @@ fn assert_comments_kept(input: &str, output: &str) {
     let all = comments(input);
     assert!(!all.is_empty() || !input.contains("//"));
     for comment in all {
-        assert!(output.contains(&comment), "lost {comment:?}:\n{output}");
+        assert!(output.contains(comment), "lost {comment:?}:\n{output}");
     }
 }
 
@@ -768,7 +768,7 @@ mod properties {
             }
             let out = editor.text();
             for comment in comments(input) {
-                prop_assert!(out.contains(&comment), "lost {:?}:\n{}", comment, out);
+                prop_assert!(out.contains(comment), "lost {:?}:\n{}", comment, out);
             }
         }
     }

@@ -132,6 +132,7 @@ pub fn run() -> Result<()> {
         runner_measurement(&runner, "ledger-record")?,
         Target::AtMost(2_000.0),
     ));
+    results.extend(huge_config_runs(&runner, &hfclaw, home)?);
     // The gateway load run prints, in order: chat's added latency p50 and p99, what
     // Messages and Responses add on top of chat's (p50, p99 each), throughput, CPU per
     // request and RSS with open streams.
@@ -270,27 +271,105 @@ fn cli_usage_wall(hfclaw: &Path, ledger: &str, extra: &[&str], home: &Path) -> R
     })
 }
 
+/// Size of the generated config for the big-config benchmarks.
+const HUGE_MB: u64 = 50;
+
+/// `models list --offline`, `models status` and `models set` on a generated 50 MB
+/// config: wall time (median of 3, against `cat` of the file: the I/O floor), ≤ 1 s, and
+/// peak RSS against the file's size, ≤ 4×.
+fn huge_config_runs(
+    runner: &Path,
+    hfclaw: &Path,
+    home: &Path,
+) -> Result<Vec<(Measurement, Target)>> {
+    let config = home.join("huge.json5");
+    let status = Command::new(runner)
+        .arg("huge-config")
+        .arg(&config)
+        .arg(HUGE_MB.to_string())
+        .status()?;
+    if !status.success() {
+        return Err("bench-runner huge-config failed".into());
+    }
+    let size_mib = std::fs::metadata(&config)?.len() as f64 / (1024.0 * 1024.0);
+    let config_arg = path_str(&config)?.to_owned();
+    let floor = median_wall(3, || spawn_quiet(Path::new("cat"), &[&config_arg], home))?;
+    let mut out = Vec::new();
+    let refs = [
+        "huggingface/Qwen/Qwen3-8B",
+        "huggingface/deepseek-ai/DeepSeek-R1",
+    ];
+    for command in [
+        &["models", "list"][..],
+        &["models", "status"],
+        &["models", "set", refs[0]],
+    ] {
+        let mut turn = 0;
+        let wall = median_wall(3, || {
+            let mut args = vec!["--config", &config_arg, "--offline", "-q"];
+            args.extend_from_slice(command);
+            if command[1] == "set" {
+                // Alternate the ref so every run really writes.
+                turn += 1;
+                args[6] = refs[turn % 2];
+            }
+            spawn_quiet(hfclaw, &args, home)
+        })?;
+        let shown = if command[1] == "list" {
+            "models list --offline".to_owned()
+        } else {
+            command.join(" ")
+        };
+        out.push((
+            Measurement {
+                name: format!("`hfclaw {shown}` on a {size_mib:.0} MiB config"),
+                value: ms(wall),
+                unit: "ms".to_owned(),
+                baseline: "`cat` of the file".to_owned(),
+                baseline_value: ms(floor),
+            },
+            Target::AtMost(1000.0),
+        ));
+        let mut args = vec!["--config", &config_arg, "--offline", "-q"];
+        args.extend_from_slice(command);
+        let rss = peak_rss_mib(runner, hfclaw, &args, home)?;
+        out.push((
+            Measurement {
+                name: format!("`hfclaw {shown}` peak RSS / file size"),
+                value: rss / size_mib,
+                unit: "×".to_owned(),
+                baseline: format!("{rss:.0} MiB; the file (MiB)"),
+                baseline_value: size_mib,
+            },
+            Target::AtMost(4.0),
+        ));
+    }
+    Ok(out)
+}
+
+/// Peak RSS of `program ARGS` in MiB, by `bench-runner rss`.
+fn peak_rss_mib(runner: &Path, program: &Path, args: &[&str], home: &Path) -> Result<f64> {
+    let output = Command::new(runner)
+        .arg("rss")
+        .arg("--")
+        .arg(program)
+        .args(args)
+        .env("HOME", home)
+        .output()?;
+    if !output.status.success() {
+        return Err(String::from_utf8_lossy(&output.stderr).into_owned().into());
+    }
+    let kib: f64 = String::from_utf8_lossy(&output.stdout).trim().parse()?;
+    Ok(kib / 1024.0)
+}
+
 fn cli_peak_rss(runner: &Path, hfclaw: &Path, args: &[&str], home: &Path) -> Result<Measurement> {
-    let rss_of = |program: &Path, args: &[&str]| -> Result<f64> {
-        let output = Command::new(runner)
-            .arg("rss")
-            .arg("--")
-            .arg(program)
-            .args(args)
-            .env("HOME", home)
-            .output()?;
-        if !output.status.success() {
-            return Err(String::from_utf8_lossy(&output.stderr).into_owned().into());
-        }
-        let kib: f64 = String::from_utf8_lossy(&output.stdout).trim().parse()?;
-        Ok(kib / 1024.0)
-    };
     Ok(Measurement {
         name: format!("`hfclaw {}` peak RSS", args[3..].join(" ")),
-        value: rss_of(hfclaw, args)?,
+        value: peak_rss_mib(runner, hfclaw, args, home)?,
         unit: "MiB".to_owned(),
         baseline: "`true`".to_owned(),
-        baseline_value: rss_of(Path::new("/bin/true"), &[])?,
+        baseline_value: peak_rss_mib(runner, Path::new("/bin/true"), &[], home)?,
     })
 }
 

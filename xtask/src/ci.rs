@@ -4,8 +4,8 @@ use crate::{Result, cargo, cargo_with_env, postgres};
 
 /// Runs fmt check, clippy with warnings denied, every test (with the Python SDK venv and
 /// Chromium they need, installed on first use), the ledger's PostgreSQL tests against a
-/// server started here, the catalog freshness check, and the real OpenClaw loading configs
-/// hfclaw wrote (installed on first use).
+/// server started here, the catalog freshness check, every fuzz target for a few seconds,
+/// and the real OpenClaw loading configs hfclaw wrote (installed on first use).
 pub fn run() -> Result<()> {
     step("fmt", cargo(&["fmt", "--all", "--", "--check"]))?;
     step(
@@ -48,6 +48,7 @@ pub fn run() -> Result<()> {
     )?;
     step("postgres", postgres_tests())?;
     step("catalog", crate::catalog::check())?;
+    step("fuzz", crate::fuzz::run_for_ci())?;
     step("interop", crate::interop::run_for_ci())?;
     println!("ci: all green");
     Ok(())

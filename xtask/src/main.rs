@@ -6,12 +6,14 @@
 //! - `postgres`: the ledger's PostgreSQL tests against a throw-away server (part of `ci`)
 //! - `bench`: performance numbers against a baseline measured in the same run
 //! - `interop [--no-install]`: the real OpenClaw loads our fixture configs (see `interop.rs`)
+//! - `fuzz [--seconds N] [--target NAME] [--engine stable|libfuzzer]`: the fuzz targets
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod bench;
 mod browser;
 mod catalog;
 mod ci;
+mod fuzz;
 mod interop;
 mod postgres;
 mod pyenv;
@@ -29,7 +31,9 @@ commands:
   ci                                            fmt check, clippy -D warnings, tests, PostgreSQL tests, catalog check, interop
   postgres                                      the ledger's PostgreSQL tests against a throw-away server
   bench                                         benchmarks with ratios against an in-run baseline
-  interop [--no-install]                        real OpenClaw (npm, cached in target/interop) loads the configs";
+  interop [--no-install]                        real OpenClaw (npm, cached in target/interop) loads the configs
+  fuzz [--seconds N] [--target NAME]            fuzz targets for N s each (libFuzzer on nightly, else stable)
+       [--engine stable|libfuzzer]";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -41,6 +45,7 @@ fn main() -> ExitCode {
         ["postgres"] => ci::postgres_tests(),
         ["bench"] => bench::run(),
         ["interop", rest @ ..] => interop::run(rest),
+        ["fuzz", rest @ ..] => fuzz::run(rest),
         ["help" | "--help" | "-h"] | [] => {
             println!("{USAGE}");
             Ok(())

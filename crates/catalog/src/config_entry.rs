@@ -4,14 +4,17 @@
 //! OpenClaw's own fields; the user's options (`compat`, `headers`, `params`, …) are kept in
 //! [`ConfigModel::options`] and written back exactly as read.
 
-use serde::{Deserialize, Serialize};
+use std::fmt;
+
+use serde::de::{self, MapAccess, Visitor};
+use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value};
 
 use crate::model::{Cost, Model};
 
 /// One entry of `models.providers.huggingface.models`; every field but `id` is optional
 /// because a user may set only some of them.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ConfigModel {
     /// Router id, possibly with a suffix (`deepseek-ai/DeepSeek-R1:fastest`).
@@ -37,6 +40,85 @@ pub struct ConfigModel {
     /// Every other key the user wrote (`compat`, `headers`, `params`, …), kept as is.
     #[serde(flatten)]
     pub options: Map<String, Value>,
+}
+
+/// Reads an entry like `#[derive(Deserialize)]` with `#[serde(flatten)]` on `options`
+/// would, but in one pass: `flatten` buffers every entry into serde's intermediate
+/// `Content` first, which made reading a config synced with 250,000 models cost seconds.
+impl<'de> Deserialize<'de> for ConfigModel {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<ConfigModel, D::Error> {
+        deserializer.deserialize_map(EntryVisitor)
+    }
+}
+
+struct EntryVisitor;
+
+impl<'de> Visitor<'de> for EntryVisitor {
+    type Value = ConfigModel;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("struct ConfigModel")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<ConfigModel, A::Error> {
+        let mut entry = ConfigModel::default();
+        let mut id = None;
+        while let Some(field) = map.next_key::<Field>()? {
+            match field {
+                Field::Id => id = Some(map.next_value()?),
+                Field::Name => entry.name = map.next_value()?,
+                Field::ContextWindow => entry.context_window = map.next_value()?,
+                Field::MaxTokens => entry.max_tokens = map.next_value()?,
+                Field::Cost => entry.cost = map.next_value()?,
+                Field::Reasoning => entry.reasoning = map.next_value()?,
+                Field::Input => entry.input = map.next_value()?,
+                Field::Other(key) => {
+                    entry.options.insert(key, map.next_value()?);
+                }
+            }
+        }
+        entry.id = id.ok_or_else(|| de::Error::missing_field("id"))?;
+        Ok(entry)
+    }
+}
+
+/// A key of an entry: one of OpenClaw's fields (no allocation), or any other.
+enum Field {
+    Id,
+    Name,
+    ContextWindow,
+    MaxTokens,
+    Cost,
+    Reasoning,
+    Input,
+    Other(String),
+}
+
+impl<'de> Deserialize<'de> for Field {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Field, D::Error> {
+        struct FieldVisitor;
+        impl Visitor<'_> for FieldVisitor {
+            type Value = Field;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a key")
+            }
+
+            fn visit_str<E: de::Error>(self, key: &str) -> Result<Field, E> {
+                Ok(match key {
+                    "id" => Field::Id,
+                    "name" => Field::Name,
+                    "contextWindow" => Field::ContextWindow,
+                    "maxTokens" => Field::MaxTokens,
+                    "cost" => Field::Cost,
+                    "reasoning" => Field::Reasoning,
+                    "input" => Field::Input,
+                    other => Field::Other(other.to_owned()),
+                })
+            }
+        }
+        deserializer.deserialize_identifier(FieldVisitor)
+    }
 }
 
 /// OpenClaw's `cost` object; parts the user left out stay `None`.

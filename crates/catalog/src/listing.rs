@@ -1,7 +1,7 @@
 //! Rows of `hfclaw models list`: the merged catalog seen through the user's selection
 //! (default, fallbacks, aliases, allowlist) and filters.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 
 use hfclaw_model_ref::{Aliases, ModelRef};
@@ -106,6 +106,7 @@ pub struct Row {
 /// The rows of `models list`: the user's refs first (default, fallbacks, allowlist, config
 /// entries), then the catalog by id; filtered.
 pub fn rows(catalog: &Catalog, selection: &Selection<'_>, filter: &Filter) -> Vec<Row> {
+    let index = Index::of(selection);
     let mut seen = HashSet::new();
     let mut out = Vec::new();
     let user_refs = selection
@@ -117,7 +118,7 @@ pub fn rows(catalog: &Catalog, selection: &Selection<'_>, filter: &Filter) -> Ve
     for model_ref in user_refs {
         if seen.insert(model_ref.as_str().to_owned()) {
             let model = catalog.model_for(model_ref);
-            out.push(row(model_ref, model.as_ref(), selection));
+            out.push(row(model_ref, model.as_ref(), selection, &index));
         }
     }
     for model in catalog.models() {
@@ -125,27 +126,53 @@ pub fn rows(catalog: &Catalog, selection: &Selection<'_>, filter: &Filter) -> Ve
             continue;
         };
         if seen.insert(model_ref.as_str().to_owned()) {
-            out.push(row(&model_ref, Some(model), selection));
+            out.push(row(&model_ref, Some(model), selection, &index));
         }
     }
     out.retain(|r| keep(r, filter));
     out
 }
 
-fn row(model_ref: &ModelRef, model: Option<&Model>, selection: &Selection<'_>) -> Row {
+/// The selection's lists as lookups: every row asks them, and a config may name hundreds
+/// of thousands of refs (rows × list would be quadratic).
+struct Index<'a> {
+    /// Each fallback's first position.
+    fallbacks: HashMap<&'a ModelRef, usize>,
+    allowlist: HashSet<&'a ModelRef>,
+}
+
+impl<'a> Index<'a> {
+    fn of(selection: &Selection<'a>) -> Index<'a> {
+        let mut fallbacks = HashMap::new();
+        for (i, f) in selection.fallbacks.iter().enumerate() {
+            fallbacks.entry(f).or_insert(i);
+        }
+        Index {
+            fallbacks,
+            allowlist: selection.allowlist.iter().collect(),
+        }
+    }
+}
+
+fn row(
+    model_ref: &ModelRef,
+    model: Option<&Model>,
+    selection: &Selection<'_>,
+    index: &Index<'_>,
+) -> Row {
     let alias = selection.aliases.alias_of(model_ref).map(str::to_owned);
     let mut tags = Vec::new();
     if selection.primary == Some(model_ref) {
         tags.push(Tag::Default);
     }
-    if let Some(i) = selection.fallbacks.iter().position(|f| f == model_ref) {
+    if let Some(i) = index.fallbacks.get(model_ref) {
         tags.push(Tag::Fallback(i + 1));
     }
     if alias.is_some() {
         tags.push(Tag::Alias);
     }
-    let configured = selection.allowlist.contains(model_ref)
-        || model.is_some_and(|m| m.source == Source::Config);
+    let configured =
+        index.allowlist.contains(model_ref) || model.is_some_and(|m| m.source == Source::Config);
     if configured {
         tags.push(Tag::Configured);
     }

@@ -21,6 +21,9 @@ pub struct Catalog {
     models: Vec<Model>,
     /// How many leading entries of `models` come from the config.
     config_len: usize,
+    /// The position of each config entry's id among those leading entries: lookups run
+    /// once per row of `models list`, and a config may hold 100,000s of entries.
+    config_index: HashMap<String, usize>,
     /// Whether live data (fresh or cached) took part in the merge.
     live: bool,
     /// Config entries that could not be used, one line each.
@@ -44,6 +47,7 @@ impl Catalog {
         let mut catalog = Catalog {
             models: Vec::with_capacity(rest.len() + config.len()),
             config_len: 0,
+            config_index: HashMap::new(),
             live: has_live,
             warnings: Vec::new(),
         };
@@ -60,6 +64,12 @@ impl Catalog {
             catalog.push_config_entry(entry, &rest);
         }
         catalog.config_len = catalog.models.len();
+        catalog.config_index = catalog
+            .models
+            .iter()
+            .enumerate()
+            .map(|(i, m)| (m.id.clone(), i))
+            .collect();
         let config_ids: std::collections::HashSet<&str> =
             catalog.models.iter().map(|m| m.id.as_str()).collect();
         let replaced: Vec<bool> = rest
@@ -81,11 +91,10 @@ impl Catalog {
 
     /// The entry with exactly this id (router id, suffix included).
     pub fn get(&self, id: &str) -> Option<&Model> {
-        let (config, rest) = self.models.split_at(self.config_len);
-        config
-            .iter()
-            .find(|m| m.id == id)
-            .or_else(|| find_sorted(rest, id))
+        match self.config_index.get(id) {
+            Some(&i) => self.models.get(i),
+            None => find_sorted(&self.models[self.config_len..], id),
+        }
     }
 
     /// True when live data (fresh or cached) took part in the merge.

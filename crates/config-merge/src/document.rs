@@ -29,16 +29,9 @@ enum Parsed {
 impl ConfigDocument {
     /// Reads and parses `path`; `Ok(None)` when the file does not exist.
     pub fn load(path: &Path) -> Result<Option<ConfigDocument>, ConfigError> {
-        match std::fs::read_to_string(path) {
-            Ok(text) => ConfigDocument::parse(path, text).map(Some),
+        match std::fs::read(path) {
+            Ok(bytes) => ConfigDocument::parse(path, utf8(path, bytes)?).map(Some),
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-            Err(e) if e.kind() == io::ErrorKind::InvalidData => Err(ConfigError::Parse {
-                path: path.to_path_buf(),
-                line: 1,
-                column: 1,
-                message: "the file is not valid UTF-8".to_owned(),
-                snippet: String::new(),
-            }),
             Err(e) => Err(ConfigError::io("reading", path, e)),
         }
     }
@@ -50,6 +43,8 @@ impl ConfigDocument {
                 let is_object = tree.node(tree.root()).kind == Kind::Object;
                 (Parsed::Tree(tree, OnceCell::new()), is_object)
             }
+            // Too deep (or too big) for the strict parser is too much for `json5` too.
+            Err(err) if err.limit => return Err(syntax_error(path, &text, &err)),
             // Reading is tolerant: should the strict parser ever refuse what `json5`
             // accepts, the read still works (edits will report the spot).
             Err(_) => {
@@ -140,18 +135,64 @@ pub(crate) fn parse_tree(path: &Path, text: &str) -> Result<Tree, ConfigError> {
             err.message
         );
     }
+    Err(syntax_error(path, text, &err))
+}
+
+/// The strict parser's error as `path:line:col` + snippet.
+fn syntax_error(path: &Path, text: &str, err: &syntax::SyntaxError) -> ConfigError {
     let (line, column) = syntax::line_column(text, err.offset);
-    Err(ConfigError::Parse {
+    ConfigError::Parse {
         path: path.to_path_buf(),
         line,
         column,
         message: err.message.to_owned(),
         snippet: snippet(text, line, column),
+    }
+}
+
+/// The file's bytes as text, or an error pointing at the first byte that is not UTF-8.
+pub(crate) fn utf8(path: &Path, bytes: Vec<u8>) -> Result<String, ConfigError> {
+    String::from_utf8(bytes).map_err(|e| {
+        let at = e.utf8_error().valid_up_to();
+        let bytes = e.as_bytes();
+        // The text up to the end of the bad byte's line, the bad bytes shown as U+FFFD.
+        let line_end = bytes[at..]
+            .iter()
+            .position(|&b| b == b'\n')
+            .map_or(bytes.len(), |n| at + n);
+        let shown = String::from_utf8_lossy(&bytes[..line_end]);
+        let (line, column) = syntax::line_column(&shown, at);
+        ConfigError::Parse {
+            path: path.to_path_buf(),
+            line,
+            column,
+            message: format!(
+                "invalid UTF-8 (byte 0x{:02X}); the file must be UTF-8 text",
+                bytes[at]
+            ),
+            snippet: snippet(&shown, line, column),
+        }
     })
 }
 
 /// Parses JSON5 into a value, turning parser errors into `path:line:col` + snippet.
 pub(crate) fn parse_json5(path: &Path, text: &str) -> Result<Value, ConfigError> {
+    if let Some(offset) = syntax::too_deep(text) {
+        // `json5` recurses once per level and would overflow the stack: the strict
+        // parser names the first problem instead (the depth, or a syntax error before it).
+        return Err(match syntax::parse(text) {
+            Err(err) => syntax_error(path, text, &err),
+            Ok(_) => syntax_error(
+                path,
+                text,
+                &syntax::SyntaxError {
+                    offset,
+                    message: syntax::TOO_DEEP,
+                    limit: true,
+                },
+            ),
+        });
+    }
     // An empty or whitespace-only file is not JSON5; json5 reports it at 1:1, which is right.
     json5::from_str::<Value>(text).map_err(|e| {
         let (mut line, mut column) = e
@@ -192,20 +233,47 @@ fn strip_position(message: &str) -> String {
     }
 }
 
-/// The 1-based `line` of `text` with a caret under `column`, like rustc's.
+/// The 1-based `line` of `text` with a caret under `column`, like rustc's; secrets on
+/// the line are masked (see `redact`).
 pub(crate) fn snippet(text: &str, line: usize, column: usize) -> String {
-    let Some(source) = text.lines().nth(line.saturating_sub(1)) else {
+    let Some(range) = line_range(text, line) else {
         return String::new();
     };
+    let source = crate::redact::masked_line(text, range);
     // Long lines (minified configs) are cut around the column so the caret stays visible.
+    const WIDTH: usize = 100;
     let chars: Vec<char> = source.chars().collect();
-    let start = column.saturating_sub(60);
-    let end = (start + 100).min(chars.len());
-    let shown: String = chars.get(start..end).unwrap_or_default().iter().collect();
+    let start = column
+        .saturating_sub(60)
+        .min(chars.len().saturating_sub(WIDTH));
+    let end = (start + WIDTH).min(chars.len());
+    let shown: String = chars[start..end].iter().collect();
     let number = line.to_string();
     let pad = " ".repeat(number.len());
     let caret_at = column.saturating_sub(1).saturating_sub(start);
-    format!("{number} | {shown}\n{pad} | {}^", " ".repeat(caret_at))
+    // Tabs before the caret stay tabs, so it lines up in any terminal.
+    let lead: String = (0..caret_at)
+        .map(|i| match chars.get(start + i) {
+            Some('\t') => '\t',
+            _ => ' ',
+        })
+        .collect();
+    format!("{number} | {shown}\n{pad} | {lead}^")
+}
+
+/// The byte range of the 1-based `line` (without its line break), numbered as
+/// `str::lines` does.
+fn line_range(text: &str, line: usize) -> Option<std::ops::Range<usize>> {
+    let mut start = 0;
+    for (i, piece) in text.split_inclusive('\n').enumerate() {
+        if i + 1 == line {
+            let body = piece.strip_suffix('\n').unwrap_or(piece);
+            let body = body.strip_suffix('\r').unwrap_or(body);
+            return Some(start..start + body.len());
+        }
+        start += piece.len();
+    }
+    None
 }
 
 #[cfg(test)]

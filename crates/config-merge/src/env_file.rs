@@ -10,7 +10,7 @@ use std::path::Path;
 
 use crate::ConfigError;
 use crate::locate::parent_dir;
-use crate::write::{create_private_dir, write_atomic};
+use crate::write::{create_private_dir, refuse_read_only, write_atomic};
 
 /// The value of `name` in a `.env` file (`NAME=value`, `export NAME=value`, quotes
 /// removed); with several assignments the last one, as `dotenv` does.
@@ -56,6 +56,7 @@ pub fn set_var(path: &Path, name: &str, value: &str) -> Result<bool, ConfigError
     if old.as_deref() == Some(text.as_str()) {
         return Ok(false);
     }
+    refuse_read_only(path)?;
     create_private_dir(&parent_dir(path))?;
     write_atomic(path, text.as_bytes(), 0o600)?;
     tracing::debug!(path = %path.display(), name, "env file updated");
@@ -63,7 +64,7 @@ pub fn set_var(path: &Path, name: &str, value: &str) -> Result<bool, ConfigError
 }
 
 /// `text` with the assignments of `name` replaced by `line` (see [`set_var`]).
-fn with_line(text: &str, name: &str, line: &str) -> String {
+pub(crate) fn with_line(text: &str, name: &str, line: &str) -> String {
     let mut out = String::with_capacity(text.len() + line.len() + 2);
     let mut done = false;
     for raw in text.split_inclusive('\n') {
@@ -94,7 +95,7 @@ fn with_line(text: &str, name: &str, line: &str) -> String {
 }
 
 /// The raw value when `line` assigns `name`.
-fn assignment<'a>(line: &'a str, name: &str) -> Option<&'a str> {
+pub(crate) fn assignment<'a>(line: &'a str, name: &str) -> Option<&'a str> {
     let line = line.trim_start();
     let line = line.strip_prefix("export ").map_or(line, str::trim_start);
     let rest = line.strip_prefix(name)?.trim_start();
@@ -102,7 +103,7 @@ fn assignment<'a>(line: &'a str, name: &str) -> Option<&'a str> {
 }
 
 /// A raw value as `dotenv` reads it.
-fn unquote(raw: &str) -> String {
+pub(crate) fn unquote(raw: &str) -> String {
     for q in ['\'', '"', '`'] {
         if let Some(inner) = raw.strip_prefix(q).and_then(|r| r.split_once(q)) {
             let inner = inner.0;
@@ -118,7 +119,7 @@ fn unquote(raw: &str) -> String {
 }
 
 /// The value written so `dotenv` reads back exactly `value`; `None` when it cannot be.
-fn quote(value: &str) -> Option<String> {
+pub(crate) fn quote(value: &str) -> Option<String> {
     let bare = |b: u8| b.is_ascii_alphanumeric() || b"_-.:/+@,=%".contains(&b);
     if !value.is_empty() && value.bytes().all(bare) {
         return Some(value.to_owned());

@@ -47,6 +47,12 @@ pub enum ConfigError {
         #[source]
         source: io::Error,
     },
+    /// The file is read-only (its owner may not write it): hfclaw does not replace it.
+    #[error("{} is read-only", path.display())]
+    ReadOnly {
+        /// The file.
+        path: PathBuf,
+    },
     /// An edit produced text the strict parser refuses: a bug in hfclaw, caught before
     /// anything was written.
     #[error("{}: internal error: {detail}", path.display())]
@@ -83,7 +89,10 @@ impl ConfigError {
 
     /// `true` when the user's input is at fault (exit code 2), `false` for I/O (exit 1).
     pub fn is_input_error(&self) -> bool {
-        !matches!(self, ConfigError::Io { .. } | ConfigError::Bug { .. })
+        !matches!(
+            self,
+            ConfigError::Io { .. } | ConfigError::Bug { .. } | ConfigError::ReadOnly { .. }
+        )
     }
 
     /// What the user should do about it.
@@ -102,6 +111,10 @@ impl ConfigError {
                 Some("check the file's owner and permissions".to_owned())
             }
             ConfigError::Io { .. } => None,
+            ConfigError::ReadOnly { path } => Some(format!(
+                "make it writable (`chmod u+w {}`) to let hfclaw edit it; the file was not changed",
+                path.display()
+            )),
             ConfigError::Bug { .. } => Some(
                 "the file was not changed; please report this bug with the command you ran"
                     .to_owned(),

@@ -20,7 +20,10 @@ mod document;
 mod editor;
 pub mod env_file;
 mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 mod locate;
+mod redact;
 mod schema;
 mod syntax;
 mod view;

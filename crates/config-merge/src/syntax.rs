@@ -17,8 +17,12 @@ use serde_json::{Map, Number, Value};
 pub(crate) const NONE: u32 = u32::MAX;
 
 /// Deeper nesting is refused instead of risking the stack (the `json5` crate recurses
-/// without a limit; a config is never this deep).
-const MAX_DEPTH: usize = 512;
+/// without a limit; a config is never this deep). The same limit as `serde_json`'s, so
+/// every parser of hfclaw's input refuses the same depth.
+pub(crate) const MAX_DEPTH: usize = 128;
+
+/// The error of text nested deeper than [`MAX_DEPTH`].
+pub(crate) const TOO_DEEP: &str = "nested deeper than 128 levels";
 
 /// What a node holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -117,6 +121,11 @@ impl Tree {
     /// The root value.
     pub fn root(&self) -> u32 {
         self.root
+    }
+
+    /// The number of nodes (ids are `0..len`).
+    pub fn len(&self) -> u32 {
+        self.nodes.len() as u32
     }
 
     /// A node by index.
@@ -811,7 +820,7 @@ impl Parser<'_> {
         if self.depth > MAX_DEPTH {
             return Err(SyntaxError {
                 offset: self.pos,
-                message: "values are nested too deeply (more than 512 levels)",
+                message: TOO_DEEP,
                 limit: true,
             });
         }
@@ -1230,6 +1239,50 @@ fn decode(raw: &str) -> String {
     out
 }
 
+/// The offset of the first `[` or `{` nested deeper than [`MAX_DEPTH`], by a scan that
+/// knows only strings and comments: the guard before text goes to the `json5` crate,
+/// which recurses once per level.
+///
+/// It never counts fewer levels than a JSON5 parser reaches: it leaves a string or a
+/// comment exactly where JSON5 does, or later only where JSON5 has already failed (a raw
+/// line break in a string, an unterminated comment), and a parser that failed goes no
+/// deeper.
+pub(crate) fn too_deep(text: &str) -> Option<usize> {
+    let bytes = text.as_bytes();
+    let mut depth = 0usize;
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'[' | b'{' => {
+                depth += 1;
+                if depth > MAX_DEPTH {
+                    return Some(i);
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            quote @ (b'"' | b'\'') => {
+                i += 1;
+                while i < bytes.len() && bytes[i] != quote {
+                    i += if bytes[i] == b'\\' { 2 } else { 1 };
+                }
+            }
+            b'/' if bytes.get(i + 1) == Some(&b'/') => {
+                // Ends at the line terminators of `comment` (U+2028/2029 start with E2).
+                while i < bytes.len() && !matches!(bytes[i], b'\n' | b'\r' | 0xE2) {
+                    i += 1;
+                }
+            }
+            b'/' if bytes.get(i + 1) == Some(&b'*') => match text[i + 2..].find("*/") {
+                Some(len) => i += 2 + len + 1,
+                None => return None,
+            },
+            _ => {}
+        }
+        i += 1;
+    }
+    None
+}
+
 /// 1-based line and column (in characters) of a byte offset.
 pub(crate) fn line_column(text: &str, offset: usize) -> (usize, usize) {
     let offset = offset.min(text.len());
@@ -1492,38 +1545,8 @@ mod tests {
         }
 
         fn same_as_json5(text: &str) -> Result<(), TestCaseError> {
-            let ours = parse(text);
-            let theirs = json5::from_str::<Value>(text);
-            match (&ours, &theirs) {
-                (Ok(tree), Ok(value)) => {
-                    prop_assert_eq!(&tree.to_value(text, tree.root()), value, "{:?}", text);
-                    // Typed reads straight from the tree equal reads of the value.
-                    let typed = serde_json::Value::deserialize(NodeDeserializer {
-                        tree,
-                        text,
-                        id: tree.root(),
-                    });
-                    let typed = typed.ok();
-                    prop_assert_eq!(typed.as_ref(), Some(value));
-                    // An incremental re-parse of any container equals a fresh parse.
-                    for id in 0..tree.nodes.len() as u32 {
-                        if matches!(tree.node(id).kind, Kind::Object | Kind::Array) {
-                            let mut again = tree.clone();
-                            prop_assert!(again.reparse_within(text, id, 0).is_ok());
-                            prop_assert_eq!(&again, tree);
-                        }
-                    }
-                }
-                (Err(e), Ok(_)) => {
-                    prop_assert!(e.limit, "json5 accepts {:?}, we say {:?}", text, e)
-                }
-                (Ok(_), Err(e)) => prop_assert!(false, "we accept {:?}, json5 says {}", text, e),
-                (Err(_), Err(_)) => {}
-            }
-            Ok(())
+            crate::fuzzing::json5_parsers(text).map_err(TestCaseError::fail)
         }
-
-        use serde::Deserialize;
 
         proptest! {
             #![proptest_config(ProptestConfig::with_cases(2000))]
@@ -1553,5 +1576,41 @@ mod tests {
         let text = "[".repeat(100_000);
         let err = parse(&text).unwrap_err();
         assert!(err.limit);
+        assert_eq!((err.offset, err.message), (MAX_DEPTH, TOO_DEEP));
+        assert_eq!(TOO_DEEP, format!("nested deeper than {MAX_DEPTH} levels"));
+    }
+
+    #[test]
+    fn the_limit_is_128_levels_of_objects_or_arrays() {
+        let ok = format!("{}1{}", "[".repeat(MAX_DEPTH), "]".repeat(MAX_DEPTH));
+        assert!(parse(&ok).is_ok());
+        assert_eq!(too_deep(&ok), None);
+        let deep = format!("[{ok}]");
+        assert_eq!(parse(&deep).unwrap_err().message, TOO_DEEP);
+        assert_eq!(too_deep(&deep), Some(MAX_DEPTH));
+        let objects = format!(
+            "{}{}",
+            "{a:".repeat(MAX_DEPTH + 1),
+            "}".repeat(MAX_DEPTH + 1)
+        );
+        assert_eq!(parse(&objects).unwrap_err().offset, 3 * MAX_DEPTH);
+        assert_eq!(too_deep(&objects), Some(3 * MAX_DEPTH));
+    }
+
+    #[test]
+    fn the_depth_scan_skips_strings_and_comments() {
+        let brackets = "[".repeat(200);
+        for text in [
+            format!("{{a: '{brackets}'}}"),
+            format!("{{a: \"\\\"{brackets}\"}}"),
+            format!("{{ // {brackets}\n}}"),
+            format!("{{ /* {brackets} */ }}"),
+            format!("{{ a: 'x\\'{brackets}' }}"),
+        ] {
+            assert_eq!(too_deep(&text), None, "{text}");
+            assert!(json5::from_str::<Value>(&text).is_ok(), "{text}");
+        }
+        // A string's line break or an open comment already failed json5: no deeper.
+        assert_eq!(too_deep(&format!("{{ /* {brackets}")), None);
     }
 }

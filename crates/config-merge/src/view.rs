@@ -113,6 +113,16 @@ impl OpenClawView {
     /// Reads the view out of a parsed config.
     pub fn from_value(root: &Value) -> OpenClawView {
         let mut view = OpenClawView::default();
+        // Containers on the paths hfclaw reads: one of another type reads as absent, with
+        // a warning (and edits refuse to write into it).
+        for (pointer, key) in CONTAINERS {
+            if root
+                .pointer(pointer)
+                .is_some_and(|v| !v.is_object() && !v.is_null())
+            {
+                view.warn(format!("{key} is not an object; ignored"));
+            }
+        }
         let defaults = root.pointer("/agents/defaults");
         match defaults.and_then(|d| d.get("model")) {
             None | Some(Value::Null) => {}
@@ -264,7 +274,7 @@ impl OpenClawView {
         let list = tree
             .at(text, &["models", "providers", PROVIDER_ID, "models"])
             .filter(|&id| tree.node(id).kind == Kind::Array);
-        let root = tree.to_value_skipping(text, tree.root(), list.unwrap_or(NONE));
+        let root = read_parts(text, tree, tree.root(), READ, list.unwrap_or(NONE));
         let mut view = OpenClawView::from_value(&root);
         if !matches!(which, ProviderModels::Skip)
             && let Some(list) = list
@@ -315,6 +325,88 @@ impl OpenClawView {
             .and_then(|e| e.alias.as_deref())
     }
 }
+
+/// What [`OpenClawView::from_value`] reads of an object: some members whole, some in
+/// part. Everything else (most of a 50 MB config) is never turned into a value.
+enum Part {
+    /// The whole value.
+    All,
+    /// Of an object, only these members.
+    Members(&'static [(&'static str, Part)]),
+    /// Of an object, every key (with `null` values) and the member named here whole.
+    KeysAnd(&'static str),
+}
+
+const READ: &[(&str, Part)] = &[
+    (
+        "agents",
+        Part::Members(&[(
+            "defaults",
+            Part::Members(&[
+                ("model", Part::All),
+                ("models", Part::All),
+                ("modelPolicy", Part::All),
+            ]),
+        )]),
+    ),
+    (
+        "models",
+        Part::Members(&[("providers", Part::KeysAnd(PROVIDER_ID))]),
+    ),
+    (
+        "env",
+        Part::Members(&[("vars", Part::All), ("shellEnv", Part::All)]),
+    ),
+    ("meta", Part::Members(&[("migrations", Part::All)])),
+];
+
+/// The members `parts` of object `id` as a value (`skip` read as `[]`); a value that is
+/// not an object keeps its type (an array reads as `[]`), for the view's type warnings.
+fn read_parts(text: &str, tree: &Tree, id: u32, parts: &[(&str, Part)], skip: u32) -> Value {
+    let mut map = Map::new();
+    for (key, part) in parts {
+        if let Some(child) = tree.get(text, id, key) {
+            map.insert((*key).to_owned(), read_part(text, tree, child, part, skip));
+        }
+    }
+    Value::Object(map)
+}
+
+fn read_part(text: &str, tree: &Tree, id: u32, part: &Part, skip: u32) -> Value {
+    match (tree.node(id).kind, part) {
+        (_, Part::All) => tree.to_value_skipping(text, id, skip),
+        (Kind::Object, Part::Members(parts)) => read_parts(text, tree, id, parts, skip),
+        (Kind::Object, Part::KeysAnd(whole)) => {
+            let mut map = Map::new();
+            for child in tree.children(id) {
+                let key = tree.key(text, child).unwrap_or_default();
+                let value = if key == *whole {
+                    tree.to_value_skipping(text, child, skip)
+                } else {
+                    Value::Null
+                };
+                map.insert(key, value);
+            }
+            Value::Object(map)
+        }
+        (Kind::Array, _) => Value::Array(Vec::new()),
+        _ => tree.to_value(text, id),
+    }
+}
+
+/// The objects on the paths the view reads, as JSON pointers and dotted keys.
+const CONTAINERS: [(&str, &str); 7] = [
+    ("/agents", "agents"),
+    ("/agents/defaults", "agents.defaults"),
+    (
+        "/agents/defaults/modelPolicy",
+        "agents.defaults.modelPolicy",
+    ),
+    ("/models", "models"),
+    ("/models/providers", "models.providers"),
+    ("/env", "env"),
+    ("/env/vars", "env.vars"),
+];
 
 /// OpenClaw 2026.9's rule: `modelPolicy.allow` if present; else, before the migration, the
 /// non-blank keys of `agents.defaults.models`; else nothing (all allowed).
@@ -404,6 +496,33 @@ mod tests {
     }
 
     #[test]
+    fn containers_of_the_wrong_type_are_warned_about() {
+        let v = view(
+            r#"{ models: [], agents: { defaults: { model: "huggingface/a/b", modelPolicy: 3 } },
+                 env: { vars: "x" } }"#,
+        );
+        assert_eq!(
+            v.warnings,
+            [
+                "agents.defaults.modelPolicy is not an object; ignored",
+                "models is not an object; ignored",
+                "env.vars is not an object; ignored",
+            ]
+        );
+        // The string form of `model` is OpenClaw's too: read, not warned about.
+        assert_eq!(v.primary.as_deref(), Some("huggingface/a/b"));
+        let v = view(r#"{ agents: [], models: { providers: "p" }, env: 1 }"#);
+        assert_eq!(
+            v.warnings,
+            [
+                "agents is not an object; ignored",
+                "models.providers is not an object; ignored",
+                "env is not an object; ignored",
+            ]
+        );
+    }
+
+    #[test]
     fn model_may_be_a_plain_string() {
         let v = view(r#"{ agents: { defaults: { model: "huggingface/q/r" } } }"#);
         assert_eq!(v.primary.as_deref(), Some("huggingface/q/r"));
@@ -447,6 +566,11 @@ mod tests {
                agents: { defaults: { model: "x", models: { "x": { alias: "X" } } } } }"#,
             r#"{ models: { providers: { huggingface: { models: "nope" } } } }"#,
             r#"{ models: { providers: { huggingface: 3 } } }"#,
+            r#"{ agents: [1], models: { providers: { a: 1, huggingface: { baseUrl: 'x' }, b: [], huggingface: { api: 'y' } } },
+                 env: { vars: { A: 'b', N: 1 } }, meta: { migrations: { modelPolicyAllowlist: true } }, plugins: { x: [1, 2] } }"#,
+            r#"{ agents: { defaults: { model: { primary: 'a' }, modelPolicy: { allow: ['x'] }, other: {} }, list: [] },
+                 models: [], env: 'e' }"#,
+            r#"{ agents: { defaults: [] }, models: { providers: [] }, env: { vars: [] } }"#,
             "{}",
         ] {
             let tree = crate::syntax::parse(text).unwrap();

@@ -5,10 +5,11 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
 
 use hfclaw_catalog::ConfigModel;
 
-use crate::document::parse_json5;
+use crate::document::{parse_json5, utf8};
 use crate::editor::{Editor, MergeReport};
 use crate::locate::parent_dir;
 use crate::{ConfigDocument, ConfigError};
@@ -58,6 +59,7 @@ pub fn edit_loaded_config<T>(
     create_private_dir(&dir)?;
     let _lock = lock_beside(path)?;
     let target = resolve_link(path);
+    remove_stale_temps(&parent_dir(&target));
     let existing = read_existing(&target)?;
     let start = existing.as_deref().unwrap_or("");
     let mut editor = match loaded.and_then(|doc| doc.into_tree_if_text_is(start)) {
@@ -82,6 +84,7 @@ pub fn edit_loaded_config<T>(
             detail: format!("the edited text does not parse ({e})"),
         });
     }
+    refuse_read_only(&target)?;
     let outcome = replace(&target, existing.as_deref(), text)?;
     tracing::debug!(path = %target.display(), "config written");
     Ok((value, outcome))
@@ -113,19 +116,74 @@ pub fn edit_models_json(
 
 fn read_existing(path: &Path) -> Result<Option<String>, ConfigError> {
     match fs::read(path) {
-        Ok(bytes) => String::from_utf8(bytes)
-            .map(Some)
-            .map_err(|_| ConfigError::Parse {
-                path: path.to_path_buf(),
-                line: 1,
-                column: 1,
-                message: "the file is not valid UTF-8".to_owned(),
-                snippet: String::new(),
-            }),
+        Ok(bytes) => utf8(path, bytes).map(Some),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(ConfigError::io("reading", path, e)),
     }
 }
+
+/// Refuses to replace a file its owner may not write (`chmod 444`): the rename would
+/// succeed all the same (it needs only the directory), silently undoing the protection.
+pub(crate) fn refuse_read_only(path: &Path) -> Result<(), ConfigError> {
+    match fs::metadata(path) {
+        Ok(meta) if meta.permissions().mode() & 0o200 == 0 => Err(ConfigError::ReadOnly {
+            path: path.to_path_buf(),
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// A temp file older than this whose writer holds no lock on it is a leftover.
+const STALE_AFTER: Duration = Duration::from_secs(2);
+
+/// Removes temp files of writes killed before their rename (`.hfclaw-XXXXXX`, each a full
+/// copy of a file) from `dir`. Called under the config's lock, so no write of the config
+/// is under way; a write of another file in the directory (the `.env`) holds its temp
+/// file's lock while it lives (see [`write_atomic`]), and the age covers the instant
+/// between creating and locking it.
+fn remove_stale_temps(dir: &Path) {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    let now = SystemTime::now();
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        if !name.to_str().is_some_and(is_temp_name) {
+            continue;
+        }
+        let path = entry.path();
+        let Ok(meta) = fs::symlink_metadata(&path) else {
+            continue;
+        };
+        let age = meta
+            .modified()
+            .ok()
+            .and_then(|m| now.duration_since(m).ok());
+        if !meta.file_type().is_file() || age.is_none_or(|age| age < STALE_AFTER) {
+            continue;
+        }
+        let Ok(file) = File::open(&path) else {
+            continue;
+        };
+        if file.try_lock().is_err() {
+            continue;
+        }
+        match fs::remove_file(&path) {
+            Ok(()) => tracing::debug!(path = %path.display(), "removed a stale temp file"),
+            Err(e) => {
+                tracing::debug!(path = %path.display(), "cannot remove a stale temp file: {e}")
+            }
+        }
+    }
+}
+
+/// `.hfclaw-` and the six letters or digits `tempfile` adds.
+fn is_temp_name(name: &str) -> bool {
+    name.strip_prefix(TEMP_PREFIX)
+        .is_some_and(|rest| rest.len() == 6 && rest.bytes().all(|b| b.is_ascii_alphanumeric()))
+}
+
+const TEMP_PREFIX: &str = ".hfclaw-";
 
 /// Creates `dir` (0700, like OpenClaw's state dir) if it is missing.
 pub(crate) fn create_private_dir(dir: &Path) -> Result<(), ConfigError> {
@@ -218,9 +276,12 @@ fn keep_backup(
 pub(crate) fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> Result<(), ConfigError> {
     let dir = parent_dir(path);
     let mut temp = tempfile::Builder::new()
-        .prefix(".hfclaw-")
+        .prefix(TEMP_PREFIX)
         .tempfile_in(&dir)
         .map_err(|e| ConfigError::io("creating a temporary file in", &dir, e))?;
+    // Held until the rename: tells `remove_stale_temps` this write is alive (the kernel
+    // drops the lock when a killed writer dies). Best effort: not every file system locks.
+    let _ = temp.as_file().lock();
     let io = |e| ConfigError::io("writing", path, e);
     temp.write_all(bytes).map_err(io)?;
     temp.as_file()

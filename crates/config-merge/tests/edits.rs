@@ -5,6 +5,7 @@
 use std::path::Path;
 
 use hfclaw_catalog::{ConfigCost, ConfigModel};
+use hfclaw_config_merge::fuzzing::comments;
 use hfclaw_config_merge::{ConfigError, Editor};
 use serde_json::{Value, json};
 
@@ -28,41 +29,11 @@ fn value(text: &str) -> Value {
     json5::from_str(text).unwrap()
 }
 
-/// Every `//` and `/* */` comment of a JSON5 text (strings skipped).
-fn comments(text: &str) -> Vec<String> {
-    let bytes = text.as_bytes();
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            q @ (b'"' | b'\'') => {
-                i += 1;
-                while i < bytes.len() && bytes[i] != q {
-                    i += if bytes[i] == b'\\' { 2 } else { 1 };
-                }
-                i += 1;
-            }
-            b'/' if bytes.get(i + 1) == Some(&b'/') => {
-                let end = text[i..].find('\n').map_or(text.len(), |n| i + n);
-                out.push(text[i..end].trim_end().to_owned());
-                i = end;
-            }
-            b'/' if bytes.get(i + 1) == Some(&b'*') => {
-                let end = text[i + 2..].find("*/").map_or(text.len(), |n| i + n + 4);
-                out.push(text[i..end].to_owned());
-                i = end;
-            }
-            _ => i += 1,
-        }
-    }
-    out
-}
-
 fn assert_comments_kept(input: &str, output: &str) {
     let all = comments(input);
     assert!(!all.is_empty() || !input.contains("//"));
     for comment in all {
-        assert!(output.contains(&comment), "lost {comment:?}:\n{output}");
+        assert!(output.contains(comment), "lost {comment:?}:\n{output}");
     }
 }
 
@@ -797,7 +768,7 @@ mod properties {
             }
             let out = editor.text();
             for comment in comments(input) {
-                prop_assert!(out.contains(&comment), "lost {:?}:\n{}", comment, out);
+                prop_assert!(out.contains(comment), "lost {:?}:\n{}", comment, out);
             }
         }
     }

@@ -4,6 +4,7 @@
 //! alias); then aliases, matched case-insensitively; then a bare hub id, which gets the
 //! `huggingface/` prefix; then a foreign ref such as `openrouter/a/b`.
 
+use std::collections::HashMap;
 use std::fmt;
 
 use crate::{HUGGINGFACE_PREFIX, ModelRef, ParseError};
@@ -12,6 +13,9 @@ use crate::{HUGGINGFACE_PREFIX, ModelRef, ParseError};
 #[derive(Debug, Clone, Default)]
 pub struct Aliases {
     entries: Vec<(ModelRef, String)>,
+    /// The first entry of each ref: `models list` asks for every row's alias, and a
+    /// config may hold hundreds of thousands.
+    first: HashMap<ModelRef, usize>,
 }
 
 impl Aliases {
@@ -24,16 +28,17 @@ impl Aliases {
     pub fn insert(&mut self, model_ref: ModelRef, alias: impl Into<String>) {
         let alias = alias.into();
         if !alias.trim().is_empty() {
+            self.first
+                .entry(model_ref.clone())
+                .or_insert(self.entries.len());
             self.entries.push((model_ref, alias));
         }
     }
 
     /// The alias written for exactly this ref.
     pub fn alias_of(&self, model_ref: &ModelRef) -> Option<&str> {
-        self.entries
-            .iter()
-            .find(|(r, _)| r == model_ref)
-            .map(|(_, alias)| alias.as_str())
+        let &i = self.first.get(model_ref)?;
+        Some(self.entries[i].1.as_str())
     }
 
     /// The refs whose alias matches `alias` case-insensitively, in config order.

@@ -30,6 +30,7 @@ fn main() -> ExitCode {
         Some("chain") => chain(&args[1..]),
         Some("array-edit") => bench_array_edit(),
         Some("big-config") => big_config(&args[1..]),
+        Some("huge-config") => huge_config(&args[1..]),
         Some("rss") => rss(&args[1..]),
         Some("ledger-fill") => ledger::fill(&args[1..]),
         Some("ledger-record") => ledger::record(),
@@ -476,6 +477,47 @@ fn big_config(args: &[String]) -> Result<()> {
         entries += 200;
         text = config_with_models(entries);
     }
+    std::fs::write(path, text)?;
+    Ok(())
+}
+
+/// `huge-config PATH MB`: a valid, commented config of about MB megabytes shaped like a
+/// config synced with a huge catalog: three quarters provider entries (one per line, a
+/// comment each), a tenth aliases (which are also the allowlist), the rest another
+/// tool's data under `plugins` that hfclaw carries through.
+fn huge_config(args: &[String]) -> Result<()> {
+    let [path, mb] = args else {
+        return Err("usage: bench-runner huge-config PATH MB".into());
+    };
+    let target = mb.parse::<usize>()? * 1024 * 1024;
+    let mut text = String::with_capacity(target + 4096);
+    text.push_str("// generated for benchmarks: a config of a huge catalog\n{\n  agents: {\n    defaults: {\n      model: { primary: 'huggingface/deepseek-ai/DeepSeek-R1', fallbacks: ['huggingface/Qwen/Qwen3-8B'] },\n      models: {\n");
+    let mut i = 0;
+    while text.len() < target / 10 {
+        text.push_str(&format!(
+            "        'huggingface/org-{}/Model-{i}-Instruct': {{ alias: 'model {i}' }},\n",
+            i % 97
+        ));
+        i += 1;
+    }
+    text.push_str("        'huggingface/deepseek-ai/DeepSeek-R1': { alias: 'R1' },\n      },\n    },\n  },\n  plugins: { entries: {\n");
+    i = 0;
+    while text.len() < target / 4 {
+        text.push_str(&format!(
+            "    'plugin-{i}': {{ enabled: true, config: {{ list: [1, 2, 3, 'x{i}'], nested: {{ a: {{ b: null }} }} }} }},\n"
+        ));
+        i += 1;
+    }
+    text.push_str("  } },\n  models: {\n    providers: {\n      huggingface: {\n        baseUrl: 'https://router.huggingface.co/v1',\n        models: [\n");
+    i = 0;
+    while text.len() < target {
+        text.push_str(&format!(
+            "          {{ id: 'org-{}/Model-{i}-Instruct', name: 'Model {i}', contextWindow: 131072, maxTokens: 8192, reasoning: false, input: ['text'], cost: {{ input: 0.1, output: 0.3, cacheRead: 0, cacheWrite: 0 }} }}, // #{i}\n",
+            i % 97
+        ));
+        i += 1;
+    }
+    text.push_str("        ],\n      },\n    },\n  },\n}\n");
     std::fs::write(path, text)?;
     Ok(())
 }

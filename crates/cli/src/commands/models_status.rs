@@ -60,6 +60,9 @@ struct AllowlistStatus {
 pub fn run(ctx: &Context, args: &StatusArgs) -> CliResult {
     let document = ctx.load_config()?;
     let view = document.as_ref().map(|d| d.view()).unwrap_or_default();
+    // The text and its tree (several times the file's size) are not needed past the view.
+    let exists = document.is_some();
+    drop(document);
     for warning in &view.warnings {
         ctx.messages
             .warn(format!("{}: {warning}", ctx.paths.config.display()));
@@ -78,7 +81,7 @@ pub fn run(ctx: &Context, args: &StatusArgs) -> CliResult {
         config: ConfigStatus {
             path: ctx.paths.config.display().to_string(),
             source: ctx.paths.source.to_string(),
-            exists: document.is_some(),
+            exists,
         },
         token: token.map(|(token, source)| TokenStatus {
             source: source.to_string(),

@@ -7,7 +7,7 @@ mod common;
 use common::Sandbox;
 use hfclaw_e2e::Reply;
 
-const ROUTER_LIST: &str = include_str!("../fixtures/router-models.json");
+const ROUTER_LIST: &str = include_str!("../fixtures/router-models-synthetic.json");
 
 #[test]
 fn live_list_is_fetched_cached_and_reused_offline() {

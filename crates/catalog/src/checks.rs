@@ -238,7 +238,7 @@ mod tests {
     }
 
     fn live_catalog() -> Catalog {
-        let body = include_bytes!("../tests/fixtures/router-models.json");
+        let body = include_bytes!("../tests/fixtures/router-models-synthetic.json");
         let models = parse_model_list(body).unwrap().models;
         Catalog::merge(builtin::models(), Some(models.clone()), &[])
     }

@@ -280,7 +280,7 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
 
-    const FIXTURE: &[u8] = include_bytes!("../tests/fixtures/router-models.json");
+    const FIXTURE: &[u8] = include_bytes!("../tests/fixtures/router-models-synthetic.json");
 
     #[test]
     fn fixture_parses_and_skips_malformed_entries() {

@@ -30,7 +30,7 @@ fn r(s: &str) -> ModelRef {
 }
 
 fn fixture_catalog() -> Catalog {
-    let body = include_bytes!("../tests/fixtures/router-models.json");
+    let body = include_bytes!("../tests/fixtures/router-models-synthetic.json");
     let models = parse_model_list(body).unwrap().models;
     Catalog::merge(builtin::models(), Some(models.clone()), &[])
 }
@@ -228,7 +228,7 @@ fn config_entry_with_suffix_is_its_own_entry() {
 }
 
 fn fixture_catalog_with(config: &[ConfigModel]) -> Catalog {
-    let body = include_bytes!("../tests/fixtures/router-models.json");
+    let body = include_bytes!("../tests/fixtures/router-models-synthetic.json");
     let models = parse_model_list(body).unwrap().models;
     Catalog::merge(builtin::models(), Some(models.clone()), config)
 }

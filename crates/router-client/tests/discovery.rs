@@ -11,7 +11,7 @@ use hfclaw_router_client::{
 use wiremock::matchers::{header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-const FIXTURE: &str = include_str!("fixtures/router-models.json");
+const FIXTURE: &str = include_str!("fixtures/router-models-synthetic.json");
 const SMALL: &str = r#"{"object":"list","data":[{"id":"cached/Only-1B","providers":[]}]}"#;
 const T0: u64 = 1_800_000_000;
 

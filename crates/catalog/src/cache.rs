@@ -119,6 +119,11 @@ impl CachedList {
     }
 }
 
+/// `now` as an RFC 3339 UTC time to the second, e.g. `2026-07-27T15:31:00Z`.
+pub fn rfc3339(now: SystemTime) -> String {
+    humantime::format_rfc3339_seconds(now).to_string()
+}
+
 /// Seconds since the Unix epoch at `now`.
 pub fn unix_seconds(now: SystemTime) -> u64 {
     now.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
@@ -169,6 +174,12 @@ mod tests {
         let later = UNIX_EPOCH + Duration::from_secs(1_000 + 3_600);
         assert!(!entry.is_fresh(later, Duration::from_secs(3_600)));
         assert_eq!(entry.age(UNIX_EPOCH), Duration::ZERO);
+    }
+
+    #[test]
+    fn times_print_as_rfc3339_utc() {
+        let t = UNIX_EPOCH + Duration::from_secs(1_785_166_260);
+        assert_eq!(rfc3339(t), "2026-07-27T15:31:00Z");
     }
 
     #[test]

@@ -110,6 +110,10 @@ struct RawProvider<'a> {
     first_token_latency_ms: Option<f64>,
     #[serde(default, deserialize_with = "lenient_f64")]
     throughput: Option<f64>,
+    #[serde(default)]
+    is_free: Option<bool>,
+    #[serde(default)]
+    is_model_author: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -212,6 +216,8 @@ fn provider_info(raw: RawProvider<'_>) -> ProviderInfo {
         supports_structured_output: raw.supports_structured_output,
         first_token_latency_ms: raw.first_token_latency_ms,
         throughput: raw.throughput,
+        is_free: raw.is_free,
+        is_model_author: raw.is_model_author,
     }
 }
 
@@ -383,6 +389,70 @@ mod tests {
         ] {
             assert!(parse_model_list(body).is_err(), "{body:?}");
         }
+    }
+
+    /// Every model of a real list parses, with no warning, through the one-pass route.
+    fn parses_cleanly(body: &[u8]) -> Discovered {
+        let got = parse_model_list(body).unwrap();
+        assert!(got.warnings.is_empty(), "{:?}", got.warnings);
+        assert!(serde_json::from_slice::<TypedList<'_>>(body).is_ok());
+        got
+    }
+
+    #[test]
+    fn real_snapshot_parses_every_model_and_offering() {
+        let got = parses_cleanly(include_bytes!("../data/router-snapshot.json"));
+        assert_eq!(got.models.len(), 129);
+        let offerings: Vec<&ProviderInfo> = got.models.iter().flat_map(|m| &m.providers).collect();
+        assert_eq!(offerings.len(), 287);
+        let mut names: Vec<&str> = offerings.iter().map(|p| p.name.as_str()).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), 13);
+        let oss = got
+            .models
+            .iter()
+            .find(|m| m.id == "openai/gpt-oss-120b")
+            .unwrap();
+        assert_eq!(oss.providers.len(), 10);
+        let cerebras = &oss.providers[0];
+        assert_eq!(cerebras.name, "cerebras");
+        assert_eq!(cerebras.context_length, None, "absent stays absent");
+        assert_eq!(cerebras.pricing, Some(Cost::new(0.25, 0.69)));
+        assert_eq!(cerebras.is_model_author, Some(false));
+    }
+
+    #[test]
+    fn genai_prices_excerpt_parses_with_every_field() {
+        // A real router answer trimmed to 4 models; it has no top-level "object".
+        let got = parses_cleanly(include_bytes!(
+            "../tests/fixtures/real/router-models-genai-prices-fixture.json"
+        ));
+        assert_eq!(got.models.len(), 4);
+        let k3 = &got.models[0];
+        assert_eq!(k3.id, "moonshotai/Kimi-K3");
+        assert_eq!(
+            k3.input_modalities.as_deref(),
+            Some(&["text".to_owned(), "image".to_owned()][..])
+        );
+        let together = &k3.providers[0];
+        assert_eq!(together.is_free, Some(false));
+        assert_eq!(together.first_token_latency_ms, Some(1836.2));
+        assert_eq!(together.throughput, Some(18.374051383950203));
+        assert_eq!(together.context_length, Some(1_000_000));
+    }
+
+    #[test]
+    fn hub_docs_excerpt_parses_inside_a_list() {
+        // The hub-docs page shows one element of `data`.
+        let entry =
+            include_str!("../tests/fixtures/real/router-models-hubdocs-hub-api-excerpt.json");
+        let body = format!(r#"{{"object":"list","data":[{entry}]}}"#);
+        let got = parses_cleanly(body.as_bytes());
+        assert_eq!(got.models.len(), 1);
+        assert_eq!(got.models[0].id, "deepseek-ai/DeepSeek-V4-Pro");
+        assert_eq!(got.models[0].owned_by.as_deref(), Some("deepseek-ai"));
+        assert!(!got.models[0].providers.is_empty());
     }
 
     #[test]

@@ -125,6 +125,10 @@ pub struct ProviderInfo {
     pub first_token_latency_ms: Option<f64>,
     /// Measured tokens per second.
     pub throughput: Option<f64>,
+    /// The router's `is_free` flag for this offering.
+    pub is_free: Option<bool>,
+    /// Whether this backend is the model's author (e.g. `zai-org` serving GLM).
+    pub is_model_author: Option<bool>,
 }
 
 impl ProviderInfo {
@@ -139,6 +143,8 @@ impl ProviderInfo {
             supports_structured_output: None,
             first_token_latency_ms: None,
             throughput: None,
+            is_free: None,
+            is_model_author: None,
         }
     }
 

@@ -53,6 +53,35 @@ fn builtin_holds_the_ten_seed_models_with_limits_and_prices() {
 }
 
 #[test]
+fn builtin_is_the_real_dated_snapshot() {
+    assert_eq!(builtin::AS_OF, "2026-07-27");
+    assert!(builtin::ORIGIN.contains("GET https://router.huggingface.co/v1/models"));
+    assert!(builtin::SNAPSHOT_SOURCE.contains("sha256:"));
+    let models = builtin::models();
+    assert_eq!(
+        models.len(),
+        129,
+        "every model of the snapshot has a live offering"
+    );
+    let oss = models
+        .iter()
+        .find(|m| m.id == "openai/gpt-oss-120b")
+        .unwrap();
+    assert_eq!(oss.providers.len(), 10);
+    assert_eq!(
+        oss.cost,
+        Some(Cost::new(0.037, 0.17)),
+        "deepinfra is cheapest"
+    );
+    assert_eq!(oss.context_window, Some(131_072));
+    let r1 = models
+        .iter()
+        .find(|m| m.id == "deepseek-ai/DeepSeek-R1")
+        .unwrap();
+    assert_eq!(r1.context_window, Some(64_000), "novita alone serves it");
+}
+
+#[test]
 fn live_context_is_the_minimum_over_usable_providers() {
     let models = live(
         r#"{"data":[{"id":"a/m","providers":[
@@ -249,7 +278,7 @@ fn merge_dedups_by_exact_id_in_stable_order() {
         [
             "zai-org/GLM-4.7",
             "Qwen/Qwen3-8B",
-            "deepseek-ai/DeepSeek-R1"
+            "aisingapore/Gemma-SEA-LION-v4-27B-IT"
         ]
     );
     assert_eq!(ids.iter().filter(|id| **id == "zai-org/GLM-4.7").count(), 1);

@@ -4,8 +4,6 @@
 //! does not parse (no id, numeric id, wrong types) is skipped with a warning, and so is a
 //! provider entry without a name, so one bad entry never costs the whole list.
 
-use std::borrow::Cow;
-
 use serde::Deserialize;
 use serde::de::{self, Deserializer};
 use serde_json::value::RawValue;
@@ -60,9 +58,31 @@ struct RawList<'a> {
 
 /// The fast path: the whole list in one pass, providers typed directly.
 #[derive(Deserialize)]
-struct TypedList<'a> {
-    #[serde(borrow)]
-    data: Vec<RawModel<RawProvider<'a>>>,
+struct TypedList {
+    data: Vec<TypedModel>,
+}
+
+/// A model converted as it is read (see [`TypedProvider`]).
+#[repr(transparent)]
+struct TypedModel(LiveModel);
+
+impl<'de> Deserialize<'de> for TypedModel {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let (raw, providers) = RawModel::<TypedProvider>::deserialize(d)?.take_providers();
+        let providers = providers.into_iter().map(|p| p.0).collect();
+        Ok(TypedModel(live_model(raw, providers)))
+    }
+}
+
+/// A provider converted as it is read, so the list's providers land in their final
+/// `Vec` without a second allocation and copy (same layout: the `Vec` is reused).
+#[repr(transparent)]
+struct TypedProvider(ProviderInfo);
+
+impl<'de> Deserialize<'de> for TypedProvider {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        RawProvider::deserialize(d).map(|raw| TypedProvider(provider_info(raw)))
+    }
 }
 
 /// A model entry; `P` is a provider, or a raw provider text when parsing tolerantly.
@@ -93,11 +113,10 @@ struct RawArchitecture {
 }
 
 #[derive(Deserialize)]
-struct RawProvider<'a> {
+struct RawProvider {
     provider: String,
-    #[serde(default)]
-    #[serde(borrow)]
-    status: Option<Cow<'a, str>>,
+    #[serde(default, deserialize_with = "status")]
+    status: Option<ProviderStatus>,
     #[serde(default, deserialize_with = "lenient_u64")]
     context_length: Option<u64>,
     #[serde(default)]
@@ -126,27 +145,25 @@ struct RawPricing {
 
 /// Parses a router model list; skipped entries are reported in [`Discovered::warnings`].
 pub fn parse_model_list(body: &[u8]) -> Result<Discovered, DiscoveryError> {
+    // One UTF-8 check of the whole body lets serde_json skip checking each string (a
+    // tenth of the parse for a large list).
+    let text = std::str::from_utf8(body).map_err(|e| DiscoveryError {
+        reason: format!("the body is not UTF-8 text ({e})"),
+    })?;
     // Well-formed lists (the norm) parse in one pass; only a list with a bad entry pays for
     // the entry-by-entry pass that skips what does not parse.
-    if let Ok(list) = serde_json::from_slice::<TypedList>(body) {
-        let models = list
-            .data
-            .into_iter()
-            .map(|raw| {
-                let (raw, providers) = raw.take_providers();
-                live_model(raw, providers.into_iter().map(provider_info).collect())
-            })
-            .collect();
+    if let Ok(list) = serde_json::from_str::<TypedList>(text) {
+        let models = list.data.into_iter().map(|m| m.0).collect();
         return Ok(Discovered {
             models,
             warnings: Vec::new(),
         });
     }
-    parse_tolerantly(body)
+    parse_tolerantly(text)
 }
 
-fn parse_tolerantly(body: &[u8]) -> Result<Discovered, DiscoveryError> {
-    let list: RawList<'_> = serde_json::from_slice(body).map_err(|e| DiscoveryError {
+fn parse_tolerantly(body: &str) -> Result<Discovered, DiscoveryError> {
+    let list: RawList<'_> = serde_json::from_str(body).map_err(|e| DiscoveryError {
         reason: format!("expected {{\"data\": [...]}} ({e})"),
     })?;
     let mut out = Discovered {
@@ -199,17 +216,16 @@ fn live_model<P>(raw: RawModel<P>, providers: Vec<ProviderInfo>) -> LiveModel {
     }
 }
 
-fn provider_info(raw: RawProvider<'_>) -> ProviderInfo {
+fn provider_info(raw: RawProvider) -> ProviderInfo {
     let pricing = raw.pricing.and_then(|p| match (p.input, p.output) {
         (Some(input), Some(output)) => Some(Cost::new(input, output)),
         _ => None,
     });
     ProviderInfo {
         name: raw.provider,
-        status: raw.status.as_deref().map_or(
-            ProviderStatus::Other("unknown".to_owned()),
-            ProviderStatus::parse,
-        ),
+        status: raw
+            .status
+            .unwrap_or_else(|| ProviderStatus::Other("unknown".to_owned())),
         context_length: raw.context_length.filter(|c| *c > 0),
         pricing,
         supports_tools: raw.supports_tools,
@@ -269,6 +285,34 @@ impl<'de> de::Visitor<'de> for LooseNumber {
     }
 }
 
+/// A status string read straight into [`ProviderStatus`]: no string is allocated for the
+/// statuses this version knows.
+struct StatusVisitor;
+
+impl<'de> de::Visitor<'de> for StatusVisitor {
+    type Value = Option<ProviderStatus>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a status string")
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Some(ProviderStatus::parse(v)))
+    }
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_none<E>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_str(StatusVisitor)
+    }
+}
+
+fn status<'de, D: Deserializer<'de>>(d: D) -> Result<Option<ProviderStatus>, D::Error> {
+    d.deserialize_option(StatusVisitor)
+}
+
 fn lenient_f64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
     let value = d.deserialize_any(LooseNumber)?;
     Ok(value.filter(|f| f.is_finite() && *f >= 0.0))
@@ -309,9 +353,12 @@ mod tests {
         let data = value["data"].as_array_mut().unwrap();
         data.retain(|m| m["id"].is_string());
         let clean = serde_json::to_vec(&value).unwrap();
-        assert!(serde_json::from_slice::<TypedList<'_>>(&clean).is_ok());
+        assert!(serde_json::from_slice::<TypedList>(&clean).is_ok());
         let fast = parse_model_list(&clean).unwrap();
-        assert_eq!(fast, parse_tolerantly(&clean).unwrap());
+        assert_eq!(
+            fast,
+            parse_tolerantly(std::str::from_utf8(&clean).unwrap()).unwrap()
+        );
         assert_eq!(fast.models.len(), 17);
     }
 
@@ -395,7 +442,7 @@ mod tests {
     fn parses_cleanly(body: &[u8]) -> Discovered {
         let got = parse_model_list(body).unwrap();
         assert!(got.warnings.is_empty(), "{:?}", got.warnings);
-        assert!(serde_json::from_slice::<TypedList<'_>>(body).is_ok());
+        assert!(serde_json::from_slice::<TypedList>(body).is_ok());
         got
     }
 

@@ -163,6 +163,7 @@ pub fn generate(report: bool) -> Result<String> {
     let Discovered {
         mut models,
         warnings,
+        ..
     } = hfclaw_catalog::parse_model_list(&body)?;
     for warning in warnings.iter().filter(|_| report) {
         eprintln!("note: snapshot: {warning}");

@@ -339,12 +339,7 @@ mod tests {
     #[test]
     fn empty_selection_has_no_primary() {
         let aliases = Aliases::new();
-        let selection = Selection {
-            primary: None,
-            fallbacks: &[],
-            aliases: &aliases,
-            allowlist: &[],
-        };
+        let selection = Selection::with_aliases(&aliases);
         assert_eq!(
             check_selection(&live_catalog(), &selection),
             [SelectionProblem::NoPrimary]

@@ -32,8 +32,36 @@ pub struct LiveModel {
 pub struct Discovered {
     /// Models in the router's order.
     pub models: Vec<LiveModel>,
-    /// One line per skipped entry, saying which and why.
+    /// One line per skipped entry, saying which and why (`data[3]: …`).
     pub warnings: Vec<String>,
+    /// Model entries that were skipped.
+    pub skipped_models: usize,
+}
+
+impl Discovered {
+    /// One line for the user when entries were skipped: how many, and the first as an
+    /// example (`skipped 2 of 19 models in the router's list; data[16]: missing field `id``).
+    pub fn skipped_summary(&self) -> Option<String> {
+        let first = self.warnings.first()?;
+        let skipped_providers = self.warnings.len() - self.skipped_models;
+        let total = self.models.len() + self.skipped_models;
+        let mut parts = Vec::new();
+        if self.skipped_models > 0 {
+            parts.push(format!("{} of {total} models", self.skipped_models));
+        }
+        if skipped_providers > 0 {
+            let entries = if skipped_providers == 1 {
+                "entry"
+            } else {
+                "entries"
+            };
+            parts.push(format!("{skipped_providers} provider {entries}"));
+        }
+        Some(format!(
+            "skipped {} in the router's list (malformed); {first}",
+            parts.join(" and ")
+        ))
+    }
 }
 
 /// The answer is not a model list at all.
@@ -156,7 +184,7 @@ pub fn parse_model_list(body: &[u8]) -> Result<Discovered, DiscoveryError> {
         let models = list.data.into_iter().map(|m| m.0).collect();
         return Ok(Discovered {
             models,
-            warnings: Vec::new(),
+            ..Discovered::default()
         });
     }
     parse_tolerantly(text)
@@ -168,7 +196,7 @@ fn parse_tolerantly(body: &str) -> Result<Discovered, DiscoveryError> {
     })?;
     let mut out = Discovered {
         models: Vec::with_capacity(list.data.len()),
-        warnings: Vec::new(),
+        ..Discovered::default()
     };
     for (index, raw) in list.data.iter().enumerate() {
         match serde_json::from_str::<RawModel<&RawValue>>(raw.get()) {
@@ -179,19 +207,32 @@ fn parse_tolerantly(body: &str) -> Result<Discovered, DiscoveryError> {
                     match serde_json::from_str::<RawProvider>(entry.get()) {
                         Ok(p) => providers.push(provider_info(p)),
                         Err(e) => out.warnings.push(format!(
-                            "skipped provider #{index} of model {}: {e}",
-                            model.id
+                            "{} providers[{index}]: {}",
+                            model.id,
+                            without_position(&e)
                         )),
                     }
                 }
                 out.models.push(live_model(model, providers));
             }
-            Err(e) => out
-                .warnings
-                .push(format!("skipped model entry #{index}: {e}")),
+            Err(e) => {
+                out.skipped_models += 1;
+                out.warnings
+                    .push(format!("data[{index}]: {}", without_position(&e)));
+            }
         }
     }
     Ok(out)
+}
+
+/// serde_json's message without "at line 1 column 17": the position is within the entry,
+/// not the body, and only misleads.
+fn without_position(error: &serde_json::Error) -> String {
+    let text = error.to_string();
+    match text.rfind(" at line ") {
+        Some(i) => text[..i].to_owned(),
+        None => text,
+    }
 }
 
 impl<P> RawModel<P> {
@@ -339,10 +380,18 @@ mod tests {
         assert!(ids.contains(&"deepseek-ai/DeepSeek-R1"));
         assert!(ids.contains(&"example-org/No-Providers-1B"));
         assert!(!ids.iter().any(|id| id.contains("12345")));
-        assert_eq!(got.warnings.len(), 2, "{:?}", got.warnings);
-        assert!(got.warnings[0].starts_with("skipped model entry #16: missing field `id`"));
-        assert!(
-            got.warnings[1].starts_with("skipped model entry #17: invalid type: integer `12345`")
+        assert_eq!(
+            got.warnings,
+            [
+                "data[16]: missing field `id`",
+                "data[17]: invalid type: integer `12345`, expected a string"
+            ]
+        );
+        assert_eq!(
+            got.skipped_summary().as_deref(),
+            Some(
+                "skipped 2 of 19 models in the router's list (malformed); data[16]: missing field `id`"
+            )
         );
     }
 
@@ -407,9 +456,12 @@ mod tests {
         let body = br#"{"data":[{"id":"a/b","providers":[{"status":"live"},{"provider":"ok","status":"live"}]}]}"#;
         let got = parse_model_list(body).unwrap();
         assert_eq!(got.models[0].providers.len(), 1);
+        assert_eq!(got.warnings, ["a/b providers[0]: missing field `provider`"]);
         assert_eq!(
-            got.warnings,
-            ["skipped provider #0 of model a/b: missing field `provider` at line 1 column 17"]
+            got.skipped_summary().as_deref(),
+            Some(
+                "skipped 1 provider entry in the router's list (malformed); a/b providers[0]: missing field `provider`"
+            )
         );
     }
 

@@ -13,6 +13,7 @@ use crate::config_entry::ConfigModel;
 use crate::discovery::LiveModel;
 use crate::model::{Model, ProviderInfo, Source, cheapest_live, fastest_live, min_context};
 use crate::names::derive_name;
+use crate::provenance::DataSource;
 
 /// The merged catalog.
 #[derive(Debug, Clone, Default)]
@@ -23,6 +24,8 @@ pub struct Catalog {
     config_len: usize,
     /// Whether live data (fresh or cached) took part in the merge.
     live: bool,
+    /// Where the router data comes from.
+    source: DataSource,
     /// Config entries that could not be used, one line each.
     warnings: Vec<String>,
 }
@@ -45,6 +48,11 @@ impl Catalog {
             models: Vec::with_capacity(rest.len() + config.len()),
             config_len: 0,
             live: has_live,
+            source: if has_live {
+                DataSource::Live { fetched_at: None }
+            } else {
+                DataSource::BuiltIn
+            },
             warnings: Vec::new(),
         };
         // Ids already taken by config entries: a set, because a synced config may hold
@@ -91,6 +99,21 @@ impl Catalog {
     /// True when live data (fresh or cached) took part in the merge.
     pub fn has_live_data(&self) -> bool {
         self.live
+    }
+
+    /// Where the router data comes from: [`DataSource::BuiltIn`] without a live list,
+    /// else what [`Catalog::dated`] said (live, time unknown, by default).
+    pub fn data_source(&self) -> DataSource {
+        self.source
+    }
+
+    /// The same catalog, saying where its live list came from (the cache, or this run's
+    /// fetch and when). Ignored for a catalog without live data: it is built-in.
+    pub fn dated(mut self, source: DataSource) -> Catalog {
+        if self.live && source != DataSource::BuiltIn {
+            self.source = source;
+        }
+        self
     }
 
     /// Config entries that were skipped, one line each.

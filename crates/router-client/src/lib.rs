@@ -9,7 +9,8 @@
 //! - error classification by status and code, with hints ([`RouterError`], [`ErrorKind`]);
 //! - the SSE parser and chat chunk decoder ([`sse`]);
 //! - the fallback engine ([`run_chain`]);
-//! - the discovery cache policy ([`load_live_models`]).
+//! - the discovery cache policy, with a negative cache for failed fetches
+//!   ([`load_live_models`]).
 //!
 //! It does not print, parse command lines, read or edit configs, or merge catalogs: the
 //! CLI hands it flags, environment lookups and config values, and gives the live list it
@@ -48,7 +49,8 @@ pub use client::{
     WhoAmI,
 };
 pub use discovery::{
-    CachePolicy, LiveData, Origin, default_cache_path, load_cached_models, load_live_models,
+    CachePolicy, DISCOVERY_CONNECT_TIMEOUT, LiveData, Origin, Retry, default_cache_path,
+    load_cached_models, load_live_models, retry_delay,
 };
 pub use error::{ErrorKind, RouterError};
 pub use fallback::{

@@ -51,9 +51,9 @@ pub fn throughput(tokens_per_second: f64) -> String {
     format!("{tokens_per_second:.1}")
 }
 
-/// A latency: `446 ms` below two seconds, else `2.1 s`.
+/// A latency: `446 ms` below a second, else `1.8 s`.
 pub fn latency(ms: f64) -> String {
-    if ms < 2000.0 {
+    if ms < 1000.0 {
         format!("{ms:.0} ms")
     } else {
         format!("{:.1} s", ms / 1000.0)
@@ -112,6 +112,7 @@ mod tests {
         assert_eq!(throughput(48.33260928233352), "48.3");
         assert_eq!(latency(446.0), "446 ms");
         assert_eq!(latency(2119.0), "2.1 s");
+        assert_eq!(latency(1836.2), "1.8 s");
         assert_eq!(flag(Some(true)), "yes");
         assert_eq!(flag(None), "—");
     }

@@ -16,8 +16,8 @@ use hfclaw_config_merge::{
 use hfclaw_model_ref::{Aliases, ModelRef, Via, resolve};
 use hfclaw_router_client::discovery::format_age;
 use hfclaw_router_client::{
-    CachePolicy, ClientOptions, DISCOVERY_CONNECT_TIMEOUT, Origin, Retry, RouterClient, Token,
-    TokenInputs, TokenSource, default_cache_path, load_cached_models, load_live_models,
+    CachePolicy, ClientOptions, DISCOVERY_CONNECT_TIMEOUT, Discovery, Origin, Retry, RouterClient,
+    Token, TokenInputs, TokenSource, default_cache_path, fetch_planned, plan_discovery,
     resolve_base_url, resolve_token,
 };
 
@@ -187,23 +187,19 @@ impl Context {
             ..CachePolicy::default()
         };
         let now = SystemTime::now();
-        let live = if offline {
-            // Reading the cache needs no async runtime: keeps offline commands instant.
-            load_cached_models(&base_url, &cache_path, policy.ttl, now)
-        } else {
-            let token = self.token(view)?.map(|(t, _)| t);
-            // A router that drops packets costs at most the connect timeout, once: then
-            // the failure is remembered.
-            let client = self.client_with(view, token, |options| {
-                options.connect_timeout = DISCOVERY_CONNECT_TIMEOUT;
-            })?;
-            runtime()?.block_on(load_live_models(
-                Some(&client),
-                &base_url,
-                &cache_path,
-                policy,
-                now,
-            ))
+        // The HTTP client (TLS roots) and the async runtime cost more than the rest of a
+        // command: build them only when the cache policy wants a fetch.
+        let live = match plan_discovery(&base_url, &cache_path, policy, now) {
+            Discovery::Done(data) => data,
+            Discovery::Fetch(plan) => {
+                let token = self.token(view)?.map(|(t, _)| t);
+                // A router that drops packets costs at most the connect timeout, once:
+                // then the failure is remembered.
+                let client = self.client_with(view, token, |options| {
+                    options.connect_timeout = DISCOVERY_CONNECT_TIMEOUT;
+                })?;
+                runtime()?.block_on(fetch_planned(&client, plan, now))
+            }
         };
         for warning in &live.warnings {
             self.messages.warn(warning);

@@ -209,6 +209,46 @@ pub async fn load_live_models(
     let Some(client) = client.filter(|_| !policy.offline) else {
         return load_cached_models(base_url, cache_path, policy.ttl, now);
     };
+    match plan_discovery(base_url, cache_path, policy, now) {
+        Discovery::Done(data) => data,
+        Discovery::Fetch(plan) => fetch_planned(client, plan, now).await,
+    }
+}
+
+/// What the cache policy decides before any network: the data, or a fetch to make.
+#[derive(Debug)]
+pub enum Discovery {
+    /// No fetch is due (offline, a fresh cache, or a recent failure): here is the data.
+    Done(LiveData),
+    /// A fetch is due: hand the plan to [`fetch_planned`].
+    Fetch(FetchPlan),
+}
+
+/// What [`plan_discovery`] read for the fetch it asks for.
+#[derive(Debug)]
+pub struct FetchPlan {
+    base_url: String,
+    cache_path: PathBuf,
+    policy: CachePolicy,
+    cached: Cached,
+    /// Failed fetches in a row so far.
+    failures: u32,
+    warnings: Vec<String>,
+}
+
+/// The first half of [`load_live_models`], synchronous: decides from the cache and the
+/// failure record whether to fetch, so a caller builds an HTTP client and an async
+/// runtime only when one is due (after a failure, the default path then costs what
+/// `--offline` costs).
+pub fn plan_discovery(
+    base_url: &str,
+    cache_path: &Path,
+    policy: CachePolicy,
+    now: SystemTime,
+) -> Discovery {
+    if policy.offline {
+        return Discovery::Done(load_cached_models(base_url, cache_path, policy.ttl, now));
+    }
     let base_url = normalize_base_url(base_url);
     let mut warnings = Vec::new();
     let cached = read_cache(cache_path, &base_url, &mut warnings);
@@ -216,23 +256,43 @@ pub async fn load_live_models(
         && entry.is_fresh(now, policy.ttl)
         && !policy.refresh
     {
-        return from_cache(cached, policy.ttl, now, warnings);
+        return Discovery::Done(from_cache(cached, policy.ttl, now, warnings));
     }
-    let failure_path = FailedFetch::path_beside(cache_path);
-    let failed = read_failure(&failure_path, &base_url);
+    let failed = read_failure(&FailedFetch::path_beside(cache_path), &base_url);
     if let Some(retry) = failed.as_ref().and_then(|f| waiting(f, now))
         && !policy.refresh
     {
         let mut data = from_cache(cached, policy.ttl, now, warnings);
         data.retry = Some(retry);
-        return data;
+        return Discovery::Done(data);
     }
+    Discovery::Fetch(FetchPlan {
+        base_url,
+        cache_path: cache_path.to_owned(),
+        policy,
+        cached,
+        failures: failed.map_or(0, |f| f.failures),
+        warnings,
+    })
+}
+
+/// The second half of [`load_live_models`]: the fetch [`plan_discovery`] asked for, and
+/// what to keep of its answer.
+pub async fn fetch_planned(client: &RouterClient, plan: FetchPlan, now: SystemTime) -> LiveData {
+    let FetchPlan {
+        base_url,
+        cache_path,
+        policy,
+        cached,
+        failures,
+        mut warnings,
+    } = plan;
+    let cache_path = cache_path.as_path();
     if normalize_base_url(client.base_url()) != base_url {
         tracing::warn!("discovery: the client's base URL differs from the cache key");
     }
-
     let etag = cached.as_ref().and_then(|(c, _)| c.etag.clone());
-    let failures = failed.map_or(0, |f| f.failures);
+    let failure_path = FailedFetch::path_beside(cache_path);
     let failure = Failure {
         path: &failure_path,
         base_url: &base_url,

@@ -49,8 +49,9 @@ pub use client::{
     WhoAmI,
 };
 pub use discovery::{
-    CachePolicy, DISCOVERY_CONNECT_TIMEOUT, LiveData, Origin, Retry, default_cache_path,
-    load_cached_models, load_live_models, retry_delay,
+    CachePolicy, DISCOVERY_CONNECT_TIMEOUT, Discovery, FetchPlan, LiveData, Origin, Retry,
+    default_cache_path, fetch_planned, load_cached_models, load_live_models, plan_discovery,
+    retry_delay,
 };
 pub use error::{ErrorKind, RouterError};
 pub use fallback::{

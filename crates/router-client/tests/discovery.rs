@@ -519,3 +519,33 @@ async fn a_refused_connection_is_remembered_too() {
     let second = load_live_models(Some(&client), &base, &cache, policy(), at(T0 + 5)).await;
     assert!(retry(&second).skipped, "no second connection attempt");
 }
+
+#[tokio::test]
+async fn the_plan_asks_for_a_fetch_only_when_one_is_due() {
+    use hfclaw_router_client::{Discovery, plan_discovery};
+    let s = Setup::new().await;
+    let plan = |now| plan_discovery(&s.base(), &s.cache, policy(), now);
+    assert!(matches!(plan(at(T0)), Discovery::Fetch(_)), "no cache");
+    s.write_cache(&s.base(), T0, None);
+    assert!(
+        matches!(plan(at(T0 + 60)), Discovery::Done(_)),
+        "fresh cache"
+    );
+    assert!(
+        matches!(plan(at(T0 + 2 * 3_600)), Discovery::Fetch(_)),
+        "stale"
+    );
+    FailedFetch {
+        base_url: s.base(),
+        failed_at: T0 + 2 * 3_600,
+        failures: 1,
+        reason: "down".to_owned(),
+    }
+    .write(&FailedFetch::path_beside(&s.cache))
+    .unwrap();
+    match plan(at(T0 + 2 * 3_600 + 30)) {
+        Discovery::Done(data) => assert!(retry(&data).skipped),
+        Discovery::Fetch(_) => panic!("a recent failure means no fetch"),
+    }
+    assert_eq!(s.hits().await, 0);
+}

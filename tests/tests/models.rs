@@ -7,7 +7,11 @@ mod common;
 use common::Sandbox;
 use hfclaw_e2e::Reply;
 
-const ROUTER_LIST: &str = include_str!("../fixtures/router-models.json");
+const ROUTER_LIST: &str = include_str!("../fixtures/router-models-synthetic.json");
+/// A real router answer (pydantic/genai-prices' trimmed capture): it carries throughput.
+const REAL_EXCERPT: &str = include_str!(
+    "../../crates/catalog/tests/fixtures/real/router-models-genai-prices-fixture.json"
+);
 
 #[test]
 fn live_list_is_fetched_cached_and_reused_offline() {
@@ -17,30 +21,102 @@ fn live_list_is_fetched_cached_and_reused_offline() {
     let live = s.run(&["models", "list", "--search", "DeepSeek-R1"]);
     insta::assert_snapshot!(live);
     assert!(s.home().join(".cache/hfclaw/models.json").exists());
-    let fetches = || {
-        s.router
-            .requests()
-            .iter()
-            .filter(|r| r.route == "GET /v1/models")
-            .count()
-    };
-    assert_eq!(fetches(), 1);
-    // Fresh cache: no second fetch; --offline reads the cache too.
-    let again = s.run(&["models", "list", "--search", "DeepSeek-R1"]);
-    assert_eq!(again, live);
-    assert_eq!(
-        s.run(&["--offline", "models", "list", "--search", "DeepSeek-R1"]),
-        live
+    assert!(
+        !live.contains("catalog:"),
+        "live data needs no source line: {live}"
     );
-    assert_eq!(fetches(), 1);
+    // Fresh cache: no second fetch; --offline reads the cache too. Both say so.
+    let again = s.run(&["models", "list", "--search", "DeepSeek-R1"]);
+    assert_eq!(stdout(&again), stdout(&live));
+    assert!(again.contains("\ncatalog: cached "), "{again}");
+    let offline = s.run(&["--offline", "models", "list", "--search", "DeepSeek-R1"]);
+    assert_eq!(stdout(&offline), stdout(&live));
+    assert!(offline.contains(" ago (--offline)\n"), "{offline}");
+    assert_eq!(fetches(&s), 1);
     // --refresh revalidates with the ETag.
     s.router.models(Reply::json(304, ""));
-    assert_eq!(
-        s.run(&["models", "list", "--refresh", "--search", "DeepSeek-R1"]),
-        live
-    );
+    let refreshed = s.run(&["models", "list", "--refresh", "--search", "DeepSeek-R1"]);
+    assert_eq!(stdout(&refreshed), stdout(&live));
     let last = s.router.requests().into_iter().last().unwrap();
     assert_eq!(last.header("if-none-match"), Some("\"v1\""));
+}
+
+/// The stdout part of a rendered run.
+fn stdout(rendered: &str) -> &str {
+    rendered.split("--- stderr").next().unwrap_or_default()
+}
+
+fn fetches(s: &Sandbox) -> usize {
+    s.router
+        .requests()
+        .iter()
+        .filter(|r| r.route == "GET /v1/models")
+        .count()
+}
+
+#[test]
+fn a_failed_fetch_is_not_repeated_by_the_next_commands() {
+    let s = Sandbox::new();
+    s.router.models(Reply::json(503, "down"));
+    let first = s.run(&["models", "list", "--search", "Kimi-K3"]);
+    assert_eq!(fetches(&s), 1);
+    let next = s.run(&["models", "show", "moonshotai/Kimi-K3"]);
+    let status = s.run(&["models", "status"]);
+    assert_eq!(
+        fetches(&s),
+        1,
+        "the failure is remembered: no second request"
+    );
+    // The wait left depends on how long the first command took.
+    insta::with_settings!({filters => vec![(r"failed \d+ s ago; next try in [^,]+,", "failed [N] s ago; next try in [N],")]}, {
+        insta::assert_snapshot!(format!("{first}\n{next}"));
+    });
+    assert!(
+        status.contains("catalog    built-in snapshot of 2026-07-27 (the last fetch failed "),
+        "{status}"
+    );
+    // --refresh always asks.
+    s.run(&["models", "list", "--refresh", "--search", "Kimi-K3"]);
+    assert_eq!(fetches(&s), 2);
+}
+
+#[test]
+fn a_shrunken_list_does_not_replace_a_good_cache() {
+    let s = Sandbox::new();
+    s.router.models(Reply::json(200, ROUTER_LIST));
+    s.run(&["models", "list"]);
+    // Age the cache past its hour, then let the router answer with one model.
+    let cache = s.home().join(".cache/hfclaw/models.json");
+    let mut disk: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&cache).unwrap()).unwrap();
+    let two_hours_ago = disk["fetched_at"].as_u64().unwrap() - 2 * 3_600;
+    disk["fetched_at"] = two_hours_ago.into();
+    std::fs::write(&cache, disk.to_string()).unwrap();
+    s.router.models(Reply::json(
+        200,
+        r#"{"object":"list","data":[{"id":"only/One-1B","providers":[{"provider":"p","status":"live"}]}]}"#,
+    ));
+    insta::assert_snapshot!(s.run(&["models", "list", "--search", "DeepSeek-R1"]));
+    // Asked for, the new list replaces the old one.
+    let accepted = s.run(&["models", "list", "--refresh", "--all"]);
+    assert!(accepted.contains("huggingface/only/One-1B"), "{accepted}");
+    assert!(
+        accepted.contains("replacing it as --refresh asks"),
+        "{accepted}"
+    );
+}
+
+#[test]
+fn show_marks_what_each_suffix_picks_from_live_data() {
+    let s = Sandbox::new();
+    s.router.models(Reply::json(200, REAL_EXCERPT));
+    insta::assert_snapshot!(s.run(&["models", "show", "moonshotai/Kimi-K3"]));
+    insta::assert_snapshot!(s.run(&[
+        "models",
+        "show",
+        "--refresh",
+        "huggingface/zai-org/GLM-5.2:together"
+    ]));
 }
 
 #[test]

@@ -19,7 +19,7 @@ use futures_util::StreamExt;
 use hfclaw_e2e::{Reply, sse_chat_events};
 use serde_json::{Value, json};
 
-const ROUTER_LIST: &str = include_str!("../fixtures/router-models.json");
+const ROUTER_LIST: &str = include_str!("../fixtures/router-models-synthetic.json");
 
 const CONFIG: &str = r#"{
   agents: { defaults: {

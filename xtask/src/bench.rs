@@ -28,6 +28,8 @@ enum Target {
     AtLeast(f64),
     /// At least this fraction of the in-run baseline.
     RatioAtLeast(f64),
+    /// The value divided by its in-run baseline.
+    RatioAtMost(f64),
 }
 
 impl Target {
@@ -36,6 +38,7 @@ impl Target {
             Target::AtMost(limit) => m.value <= limit,
             Target::AtLeast(limit) => m.value >= limit,
             Target::RatioAtLeast(ratio) => m.value >= ratio * m.baseline_value,
+            Target::RatioAtMost(limit) => m.value <= limit * m.baseline_value,
         }
     }
 
@@ -44,6 +47,7 @@ impl Target {
             Target::AtMost(limit) => format!("≤ {limit} {unit}"),
             Target::AtLeast(limit) => format!("≥ {limit} {unit}"),
             Target::RatioAtLeast(ratio) => format!("≥ {:.0}% of baseline", ratio * 100.0),
+            Target::RatioAtMost(limit) => format!("ratio ≤ {limit}"),
         }
     }
 }
@@ -88,6 +92,25 @@ pub fn run() -> Result<()> {
     results.push((
         cli_peak_rss(&runner, &hfclaw, &list_args, home)?,
         Target::AtMost(10.0),
+    ));
+    results.push((
+        cli_wall_time(
+            &hfclaw,
+            &[
+                "--config",
+                path_str(&config)?,
+                "--offline",
+                "models",
+                "show",
+                "huggingface/openai/gpt-oss-120b",
+            ],
+            home,
+        )?,
+        Target::AtMost(5.0),
+    ));
+    results.push((
+        list_with_unreachable_router(&hfclaw, &config)?,
+        Target::RatioAtMost(1.2),
     ));
     results.push((runner_measurement(&runner, "refs")?, Target::AtLeast(5.0)));
     results.push((
@@ -201,6 +224,58 @@ fn cli_wall_time(hfclaw: &Path, args: &[&str], home: &Path) -> Result<Measuremen
         unit: "ms".to_owned(),
         baseline: "spawn `true`".to_owned(),
         baseline_value: ms(floor),
+    })
+}
+
+/// `hfclaw models list` on its default path (it may fetch) when the router refuses
+/// connections, after one failed attempt, against `--offline` in the same home: the
+/// failure is remembered, so the default path should cost what `--offline` costs.
+/// Runs alternate, so both see the same machine.
+fn list_with_unreachable_router(hfclaw: &Path, config: &Path) -> Result<Measurement> {
+    const RUNS: usize = 100;
+    let home_dir = tempfile::tempdir()?;
+    let home = home_dir.path();
+    // A port nothing listens on: bind one, then let it go.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
+    let router = format!("http://127.0.0.1:{port}/v1");
+    let config = path_str(config)?;
+    let run = |offline: bool| -> Result<Duration> {
+        let mut cmd = Command::new(hfclaw);
+        cmd.env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", home)
+            .env("HFCLAW_CACHE_DIR", home.join("cache"))
+            .env("HFCLAW_ROUTER_URL", &router)
+            .args(["--config", config])
+            .args(offline.then_some("--offline"))
+            .args(["models", "list"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        let start = Instant::now();
+        let status = cmd.status()?;
+        if !status.success() {
+            return Err(format!("hfclaw models list exited with {status}").into());
+        }
+        Ok(start.elapsed())
+    };
+    run(false)?; // the first attempt fails and is remembered
+    let (mut default, mut offline) = (Vec::with_capacity(RUNS), Vec::with_capacity(RUNS));
+    for _ in 0..RUNS {
+        default.push(run(false)?);
+        offline.push(run(true)?);
+    }
+    let median = |v: &mut Vec<Duration>| {
+        v.sort();
+        v[v.len() / 2]
+    };
+    Ok(Measurement {
+        name: "`hfclaw models list`, router refusing, after 1 failure, median".to_owned(),
+        value: ms(median(&mut default)),
+        unit: "ms".to_owned(),
+        baseline: "same with --offline".to_owned(),
+        baseline_value: ms(median(&mut offline)),
     })
 }
 

@@ -1,8 +1,9 @@
 //! Generating `crates/catalog/src/builtin_data.rs` from a router snapshot and curated facts.
 //!
 //! Inputs (checked in): `crates/catalog/data/router-snapshot.json` (a `GET /v1/models`
-//! answer) and `crates/catalog/data/curated.json` (names, output limits, reasoning flags).
-//! The output is deterministic: models sorted by id, providers in router order.
+//! answer), `crates/catalog/data/router-snapshot.meta.json` (its as-of date and origin) and
+//! `crates/catalog/data/curated.json` (names, output limits, reasoning flags).
+//! The output is deterministic: models sorted by id, providers in snapshot order.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -16,9 +17,21 @@ use serde::Deserialize;
 use crate::{Result, root};
 
 const SNAPSHOT: &str = "crates/catalog/data/router-snapshot.json";
+const SNAPSHOT_META: &str = "crates/catalog/data/router-snapshot.meta.json";
 const CURATED: &str = "crates/catalog/data/curated.json";
 const GENERATED: &str = "crates/catalog/src/builtin_data.rs";
 const LIVE_URL: &str = "https://router.huggingface.co/v1/models";
+
+/// When the snapshot was taken and where it comes from: a snapshot without a date would
+/// pass old numbers off as current.
+#[derive(Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+struct SnapshotMeta {
+    /// `YYYY-MM-DD`.
+    as_of: String,
+    /// One sentence: how the snapshot was obtained.
+    origin: String,
+}
 
 #[derive(Deserialize)]
 struct Curated {
@@ -35,28 +48,80 @@ struct CuratedModel {
     reasoning: bool,
 }
 
-/// `cargo xtask catalog refresh [--snapshot FILE | --live]`.
+const REFRESH_USAGE: &str = "usage: cargo xtask catalog refresh [--snapshot FILE --as-of YYYY-MM-DD [--origin TEXT] | --live]";
+
+/// `cargo xtask catalog refresh [--snapshot FILE --as-of DATE [--origin TEXT] | --live]`.
 pub fn refresh(args: &[&str]) -> Result<()> {
     let snapshot_path = root().join(SNAPSHOT);
     match args {
         [] => {}
-        ["--snapshot", file] => {
+        ["--snapshot", file, rest @ ..] => {
+            let meta = snapshot_meta(file, rest)?;
             let body = std::fs::read(file).map_err(|e| format!("reading {file}: {e}"))?;
             hfclaw_catalog::parse_model_list(&body)?;
             std::fs::write(&snapshot_path, body)?;
+            write_meta(&meta)?;
         }
         ["--live"] => {
             let body = fetch_live()?;
             hfclaw_catalog::parse_model_list(&body)?;
             std::fs::write(&snapshot_path, body)?;
+            let today = hfclaw_catalog::cache::rfc3339(std::time::SystemTime::now());
+            write_meta(&SnapshotMeta {
+                as_of: today[..10].to_owned(),
+                origin: format!("GET {LIVE_URL} (cargo xtask catalog refresh --live)"),
+            })?;
         }
-        _ => return Err("usage: cargo xtask catalog refresh [--snapshot FILE | --live]".into()),
+        _ => return Err(REFRESH_USAGE.into()),
     }
     let generated = generate(true)?;
     let out = root().join(GENERATED);
     std::fs::write(&out, generated)?;
     println!("wrote {}", out.display());
     Ok(())
+}
+
+/// `--as-of DATE [--origin TEXT]` after `--snapshot FILE`.
+fn snapshot_meta(file: &str, rest: &[&str]) -> Result<SnapshotMeta> {
+    let (as_of, origin) = match rest {
+        ["--as-of", date] => (*date, format!("snapshot file {file}")),
+        ["--as-of", date, "--origin", origin] | ["--origin", origin, "--as-of", date] => {
+            (*date, (*origin).to_owned())
+        }
+        _ => {
+            return Err(
+                format!("--snapshot needs the date the list was taken\n{REFRESH_USAGE}").into(),
+            );
+        }
+    };
+    if !is_iso_date(as_of) {
+        return Err(format!("--as-of {as_of:?} is not a date like 2026-07-27").into());
+    }
+    Ok(SnapshotMeta {
+        as_of: as_of.to_owned(),
+        origin,
+    })
+}
+
+fn is_iso_date(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    bytes.len() == 10
+        && bytes.iter().enumerate().all(|(i, b)| match i {
+            4 | 7 => *b == b'-',
+            _ => b.is_ascii_digit(),
+        })
+}
+
+fn write_meta(meta: &SnapshotMeta) -> Result<()> {
+    let text = serde_json::to_string_pretty(meta)? + "\n";
+    std::fs::write(root().join(SNAPSHOT_META), text)?;
+    Ok(())
+}
+
+fn read_meta() -> Result<SnapshotMeta> {
+    let text = std::fs::read_to_string(root().join(SNAPSHOT_META))
+        .map_err(|e| format!("reading {SNAPSHOT_META}: {e}"))?;
+    Ok(serde_json::from_str(&text).map_err(|e| format!("{SNAPSHOT_META}: {e}"))?)
 }
 
 /// `cargo xtask catalog check`: fails when the checked-in file differs from a fresh generation.
@@ -98,6 +163,7 @@ pub fn generate(report: bool) -> Result<String> {
     let Discovered {
         mut models,
         warnings,
+        ..
     } = hfclaw_catalog::parse_model_list(&body)?;
     for warning in warnings.iter().filter(|_| report) {
         eprintln!("note: snapshot: {warning}");
@@ -114,22 +180,27 @@ pub fn generate(report: bool) -> Result<String> {
             eprintln!("note: {CURATED} describes {id}, which the snapshot does not serve");
         }
     }
-    Ok(render(&models, &curated, &sha256_hex(&body)))
+    Ok(render(&models, &curated, &read_meta()?, &sha256_hex(&body)))
 }
 
-fn render(models: &[LiveModel], curated: &Curated, digest: &str) -> String {
+fn render(models: &[LiveModel], curated: &Curated, meta: &SnapshotMeta, digest: &str) -> String {
     let mut out = String::new();
     out.push_str("// @generated by `cargo xtask catalog refresh`; do not edit by hand.\n");
     let _ = writeln!(
         out,
-        "// Inputs: {SNAPSHOT} (sha256 {digest}) and {CURATED}."
+        "// Inputs: {SNAPSHOT} (sha256 {digest}), {SNAPSHOT_META} and {CURATED}."
     );
+    let _ = writeln!(out, "// Router data as of {}: {}", meta.as_of, meta.origin);
     out.push_str("\nuse super::{BuiltinModel, BuiltinProvider};\n\n");
     out.push_str("/// Which snapshot the table was generated from.\n");
     let _ = writeln!(
         out,
         "pub const SNAPSHOT_SOURCE: &str = \"{SNAPSHOT} sha256:{digest}\";\n"
     );
+    out.push_str("/// The day the snapshot's router data was taken (`YYYY-MM-DD`).\n");
+    let _ = writeln!(out, "pub const AS_OF: &str = {:?};\n", meta.as_of);
+    out.push_str("/// How the snapshot was obtained.\n");
+    let _ = writeln!(out, "pub const ORIGIN: &str = {:?};\n", meta.origin);
     out.push_str("#[rustfmt::skip]\npub(super) static MODELS: &[BuiltinModel] = &[\n");
     for model in models {
         render_model(&mut out, model, curated.models.get(&model.id));
@@ -184,7 +255,7 @@ fn render_model(out: &mut String, model: &LiveModel, curated: Option<&CuratedMod
     for p in &model.providers {
         let _ = writeln!(
             out,
-            "            BuiltinProvider {{ name: {:?}, status: {:?}, context_length: {:?}, pricing: {:?}, supports_tools: {:?}, supports_structured_output: {:?}, first_token_latency_ms: {:?}, throughput: {:?} }},",
+            "            BuiltinProvider {{ name: {:?}, status: {:?}, context_length: {:?}, pricing: {:?}, supports_tools: {:?}, supports_structured_output: {:?}, first_token_latency_ms: {:?}, throughput: {:?}, is_free: {:?}, is_model_author: {:?} }},",
             p.name,
             p.status.as_str(),
             p.context_length,
@@ -193,6 +264,8 @@ fn render_model(out: &mut String, model: &LiveModel, curated: Option<&CuratedMod
             p.supports_structured_output,
             p.first_token_latency_ms,
             p.throughput,
+            p.is_free,
+            p.is_model_author,
         );
     }
     out.push_str("        ],\n    },\n");

@@ -46,12 +46,16 @@ pub struct BuiltinProvider {
     pub first_token_latency_ms: Option<f64>,
     /// Measured tokens per second.
     pub throughput: Option<f64>,
+    /// The router's `is_free` flag.
+    pub is_free: Option<bool>,
+    /// Whether the backend is the model's author.
+    pub is_model_author: Option<bool>,
 }
 
 #[path = "builtin_data.rs"]
 mod data;
 
-pub use data::SNAPSHOT_SOURCE;
+pub use data::{AS_OF, ORIGIN, SNAPSHOT_SOURCE};
 
 /// The generated table, in id order.
 pub fn table() -> &'static [BuiltinModel] {
@@ -90,5 +94,7 @@ fn to_provider(p: &BuiltinProvider) -> ProviderInfo {
         supports_structured_output: p.supports_structured_output,
         first_token_latency_ms: p.first_token_latency_ms,
         throughput: p.throughput,
+        is_free: p.is_free,
+        is_model_author: p.is_model_author,
     }
 }

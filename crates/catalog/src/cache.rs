@@ -1,11 +1,12 @@
 //! The disk cache of the last good discovery: the router's body as received, with its
-//! fetch time, `ETag` and base URL. The only module of this crate that touches files.
+//! fetch time, `ETag` and base URL; and the record of the last failed discovery
+//! ([`FailedFetch`]), beside it. The only module of this crate that touches files.
 //!
-//! Policy (when to use, refresh or ignore the cache) belongs to the caller; this module
-//! reads, writes (atomically) and answers "how old".
+//! Policy (when to use, refresh or ignore the cache, when to retry) belongs to the caller;
+//! this module reads, writes (atomically) and answers "how old".
 
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
@@ -68,16 +69,8 @@ impl CachedList {
 
     /// Reads a cache file; missing, unreadable-as-cache or other-version files are `None`.
     pub fn read(path: &Path) -> Result<Option<CachedList>, CacheError> {
-        let text = match std::fs::read_to_string(path) {
-            Ok(text) => text,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) if e.kind() == std::io::ErrorKind::InvalidData => return Ok(None),
-            Err(source) => {
-                return Err(CacheError::Io {
-                    path: path.display().to_string(),
-                    source,
-                });
-            }
+        let Some(text) = read_text(path)? else {
+            return Ok(None);
         };
         let Ok(disk) = serde_json::from_str::<OnDisk<'_>>(&text) else {
             return Ok(None);
@@ -105,18 +98,102 @@ impl CachedList {
             body,
         };
         let bytes = serde_json::to_vec(&disk).map_err(CacheError::NotJson)?;
-        let io = |source| CacheError::Io {
+        write_atomically(path, &bytes)
+    }
+}
+
+/// The last failed discovery of a router: when, how many times in a row, and why. The
+/// caller waits before trying that router again; a success removes the record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FailedFetch {
+    /// Router base URL; another URL's record does not apply.
+    pub base_url: String,
+    /// When the last attempt failed, seconds since the Unix epoch.
+    pub failed_at: u64,
+    /// Failed attempts in a row (at least 1).
+    pub failures: u32,
+    /// What went wrong, for messages.
+    pub reason: String,
+}
+
+#[derive(Serialize, Deserialize)]
+struct FailureOnDisk {
+    version: u32,
+    #[serde(flatten)]
+    record: FailedFetch,
+}
+
+impl FailedFetch {
+    /// Where the record of a cache file lives: `models.json` → `models.failed.json`.
+    pub fn path_beside(cache: &Path) -> PathBuf {
+        cache.with_extension("failed.json")
+    }
+
+    /// Reads a record; missing or unreadable-as-record files are `None`.
+    pub fn read(path: &Path) -> Result<Option<FailedFetch>, CacheError> {
+        let Some(text) = read_text(path)? else {
+            return Ok(None);
+        };
+        Ok(serde_json::from_str::<FailureOnDisk>(&text)
+            .ok()
+            .filter(|disk| disk.version == FORMAT_VERSION)
+            .map(|disk| disk.record))
+    }
+
+    /// Writes the record atomically.
+    pub fn write(&self, path: &Path) -> Result<(), CacheError> {
+        let disk = FailureOnDisk {
+            version: FORMAT_VERSION,
+            record: self.clone(),
+        };
+        let bytes = serde_json::to_vec(&disk).map_err(CacheError::NotJson)?;
+        write_atomically(path, &bytes)
+    }
+
+    /// Removes the record (a missing one is fine).
+    pub fn remove(path: &Path) -> Result<(), CacheError> {
+        match std::fs::remove_file(path) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(source) => Err(CacheError::Io {
+                path: path.display().to_string(),
+                source,
+            }),
+        }
+    }
+}
+
+/// A file's text; a missing or non-UTF-8 file is `None` (a cache miss).
+fn read_text(path: &Path) -> Result<Option<String>, CacheError> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => Ok(Some(text)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) if e.kind() == std::io::ErrorKind::InvalidData => Ok(None),
+        Err(source) => Err(CacheError::Io {
             path: path.display().to_string(),
             source,
-        };
-        let dir = path.parent().unwrap_or(Path::new("."));
-        std::fs::create_dir_all(dir).map_err(io)?;
-        let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(io)?;
-        tmp.write_all(&bytes).map_err(io)?;
-        tmp.as_file().sync_all().map_err(io)?;
-        tmp.persist(path).map_err(|e| io(e.error))?;
-        Ok(())
+        }),
     }
+}
+
+/// Temp file in the same directory, fsync, rename; creates the directory if needed.
+fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), CacheError> {
+    let io = |source| CacheError::Io {
+        path: path.display().to_string(),
+        source,
+    };
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).map_err(io)?;
+    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(io)?;
+    tmp.write_all(bytes).map_err(io)?;
+    tmp.as_file().sync_all().map_err(io)?;
+    tmp.persist(path).map_err(|e| io(e.error))?;
+    Ok(())
+}
+
+/// `now` as an RFC 3339 UTC time to the second, e.g. `2026-07-27T15:31:00Z`.
+pub fn rfc3339(now: SystemTime) -> String {
+    humantime::format_rfc3339_seconds(now).to_string()
 }
 
 /// Seconds since the Unix epoch at `now`.
@@ -169,6 +246,31 @@ mod tests {
         let later = UNIX_EPOCH + Duration::from_secs(1_000 + 3_600);
         assert!(!entry.is_fresh(later, Duration::from_secs(3_600)));
         assert_eq!(entry.age(UNIX_EPOCH), Duration::ZERO);
+    }
+
+    #[test]
+    fn failure_record_round_trips_beside_the_cache() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = FailedFetch::path_beside(&dir.path().join("models.json"));
+        assert!(path.ends_with("models.failed.json"));
+        assert_eq!(FailedFetch::read(&path).unwrap(), None);
+        let record = FailedFetch {
+            base_url: "http://127.0.0.1:9/v1".to_owned(),
+            failed_at: 1_000,
+            failures: 2,
+            reason: "connection refused".to_owned(),
+        };
+        record.write(&path).unwrap();
+        assert_eq!(FailedFetch::read(&path).unwrap(), Some(record));
+        FailedFetch::remove(&path).unwrap();
+        FailedFetch::remove(&path).unwrap();
+        assert_eq!(FailedFetch::read(&path).unwrap(), None);
+    }
+
+    #[test]
+    fn times_print_as_rfc3339_utc() {
+        let t = UNIX_EPOCH + Duration::from_secs(1_785_166_260);
+        assert_eq!(rfc3339(t), "2026-07-27T15:31:00Z");
     }
 
     #[test]

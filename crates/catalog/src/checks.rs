@@ -238,7 +238,7 @@ mod tests {
     }
 
     fn live_catalog() -> Catalog {
-        let body = include_bytes!("../tests/fixtures/router-models.json");
+        let body = include_bytes!("../tests/fixtures/router-models-synthetic.json");
         let models = parse_model_list(body).unwrap().models;
         Catalog::merge(builtin::models(), Some(models.clone()), &[])
     }
@@ -339,12 +339,7 @@ mod tests {
     #[test]
     fn empty_selection_has_no_primary() {
         let aliases = Aliases::new();
-        let selection = Selection {
-            primary: None,
-            fallbacks: &[],
-            aliases: &aliases,
-            allowlist: &[],
-        };
+        let selection = Selection::with_aliases(&aliases);
         assert_eq!(
             check_selection(&live_catalog(), &selection),
             [SelectionProblem::NoPrimary]

@@ -4,8 +4,6 @@
 //! does not parse (no id, numeric id, wrong types) is skipped with a warning, and so is a
 //! provider entry without a name, so one bad entry never costs the whole list.
 
-use std::borrow::Cow;
-
 use serde::Deserialize;
 use serde::de::{self, Deserializer};
 use serde_json::value::RawValue;
@@ -34,8 +32,36 @@ pub struct LiveModel {
 pub struct Discovered {
     /// Models in the router's order.
     pub models: Vec<LiveModel>,
-    /// One line per skipped entry, saying which and why.
+    /// One line per skipped entry, saying which and why (`data[3]: …`).
     pub warnings: Vec<String>,
+    /// Model entries that were skipped.
+    pub skipped_models: usize,
+}
+
+impl Discovered {
+    /// One line for the user when entries were skipped: how many, and the first as an
+    /// example (`skipped 2 of 19 models in the router's list; data[16]: missing field `id``).
+    pub fn skipped_summary(&self) -> Option<String> {
+        let first = self.warnings.first()?;
+        let skipped_providers = self.warnings.len() - self.skipped_models;
+        let total = self.models.len() + self.skipped_models;
+        let mut parts = Vec::new();
+        if self.skipped_models > 0 {
+            parts.push(format!("{} of {total} models", self.skipped_models));
+        }
+        if skipped_providers > 0 {
+            let entries = if skipped_providers == 1 {
+                "entry"
+            } else {
+                "entries"
+            };
+            parts.push(format!("{skipped_providers} provider {entries}"));
+        }
+        Some(format!(
+            "skipped {} in the router's list (malformed); {first}",
+            parts.join(" and ")
+        ))
+    }
 }
 
 /// The answer is not a model list at all.
@@ -60,9 +86,31 @@ struct RawList<'a> {
 
 /// The fast path: the whole list in one pass, providers typed directly.
 #[derive(Deserialize)]
-struct TypedList<'a> {
-    #[serde(borrow)]
-    data: Vec<RawModel<RawProvider<'a>>>,
+struct TypedList {
+    data: Vec<TypedModel>,
+}
+
+/// A model converted as it is read (see [`TypedProvider`]).
+#[repr(transparent)]
+struct TypedModel(LiveModel);
+
+impl<'de> Deserialize<'de> for TypedModel {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let (raw, providers) = RawModel::<TypedProvider>::deserialize(d)?.take_providers();
+        let providers = providers.into_iter().map(|p| p.0).collect();
+        Ok(TypedModel(live_model(raw, providers)))
+    }
+}
+
+/// A provider converted as it is read, so the list's providers land in their final
+/// `Vec` without a second allocation and copy (same layout: the `Vec` is reused).
+#[repr(transparent)]
+struct TypedProvider(ProviderInfo);
+
+impl<'de> Deserialize<'de> for TypedProvider {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        RawProvider::deserialize(d).map(|raw| TypedProvider(provider_info(raw)))
+    }
 }
 
 /// A model entry; `P` is a provider, or a raw provider text when parsing tolerantly.
@@ -93,11 +141,10 @@ struct RawArchitecture {
 }
 
 #[derive(Deserialize)]
-struct RawProvider<'a> {
+struct RawProvider {
     provider: String,
-    #[serde(default)]
-    #[serde(borrow)]
-    status: Option<Cow<'a, str>>,
+    #[serde(default, deserialize_with = "status")]
+    status: Option<ProviderStatus>,
     #[serde(default, deserialize_with = "lenient_u64")]
     context_length: Option<u64>,
     #[serde(default)]
@@ -110,6 +157,10 @@ struct RawProvider<'a> {
     first_token_latency_ms: Option<f64>,
     #[serde(default, deserialize_with = "lenient_f64")]
     throughput: Option<f64>,
+    #[serde(default)]
+    is_free: Option<bool>,
+    #[serde(default)]
+    is_model_author: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -122,32 +173,30 @@ struct RawPricing {
 
 /// Parses a router model list; skipped entries are reported in [`Discovered::warnings`].
 pub fn parse_model_list(body: &[u8]) -> Result<Discovered, DiscoveryError> {
+    // One UTF-8 check of the whole body lets serde_json skip checking each string (a
+    // tenth of the parse for a large list).
+    let text = std::str::from_utf8(body).map_err(|e| DiscoveryError {
+        reason: format!("the body is not UTF-8 text ({e})"),
+    })?;
     // Well-formed lists (the norm) parse in one pass; only a list with a bad entry pays for
     // the entry-by-entry pass that skips what does not parse.
-    if let Ok(list) = serde_json::from_slice::<TypedList>(body) {
-        let models = list
-            .data
-            .into_iter()
-            .map(|raw| {
-                let (raw, providers) = raw.take_providers();
-                live_model(raw, providers.into_iter().map(provider_info).collect())
-            })
-            .collect();
+    if let Ok(list) = serde_json::from_str::<TypedList>(text) {
+        let models = list.data.into_iter().map(|m| m.0).collect();
         return Ok(Discovered {
             models,
-            warnings: Vec::new(),
+            ..Discovered::default()
         });
     }
-    parse_tolerantly(body)
+    parse_tolerantly(text)
 }
 
-fn parse_tolerantly(body: &[u8]) -> Result<Discovered, DiscoveryError> {
-    let list: RawList<'_> = serde_json::from_slice(body).map_err(|e| DiscoveryError {
+fn parse_tolerantly(body: &str) -> Result<Discovered, DiscoveryError> {
+    let list: RawList<'_> = serde_json::from_str(body).map_err(|e| DiscoveryError {
         reason: format!("expected {{\"data\": [...]}} ({e})"),
     })?;
     let mut out = Discovered {
         models: Vec::with_capacity(list.data.len()),
-        warnings: Vec::new(),
+        ..Discovered::default()
     };
     for (index, raw) in list.data.iter().enumerate() {
         match serde_json::from_str::<RawModel<&RawValue>>(raw.get()) {
@@ -158,19 +207,32 @@ fn parse_tolerantly(body: &[u8]) -> Result<Discovered, DiscoveryError> {
                     match serde_json::from_str::<RawProvider>(entry.get()) {
                         Ok(p) => providers.push(provider_info(p)),
                         Err(e) => out.warnings.push(format!(
-                            "skipped provider #{index} of model {}: {e}",
-                            model.id
+                            "{} providers[{index}]: {}",
+                            model.id,
+                            without_position(&e)
                         )),
                     }
                 }
                 out.models.push(live_model(model, providers));
             }
-            Err(e) => out
-                .warnings
-                .push(format!("skipped model entry #{index}: {e}")),
+            Err(e) => {
+                out.skipped_models += 1;
+                out.warnings
+                    .push(format!("data[{index}]: {}", without_position(&e)));
+            }
         }
     }
     Ok(out)
+}
+
+/// serde_json's message without "at line 1 column 17": the position is within the entry,
+/// not the body, and only misleads.
+fn without_position(error: &serde_json::Error) -> String {
+    let text = error.to_string();
+    match text.rfind(" at line ") {
+        Some(i) => text[..i].to_owned(),
+        None => text,
+    }
 }
 
 impl<P> RawModel<P> {
@@ -195,23 +257,24 @@ fn live_model<P>(raw: RawModel<P>, providers: Vec<ProviderInfo>) -> LiveModel {
     }
 }
 
-fn provider_info(raw: RawProvider<'_>) -> ProviderInfo {
+fn provider_info(raw: RawProvider) -> ProviderInfo {
     let pricing = raw.pricing.and_then(|p| match (p.input, p.output) {
         (Some(input), Some(output)) => Some(Cost::new(input, output)),
         _ => None,
     });
     ProviderInfo {
         name: raw.provider,
-        status: raw.status.as_deref().map_or(
-            ProviderStatus::Other("unknown".to_owned()),
-            ProviderStatus::parse,
-        ),
+        status: raw
+            .status
+            .unwrap_or_else(|| ProviderStatus::Other("unknown".to_owned())),
         context_length: raw.context_length.filter(|c| *c > 0),
         pricing,
         supports_tools: raw.supports_tools,
         supports_structured_output: raw.supports_structured_output,
         first_token_latency_ms: raw.first_token_latency_ms,
         throughput: raw.throughput,
+        is_free: raw.is_free,
+        is_model_author: raw.is_model_author,
     }
 }
 
@@ -263,6 +326,34 @@ impl<'de> de::Visitor<'de> for LooseNumber {
     }
 }
 
+/// A status string read straight into [`ProviderStatus`]: no string is allocated for the
+/// statuses this version knows.
+struct StatusVisitor;
+
+impl<'de> de::Visitor<'de> for StatusVisitor {
+    type Value = Option<ProviderStatus>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a status string")
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Some(ProviderStatus::parse(v)))
+    }
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_none<E>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_str(StatusVisitor)
+    }
+}
+
+fn status<'de, D: Deserializer<'de>>(d: D) -> Result<Option<ProviderStatus>, D::Error> {
+    d.deserialize_option(StatusVisitor)
+}
+
 fn lenient_f64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
     let value = d.deserialize_any(LooseNumber)?;
     Ok(value.filter(|f| f.is_finite() && *f >= 0.0))
@@ -280,7 +371,7 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
 
-    const FIXTURE: &[u8] = include_bytes!("../tests/fixtures/router-models.json");
+    const FIXTURE: &[u8] = include_bytes!("../tests/fixtures/router-models-synthetic.json");
 
     #[test]
     fn fixture_parses_and_skips_malformed_entries() {
@@ -289,10 +380,18 @@ mod tests {
         assert!(ids.contains(&"deepseek-ai/DeepSeek-R1"));
         assert!(ids.contains(&"example-org/No-Providers-1B"));
         assert!(!ids.iter().any(|id| id.contains("12345")));
-        assert_eq!(got.warnings.len(), 2, "{:?}", got.warnings);
-        assert!(got.warnings[0].starts_with("skipped model entry #16: missing field `id`"));
-        assert!(
-            got.warnings[1].starts_with("skipped model entry #17: invalid type: integer `12345`")
+        assert_eq!(
+            got.warnings,
+            [
+                "data[16]: missing field `id`",
+                "data[17]: invalid type: integer `12345`, expected a string"
+            ]
+        );
+        assert_eq!(
+            got.skipped_summary().as_deref(),
+            Some(
+                "skipped 2 of 19 models in the router's list (malformed); data[16]: missing field `id`"
+            )
         );
     }
 
@@ -303,9 +402,12 @@ mod tests {
         let data = value["data"].as_array_mut().unwrap();
         data.retain(|m| m["id"].is_string());
         let clean = serde_json::to_vec(&value).unwrap();
-        assert!(serde_json::from_slice::<TypedList<'_>>(&clean).is_ok());
+        assert!(serde_json::from_slice::<TypedList>(&clean).is_ok());
         let fast = parse_model_list(&clean).unwrap();
-        assert_eq!(fast, parse_tolerantly(&clean).unwrap());
+        assert_eq!(
+            fast,
+            parse_tolerantly(std::str::from_utf8(&clean).unwrap()).unwrap()
+        );
         assert_eq!(fast.models.len(), 17);
     }
 
@@ -354,9 +456,12 @@ mod tests {
         let body = br#"{"data":[{"id":"a/b","providers":[{"status":"live"},{"provider":"ok","status":"live"}]}]}"#;
         let got = parse_model_list(body).unwrap();
         assert_eq!(got.models[0].providers.len(), 1);
+        assert_eq!(got.warnings, ["a/b providers[0]: missing field `provider`"]);
         assert_eq!(
-            got.warnings,
-            ["skipped provider #0 of model a/b: missing field `provider` at line 1 column 17"]
+            got.skipped_summary().as_deref(),
+            Some(
+                "skipped 1 provider entry in the router's list (malformed); a/b providers[0]: missing field `provider`"
+            )
         );
     }
 
@@ -383,6 +488,70 @@ mod tests {
         ] {
             assert!(parse_model_list(body).is_err(), "{body:?}");
         }
+    }
+
+    /// Every model of a real list parses, with no warning, through the one-pass route.
+    fn parses_cleanly(body: &[u8]) -> Discovered {
+        let got = parse_model_list(body).unwrap();
+        assert!(got.warnings.is_empty(), "{:?}", got.warnings);
+        assert!(serde_json::from_slice::<TypedList>(body).is_ok());
+        got
+    }
+
+    #[test]
+    fn real_snapshot_parses_every_model_and_offering() {
+        let got = parses_cleanly(include_bytes!("../data/router-snapshot.json"));
+        assert_eq!(got.models.len(), 129);
+        let offerings: Vec<&ProviderInfo> = got.models.iter().flat_map(|m| &m.providers).collect();
+        assert_eq!(offerings.len(), 287);
+        let mut names: Vec<&str> = offerings.iter().map(|p| p.name.as_str()).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), 13);
+        let oss = got
+            .models
+            .iter()
+            .find(|m| m.id == "openai/gpt-oss-120b")
+            .unwrap();
+        assert_eq!(oss.providers.len(), 10);
+        let cerebras = &oss.providers[0];
+        assert_eq!(cerebras.name, "cerebras");
+        assert_eq!(cerebras.context_length, None, "absent stays absent");
+        assert_eq!(cerebras.pricing, Some(Cost::new(0.25, 0.69)));
+        assert_eq!(cerebras.is_model_author, Some(false));
+    }
+
+    #[test]
+    fn genai_prices_excerpt_parses_with_every_field() {
+        // A real router answer trimmed to 4 models; it has no top-level "object".
+        let got = parses_cleanly(include_bytes!(
+            "../tests/fixtures/real/router-models-genai-prices-fixture.json"
+        ));
+        assert_eq!(got.models.len(), 4);
+        let k3 = &got.models[0];
+        assert_eq!(k3.id, "moonshotai/Kimi-K3");
+        assert_eq!(
+            k3.input_modalities.as_deref(),
+            Some(&["text".to_owned(), "image".to_owned()][..])
+        );
+        let together = &k3.providers[0];
+        assert_eq!(together.is_free, Some(false));
+        assert_eq!(together.first_token_latency_ms, Some(1836.2));
+        assert_eq!(together.throughput, Some(18.374051383950203));
+        assert_eq!(together.context_length, Some(1_000_000));
+    }
+
+    #[test]
+    fn hub_docs_excerpt_parses_inside_a_list() {
+        // The hub-docs page shows one element of `data`.
+        let entry =
+            include_str!("../tests/fixtures/real/router-models-hubdocs-hub-api-excerpt.json");
+        let body = format!(r#"{{"object":"list","data":[{entry}]}}"#);
+        let got = parses_cleanly(body.as_bytes());
+        assert_eq!(got.models.len(), 1);
+        assert_eq!(got.models[0].id, "deepseek-ai/DeepSeek-V4-Pro");
+        assert_eq!(got.models[0].owned_by.as_deref(), Some("deepseek-ai"));
+        assert!(!got.models[0].providers.is_empty());
     }
 
     #[test]

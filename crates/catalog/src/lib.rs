@@ -3,8 +3,10 @@
 //! This crate owns the [`Model`] types, the built-in catalog (generated from a router
 //! snapshot by `cargo xtask catalog refresh`, so it works offline), parsing of the router's
 //! `GET /v1/models` answer ([`parse_model_list`]), the merge of built-in, live and config
-//! data with SPEC §2's field precedence ([`Catalog::merge`]), the rows of `models list`
-//! ([`listing`]), and the on-disk format of the discovery cache ([`cache`]).
+//! data with SPEC §2's field precedence ([`Catalog::merge`]), where the numbers come from
+//! ([`DataSource`]), the rows of `models list` ([`listing`]) and the per-provider view of
+//! `models show` ([`show`]), how numbers read in tables ([`display`]), and the on-disk
+//! format of the discovery cache and of failed fetches ([`cache`]).
 //!
 //! It does not fetch anything, read configs or decide when to refresh: the router client
 //! and the CLI do that and hand it bytes and entries.
@@ -23,18 +25,23 @@ pub mod cache;
 pub mod checks;
 mod config_entry;
 mod discovery;
+pub mod display;
 pub mod listing;
 mod merge;
 mod model;
 mod names;
+mod provenance;
+pub mod show;
 
 pub use config_entry::{ConfigCost, ConfigModel};
 pub use discovery::{Discovered, DiscoveryError, LiveModel, parse_model_list};
 pub use merge::Catalog;
 pub use model::{
-    Cost, Model, ProviderInfo, ProviderStatus, Source, cheapest_live, fastest_live, min_context,
+    Cost, Model, ProviderInfo, ProviderStatus, Source, cheapest_live, cheapest_live_all,
+    fastest_live, min_context,
 };
 pub use names::derive_name;
+pub use provenance::DataSource;
 
 #[cfg(test)]
 mod tests;

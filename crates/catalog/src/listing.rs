@@ -1,5 +1,5 @@
 //! Rows of `hfclaw models list`: the merged catalog seen through the user's selection
-//! (default, fallbacks, aliases, allowlist) and filters.
+//! (default, fallbacks, aliases, allowlist), filtered and sorted.
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
@@ -7,8 +7,11 @@ use std::fmt;
 use hfclaw_model_ref::{Aliases, ModelRef};
 use serde::{Serialize, Serializer};
 
+use crate::builtin;
 use crate::merge::Catalog;
-use crate::model::{Cost, Model, Source};
+use crate::model::{
+    Cost, Model, ProviderInfo, ProviderStatus, Source, fastest_live, present_first,
+};
 use crate::names::derive_name;
 
 /// What the user's config says about models.
@@ -24,6 +27,18 @@ pub struct Selection<'a> {
     pub allowlist: &'a [ModelRef],
 }
 
+impl<'a> Selection<'a> {
+    /// No default, fallbacks or allowlist; only `aliases`.
+    pub fn with_aliases(aliases: &'a Aliases) -> Selection<'a> {
+        Selection {
+            primary: None,
+            fallbacks: &[],
+            aliases,
+            allowlist: &[],
+        }
+    }
+}
+
 /// Filters of `models list`.
 #[derive(Debug, Clone, Default)]
 pub struct Filter {
@@ -33,8 +48,30 @@ pub struct Filter {
     pub provider: Option<String>,
     /// Only reasoning models.
     pub reasoning: bool,
+    /// Only models a provider serves with tool calling.
+    pub tools: bool,
+    /// Only models a provider serves with structured output.
+    pub structured_output: bool,
+    /// Only models that take image input.
+    pub image: bool,
+    /// Only models with a free offering ([`ProviderInfo::serves_free`]).
+    pub free: bool,
     /// Also models live data says are not served.
     pub all: bool,
+}
+
+/// The order of `models list --sort`; without it, the user's refs come first, then the
+/// catalog by id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SortKey {
+    /// Display name, A to Z (ignoring case).
+    Name,
+    /// Context window, largest first.
+    Context,
+    /// Output price, cheapest first (then input price).
+    Price,
+    /// Throughput of the fastest live provider, highest first.
+    Throughput,
 }
 
 /// A label on a row.
@@ -93,12 +130,23 @@ pub struct Row {
     pub cost: Option<Cost>,
     /// Usable providers (the pinned one for `:<provider>` refs).
     pub providers: Vec<String>,
+    /// Tokens per second of the fastest live provider (the pinned one's for `:<provider>`).
+    pub throughput: Option<f64>,
+    /// Whether a usable provider calls tools: `None` when no provider says.
+    pub tools: Option<bool>,
+    /// Whether a usable provider does structured output: `None` when no provider says.
+    pub structured_output: Option<bool>,
+    /// Whether a live offering is free ([`ProviderInfo::serves_free`]).
+    pub free: bool,
     /// Reasoning model.
     pub reasoning: bool,
     /// Input modalities.
     pub input: Vec<String>,
     /// Where the data comes from.
     pub source: Source,
+    /// When the data was taken: the snapshot's date for built-in data, the fetch time for
+    /// the router's list; `None` when unknown.
+    pub as_of: Option<String>,
     /// Labels.
     pub tags: Vec<Tag>,
 }
@@ -107,6 +155,7 @@ pub struct Row {
 /// entries), then the catalog by id; filtered.
 pub fn rows(catalog: &Catalog, selection: &Selection<'_>, filter: &Filter) -> Vec<Row> {
     let index = Index::of(selection);
+    let as_of = catalog.data_source().as_of();
     let mut seen = HashSet::new();
     let mut out = Vec::new();
     let user_refs = selection
@@ -118,7 +167,7 @@ pub fn rows(catalog: &Catalog, selection: &Selection<'_>, filter: &Filter) -> Ve
     for model_ref in user_refs {
         if seen.insert(model_ref.as_str().to_owned()) {
             let model = catalog.model_for(model_ref);
-            out.push(row(model_ref, model.as_ref(), selection, &index));
+            out.push(row(model_ref, model.as_ref(), selection, &index, &as_of));
         }
     }
     for model in catalog.models() {
@@ -126,7 +175,7 @@ pub fn rows(catalog: &Catalog, selection: &Selection<'_>, filter: &Filter) -> Ve
             continue;
         };
         if seen.insert(model_ref.as_str().to_owned()) {
-            out.push(row(&model_ref, Some(model), selection, &index));
+            out.push(row(&model_ref, Some(model), selection, &index, &as_of));
         }
     }
     out.retain(|r| keep(r, filter));
@@ -154,11 +203,33 @@ impl<'a> Index<'a> {
     }
 }
 
+/// Sorts rows by `key`; rows without the value go last, ties keep their order.
+pub fn sort_rows(rows: &mut [Row], key: SortKey) {
+    match key {
+        SortKey::Name => rows.sort_by_cached_key(|r| r.name.to_lowercase()),
+        SortKey::Context => {
+            rows.sort_by(|a, b| present_first(a.context_window, b.context_window, |a, b| b.cmp(&a)))
+        }
+        SortKey::Price => rows.sort_by(|a, b| {
+            present_first(a.cost, b.cost, |a, b| {
+                a.output
+                    .total_cmp(&b.output)
+                    .then(a.input.total_cmp(&b.input))
+            })
+        }),
+        SortKey::Throughput => {
+            rows.sort_by(|a, b| present_first(a.throughput, b.throughput, |a, b| b.total_cmp(&a)))
+        }
+    }
+}
+
+/// `as_of` is the catalog's date for data that is not built-in.
 fn row(
     model_ref: &ModelRef,
     model: Option<&Model>,
     selection: &Selection<'_>,
     index: &Index<'_>,
+    as_of: &Option<String>,
 ) -> Row {
     let alias = selection.aliases.alias_of(model_ref).map(str::to_owned);
     let mut tags = Vec::new();
@@ -189,9 +260,14 @@ fn row(
             max_output_tokens: None,
             cost: None,
             providers: Vec::new(),
+            throughput: None,
+            tools: None,
+            structured_output: None,
+            free: false,
             reasoning: false,
             input: Vec::new(),
             source: Source::Config,
+            as_of: None,
             tags,
         };
     };
@@ -199,12 +275,23 @@ fn row(
         tags.push(Tag::NotServed);
     }
     let pinned = model_ref.suffix().and_then(|s| s.provider());
-    let providers = model
+    let serving: Vec<&ProviderInfo> = model
         .providers
         .iter()
         .filter(|p| p.is_usable() && pinned.is_none_or(|name| name == p.name))
-        .map(|p| p.name.clone())
         .collect();
+    let throughput = match pinned {
+        Some(_) => serving.iter().find_map(|p| p.throughput),
+        None => fastest_live(&model.providers).and_then(|p| p.throughput),
+    };
+    let any = |feature: fn(&ProviderInfo) -> Option<bool>| -> Option<bool> {
+        let stated = serving.iter().filter_map(|p| feature(p));
+        stated.reduce(|a, b| a || b)
+    };
+    let as_of = match model.source {
+        Source::BuiltIn => Some(builtin::AS_OF.to_owned()),
+        Source::Live | Source::Config => as_of.clone(),
+    };
     Row {
         model_ref: model_ref.to_string(),
         id: model_ref.router_model_id().to_owned(),
@@ -213,10 +300,17 @@ fn row(
         context_window: model.context_window,
         max_output_tokens: model.max_output_tokens,
         cost: model.cost,
-        providers,
+        providers: serving.iter().map(|p| p.name.clone()).collect(),
+        throughput,
+        tools: any(|p| p.supports_tools),
+        structured_output: any(|p| p.supports_structured_output),
+        free: serving
+            .iter()
+            .any(|p| p.status == ProviderStatus::Live && p.serves_free()),
         reasoning: model.reasoning,
         input: model.input.clone(),
         source: model.source,
+        as_of,
         tags,
     }
 }
@@ -230,6 +324,13 @@ fn keep(row: &Row, filter: &Filter) -> bool {
         return false;
     }
     if filter.reasoning && !row.reasoning {
+        return false;
+    }
+    if filter.tools && row.tools != Some(true)
+        || filter.structured_output && row.structured_output != Some(true)
+        || filter.image && !row.input.iter().any(|i| i == "image")
+        || filter.free && !row.free
+    {
         return false;
     }
     if let Some(provider) = &filter.provider
@@ -251,4 +352,133 @@ fn keep(row: &Row, filter: &Filter) -> bool {
         }
     }
     true
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use hfclaw_model_ref::Aliases;
+
+    use super::*;
+    use crate::parse_model_list;
+
+    fn catalog(body: &str) -> Catalog {
+        let got = parse_model_list(body.as_bytes()).unwrap();
+        assert!(got.warnings.is_empty(), "{:?}", got.warnings);
+        Catalog::merge(Vec::new(), Some(got.models), &[])
+    }
+
+    /// Three models covering every filter: tools/structured flags, image input, free.
+    const LIST: &str = r#"{"data":[
+        {"id":"a/Tools","architecture":{"input_modalities":["text","image"]},"providers":[
+            {"provider":"p","status":"live","context_length":131072,"pricing":{"input":1,"output":2},
+             "supports_tools":true,"supports_structured_output":false,"throughput":50}]},
+        {"id":"b/Plain","providers":[
+            {"provider":"p","status":"live","context_length":64000,"pricing":{"input":0.1,"output":0.2}},
+            {"provider":"q","status":"error","supports_tools":true}]},
+        {"id":"c/Free","providers":[
+            {"provider":"p","status":"live","pricing":{"input":0,"output":0},
+             "supports_structured_output":true,"throughput":120},
+            {"provider":"q","status":"live","pricing":{"input":0,"output":0},"is_free":false}]}
+    ]}"#;
+
+    fn ids(catalog: &Catalog, filter: &Filter, sort: Option<SortKey>) -> Vec<String> {
+        let aliases = Aliases::new();
+        let selection = Selection::with_aliases(&aliases);
+        let mut got = rows(catalog, &selection, filter);
+        if let Some(key) = sort {
+            sort_rows(&mut got, key);
+        }
+        got.into_iter().map(|r| r.id).collect()
+    }
+
+    #[test]
+    fn capability_filters_need_a_usable_provider_that_says_so() {
+        let c = catalog(LIST);
+        let only = |f: Filter| ids(&c, &f, None);
+        // b/Plain's tool-calling provider is in error: it does not count.
+        assert_eq!(
+            only(Filter {
+                tools: true,
+                ..Filter::default()
+            }),
+            ["a/Tools"]
+        );
+        assert_eq!(
+            only(Filter {
+                structured_output: true,
+                ..Filter::default()
+            }),
+            ["c/Free"]
+        );
+        assert_eq!(
+            only(Filter {
+                image: true,
+                ..Filter::default()
+            }),
+            ["a/Tools"]
+        );
+        assert_eq!(
+            only(Filter {
+                free: true,
+                ..Filter::default()
+            }),
+            ["c/Free"]
+        );
+        let both = Filter {
+            tools: true,
+            free: true,
+            ..Filter::default()
+        };
+        assert!(only(both).is_empty(), "filters compose with AND");
+    }
+
+    #[test]
+    fn free_follows_is_free_before_a_zero_price() {
+        let c = catalog(LIST);
+        let free = c.get("c/Free").unwrap();
+        assert!(free.providers[0].serves_free(), "0/0 without is_free");
+        assert!(
+            !free.providers[1].serves_free(),
+            "is_free: false wins over 0/0"
+        );
+    }
+
+    #[test]
+    fn sort_orders_with_missing_values_last() {
+        let c = catalog(LIST);
+        let all = Filter::default();
+        assert_eq!(
+            ids(&c, &all, Some(SortKey::Price)),
+            ["c/Free", "b/Plain", "a/Tools"]
+        );
+        assert_eq!(
+            ids(&c, &all, Some(SortKey::Context)),
+            ["a/Tools", "b/Plain", "c/Free"],
+            "largest first; c/Free states no context"
+        );
+        assert_eq!(
+            ids(&c, &all, Some(SortKey::Throughput)),
+            ["c/Free", "a/Tools", "b/Plain"]
+        );
+        assert_eq!(
+            ids(&c, &all, Some(SortKey::Name)),
+            ["c/Free", "b/Plain", "a/Tools"],
+            "by display name: Free, Plain, Tools"
+        );
+    }
+
+    #[test]
+    fn rows_carry_the_catalogs_date() {
+        let c = catalog(LIST).dated(crate::DataSource::Cache {
+            fetched_at: 1_785_166_260,
+        });
+        let aliases = Aliases::new();
+        let selection = Selection::with_aliases(&aliases);
+        let got = rows(&c, &selection, &Filter::default());
+        assert_eq!(got[0].as_of.as_deref(), Some("2026-07-27T15:31:00Z"));
+        let offline = Catalog::merge(crate::builtin::models(), None, &[]);
+        let got = rows(&offline, &selection, &Filter::default());
+        assert!(got.iter().all(|r| r.as_of.as_deref() == Some("2026-07-27")));
+    }
 }

@@ -1,5 +1,6 @@
 //! The data types of the catalog: models, their providers, prices.
 
+use hfclaw_model_ref::Suffix;
 use serde::{Deserialize, Serialize};
 
 /// A model as hfclaw knows it after merging built-in, live and config data.
@@ -125,6 +126,10 @@ pub struct ProviderInfo {
     pub first_token_latency_ms: Option<f64>,
     /// Measured tokens per second.
     pub throughput: Option<f64>,
+    /// The router's `is_free` flag for this offering.
+    pub is_free: Option<bool>,
+    /// Whether this backend is the model's author (e.g. `zai-org` serving GLM).
+    pub is_model_author: Option<bool>,
 }
 
 impl ProviderInfo {
@@ -139,12 +144,31 @@ impl ProviderInfo {
             supports_structured_output: None,
             first_token_latency_ms: None,
             throughput: None,
+            is_free: None,
+            is_model_author: None,
         }
     }
 
     /// False when the router reports the backend as failing.
     pub fn is_usable(&self) -> bool {
         self.status != ProviderStatus::Error
+    }
+
+    /// Whether using this offering costs nothing: the router's `is_free`, else a stated
+    /// price of 0 in and out. (`is_free: false` wins over a 0/0 price.)
+    pub fn serves_free(&self) -> bool {
+        self.is_free.unwrap_or_else(|| {
+            self.pricing
+                .is_some_and(|c| c.input == 0.0 && c.output == 0.0)
+        })
+    }
+
+    /// The `:<provider>` suffix that pins this backend, when its name can be one.
+    pub fn pin_suffix(&self) -> Option<Suffix> {
+        match self.name.parse::<Suffix>() {
+            Ok(suffix @ Suffix::Provider(_)) => Some(suffix),
+            _ => None,
+        }
     }
 }
 
@@ -205,6 +229,20 @@ pub fn cheapest_live(providers: &[ProviderInfo]) -> Option<&ProviderInfo> {
         })
 }
 
+/// Every live provider `:cheapest` may pick: the lowest output price, then the lowest
+/// input price; more than one when they tie.
+pub fn cheapest_live_all(providers: &[ProviderInfo]) -> Vec<&ProviderInfo> {
+    let Some(best) = cheapest_live(providers) else {
+        return Vec::new();
+    };
+    let key = price_key(best);
+    providers
+        .iter()
+        .filter(|p| p.status == ProviderStatus::Live && p.pricing.is_some())
+        .filter(|p| price_key(p) == key)
+        .collect()
+}
+
 /// The live provider with the highest measured throughput, what `:fastest` picks.
 pub fn fastest_live(providers: &[ProviderInfo]) -> Option<&ProviderInfo> {
     providers
@@ -215,6 +253,21 @@ pub fn fastest_live(providers: &[ProviderInfo]) -> Option<&ProviderInfo> {
             let (a, b) = (a.throughput.unwrap_or(0.0), b.throughput.unwrap_or(0.0));
             a.total_cmp(&b)
         })
+}
+
+/// Orders present values by `cmp` and puts missing ones last.
+pub(crate) fn present_first<T>(
+    a: Option<T>,
+    b: Option<T>,
+    cmp: impl Fn(T, T) -> std::cmp::Ordering,
+) -> std::cmp::Ordering {
+    use std::cmp::Ordering;
+    match (a, b) {
+        (Some(a), Some(b)) => cmp(a, b),
+        (Some(_), None) => Ordering::Less,
+        (None, Some(_)) => Ordering::Greater,
+        (None, None) => Ordering::Equal,
+    }
 }
 
 fn price_key(p: &ProviderInfo) -> (f64, f64) {

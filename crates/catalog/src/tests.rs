@@ -30,7 +30,7 @@ fn r(s: &str) -> ModelRef {
 }
 
 fn fixture_catalog() -> Catalog {
-    let body = include_bytes!("../tests/fixtures/router-models.json");
+    let body = include_bytes!("../tests/fixtures/router-models-synthetic.json");
     let models = parse_model_list(body).unwrap().models;
     Catalog::merge(builtin::models(), Some(models.clone()), &[])
 }
@@ -50,6 +50,35 @@ fn builtin_holds_the_ten_seed_models_with_limits_and_prices() {
         "GPT-OSS 120B"
     );
     assert!(!catalog.has_live_data());
+}
+
+#[test]
+fn builtin_is_the_real_dated_snapshot() {
+    assert_eq!(builtin::AS_OF, "2026-07-27");
+    assert!(builtin::ORIGIN.contains("GET https://router.huggingface.co/v1/models"));
+    assert!(builtin::SNAPSHOT_SOURCE.contains("sha256:"));
+    let models = builtin::models();
+    assert_eq!(
+        models.len(),
+        129,
+        "every model of the snapshot has a live offering"
+    );
+    let oss = models
+        .iter()
+        .find(|m| m.id == "openai/gpt-oss-120b")
+        .unwrap();
+    assert_eq!(oss.providers.len(), 10);
+    assert_eq!(
+        oss.cost,
+        Some(Cost::new(0.037, 0.17)),
+        "deepinfra is cheapest"
+    );
+    assert_eq!(oss.context_window, Some(131_072));
+    let r1 = models
+        .iter()
+        .find(|m| m.id == "deepseek-ai/DeepSeek-R1")
+        .unwrap();
+    assert_eq!(r1.context_window, Some(64_000), "novita alone serves it");
 }
 
 #[test]
@@ -228,7 +257,7 @@ fn config_entry_with_suffix_is_its_own_entry() {
 }
 
 fn fixture_catalog_with(config: &[ConfigModel]) -> Catalog {
-    let body = include_bytes!("../tests/fixtures/router-models.json");
+    let body = include_bytes!("../tests/fixtures/router-models-synthetic.json");
     let models = parse_model_list(body).unwrap().models;
     Catalog::merge(builtin::models(), Some(models.clone()), config)
 }
@@ -249,7 +278,7 @@ fn merge_dedups_by_exact_id_in_stable_order() {
         [
             "zai-org/GLM-4.7",
             "Qwen/Qwen3-8B",
-            "deepseek-ai/DeepSeek-R1"
+            "aisingapore/Gemma-SEA-LION-v4-27B-IT"
         ]
     );
     assert_eq!(ids.iter().filter(|id| **id == "zai-org/GLM-4.7").count(), 1);

@@ -100,6 +100,8 @@ pub struct ServiceStatusArgs {
 pub enum ModelsCommand {
     /// List models: the built-in catalog merged with the router's live list and your config
     List(ListArgs),
+    /// Show one model and every provider serving it: prices, context, speed, which one each suffix picks
+    Show(ShowArgs),
     /// Show the default model, fallbacks, aliases, config path, token source and problems
     Status(StatusArgs),
     /// Make REF (or an alias) the default model
@@ -219,10 +221,52 @@ pub struct ListArgs {
     /// Only reasoning models
     #[arg(long)]
     pub reasoning: bool,
-    /// Fetch the router's list now, even if the cache is fresh
+    /// Only models a provider serves with tool calling
+    #[arg(long)]
+    pub tools: bool,
+    /// Only models a provider serves with structured output (JSON schema)
+    #[arg(long)]
+    pub structured_output: bool,
+    /// Only models that take image input
+    #[arg(long)]
+    pub image: bool,
+    /// Only models with a free offering
+    #[arg(long)]
+    pub free: bool,
+    /// Sort by name, context (largest first), price (output price, cheapest first) or throughput (fastest first)
+    #[arg(long, value_enum, value_name = "KEY")]
+    pub sort: Option<SortArg>,
+    /// Fetch the router's list now, even if the cache is fresh or a recent fetch failed
     #[arg(long, conflicts_with = "offline")]
     pub refresh: bool,
     /// Print a JSON array instead of a table
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `--sort` of `models list`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SortArg {
+    /// Display name, A to Z
+    Name,
+    /// Context window, largest first
+    Context,
+    /// Output price per 1M tokens, cheapest first
+    Price,
+    /// Tokens per second of the fastest provider, highest first
+    Throughput,
+}
+
+/// `hfclaw models show`.
+#[derive(Debug, Clone, Args)]
+pub struct ShowArgs {
+    /// A ref (huggingface/org/model[:policy|:provider]), a bare org/model, or an alias
+    #[arg(value_name = "REF|ALIAS")]
+    pub model: String,
+    /// Fetch the router's list now, even if the cache is fresh or a recent fetch failed
+    #[arg(long, conflicts_with = "offline")]
+    pub refresh: bool,
+    /// Print a JSON object instead of text
     #[arg(long)]
     pub json: bool,
 }

@@ -5,11 +5,12 @@ use std::collections::HashSet;
 use std::ffi::OsString;
 use std::path::PathBuf;
 use std::sync::OnceLock;
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use hfclaw_catalog::cache::unix_seconds;
 use hfclaw_catalog::checks::check_ref;
 use hfclaw_catalog::listing::Selection;
-use hfclaw_catalog::{Catalog, ConfigModel, builtin};
+use hfclaw_catalog::{Catalog, ConfigModel, DataSource, builtin};
 use hfclaw_config_merge::{
     ConfigDocument, ConfigPaths, EditOutcome, Editor, OpenClawView, ProviderModels,
 };
@@ -17,8 +18,9 @@ use hfclaw_model_ref::{Aliases, ModelRef, Via, resolve};
 use hfclaw_router_client::discovery::format_age;
 use hfclaw_router_client::shell_env::{self, DEFAULT_TIMEOUT, LoginShell, ShellImport};
 use hfclaw_router_client::{
-    CachePolicy, ClientOptions, Origin, RouterClient, Token, TokenInputs, TokenSource,
-    default_cache_path, load_cached_models, load_live_models, resolve_base_url, resolve_token,
+    CachePolicy, ClientOptions, DISCOVERY_CONNECT_TIMEOUT, Discovery, Origin, Retry, RouterClient,
+    Token, TokenInputs, TokenSource, default_cache_path, fetch_planned, plan_discovery,
+    resolve_base_url, resolve_token,
 };
 
 use crate::args::GlobalArgs;
@@ -100,6 +102,14 @@ impl Context {
                 .warn(format!("{}: {warning}", self.paths.config.display()));
         }
         Ok((document, view))
+    }
+
+    /// Warns about refs of the config that do not parse.
+    pub fn warn_ref_problems(&self, user: &UserModels) {
+        for problem in &user.problems {
+            self.messages
+                .warn(format!("{}: {problem}", self.paths.config.display()));
+        }
     }
 
     /// The token by SPEC §4's precedence, and where it came from. Runs the login shell
@@ -213,6 +223,16 @@ impl Context {
 
     /// A router client with the config's headers (e.g. `X-HF-Bill-To`).
     pub fn client(&self, view: &OpenClawView, token: Option<Token>) -> CliResult<RouterClient> {
+        self.client_with(view, token, |_| {})
+    }
+
+    /// [`Context::client`] with options adjusted by `adjust` (e.g. a shorter timeout).
+    fn client_with(
+        &self,
+        view: &OpenClawView,
+        token: Option<Token>,
+        adjust: impl FnOnce(&mut ClientOptions),
+    ) -> CliResult<RouterClient> {
         let mut options = ClientOptions::new(self.base_url(view));
         options.token = token;
         options.user_agent = concat!("hfclaw/", env!("CARGO_PKG_VERSION")).to_owned();
@@ -221,6 +241,7 @@ impl Context {
             .as_ref()
             .map(|p| p.headers.clone())
             .unwrap_or_default();
+        adjust(&mut options);
         RouterClient::new(options).map_err(|e| {
             CliError::input(e.to_string()).hint(
                 "check --router-url, $HFCLAW_ROUTER_URL or models.providers.huggingface.baseUrl",
@@ -237,9 +258,21 @@ impl Context {
         network: bool,
         refresh: bool,
     ) -> CliResult<Catalog> {
+        Ok(self.dated_catalog(view, user, network, refresh)?.0)
+    }
+
+    /// [`Context::catalog`], dated ([`Catalog::data_source`]), with the failed fetch that
+    /// kept it from being live, if any: what [`Context::report_catalog`] tells the user.
+    pub fn dated_catalog(
+        &self,
+        view: &OpenClawView,
+        user: &UserModels,
+        network: bool,
+        refresh: bool,
+    ) -> CliResult<(Catalog, Option<Retry>)> {
         let offline = self.global.offline || !network;
         let Some(cache_path) = default_cache_path(&env) else {
-            return Ok(self.offline_catalog(user));
+            return Ok((self.offline_catalog(user), None));
         };
         let base_url = self.base_url(view);
         let policy = CachePolicy {
@@ -247,29 +280,73 @@ impl Context {
             refresh,
             ..CachePolicy::default()
         };
-        let live = if offline {
-            // Reading the cache needs no async runtime: keeps offline commands instant.
-            load_cached_models(&base_url, &cache_path, policy.ttl, SystemTime::now())
-        } else {
-            let token = self.discovery_token(view)?;
-            let client = self.client(view, token)?;
-            runtime()?.block_on(load_live_models(
-                Some(&client),
-                &base_url,
-                &cache_path,
-                policy,
-                SystemTime::now(),
-            ))
+        let now = SystemTime::now();
+        // The HTTP client (TLS roots) and the async runtime cost more than the rest of a
+        // command: build them only when the cache policy wants a fetch.
+        let live = match plan_discovery(&base_url, &cache_path, policy, now) {
+            Discovery::Done(data) => data,
+            Discovery::Fetch(plan) => {
+                let token = self.discovery_token(view)?;
+                // A router that drops packets costs at most the connect timeout, once:
+                // then the failure is remembered.
+                let client = self.client_with(view, token, |options| {
+                    options.connect_timeout = DISCOVERY_CONNECT_TIMEOUT;
+                })?;
+                runtime()?.block_on(fetch_planned(&client, plan, now))
+            }
         };
         for warning in &live.warnings {
             self.messages.warn(warning);
         }
-        if let Origin::StaleCache { age } | Origin::Cache { age } = live.origin {
-            tracing::debug!("catalog from cache, {}", format_age(age));
+        for skipped in &live.skipped {
+            tracing::debug!("router list entry skipped: {skipped}");
         }
-        let catalog = Catalog::merge(builtin::models(), live.models, user.provider_models);
+        let source = match live.origin {
+            Origin::Live => DataSource::Live {
+                fetched_at: Some(unix_seconds(now)),
+            },
+            Origin::Cache { age } | Origin::StaleCache { age } => DataSource::Cache {
+                fetched_at: unix_seconds(now).saturating_sub(age.as_secs()),
+            },
+            Origin::BuiltinOnly => DataSource::BuiltIn,
+        };
+        let catalog =
+            Catalog::merge(builtin::models(), live.models, user.provider_models).dated(source);
         self.warn_catalog(&catalog);
-        Ok(catalog)
+        Ok((catalog, live.retry))
+    }
+
+    /// One stderr line when the catalog's numbers are not live: `catalog: built-in snapshot
+    /// of 2026-07-27 (…)` or `catalog: cached 3 h ago`, with why the router was not asked.
+    pub fn report_catalog(&self, catalog: &Catalog, retry: Option<&Retry>) {
+        if !catalog.data_source().is_live() {
+            self.messages
+                .status(format!("catalog: {}", self.catalog_line(catalog, retry)));
+        }
+    }
+
+    /// Where the catalog's numbers come from, and why the router was not asked, e.g.
+    /// `built-in snapshot of 2026-07-27 (--offline)`.
+    pub fn catalog_line(&self, catalog: &Catalog, retry: Option<&Retry>) -> String {
+        let source = catalog.data_source();
+        let why = match retry {
+            _ if self.global.offline => " (--offline)".to_owned(),
+            Some(retry) if retry.skipped => {
+                tracing::debug!("the last fetch failed: {}", retry.reason);
+                format!(
+                    " (the last fetch failed {} ago; next try in {}, or now with --refresh)",
+                    format_age(retry.failed_ago),
+                    format_age(retry.next_in)
+                )
+            }
+            // This run's failure was just reported.
+            Some(_) => String::new(),
+            None if source == DataSource::BuiltIn => {
+                " (run `hfclaw models list --refresh` for live data)".to_owned()
+            }
+            None => String::new(),
+        };
+        format!("{}{why}", describe_source(source))
     }
 
     /// The built-in catalog merged with the config's provider entries (no network).
@@ -290,6 +367,24 @@ impl Context {
         if let Some(model_ref) = user.literal_ref(input) {
             return Ok(model_ref);
         }
+        let model_ref = self.resolve_input(input, user, catalog)?;
+        if let Some(problem) = check_ref(catalog, &model_ref) {
+            self.messages.warn(problem.to_string());
+        }
+        Ok(model_ref)
+    }
+
+    /// [`Context::resolve_model`] without the catalog check, for a command that reports
+    /// an unknown model itself.
+    pub fn resolve_input(
+        &self,
+        input: &str,
+        user: &UserModels,
+        catalog: &Catalog,
+    ) -> CliResult<ModelRef> {
+        if let Some(model_ref) = user.literal_ref(input) {
+            return Ok(model_ref);
+        }
         let resolved = resolve(input, &user.aliases, &catalog.ids())?;
         match &resolved.via {
             Via::Ref => {}
@@ -297,9 +392,6 @@ impl Context {
                 .messages
                 .note(format!("alias \"{alias}\" is {}", resolved.model_ref)),
             Via::BarePrefixed => self.messages.note(format!("using {}", resolved.model_ref)),
-        }
-        if let Some(problem) = check_ref(catalog, &resolved.model_ref) {
-            self.messages.warn(problem.to_string());
         }
         Ok(resolved.model_ref)
     }
@@ -353,6 +445,21 @@ pub const SERVICE_ENV_VARS: &[&str] = &[
     "HF_HOME",
     "HF_TOKEN_PATH",
 ];
+
+/// What the catalog's router data is: `built-in snapshot of 2026-07-27`, `cached 3 h ago`.
+pub fn describe_source(source: DataSource) -> String {
+    match source {
+        DataSource::BuiltIn => format!("built-in snapshot of {}", builtin::AS_OF),
+        DataSource::Cache { fetched_at } => {
+            let fetched = UNIX_EPOCH + Duration::from_secs(fetched_at);
+            let age = SystemTime::now()
+                .duration_since(fetched)
+                .unwrap_or(Duration::ZERO);
+            format!("cached {} ago", format_age(age))
+        }
+        DataSource::Live { .. } => "live from the router".to_owned(),
+    }
+}
 
 /// An environment variable as a string; unset, empty or non-UTF-8 values count as unset.
 pub fn env(name: &str) -> Option<String> {

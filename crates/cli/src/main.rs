@@ -50,6 +50,7 @@ fn run(cli: Cli) -> CliResult {
             let ctx = Context::new(cli.global)?;
             match command {
                 ModelsCommand::List(args) => commands::models_list::run(&ctx, args),
+                ModelsCommand::Show(args) => commands::models_show::run(&ctx, args),
                 ModelsCommand::Status(args) => commands::models_status::run(&ctx, args),
                 ModelsCommand::Set(args) => commands::models_edit::set(&ctx, args),
                 ModelsCommand::Fallbacks(command) => {

@@ -49,6 +49,68 @@ fn list_filters_compose() {
 }
 
 #[test]
+fn list_sorts_by_price_within_capability_filters() {
+    // Tool calling and image input, cheapest output price first.
+    let sandbox = Sandbox::new();
+    insta::assert_snapshot!(sandbox.run(&[
+        "models",
+        "list",
+        "--offline",
+        "--tools",
+        "--image",
+        "--sort",
+        "price"
+    ]));
+}
+
+#[test]
+fn list_sorts_by_context_in_sizes_users_recognise() {
+    // 1,048,576 and 1,000,000 are 1M, 163,840 is 160K, 131,072 is 128K, 64,000 is 64K.
+    let sandbox = Sandbox::new();
+    insta::assert_snapshot!(sandbox.run(&[
+        "models",
+        "list",
+        "--offline",
+        "--search",
+        "deepseek",
+        "--sort",
+        "context"
+    ]));
+}
+
+#[test]
+fn list_sorts_by_throughput_with_unmeasured_models_last() {
+    let sandbox = Sandbox::new();
+    insta::assert_snapshot!(sandbox.run(&[
+        "models",
+        "list",
+        "--offline",
+        "--search",
+        "kimi",
+        "--sort",
+        "throughput"
+    ]));
+}
+
+#[test]
+fn list_free_and_structured_output_filters() {
+    let sandbox = Sandbox::new();
+    let free = sandbox.run(&["models", "list", "--offline", "--free", "--json"]);
+    insta::assert_snapshot!(free);
+    let structured = sandbox.run(&[
+        "models",
+        "list",
+        "--offline",
+        "--structured-output",
+        "--search",
+        "deepseek-r1",
+        "--sort",
+        "name",
+    ]);
+    insta::assert_snapshot!(structured);
+}
+
+#[test]
 fn list_with_no_match_says_so() {
     let sandbox = Sandbox::new();
     insta::assert_snapshot!(sandbox.run(&[

@@ -84,7 +84,7 @@ fn reuses_the_detected_token_and_picks_a_filtered_model_with_fastest_routing() {
         .unwrap();
     press(&mut session, "Qwen3-32B");
     // The filtered list shows the model's context window and price per million tokens.
-    session.exp_string("32K ctx  $0.10/$0.30 per 1M").unwrap();
+    session.exp_string("40K ctx  $0.08/$0.25 per 1M").unwrap();
     press(&mut session, ENTER);
 
     session.exp_string("Routing").unwrap();

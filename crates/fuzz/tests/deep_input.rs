@@ -38,9 +38,7 @@ fn a_router_list_nested_deep_is_skipped_entry_by_entry() {
         assert!(list.models.is_empty());
         assert_eq!(
             list.warnings,
-            [
-                "skipped model entry #0: invalid type: sequence, expected a string at line 1 column 1"
-            ]
+            ["data[0]: invalid type: sequence, expected a string"]
         );
     }
 }

@@ -1,13 +1,18 @@
 //! Discovery with the cache policy (SPEC §2, §4): when to use the cached router list,
 //! when to fetch, and what to fall back on when fetching fails.
 //!
-//! The cache file's format belongs to `hfclaw_catalog::cache`; this module decides.
-//! Nothing here fails: the worst outcome is [`Origin::BuiltinOnly`] with a warning.
+//! A failed fetch is remembered beside the cache (a negative cache): the next commands
+//! do not ask that router again for 1 min, then 2, 4, … up to 1 h, so an unreachable
+//! router costs nothing after the first try; `--refresh` always tries. A new list with
+//! fewer than half the cached models does not replace the cache unless `--refresh` asks.
+//!
+//! The files' formats belong to `hfclaw_catalog::cache`; this module decides. Nothing
+//! here fails: the worst outcome is [`Origin::BuiltinOnly`] with a warning.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
-use hfclaw_catalog::cache::{CachedList, unix_seconds};
+use hfclaw_catalog::cache::{CachedList, FailedFetch, unix_seconds};
 use hfclaw_catalog::{Discovered, LiveModel, parse_model_list};
 
 use crate::base_url::normalize_base_url;
@@ -19,6 +24,23 @@ pub const DEFAULT_TTL: Duration = Duration::from_secs(60 * 60);
 
 /// Environment variable naming the cache directory.
 pub const CACHE_DIR_ENV: &str = "HFCLAW_CACHE_DIR";
+
+/// Connect timeout for discovery from a command: a router behind a firewall that drops
+/// packets costs at most this, once (then the negative cache applies).
+pub const DISCOVERY_CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// Wait after the first failed fetch; it doubles with each failure in a row.
+pub const FIRST_RETRY_DELAY: Duration = Duration::from_secs(60);
+
+/// Longest wait between attempts.
+pub const MAX_RETRY_DELAY: Duration = Duration::from_secs(60 * 60);
+
+/// How long to leave a router alone after `failures` failed fetches in a row:
+/// 1 min, 2 min, 4 min, … at most 1 h.
+pub fn retry_delay(failures: u32) -> Duration {
+    let doublings = failures.saturating_sub(1).min(16);
+    (FIRST_RETRY_DELAY * 2u32.pow(doublings)).min(MAX_RETRY_DELAY)
+}
 
 /// When to use the cache and when to fetch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,15 +93,34 @@ pub struct LiveData {
     pub warnings: Vec<String>,
     /// Entries of the list that were skipped as malformed (for `-v`).
     pub skipped: Vec<String>,
+    /// A failed fetch: this run's, or a recent one that kept this run from asking.
+    pub retry: Option<Retry>,
+}
+
+/// A failed fetch and when the router will be asked again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Retry {
+    /// What went wrong.
+    pub reason: String,
+    /// How long ago it failed (zero when this run failed).
+    pub failed_ago: Duration,
+    /// Time left until commands ask the router again.
+    pub next_in: Duration,
+    /// True when this run did not ask the router because of the failure.
+    pub skipped: bool,
 }
 
 impl LiveData {
-    fn live(discovered: Discovered, warnings: Vec<String>) -> LiveData {
+    fn live(discovered: Discovered, mut warnings: Vec<String>) -> LiveData {
+        // A fetched list reports its malformed entries once, in one line; a cached one
+        // only under -v (it was reported when it was fetched).
+        warnings.extend(discovered.skipped_summary());
         LiveData {
             models: Some(discovered.models),
             origin: Origin::Live,
             warnings,
             skipped: discovered.warnings,
+            retry: None,
         }
     }
 
@@ -89,6 +130,7 @@ impl LiveData {
             origin: Origin::BuiltinOnly,
             warnings,
             skipped: Vec::new(),
+            retry: None,
         }
     }
 }
@@ -114,7 +156,8 @@ pub fn format_age(age: Duration) -> String {
 
 /// The cache of this `base_url` at any age, else built-in only; never the network, and
 /// synchronous, so offline commands need no async runtime. `ttl` only decides whether
-/// the result counts as fresh or stale.
+/// the result counts as fresh or stale. A recent failed fetch is reported in
+/// [`LiveData::retry`], so the user learns why the data is not newer.
 pub fn load_cached_models(
     base_url: &str,
     cache_path: &Path,
@@ -124,16 +167,35 @@ pub fn load_cached_models(
     let base_url = normalize_base_url(base_url);
     let mut warnings = Vec::new();
     let cached = read_cache(cache_path, &base_url, &mut warnings);
-    from_cache(cached, ttl, now, warnings)
+    let mut data = from_cache(cached, ttl, now, warnings);
+    data.retry = read_failure(&FailedFetch::path_beside(cache_path), &base_url)
+        .and_then(|failed| waiting(&failed, now));
+    data
+}
+
+/// The wait a failure record still imposes at `now`, if any.
+fn waiting(failed: &FailedFetch, now: SystemTime) -> Option<Retry> {
+    let failed_ago = age_since(failed.failed_at, now);
+    let delay = retry_delay(failed.failures);
+    (failed_ago < delay).then(|| Retry {
+        reason: failed.reason.clone(),
+        failed_ago,
+        next_in: delay - failed_ago,
+        skipped: true,
+    })
 }
 
 /// Loads the router's model list by the cache policy.
 ///
 /// - offline (or no client): the cache of this `base_url` at any age, else built-in only;
 /// - a fresh cache, unless `refresh`: the cache;
+/// - a recent failed fetch of this router, unless `refresh`: the cache at any age, else
+///   built-in only, without asking (see [`retry_delay`]);
 /// - otherwise fetch (with the cache's `ETag`; a 304 renews the cache's fetch time), store
-///   the answer, and on failure use the cache at any age (with a warning saying its age),
-///   else built-in only (with a warning).
+///   the answer, and on failure remember it and use the cache at any age (with a warning),
+///   else built-in only (with a warning);
+/// - a fetched list with fewer than half the cached models is kept out of the cache (and
+///   counts as a failure) unless `refresh`: a truncated answer must not replace a good list.
 ///
 /// A cache written for another base URL is ignored. When the router rejects the token on
 /// discovery, the list is fetched again without it (with a warning).
@@ -147,6 +209,46 @@ pub async fn load_live_models(
     let Some(client) = client.filter(|_| !policy.offline) else {
         return load_cached_models(base_url, cache_path, policy.ttl, now);
     };
+    match plan_discovery(base_url, cache_path, policy, now) {
+        Discovery::Done(data) => data,
+        Discovery::Fetch(plan) => fetch_planned(client, plan, now).await,
+    }
+}
+
+/// What the cache policy decides before any network: the data, or a fetch to make.
+#[derive(Debug)]
+pub enum Discovery {
+    /// No fetch is due (offline, a fresh cache, or a recent failure): here is the data.
+    Done(LiveData),
+    /// A fetch is due: hand the plan to [`fetch_planned`].
+    Fetch(FetchPlan),
+}
+
+/// What [`plan_discovery`] read for the fetch it asks for.
+#[derive(Debug)]
+pub struct FetchPlan {
+    base_url: String,
+    cache_path: PathBuf,
+    policy: CachePolicy,
+    cached: Cached,
+    /// Failed fetches in a row so far.
+    failures: u32,
+    warnings: Vec<String>,
+}
+
+/// The first half of [`load_live_models`], synchronous: decides from the cache and the
+/// failure record whether to fetch, so a caller builds an HTTP client and an async
+/// runtime only when one is due (after a failure, the default path then costs what
+/// `--offline` costs).
+pub fn plan_discovery(
+    base_url: &str,
+    cache_path: &Path,
+    policy: CachePolicy,
+    now: SystemTime,
+) -> Discovery {
+    if policy.offline {
+        return Discovery::Done(load_cached_models(base_url, cache_path, policy.ttl, now));
+    }
     let base_url = normalize_base_url(base_url);
     let mut warnings = Vec::new();
     let cached = read_cache(cache_path, &base_url, &mut warnings);
@@ -154,19 +256,55 @@ pub async fn load_live_models(
         && entry.is_fresh(now, policy.ttl)
         && !policy.refresh
     {
-        return from_cache(cached, policy.ttl, now, warnings);
+        return Discovery::Done(from_cache(cached, policy.ttl, now, warnings));
     }
+    let failed = read_failure(&FailedFetch::path_beside(cache_path), &base_url);
+    if let Some(retry) = failed.as_ref().and_then(|f| waiting(f, now))
+        && !policy.refresh
+    {
+        let mut data = from_cache(cached, policy.ttl, now, warnings);
+        data.retry = Some(retry);
+        return Discovery::Done(data);
+    }
+    Discovery::Fetch(FetchPlan {
+        base_url,
+        cache_path: cache_path.to_owned(),
+        policy,
+        cached,
+        failures: failed.map_or(0, |f| f.failures),
+        warnings,
+    })
+}
+
+/// The second half of [`load_live_models`]: the fetch [`plan_discovery`] asked for, and
+/// what to keep of its answer.
+pub async fn fetch_planned(client: &RouterClient, plan: FetchPlan, now: SystemTime) -> LiveData {
+    let FetchPlan {
+        base_url,
+        cache_path,
+        policy,
+        cached,
+        failures,
+        mut warnings,
+    } = plan;
+    let cache_path = cache_path.as_path();
     if normalize_base_url(client.base_url()) != base_url {
         tracing::warn!("discovery: the client's base URL differs from the cache key");
     }
-
     let etag = cached.as_ref().and_then(|(c, _)| c.etag.clone());
-    let fetched = fetch(client, etag.as_deref(), &mut warnings).await;
-    match fetched {
+    let failure_path = FailedFetch::path_beside(cache_path);
+    let failure = Failure {
+        path: &failure_path,
+        base_url: &base_url,
+        failures,
+        now,
+    };
+    match fetch(client, etag.as_deref(), &mut warnings).await {
         Ok(ListResponse::NotModified) => match cached {
             Some((mut entry, discovered)) => {
                 entry.fetched_at = unix_seconds(now);
                 store(&entry, cache_path, &mut warnings);
+                failure.clear(&mut warnings);
                 LiveData::live(discovered, warnings)
             }
             None => {
@@ -180,6 +318,26 @@ pub async fn load_live_models(
         },
         Ok(ListResponse::Fresh { body, etag }) => match parse_model_list(&body) {
             Ok(discovered) => {
+                if let Some((_, old)) = &cached
+                    && discovered.models.len() * 2 < old.models.len()
+                {
+                    let count = discovered.models.len();
+                    let shrank = format!(
+                        "the router listed {count} model{}, fewer than half of the {} cached",
+                        if count == 1 { "" } else { "s" },
+                        old.models.len()
+                    );
+                    if !policy.refresh {
+                        let retry = failure.record(&shrank, &mut warnings);
+                        warnings.push(format!(
+                            "{shrank}; kept the cached list (`--refresh` accepts the new one)"
+                        ));
+                        let mut data = from_cache(cached, Duration::ZERO, now, warnings);
+                        data.retry = Some(retry);
+                        return data;
+                    }
+                    warnings.push(format!("{shrank}; replacing it as --refresh asks"));
+                }
                 // parse_model_list accepted it: valid UTF-8 JSON.
                 let text = String::from_utf8_lossy(&body).into_owned();
                 let entry = CachedList {
@@ -189,12 +347,87 @@ pub async fn load_live_models(
                     body: text,
                 };
                 store(&entry, cache_path, &mut warnings);
+                failure.clear(&mut warnings);
                 LiveData::live(discovered, warnings)
             }
-            Err(e) => fall_back(cached, &e.to_string(), now, warnings),
+            Err(e) => failure.fall_back(cached, &e.to_string(), now, warnings),
         },
-        Err(e) => fall_back(cached, &e.to_string(), now, warnings),
+        Err(e) => failure.fall_back(cached, &e.to_string(), now, warnings),
     }
+}
+
+/// Remembering (or forgetting) a failed fetch of one router.
+struct Failure<'a> {
+    path: &'a Path,
+    base_url: &'a str,
+    /// Failures in a row before this attempt.
+    failures: u32,
+    now: SystemTime,
+}
+
+impl Failure<'_> {
+    /// Records this attempt's failure; returns when the router will be asked again.
+    fn record(&self, reason: &str, warnings: &mut Vec<String>) -> Retry {
+        let failures = self.failures.saturating_add(1);
+        let record = FailedFetch {
+            base_url: self.base_url.to_owned(),
+            failed_at: unix_seconds(self.now),
+            failures,
+            reason: reason.to_owned(),
+        };
+        if let Err(e) = record.write(self.path) {
+            warnings.push(format!("could not save the failed fetch: {e}"));
+        }
+        Retry {
+            reason: reason.to_owned(),
+            failed_ago: Duration::ZERO,
+            next_in: retry_delay(failures),
+            skipped: false,
+        }
+    }
+
+    fn clear(&self, warnings: &mut Vec<String>) {
+        if self.failures > 0
+            && let Err(e) = FailedFetch::remove(self.path)
+        {
+            warnings.push(format!("could not clear the failed fetch: {e}"));
+        }
+    }
+
+    /// The cache at any age, else built-in only, with a warning saying when to expect
+    /// the next attempt.
+    fn fall_back(
+        &self,
+        cached: Cached,
+        reason: &str,
+        now: SystemTime,
+        mut warnings: Vec<String>,
+    ) -> LiveData {
+        let retry = self.record(reason, &mut warnings);
+        let what = if cached.is_some() { "refresh" } else { "fetch" };
+        warnings.push(format!(
+            "could not {what} the model list ({reason}); next try in {}, or now with --refresh",
+            format_age(retry.next_in)
+        ));
+        let mut data = from_cache(cached, Duration::ZERO, now, warnings);
+        data.retry = Some(retry);
+        data
+    }
+}
+
+/// The failure record of `base_url`, if any; an unreadable one counts as none.
+fn read_failure(path: &Path, base_url: &str) -> Option<FailedFetch> {
+    match FailedFetch::read(path) {
+        Ok(record) => record.filter(|r| normalize_base_url(&r.base_url) == base_url),
+        Err(e) => {
+            tracing::debug!(error = %e, "ignoring the failed-fetch record");
+            None
+        }
+    }
+}
+
+fn age_since(unix: u64, now: SystemTime) -> Duration {
+    Duration::from_secs(unix_seconds(now).saturating_sub(unix))
 }
 
 type Cached = Option<(CachedList, hfclaw_catalog::Discovered)>;
@@ -237,6 +470,7 @@ fn from_cache(cached: Cached, ttl: Duration, now: SystemTime, warnings: Vec<Stri
         origin,
         warnings,
         skipped: discovered.warnings,
+        retry: None,
     }
 }
 
@@ -257,30 +491,6 @@ async fn fetch(
     }
 }
 
-fn fall_back(cached: Cached, reason: &str, now: SystemTime, mut warnings: Vec<String>) -> LiveData {
-    match cached {
-        Some((entry, discovered)) => {
-            let age = entry.age(now);
-            warnings.push(format!(
-                "could not refresh the model list ({reason}); using the cached list from {} ago",
-                format_age(age)
-            ));
-            LiveData {
-                models: Some(discovered.models),
-                origin: Origin::StaleCache { age },
-                warnings,
-                skipped: discovered.warnings,
-            }
-        }
-        None => {
-            warnings.push(format!(
-                "could not fetch the model list ({reason}); using the built-in catalog"
-            ));
-            LiveData::builtin(warnings)
-        }
-    }
-}
-
 fn store(entry: &CachedList, path: &Path, warnings: &mut Vec<String>) {
     if let Err(e) = entry.write(path) {
         warnings.push(format!("could not save the model cache: {e}"));
@@ -297,6 +507,13 @@ mod tests {
         assert_eq!(format_age(Duration::from_secs(125)), "2 min");
         assert_eq!(format_age(Duration::from_secs(3 * 3_600 + 59)), "3 h");
         assert_eq!(format_age(Duration::from_secs(5 * 86_400)), "5 days");
+    }
+
+    #[test]
+    fn retries_wait_one_minute_doubling_to_one_hour() {
+        let minutes: Vec<u64> = (0..9).map(|n| retry_delay(n).as_secs() / 60).collect();
+        assert_eq!(minutes, [1, 1, 2, 4, 8, 16, 32, 60, 60]);
+        assert_eq!(retry_delay(u32::MAX), MAX_RETRY_DELAY);
     }
 
     #[test]

@@ -12,7 +12,8 @@
 //!   `<think>…</think>` block out of answer text ([`think`]);
 //! - raw passthrough of any router API for a gateway ([`raw`]);
 //! - the fallback engine ([`run_chain`]);
-//! - the discovery cache policy ([`load_live_models`]).
+//! - the discovery cache policy, with a negative cache for failed fetches
+//!   ([`load_live_models`]).
 //!
 //! It does not print, parse command lines, read or edit configs, or merge catalogs: the
 //! CLI hands it flags, environment lookups and config values, and gives the live list it
@@ -55,7 +56,9 @@ pub use client::{
     RouterClient, WhoAmI, provider_of,
 };
 pub use discovery::{
-    CachePolicy, LiveData, Origin, default_cache_path, load_cached_models, load_live_models,
+    CachePolicy, DISCOVERY_CONNECT_TIMEOUT, Discovery, FetchPlan, LiveData, Origin, Retry,
+    default_cache_path, fetch_planned, load_cached_models, load_live_models, plan_discovery,
+    retry_delay,
 };
 pub use error::{ErrorKind, RouterError};
 pub use fallback::{

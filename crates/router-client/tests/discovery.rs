@@ -4,14 +4,14 @@
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use hfclaw_catalog::cache::CachedList;
+use hfclaw_catalog::cache::{CachedList, FailedFetch};
 use hfclaw_router_client::{
-    CachePolicy, ClientOptions, LiveData, Origin, RouterClient, Token, load_live_models,
+    CachePolicy, ClientOptions, LiveData, Origin, Retry, RouterClient, Token, load_live_models,
 };
 use wiremock::matchers::{header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-const FIXTURE: &str = include_str!("fixtures/router-models.json");
+const FIXTURE: &str = include_str!("fixtures/router-models-synthetic.json");
 const SMALL: &str = r#"{"object":"list","data":[{"id":"cached/Only-1B","providers":[]}]}"#;
 const T0: u64 = 1_800_000_000;
 
@@ -99,12 +99,12 @@ async fn no_cache_fetches_and_writes_the_cache() {
     let data = s.load(policy(), at(T0)).await;
     assert_eq!(data.origin, Origin::Live);
     assert!(ids(&data).contains(&"deepseek-ai/DeepSeek-R1"));
-    assert!(data.warnings.is_empty(), "{:?}", data.warnings);
     assert_eq!(
-        data.skipped.len(),
-        2,
-        "the fixture holds two malformed entries"
+        data.warnings,
+        ["skipped 2 of 19 models in the router's list (malformed); data[16]: missing field `id`"],
+        "one line for the two malformed entries of the fixture"
     );
+    assert_eq!(data.skipped.len(), 2);
     let stored = CachedList::read(&s.cache).unwrap().unwrap();
     assert_eq!(stored.base_url, s.base());
     assert_eq!(stored.fetched_at, T0);
@@ -184,7 +184,8 @@ async fn failed_fetch_falls_back_to_stale_cache_with_its_age() {
     assert_eq!(ids(&data), ["cached/Only-1B"]);
     assert_eq!(data.warnings.len(), 1);
     assert!(
-        data.warnings[0].contains("using the cached list from 3 h ago"),
+        data.warnings[0].starts_with("could not refresh the model list (")
+            && data.warnings[0].ends_with("); next try in 1 min, or now with --refresh"),
         "{:?}",
         data.warnings
     );
@@ -207,7 +208,7 @@ async fn failed_fetch_without_cache_is_builtin_only() {
     assert_eq!(data.origin, Origin::BuiltinOnly);
     assert_eq!(data.models, None);
     assert!(
-        data.warnings[0].contains("using the built-in catalog"),
+        data.warnings[0].starts_with("could not fetch the model list ("),
         "{:?}",
         data.warnings
     );
@@ -297,7 +298,8 @@ async fn rejected_token_still_lists_models_without_it() {
     let client = s.client(Some("hf_revokedrevoked00000"));
     let data = load_live_models(Some(&client), &s.base(), &s.cache, policy(), at(T0)).await;
     assert_eq!(data.origin, Origin::Live);
-    assert_eq!(data.warnings.len(), 1);
+    // The token warning, then the fixture's malformed entries.
+    assert_eq!(data.warnings.len(), 2, "{:?}", data.warnings);
     assert!(
         data.warnings[0].contains("rejected the token"),
         "{:?}",
@@ -316,4 +318,234 @@ async fn corrupt_cache_reads_as_a_miss() {
     let data = s.load(policy(), at(T0)).await;
     assert_eq!(data.origin, Origin::Live);
     assert!(CachedList::read(&s.cache).unwrap().is_some(), "rewritten");
+}
+
+impl Setup {
+    fn failure_record(&self) -> Option<FailedFetch> {
+        FailedFetch::read(&FailedFetch::path_beside(&self.cache)).unwrap()
+    }
+
+    async fn fail_with_503(&self) {
+        Mock::given(method("GET"))
+            .respond_with(ResponseTemplate::new(503).set_body_string("down"))
+            .mount(&self.server)
+            .await;
+    }
+}
+
+fn retry(data: &LiveData) -> &Retry {
+    data.retry.as_ref().expect("a retry")
+}
+
+#[tokio::test]
+async fn failed_fetch_is_not_retried_for_a_minute_then_doubling() {
+    let s = Setup::new().await;
+    s.fail_with_503().await;
+    let first = s.load(policy(), at(T0)).await;
+    assert_eq!(first.origin, Origin::BuiltinOnly);
+    assert_eq!(retry(&first).next_in, Duration::from_secs(60));
+    assert!(!retry(&first).skipped);
+    assert_eq!(s.failure_record().unwrap().failures, 1);
+    assert_eq!(s.hits().await, 1);
+
+    // Within the minute: no request, no warning, and the reason is still known.
+    let quiet = s.load(policy(), at(T0 + 59)).await;
+    assert_eq!(s.hits().await, 1);
+    assert_eq!(quiet.origin, Origin::BuiltinOnly);
+    assert!(quiet.warnings.is_empty(), "{:?}", quiet.warnings);
+    let r = retry(&quiet);
+    assert!(r.skipped);
+    assert_eq!(
+        (r.failed_ago, r.next_in),
+        (Duration::from_secs(59), Duration::from_secs(1))
+    );
+    assert!(r.reason.contains("HTTP 503"), "{}", r.reason);
+
+    // After it: one more try, which fails again and doubles the wait.
+    let second = s.load(policy(), at(T0 + 60)).await;
+    assert_eq!(s.hits().await, 2);
+    assert_eq!(retry(&second).next_in, Duration::from_secs(120));
+    s.load(policy(), at(T0 + 60 + 119)).await;
+    assert_eq!(s.hits().await, 2);
+    s.load(policy(), at(T0 + 60 + 120)).await;
+    assert_eq!(s.hits().await, 3);
+    assert_eq!(s.failure_record().unwrap().failures, 3);
+}
+
+#[tokio::test]
+async fn waits_are_capped_at_an_hour() {
+    let s = Setup::new().await;
+    s.fail_with_503().await;
+    FailedFetch {
+        base_url: s.base(),
+        failed_at: T0,
+        failures: 30,
+        reason: "down".to_owned(),
+    }
+    .write(&FailedFetch::path_beside(&s.cache))
+    .unwrap();
+    s.load(policy(), at(T0 + 3_599)).await;
+    assert_eq!(s.hits().await, 0);
+    s.load(policy(), at(T0 + 3_600)).await;
+    assert_eq!(s.hits().await, 1);
+}
+
+#[tokio::test]
+async fn refresh_always_retries_and_a_success_forgets_the_failure() {
+    let s = Setup::new().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(503))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&s.server)
+        .await;
+    s.serve_fixture().await;
+    s.load(policy(), at(T0)).await;
+    assert!(s.failure_record().is_some());
+    let refresh = CachePolicy {
+        refresh: true,
+        ..policy()
+    };
+    let data = s.load(refresh, at(T0 + 1)).await;
+    assert_eq!(s.hits().await, 2, "--refresh ignores the wait");
+    assert_eq!(data.origin, Origin::Live);
+    assert_eq!(data.retry, None);
+    assert_eq!(s.failure_record(), None, "a success clears the record");
+}
+
+#[tokio::test]
+async fn stale_cache_is_used_while_waiting() {
+    let s = Setup::new().await;
+    s.fail_with_503().await;
+    s.write_cache(&s.base(), T0, None);
+    s.load(policy(), at(T0 + 2 * 3_600)).await;
+    let data = s.load(policy(), at(T0 + 2 * 3_600 + 30)).await;
+    assert_eq!(s.hits().await, 1);
+    assert_eq!(
+        data.origin,
+        Origin::StaleCache {
+            age: Duration::from_secs(2 * 3_600 + 30)
+        }
+    );
+    assert_eq!(ids(&data), ["cached/Only-1B"]);
+}
+
+#[tokio::test]
+async fn failure_of_another_router_does_not_apply() {
+    let s = Setup::new().await;
+    s.serve_fixture().await;
+    FailedFetch {
+        base_url: "https://router.huggingface.co/v1".to_owned(),
+        failed_at: T0,
+        failures: 1,
+        reason: "down".to_owned(),
+    }
+    .write(&FailedFetch::path_beside(&s.cache))
+    .unwrap();
+    let data = s.load(policy(), at(T0 + 1)).await;
+    assert_eq!(data.origin, Origin::Live);
+    assert_eq!(s.hits().await, 1);
+}
+
+#[tokio::test]
+async fn a_list_under_half_the_cached_one_does_not_replace_it() {
+    let s = Setup::new().await;
+    CachedList {
+        base_url: s.base(),
+        fetched_at: T0,
+        etag: None,
+        body: FIXTURE.to_owned(),
+    }
+    .write(&s.cache)
+    .unwrap();
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(SMALL, "application/json"))
+        .mount(&s.server)
+        .await;
+    let data = s.load(policy(), at(T0 + 2 * 3_600)).await;
+    assert_eq!(
+        data.origin,
+        Origin::StaleCache {
+            age: Duration::from_secs(2 * 3_600)
+        }
+    );
+    assert!(
+        ids(&data).contains(&"deepseek-ai/DeepSeek-R1"),
+        "the old list"
+    );
+    assert!(
+        data.warnings.iter().any(|w| w
+            == "the router listed 1 model, fewer than half of the 17 cached; kept the cached list (`--refresh` accepts the new one)"),
+        "{:?}",
+        data.warnings
+    );
+    assert_eq!(CachedList::read(&s.cache).unwrap().unwrap().body, FIXTURE);
+    assert_eq!(
+        s.failure_record().unwrap().failures,
+        1,
+        "asked again later, not each run"
+    );
+
+    let refresh = CachePolicy {
+        refresh: true,
+        ..policy()
+    };
+    let data = s.load(refresh, at(T0 + 2 * 3_600 + 10)).await;
+    assert_eq!(data.origin, Origin::Live);
+    assert_eq!(ids(&data), ["cached/Only-1B"]);
+    assert!(
+        data.warnings[0].ends_with("replacing it as --refresh asks"),
+        "{:?}",
+        data.warnings
+    );
+    assert_eq!(CachedList::read(&s.cache).unwrap().unwrap().body, SMALL);
+}
+
+#[tokio::test]
+async fn a_refused_connection_is_remembered_too() {
+    // A port nothing listens on: bind, read the port, drop the listener.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("models.json");
+    let base = format!("http://127.0.0.1:{port}/v1");
+    let client = RouterClient::new(ClientOptions::new(&base)).unwrap();
+    let first = load_live_models(Some(&client), &base, &cache, policy(), at(T0)).await;
+    assert_eq!(first.origin, Origin::BuiltinOnly);
+    assert!(!retry(&first).skipped);
+    let second = load_live_models(Some(&client), &base, &cache, policy(), at(T0 + 5)).await;
+    assert!(retry(&second).skipped, "no second connection attempt");
+}
+
+#[tokio::test]
+async fn the_plan_asks_for_a_fetch_only_when_one_is_due() {
+    use hfclaw_router_client::{Discovery, plan_discovery};
+    let s = Setup::new().await;
+    let plan = |now| plan_discovery(&s.base(), &s.cache, policy(), now);
+    assert!(matches!(plan(at(T0)), Discovery::Fetch(_)), "no cache");
+    s.write_cache(&s.base(), T0, None);
+    assert!(
+        matches!(plan(at(T0 + 60)), Discovery::Done(_)),
+        "fresh cache"
+    );
+    assert!(
+        matches!(plan(at(T0 + 2 * 3_600)), Discovery::Fetch(_)),
+        "stale"
+    );
+    FailedFetch {
+        base_url: s.base(),
+        failed_at: T0 + 2 * 3_600,
+        failures: 1,
+        reason: "down".to_owned(),
+    }
+    .write(&FailedFetch::path_beside(&s.cache))
+    .unwrap();
+    match plan(at(T0 + 2 * 3_600 + 30)) {
+        Discovery::Done(data) => assert!(retry(&data).skipped),
+        Discovery::Fetch(_) => panic!("a recent failure means no fetch"),
+    }
+    assert_eq!(s.hits().await, 0);
 }

@@ -14,8 +14,8 @@ use wiremock::matchers::{body_partial_json, header, method, path};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
 const TOKEN: &str = "hf_testtokentesttoken1234";
-const FIXTURE: &[u8] = include_bytes!("fixtures/router-models.json");
-const FIXTURE_GZ: &[u8] = include_bytes!("fixtures/router-models.json.gz");
+const FIXTURE: &[u8] = include_bytes!("fixtures/router-models-synthetic.json");
+const FIXTURE_GZ: &[u8] = include_bytes!("fixtures/router-models-synthetic.json.gz");
 
 fn client(server: &MockServer, token: Option<&str>) -> RouterClient {
     client_with(server, token, |_| {})

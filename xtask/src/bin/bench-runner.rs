@@ -332,13 +332,16 @@ fn first_byte(args: &[String]) -> Result<()> {
             .as_bytes(),
         )?;
         std::thread::sleep(Duration::from_millis(20));
+        // Stamped before the write: stamped after it, a descheduled server thread could
+        // let the reader see the byte first and find no timestamp (the bench then failed
+        // on a loaded machine). The write's own microseconds count against hfclaw.
+        *stamp
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(Instant::now());
         stream.write_all(
             http_chunk(&sse_event(&serde_json::json!({"content": "X"}), None)).as_bytes(),
         )?;
         stream.flush()?;
-        *stamp
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(Instant::now());
         std::thread::sleep(Duration::from_millis(20));
         let end = sse_event(&serde_json::json!({}), Some("stop")) + "data: [DONE]\n\n";
         stream.write_all(http_chunk(&end).as_bytes())?;

@@ -6,6 +6,7 @@ pub mod completions;
 pub mod doctor;
 pub mod models_edit;
 pub mod models_list;
+pub mod models_show;
 pub mod models_status;
 pub mod models_sync;
 pub mod onboard;

@@ -1,10 +1,10 @@
 //! `hfclaw models list`: the merged catalog as a table or JSON.
 
 use comfy_table::Table;
-use hfclaw_catalog::Cost;
-use hfclaw_catalog::listing::{Filter, Row, rows};
+use hfclaw_catalog::display::{self, MISSING};
+use hfclaw_catalog::listing::{Filter, Row, SortKey, rows, sort_rows};
 
-use crate::args::ListArgs;
+use crate::args::{ListArgs, SortArg};
 use crate::context::{Context, UserModels};
 use crate::error::{CliError, CliResult};
 use crate::output::{borderless_table, print_data};
@@ -13,18 +13,23 @@ use crate::output::{borderless_table, print_data};
 pub fn run(ctx: &Context, args: &ListArgs) -> CliResult {
     let view = ctx.load_view()?;
     let user = UserModels::from_view(&view);
-    for problem in &user.problems {
-        ctx.messages
-            .warn(format!("{}: {problem}", ctx.paths.config.display()));
-    }
-    let catalog = ctx.catalog(&view, &user, true, args.refresh)?;
+    ctx.warn_ref_problems(&user);
+    let (catalog, retry) = ctx.dated_catalog(&view, &user, true, args.refresh)?;
+    ctx.report_catalog(&catalog, retry.as_ref());
     let filter = Filter {
         search: args.search.clone(),
         provider: args.provider.clone(),
         reasoning: args.reasoning,
+        tools: args.tools,
+        structured_output: args.structured_output,
+        image: args.image,
+        free: args.free,
         all: args.all,
     };
-    let rows = rows(&catalog, &user.selection(), &filter);
+    let mut rows = rows(&catalog, &user.selection(), &filter);
+    if let Some(sort) = args.sort {
+        sort_rows(&mut rows, sort_key(sort));
+    }
     if args.json {
         let json = serde_json::to_string_pretty(&rows)
             .map_err(|e| CliError::runtime(format!("encoding JSON: {e}")))?;
@@ -35,62 +40,65 @@ pub fn run(ctx: &Context, args: &ListArgs) -> CliResult {
             .note("no model matches; try without filters, or with --all");
         return Ok(());
     }
-    print_data(&format!("{}\n", table(&rows)))
+    // Sorted by throughput, the table shows it.
+    let throughput = args.sort == Some(SortArg::Throughput);
+    print_data(&format!("{}\n", table(&rows, throughput)))
 }
 
-/// The table: ref, name, context, $/1M in/out, providers, tags.
-fn table(rows: &[Row]) -> String {
+fn sort_key(arg: SortArg) -> SortKey {
+    match arg {
+        SortArg::Name => SortKey::Name,
+        SortArg::Context => SortKey::Context,
+        SortArg::Price => SortKey::Price,
+        SortArg::Throughput => SortKey::Throughput,
+    }
+}
+
+/// The table: ref, name, context, $/1M in/out, (tokens/s,) providers, tags.
+fn table(rows: &[Row], throughput: bool) -> String {
     let mut table = Table::new();
-    table.set_header(["REF", "NAME", "CONTEXT", "$/1M IN/OUT", "PROVIDERS", "TAGS"]);
+    let mut header = vec!["REF", "NAME", "CONTEXT", "$/1M IN/OUT"];
+    if throughput {
+        header.push("TOK/S");
+    }
+    header.extend(["PROVIDERS", "TAGS"]);
+    table.set_header(header);
     for row in rows {
-        table.add_row([
+        let mut cells = vec![
             row.model_ref.clone(),
             row.name.clone(),
-            row.context_window.map_or_else(dash, tokens),
-            row.cost.as_ref().map_or_else(dash, prices),
-            providers(&row.providers),
+            row.context_window
+                .map_or_else(|| MISSING.to_owned(), display::context_size),
+            row.cost.as_ref().map_or_else(
+                || MISSING.to_owned(),
+                |c| display::prices(c.input, c.output),
+            ),
+        ];
+        if throughput {
+            cells.push(
+                row.throughput
+                    .map_or_else(|| MISSING.to_owned(), display::throughput),
+            );
+        }
+        cells.push(providers(&row.providers));
+        cells.push(
             row.tags
                 .iter()
                 .map(ToString::to_string)
                 .collect::<Vec<_>>()
                 .join(","),
-        ]);
+        );
+        table.add_row(cells);
     }
-    borderless_table(table, &[2, 3])
-}
-
-fn dash() -> String {
-    "-".to_owned()
-}
-
-/// `131072` → `128K`, `64000` → `62.5K`.
-fn tokens(n: u64) -> String {
-    let k = n as f64 / 1024.0;
-    if n >= 1024 * 1024 {
-        format_trimmed(k / 1024.0, "M")
-    } else if n >= 1024 {
-        format_trimmed(k, "K")
-    } else {
-        n.to_string()
-    }
-}
-
-fn format_trimmed(value: f64, unit: &str) -> String {
-    let text = format!("{value:.1}");
-    let text = text.strip_suffix(".0").unwrap_or(&text);
-    format!("{text}{unit}")
-}
-
-/// `0.70/2.50`.
-fn prices(cost: &Cost) -> String {
-    format!("{:.2}/{:.2}", cost.input, cost.output)
+    let numeric: &[usize] = if throughput { &[2, 3, 4] } else { &[2, 3] };
+    borderless_table(table, numeric)
 }
 
 /// Up to three names, then `+N`.
 fn providers(names: &[String]) -> String {
     const SHOWN: usize = 3;
     if names.is_empty() {
-        return dash();
+        return MISSING.to_owned();
     }
     let mut text = names
         .iter()
@@ -109,17 +117,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn token_counts_read_as_binary_thousands() {
-        assert_eq!(tokens(131_072), "128K");
-        assert_eq!(tokens(64_000), "62.5K");
-        assert_eq!(tokens(1_048_576), "1M");
-        assert_eq!(tokens(512), "512");
-    }
-
-    #[test]
     fn provider_list_is_capped_at_three() {
         let names: Vec<String> = ["a", "b", "c", "d", "e"].map(String::from).to_vec();
         assert_eq!(providers(&names), "a,b,c,+2");
-        assert_eq!(providers(&[]), "-");
+        assert_eq!(providers(&[]), "—");
     }
 }

@@ -5,7 +5,7 @@ use hfclaw_config_merge::{AllowlistLocation, OpenClawView};
 use serde::Serialize;
 
 use crate::args::StatusArgs;
-use crate::context::{Context, UserModels};
+use crate::context::{Context, UserModels, describe_source};
 use crate::error::{CliError, CliResult};
 use crate::output::print_data;
 
@@ -15,7 +15,7 @@ struct Status {
     config: ConfigStatus,
     token: Option<TokenStatus>,
     router_url: String,
-    catalog: &'static str,
+    catalog: CatalogStatus,
     default: Option<Choice>,
     fallbacks: Vec<Choice>,
     aliases: Vec<AliasEntry>,
@@ -28,6 +28,20 @@ struct ConfigStatus {
     path: String,
     source: String,
     exists: bool,
+}
+
+/// Where the catalog's numbers come from.
+#[derive(Debug, Serialize)]
+struct CatalogStatus {
+    /// `built-in`, `cache` or `live`.
+    source: &'static str,
+    /// The snapshot's date or the list's fetch time.
+    as_of: Option<String>,
+    /// The same in words, e.g. `built-in snapshot of 2026-07-27`.
+    description: String,
+    /// The words and why the router was not asked (the text form's line).
+    #[serde(skip)]
+    line: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -68,7 +82,12 @@ pub fn run(ctx: &Context, args: &StatusArgs) -> CliResult {
             .warn(format!("{}: {warning}", ctx.paths.config.display()));
     }
     let user = UserModels::from_view(&view);
-    let catalog = ctx.catalog(&view, &user, false, false)?;
+    let (catalog, retry) = ctx.dated_catalog(&view, &user, false, false)?;
+    if args.json {
+        // The text form says it in its `catalog` line.
+        ctx.report_catalog(&catalog, retry.as_ref());
+    }
+    let source = catalog.data_source();
     let token = ctx.token(&view)?;
     let mut problems: Vec<String> = user.problems.clone();
     problems.extend(
@@ -88,10 +107,11 @@ pub fn run(ctx: &Context, args: &StatusArgs) -> CliResult {
             redacted: token.redacted(),
         }),
         router_url: ctx.base_url(&view),
-        catalog: if catalog.has_live_data() {
-            "built-in + cached router list"
-        } else {
-            "built-in"
+        catalog: CatalogStatus {
+            source: source.name(),
+            as_of: source.as_of(),
+            description: describe_source(source),
+            line: ctx.catalog_line(&catalog, retry.as_ref()),
         },
         default: view.primary.as_ref().map(|p| choice(&view, p)),
         fallbacks: view.fallbacks.iter().map(|f| choice(&view, f)).collect(),
@@ -169,7 +189,7 @@ fn render(status: &Status) -> String {
         ),
     );
     push("router", status.router_url.clone());
-    push("catalog", status.catalog.to_owned());
+    push("catalog", status.catalog.line.clone());
     push(
         "default",
         status

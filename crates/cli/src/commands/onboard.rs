@@ -315,13 +315,17 @@ fn pick_model(
 }
 
 fn picker_line(model: &Model) -> String {
+    use hfclaw_catalog::display;
     let context = model
         .context_window
-        .map(|c| format!("{}K ctx", c / 1024))
+        .map(|c| format!("{} ctx", display::context_size(c)))
         .unwrap_or_default();
     let price = model
         .cost
-        .map(|c| format!("${:.2}/${:.2} per 1M", c.input, c.output))
+        .map(|c| {
+            let (input, output) = (display::price(c.input), display::price(c.output));
+            format!("${input}/${output} per 1M")
+        })
         .unwrap_or_default();
     format!("{:<28} {:<52} {context:>9}  {price}", model.name, model.id)
 }

@@ -1,0 +1,189 @@
+//! `hfclaw models show REF|ALIAS`: one model and every provider serving it, and which
+//! one each suffix would pick. The choices are `hfclaw_catalog::show`'s; this renders.
+
+use comfy_table::Table;
+use hfclaw_catalog::display::{self, MISSING};
+use hfclaw_catalog::show::{Details, Pick, ProviderRow, details};
+use hfclaw_catalog::{Catalog, Cost, builtin};
+use hfclaw_model_ref::ModelRef;
+
+use crate::args::ShowArgs;
+use crate::context::{Context, UserModels};
+use crate::error::{CliError, CliResult};
+use crate::output::{borderless_table, print_data};
+
+/// Runs `models show`.
+pub fn run(ctx: &Context, args: &ShowArgs) -> CliResult {
+    let view = ctx.load_view()?;
+    let user = UserModels::from_view(&view);
+    ctx.warn_ref_problems(&user);
+    let (catalog, retry) = ctx.dated_catalog(&view, &user, true, args.refresh)?;
+    let model_ref = ctx.resolve_input(&args.model, &user, &catalog)?;
+    let Some(details) = details(
+        &catalog,
+        &user.selection(),
+        user.provider_models,
+        &model_ref,
+    ) else {
+        return Err(unknown(&catalog, &model_ref, ctx.global.offline));
+    };
+    ctx.report_catalog(&catalog, retry.as_ref());
+    if args.json {
+        let json = serde_json::to_string_pretty(&details)
+            .map_err(|e| CliError::runtime(format!("encoding JSON: {e}")))?;
+        return print_data(&format!("{json}\n"));
+    }
+    print_data(&render(&details))
+}
+
+fn unknown(catalog: &Catalog, model_ref: &ModelRef, offline: bool) -> CliError {
+    if !model_ref.is_huggingface() {
+        return CliError::input(format!(
+            "{model_ref} is not a Hugging Face ref; `models show` knows huggingface/… models"
+        ));
+    }
+    let error = CliError::input(format!("the catalog does not know {model_ref}")).hint(format!(
+        "`hfclaw models list --search {}` lists similar models",
+        model_ref.name()
+    ));
+    match (catalog.has_live_data(), offline) {
+        (true, _) => error,
+        (false, true) => error.hint(format!(
+            "only the built-in snapshot of {} was searched (--offline)",
+            builtin::AS_OF
+        )),
+        (false, false) => error.hint(format!(
+            "only the built-in snapshot of {} was searched; --refresh asks the router",
+            builtin::AS_OF
+        )),
+    }
+}
+
+/// The human form: `label  value` lines about the model, then the provider table.
+fn render(d: &Details) -> String {
+    let mut lines: Vec<(&str, String)> = Vec::new();
+    lines.push(("alias", d.alias.clone().unwrap_or_else(dash)));
+    lines.push((
+        "reasoning",
+        if d.reasoning { "yes" } else { "no" }.to_owned(),
+    ));
+    lines.push(("input", or_dash(d.input.join(", "))));
+    lines.push((
+        "context",
+        d.context_window.map_or_else(dash, display::context_size),
+    ));
+    lines.push((
+        "max output",
+        d.max_output_tokens.map_or_else(dash, display::context_size),
+    ));
+    lines.push(("price", d.cost.as_ref().map_or_else(dash, price_line)));
+    if d.available == Some(false) {
+        lines.push(("served", "no provider serves this ref right now".to_owned()));
+    }
+    lines.push((
+        ":fastest",
+        d.fastest
+            .clone()
+            .unwrap_or_else(|| format!("{MISSING} (no provider reports throughput in this data)")),
+    ));
+    lines.push((":cheapest", or_dash(d.cheapest.join(", "))));
+    let uses: Vec<String> = d
+        .used_as
+        .iter()
+        .map(|u| {
+            let role = u.role.to_string().replace('#', " #");
+            if u.model_ref == d.model_ref {
+                role
+            } else {
+                format!("{role} ({})", u.model_ref)
+            }
+        })
+        .collect();
+    lines.push(("in config", or_dash(uses.join(", "))));
+    for entry in &d.config_entries {
+        let json = serde_json::to_string(entry).unwrap_or_default();
+        lines.push(("entry", json));
+    }
+    let mut out = format!("{} ({})\n", d.name, d.model_ref);
+    for (label, value) in lines {
+        out.push_str(&format!("  {label:<12}{value}\n"));
+    }
+    out.push('\n');
+    if d.providers.is_empty() {
+        out.push_str("no provider is known for this model\n");
+    } else {
+        out.push_str(&providers_table(&d.providers));
+        out.push('\n');
+    }
+    out
+}
+
+fn providers_table(rows: &[ProviderRow]) -> String {
+    let mut table = Table::new();
+    table.set_header([
+        "PROVIDER",
+        "STATUS",
+        "CONTEXT",
+        "$/1M IN/OUT",
+        "TOK/S",
+        "1ST TOKEN",
+        "TOOLS",
+        "STRUCTURED",
+        "FREE",
+        "AUTHOR",
+        "PICKED BY",
+        "PIN",
+    ]);
+    for row in rows {
+        table.add_row([
+            row.name.clone(),
+            row.status.as_str().to_owned(),
+            row.context_length.map_or_else(dash, display::context_size),
+            row.pricing
+                .as_ref()
+                .map_or_else(dash, |c| display::prices(c.input, c.output)),
+            row.throughput.map_or_else(dash, display::throughput),
+            row.first_token_latency_ms
+                .map_or_else(dash, display::latency),
+            display::flag(row.supports_tools).to_owned(),
+            display::flag(row.supports_structured_output).to_owned(),
+            display::flag(row.is_free).to_owned(),
+            display::flag(row.is_model_author).to_owned(),
+            picked_by(row),
+            row.suffix.clone().unwrap_or_else(dash),
+        ]);
+    }
+    borderless_table(table, &[2, 3, 4, 5])
+}
+
+/// `cheapest`, `fastest, cheapest`, `this ref` for the provider the shown ref reaches.
+fn picked_by(row: &ProviderRow) -> String {
+    let mut by: Vec<&str> = row
+        .picks
+        .iter()
+        .map(|p| match p {
+            Pick::Fastest => ":fastest",
+            Pick::Cheapest => ":cheapest",
+        })
+        .collect();
+    if row.selected {
+        by.push("this ref");
+    }
+    by.join(", ")
+}
+
+fn price_line(cost: &Cost) -> String {
+    format!(
+        "${} in, ${} out per 1M tokens",
+        display::price(cost.input),
+        display::price(cost.output)
+    )
+}
+
+fn dash() -> String {
+    MISSING.to_owned()
+}
+
+fn or_dash(text: String) -> String {
+    if text.is_empty() { dash() } else { text }
+}

@@ -417,9 +417,10 @@ async fn sigterm_under_load_loses_no_row() {
         .messages(R1, [Reply::messages_json(R1, "hi").via("cerebras")]);
     let gw = Gateway::start(&s, &[]);
     let base = gw.base();
+    let client = reqwest::Client::new();
     let mut tasks = Vec::new();
     for i in 0..60 {
-        let base = base.clone();
+        let (base, client) = (base.clone(), client.clone());
         tasks.push(tokio::spawn(async move {
             tokio::time::sleep(Duration::from_millis(i * 5)).await;
             let (path, body) = if i % 2 == 0 {
@@ -427,7 +428,7 @@ async fn sigterm_under_load_loses_no_row() {
             } else {
                 ("/v1/messages", messages(false))
             };
-            let response = reqwest::Client::new()
+            let response = client
                 .post(format!("{base}{path}"))
                 .json(&body)
                 .send()
@@ -438,7 +439,15 @@ async fn sigterm_under_load_loses_no_row() {
             Some((status, text))
         }));
     }
-    tokio::time::sleep(Duration::from_millis(150)).await;
+    // The shutdown comes while requests are in flight, however slow the machine.
+    let started = std::time::Instant::now();
+    while s.router.requests().len() < 12 {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the load never started"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
     gw.signal("TERM");
     let mut answered = 0;
     for task in tasks {

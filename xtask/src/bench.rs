@@ -158,7 +158,8 @@ pub fn run() -> Result<()> {
     results.extend(huge_config_runs(&runner, &hfclaw, home)?);
     // The gateway load run prints, in order: chat's added latency p50 and p99, what
     // Messages and Responses add on top of chat's (p50, p99 each), throughput, CPU per
-    // request and RSS with open streams.
+    // request, what the usage ledger adds (p50, throughput against --no-ledger) and RSS
+    // with open streams.
     let gateway_targets = [
         Target::AtMost(0.2),
         Target::AtMost(1.0),
@@ -168,6 +169,8 @@ pub fn run() -> Result<()> {
         Target::AtMost(0.05),
         Target::RatioAtLeast(0.5),
         Target::AtMost(0.05),
+        Target::AtMost(0.05),
+        Target::RatioAtLeast(0.9),
         Target::AtMost(100.0),
     ];
     let gateway = measurements(&release.join("load-gen"), &[hfclaw_arg])?;

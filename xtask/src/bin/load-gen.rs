@@ -9,6 +9,8 @@
 //!   client, same requests, interleaved so noise hits all alike);
 //! - throughput of small non-streaming answers through the gateway (baseline: direct),
 //!   and the gateway's CPU time per request during that run;
+//! - what the usage ledger costs: added latency p50 and throughput of a gateway writing
+//!   its SQLite ledger against one started with `--no-ledger`, in the same run;
 //! - the gateway's RSS with 1,000 streams open at once (baseline: its idle RSS).
 //!
 //! Everything shares the machine (2 cores in CI): the fake and the client run here, the
@@ -78,7 +80,8 @@ fn main() -> ExitCode {
 async fn run(hfclaw: &Path) -> Result<()> {
     let fake = FakeRouter::start().await?;
     let home = tempfile::tempdir()?;
-    let gateway = Gateway::start(hfclaw, home.path(), &fake.base_url())?;
+    let gateway = Gateway::start(hfclaw, home.path(), &fake.base_url(), &[])?;
+    let unrecorded = Gateway::start(hfclaw, home.path(), &fake.base_url(), &["--no-ledger"])?;
     let idle_rss = gateway.rss_mib()?;
     let chat_body =
         serde_json::json!({"model": MODEL, "messages": [{"role": "user", "content": "hi"}]});
@@ -178,6 +181,36 @@ async fn run(hfclaw: &Path) -> Result<()> {
         "requests measured",
         gateway_requests as f64,
     );
+
+    // The ledger's cost: the same chat requests through a gateway without one.
+    let via_unrecorded = format!("http://{}/v1/chat/completions", unrecorded.addr);
+    let (mut with_ledger, mut without) = (Vec::new(), Vec::new());
+    for i in 0..LATENCY_REQUESTS + 400 {
+        let w = timed(&client, via, body).await?;
+        let n = timed(&client, &via_unrecorded, body).await?;
+        if i >= 400 {
+            with_ledger.push(w);
+            without.push(n);
+        }
+    }
+    let (w50, _) = percentiles(&mut with_ledger);
+    let (n50, _) = percentiles(&mut without);
+    emit(
+        "usage ledger added latency p50",
+        w50 - n50,
+        "ms",
+        "--no-ledger gateway p50",
+        n50,
+    );
+    let unrecorded_rate = throughput(&via_unrecorded, body).await?.0;
+    emit(
+        "gateway throughput with the usage ledger",
+        gateway_rate,
+        "req/s",
+        "--no-ledger gateway",
+        unrecorded_rate,
+    );
+    unrecorded.stop()?;
 
     // Memory: many streams open at once, each held by the fake after its first event.
     let open_rss = open_streams(&fake, via, &gateway).await?;
@@ -400,7 +433,7 @@ struct Gateway {
 }
 
 impl Gateway {
-    fn start(hfclaw: &Path, home: &Path, router_url: &str) -> Result<Gateway> {
+    fn start(hfclaw: &Path, home: &Path, router_url: &str, extra: &[&str]) -> Result<Gateway> {
         let config = home.join(".openclaw/openclaw.json");
         std::fs::create_dir_all(config.parent().ok_or("no config dir")?)?;
         std::fs::write(
@@ -416,6 +449,7 @@ impl Gateway {
                 router_url,
             ])
             .args(["--max-concurrent", "4096", "--timeout", "60"])
+            .args(extra)
             .env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .env("HOME", home)

@@ -15,6 +15,7 @@
 
 mod backend;
 mod postgres;
+mod rollup;
 mod schema;
 mod sqlite;
 mod writer;
@@ -601,20 +602,20 @@ impl Ledger {
         until: SystemTime,
     ) -> Result<Totals, LedgerError> {
         let (since, until) = (unix_ms(since), unix_ms(until));
-        let rows = self.ask(move |b| b.totals(by, since, until))?;
+        let rows = self.ask(move |b| rollup::totals(b, by, since, until))?;
         let to_u64 = |n: i64| u64::try_from(n).unwrap_or(0);
         let mut groups: Vec<GroupTotals> = rows
             .into_iter()
             .map(|r| GroupTotals {
                 group: r.group,
                 counts: Counts {
-                    requests: to_u64(r.requests),
-                    errors: to_u64(r.errors),
-                    input_tokens: to_u64(r.input_tokens),
-                    output_tokens: to_u64(r.output_tokens),
-                    cost_usd: r.cost_usd,
-                    estimated_cost_usd: r.estimated_cost_usd,
-                    unpriced_requests: to_u64(r.unpriced),
+                    requests: to_u64(r.sums.requests),
+                    errors: to_u64(r.sums.errors),
+                    input_tokens: to_u64(r.sums.input_tokens),
+                    output_tokens: to_u64(r.sums.output_tokens),
+                    cost_usd: r.sums.cost_usd,
+                    estimated_cost_usd: r.sums.estimated_cost_usd,
+                    unpriced_requests: to_u64(r.sums.unpriced),
                 },
             })
             .collect();

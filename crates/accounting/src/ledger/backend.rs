@@ -1,7 +1,6 @@
 //! What a ledger backend does; the writer thread owns one and runs everything on it.
 
 use super::schema::{self, Columns, GroupBy};
-use crate::budget::Spend;
 use crate::row::Row;
 
 /// A failed backend operation, already worded for a warning (no secrets in it).
@@ -88,22 +87,12 @@ pub(crate) trait Backend: Send {
     ) -> Result<Vec<GroupRow>, BackendError> {
         self.group_totals(&schema::daily_totals_sql(by), by, first, end)
     }
-    /// Cost since `since` (Unix ms), overall and per key label.
-    fn spend_since(&mut self, since: i64) -> Result<Spend, BackendError>;
     /// The last `limit` rows, newest first.
     fn recent(&mut self, limit: usize) -> Result<Vec<Row>, BackendError>;
     /// A meta value.
     fn meta(&mut self, key: &str) -> Result<Option<String>, BackendError>;
     /// Sets (or, with `None`, removes) a meta value.
     fn set_meta(&mut self, key: &str, value: Option<&str>) -> Result<(), BackendError>;
-}
-
-/// Adds one `(key, usd)` group of a spend query.
-pub(crate) fn add_spend(spend: &mut Spend, key: Option<String>, usd: f64) {
-    spend.total_usd += usd;
-    if let Some(key) = key {
-        *spend.per_key_usd.entry(key).or_insert(0.0) += usd;
-    }
 }
 
 /// Typed access to a result row of either database (PostgreSQL is strict about integer
@@ -156,9 +145,4 @@ pub(crate) fn columns<C: Cells>(r: &C) -> Result<Columns, C::Error> {
         total_ms: r.int(16)?.unwrap_or(0),
         streamed: r.int32(17)?.unwrap_or(0),
     })
-}
-
-/// A row of [`super::schema::SPEND_SINCE`]: key label and cost.
-pub(crate) fn spend_row<C: Cells>(r: &C) -> Result<(Option<String>, f64), C::Error> {
-    Ok((r.text(0)?, r.real(1)?.unwrap_or(0.0)))
 }

@@ -14,9 +14,10 @@
 //! before it. They block the caller: from async code, call them in `spawn_blocking`.
 //!
 //! Each batch also adds its totals per UTC day, API, key label, model and provider to a
-//! rollup table in the same transaction ([`rollup`]): [`Ledger::totals`] reads the whole
-//! days of a period from it and only the partial days at its edges from the rows, so
-//! `hfclaw usage` over a million rows reads a few thousand.
+//! rollup table in the same transaction ([`rollup`]): [`Ledger::totals`] and
+//! [`Ledger::spend_since`] read the whole days of a period from it and only the partial
+//! days at its edges from the rows, so `hfclaw usage` over a million rows reads a few
+//! thousand, and a gateway's budget re-read of today reads no rows at all.
 
 mod backend;
 mod postgres;
@@ -647,7 +648,16 @@ impl Ledger {
     /// Known cost since `since`, overall and per key label (seeds [`crate::Budgets`]).
     pub fn spend_since(&self, since: SystemTime) -> Result<Spend, LedgerError> {
         let since = unix_ms(since);
-        self.ask(move |b| b.spend_since(since))
+        // From the rollup too: a gateway re-reads today's spend every few seconds.
+        let groups = self.ask(move |b| rollup::totals(b, GroupBy::Key, since, i64::MAX))?;
+        let mut spend = Spend::default();
+        for g in groups {
+            spend.total_usd += g.sums.cost_usd;
+            if let Some(key) = g.group {
+                *spend.per_key_usd.entry(key).or_insert(0.0) += g.sums.cost_usd;
+            }
+        }
+        Ok(spend)
     }
 
     /// The last `limit` rows, newest first (for a status page).

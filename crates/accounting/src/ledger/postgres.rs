@@ -14,7 +14,6 @@ use super::LedgerError;
 use super::backend::{self, Backend, BackendError, Cells, GroupRow};
 use super::rollup;
 use super::schema::{self, Columns, Dialect, GroupBy};
-use crate::budget::Spend;
 use crate::row::Row;
 
 /// Any number will do, as long as it is ours: hfclaw's migrations serialise on it.
@@ -214,16 +213,6 @@ impl Backend for Postgres {
             .map(|r| backend::group_row(r, by))
             .collect::<Result<Vec<_>, postgres::Error>>()
             .map_err(db_error)
-    }
-
-    fn spend_since(&mut self, since: i64) -> Result<Spend, BackendError> {
-        let rows = self.with(|client| client.query(schema::SPEND_SINCE, &[&since]))?;
-        let mut spend = Spend::default();
-        for r in &rows {
-            let (key, usd) = backend::spend_row(r).map_err(db_error)?;
-            backend::add_spend(&mut spend, key, usd);
-        }
-        Ok(spend)
     }
 
     fn recent(&mut self, limit: usize) -> Result<Vec<Row>, BackendError> {

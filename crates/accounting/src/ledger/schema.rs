@@ -163,10 +163,6 @@ pub fn recent_sql() -> String {
     format!("SELECT {COLUMNS} FROM hfclaw_requests ORDER BY ts_ms DESC, id DESC LIMIT $1")
 }
 
-/// Spend per key label since `$1`.
-pub const SPEND_SINCE: &str = "SELECT key_label, SUM(cost_usd) FROM hfclaw_requests \
-     WHERE ts_ms >= $1 AND cost_usd IS NOT NULL GROUP BY key_label";
-
 /// What `hfclaw usage` groups by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum GroupBy {

@@ -13,7 +13,6 @@ use super::LedgerError;
 use super::backend::{self, Backend, BackendError, Cells, GroupRow};
 use super::rollup;
 use super::schema::{self, Columns, Dialect, GroupBy};
-use crate::budget::Spend;
 use crate::row::Row;
 
 pub(crate) struct Sqlite {
@@ -256,22 +255,6 @@ impl Backend for Sqlite {
             .query_map(params![from, to], |r| backend::group_row(r, by))
             .map_err(backend_error)?;
         rows.collect::<Result<Vec<_>, _>>().map_err(backend_error)
-    }
-
-    fn spend_since(&mut self, since: i64) -> Result<Spend, BackendError> {
-        let mut statement = self
-            .conn
-            .prepare_cached(schema::SPEND_SINCE)
-            .map_err(backend_error)?;
-        let rows = statement
-            .query_map([since], |r| backend::spend_row(r))
-            .map_err(backend_error)?;
-        let mut spend = Spend::default();
-        for row in rows {
-            let (key, usd) = row.map_err(backend_error)?;
-            backend::add_spend(&mut spend, key, usd);
-        }
-        Ok(spend)
     }
 
     fn recent(&mut self, limit: usize) -> Result<Vec<Row>, BackendError> {

@@ -262,9 +262,6 @@ impl Backend for Flaky {
     ) -> Result<Vec<backend::GroupRow>, backend::BackendError> {
         Ok(Vec::new())
     }
-    fn spend_since(&mut self, _: i64) -> Result<Spend, backend::BackendError> {
-        Ok(Spend::default())
-    }
     fn recent(&mut self, _: usize) -> Result<Vec<Row>, backend::BackendError> {
         Ok(self.rows.lock().unwrap().clone())
     }

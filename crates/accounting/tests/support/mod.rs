@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use hfclaw_accounting::time::{DAY_MS, day_of, days_from_civil, format_day, from_unix_ms, unix_ms};
-use hfclaw_accounting::{Api, Cost, Counts, GroupBy, Ledger, Outcome, Row, Totals, Usage};
+use hfclaw_accounting::{Api, Cost, Counts, GroupBy, Ledger, Outcome, Row, Spend, Totals, Usage};
 use proptest::prelude::*;
 use proptest::sample::select;
 
@@ -257,6 +257,35 @@ pub fn check_periods(
                 .unwrap();
             check(&totals, rows, by, since, until)?;
         }
+        check_spend(
+            &ledger.spend_since(from_unix_ms(since)).unwrap(),
+            rows,
+            since,
+        )?;
     }
+    Ok(())
+}
+
+/// Checks `Ledger::spend_since(since)` (what budgets are seeded with): the known cost of
+/// every row from `since` on, overall and per key label.
+pub fn check_spend(spend: &Spend, rows: &[Row], since: i64) -> Result<(), TestCaseError> {
+    let mut want = Spend::default();
+    for row in within(rows, since, i64::MAX) {
+        let Some(usd) = row.cost.map(|c| c.usd).filter(|usd| usd.is_finite()) else {
+            continue;
+        };
+        want.total_usd += usd;
+        if let Some(key) = row.key.clone().filter(|k| !k.is_empty()) {
+            *want.per_key_usd.entry(key).or_insert(0.0) += usd;
+        }
+    }
+    prop_assert_eq!(spend.total_usd, want.total_usd, "spend since {}", since);
+    // A key whose rows have no cost may be listed at $0.
+    let costs = |spend: &Spend| -> BTreeMap<String, f64> {
+        let listed = spend.per_key_usd.iter().filter(|(_, usd)| **usd != 0.0);
+        listed.map(|(k, usd)| (k.clone(), *usd)).collect()
+    };
+    let (listed, wanted) = (costs(spend), costs(&want));
+    prop_assert_eq!(listed, wanted, "spend per key since {}", since);
     Ok(())
 }

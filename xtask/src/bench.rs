@@ -3,10 +3,11 @@
 //!
 //! Timings are best-of-N or medians of many runs, never single shots: the machine is shared.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
+use hfclaw_accounting::time;
 use serde::Deserialize;
 
 use crate::{Result, cargo, root};
@@ -52,9 +53,15 @@ impl Target {
     }
 }
 
-/// Runs every benchmark and prints the report; fails when a target is missed.
-pub fn run() -> Result<()> {
-    let root = root();
+/// The release binaries the benchmarks run, and a home directory for them.
+struct Binaries {
+    hfclaw: PathBuf,
+    runner: PathBuf,
+    load_gen: PathBuf,
+    home: tempfile::TempDir,
+}
+
+fn build() -> Result<Binaries> {
     cargo(&[
         "build",
         "--release",
@@ -70,13 +77,43 @@ pub fn run() -> Result<()> {
         "--bin",
         "load-gen",
     ])?;
-    let release = root.join("target/release");
-    let hfclaw = release.join("hfclaw");
-    let runner = release.join("bench-runner");
-    let home_dir = tempfile::tempdir()?;
-    let home = home_dir.path();
-    let config = root.join("tests/fixtures/seed-configs/3-primary-with-fallback.json5");
+    let release = root().join("target/release");
+    Ok(Binaries {
+        hfclaw: release.join("hfclaw"),
+        runner: release.join("bench-runner"),
+        load_gen: release.join("load-gen"),
+        home: tempfile::tempdir()?,
+    })
+}
 
+/// Runs every benchmark and prints the report; fails when a target is missed.
+pub fn run() -> Result<()> {
+    let bin = build()?;
+    let mut results = cli(&bin)?;
+    results.extend(ledger(&bin)?);
+    results.extend(gateway(&bin)?);
+    report(&results)
+}
+
+/// `cargo xtask bench ledger`: only the usage ledger's entries (the whole run is long).
+pub fn run_ledger() -> Result<()> {
+    let bin = build()?;
+    report(&ledger(&bin)?)
+}
+
+fn report(results: &[(Measurement, Target)]) -> Result<()> {
+    print_report(results);
+    let missed = results.iter().filter(|(m, t)| !t.met(m)).count();
+    if missed > 0 {
+        return Err(format!("{missed} benchmark target(s) missed").into());
+    }
+    Ok(())
+}
+
+/// Start-up, parsing, streaming and config edits.
+fn cli(bin: &Binaries) -> Result<Vec<(Measurement, Target)>> {
+    let (hfclaw, runner, home) = (&bin.hfclaw, &bin.runner, bin.home.path());
+    let config = root().join("tests/fixtures/seed-configs/3-primary-with-fallback.json5");
     let mut results: Vec<(Measurement, Target)> = Vec::new();
     let list_args = [
         "--config",
@@ -86,16 +123,16 @@ pub fn run() -> Result<()> {
         "list",
     ];
     results.push((
-        cli_wall_time(&hfclaw, &list_args, home)?,
+        cli_wall_time(hfclaw, &list_args, home)?,
         Target::AtMost(5.0),
     ));
     results.push((
-        cli_peak_rss(&runner, &hfclaw, &list_args, home)?,
+        cli_peak_rss(runner, hfclaw, &list_args, home)?,
         Target::AtMost(10.0),
     ));
     results.push((
         cli_wall_time(
-            &hfclaw,
+            hfclaw,
             &[
                 "--config",
                 path_str(&config)?,
@@ -109,53 +146,81 @@ pub fn run() -> Result<()> {
         Target::AtMost(5.0),
     ));
     results.push((
-        list_with_unreachable_router(&hfclaw, &config)?,
+        list_with_unreachable_router(hfclaw, &config)?,
         Target::RatioAtMost(1.2),
     ));
-    results.push((runner_measurement(&runner, "refs")?, Target::AtLeast(5.0)));
+    results.push((runner_measurement(runner, "refs")?, Target::AtLeast(5.0)));
     results.push((
-        runner_measurement(&runner, "discovery")?,
+        runner_measurement(runner, "discovery")?,
         Target::AtMost(20.0),
     ));
-    results.push((runner_measurement(&runner, "sse")?, Target::AtLeast(200.0)));
-    let hfclaw_arg = path_str(&hfclaw)?;
+    results.push((runner_measurement(runner, "sse")?, Target::AtLeast(200.0)));
+    let hfclaw_arg = path_str(hfclaw)?;
     results.push((
-        runner_measurement_with(&runner, &["first-byte", hfclaw_arg])?,
+        runner_measurement_with(runner, &["first-byte", hfclaw_arg])?,
         Target::AtMost(1.0),
     ));
     results.push((
-        runner_measurement_with(&runner, &["chain", hfclaw_arg])?,
+        runner_measurement_with(runner, &["chain", hfclaw_arg])?,
         Target::AtMost(1000.0),
     ));
     results.push((
-        cli_set_big_config(&runner, &hfclaw, home)?,
+        cli_set_big_config(runner, hfclaw, home)?,
         Target::AtMost(10.0),
     ));
     results.push((
-        runner_measurement(&runner, "array-edit")?,
+        runner_measurement(runner, "array-edit")?,
         Target::AtMost(20.0),
     ));
-    // The usage ledger: 1M rows written through the real writer, then read by `hfclaw usage`.
+    results.extend(huge_config_runs(runner, hfclaw, home)?);
+    Ok(results)
+}
+
+/// The usage ledger: 1M rows written through the real writer, then read by `hfclaw usage`.
+fn ledger(bin: &Binaries) -> Result<Vec<(Measurement, Target)>> {
+    let (hfclaw, runner, home) = (&bin.hfclaw, &bin.runner, bin.home.path());
+    let mut results: Vec<(Measurement, Target)> = Vec::new();
     let ledger_dir = tempfile::tempdir()?;
     let ledger = ledger_dir.path().join("usage.sqlite3");
     let ledger_arg = path_str(&ledger)?;
+    // File size per 1M rows, then the writer's cost per row.
+    let fill = measurements(runner, &["ledger-fill", ledger_arg, "1000000"])?;
+    results.extend(
+        fill.into_iter()
+            .zip([Target::AtMost(250.0), Target::AtMost(20.0)]),
+    );
     results.push((
-        runner_measurement_with(&runner, &["ledger-fill", ledger_arg, "1000000"])?,
-        Target::AtMost(250.0),
-    ));
-    results.push((
-        cli_usage_wall(&hfclaw, ledger_arg, &[], home)?,
+        cli_usage_wall(hfclaw, ledger_arg, &[], home)?,
         Target::AtMost(200.0),
     ));
     results.push((
-        cli_usage_wall(&hfclaw, ledger_arg, &["--by", "day", "--since", "7d"], home)?,
+        cli_usage_wall(hfclaw, ledger_arg, &["--by", "day", "--since", "7d"], home)?,
+        Target::AtMost(200.0),
+    ));
+    // The rollup's worst case: both bounds a minute inside a day, so almost two days of
+    // rows are read from the table.
+    let today = time::day_of(time::unix_ms(SystemTime::now()));
+    let since = format!("{}T00:01", time::format_day(today - 8));
+    let until = format!("{}T23:59", time::format_day(today - 2));
+    results.push((
+        cli_usage_wall(
+            hfclaw,
+            ledger_arg,
+            &["--since", &since, "--until", &until],
+            home,
+        )?,
         Target::AtMost(200.0),
     ));
     results.push((
-        runner_measurement(&runner, "ledger-record")?,
+        runner_measurement(runner, "ledger-record")?,
         Target::AtMost(2_000.0),
     ));
-    results.extend(huge_config_runs(&runner, &hfclaw, home)?);
+    Ok(results)
+}
+
+/// The gateway under load (`load-gen`).
+fn gateway(bin: &Binaries) -> Result<Vec<(Measurement, Target)>> {
+    let hfclaw_arg = path_str(&bin.hfclaw)?;
     // The gateway load run prints, in order: chat's added latency p50 and p99, what
     // Messages and Responses add on top of chat's (p50, p99 each), throughput, CPU per
     // request, what the usage ledger adds (p50, throughput against --no-ledger) and RSS
@@ -173,7 +238,7 @@ pub fn run() -> Result<()> {
         Target::RatioAtLeast(0.9),
         Target::AtMost(100.0),
     ];
-    let gateway = measurements(&release.join("load-gen"), &[hfclaw_arg])?;
+    let gateway = measurements(&bin.load_gen, &[hfclaw_arg])?;
     if gateway.len() != gateway_targets.len() {
         return Err(format!(
             "load-gen printed {} measurements, expected {}",
@@ -182,14 +247,7 @@ pub fn run() -> Result<()> {
         )
         .into());
     }
-    results.extend(gateway.into_iter().zip(gateway_targets));
-
-    print_report(&results);
-    let missed = results.iter().filter(|(m, t)| !t.met(m)).count();
-    if missed > 0 {
-        return Err(format!("{missed} benchmark target(s) missed").into());
-    }
-    Ok(())
+    Ok(gateway.into_iter().zip(gateway_targets).collect())
 }
 
 fn print_report(results: &[(Measurement, Target)]) {
@@ -279,73 +337,6 @@ fn list_with_unreachable_router(hfclaw: &Path, config: &Path) -> Result<Measurem
         unit: "ms".to_owned(),
         baseline: "same with --offline".to_owned(),
         baseline_value: ms(median(&mut offline)),
-    })
-}
-
-/// Median wall time of `hfclaw models set` on a ~1 MB commented config, alternating two
-/// refs so every run really writes; baseline: `cat` of the same file.
-fn cli_set_big_config(runner: &Path, hfclaw: &Path, home: &Path) -> Result<Measurement> {
-    let config = home.join("big.json5");
-    let status = Command::new(runner)
-        .arg("big-config")
-        .arg(&config)
-        .status()?;
-    if !status.success() {
-        return Err("bench-runner big-config failed".into());
-    }
-    let size = std::fs::metadata(&config)?.len() as f64 / 1e6;
-    let config_arg = path_str(&config)?.to_owned();
-    let refs = [
-        "huggingface/Qwen/Qwen3-8B",
-        "huggingface/deepseek-ai/DeepSeek-R1",
-    ];
-    let mut turn = 0;
-    let ours = median_wall(60, || {
-        turn += 1;
-        let args = [
-            "--config",
-            &config_arg,
-            "-q",
-            "models",
-            "set",
-            refs[turn % 2],
-        ];
-        spawn_quiet(hfclaw, &args, home)
-    })?;
-    let floor = median_wall(60, || spawn_quiet(Path::new("cat"), &[&config_arg], home))?;
-    Ok(Measurement {
-        name: format!("`hfclaw models set` on a {size:.1} MB config"),
-        value: ms(ours),
-        unit: "ms".to_owned(),
-        baseline: "`cat` of the file".to_owned(),
-        baseline_value: ms(floor),
-    })
-}
-
-/// Median wall time of `hfclaw usage ARGS` over the 1M-row ledger, against the same
-/// command for the last hour only (start-up and open, almost no rows).
-fn cli_usage_wall(hfclaw: &Path, ledger: &str, extra: &[&str], home: &Path) -> Result<Measurement> {
-    let mut args = vec!["usage", "--ledger", ledger];
-    args.extend_from_slice(extra);
-    let ours = median_wall(15, || spawn_quiet(hfclaw, &args, home))?;
-    let floor = median_wall(15, || {
-        spawn_quiet(
-            hfclaw,
-            &["usage", "--ledger", ledger, "--since", "1h"],
-            home,
-        )
-    })?;
-    let shown = if extra.is_empty() {
-        String::new()
-    } else {
-        format!(" {}", extra.join(" "))
-    };
-    Ok(Measurement {
-        name: format!("`hfclaw usage{shown}` over 1M rows"),
-        value: ms(ours),
-        unit: "ms".to_owned(),
-        baseline: "`usage --since 1h` (no scan)".to_owned(),
-        baseline_value: ms(floor),
     })
 }
 
@@ -441,13 +432,94 @@ fn peak_rss_mib(runner: &Path, program: &Path, args: &[&str], home: &Path) -> Re
     Ok(kib / 1024.0)
 }
 
+/// Median wall time of `hfclaw models set` on a ~1 MB commented config, alternating two
+/// refs so every run really writes; baseline: `cat` of the same file.
+fn cli_set_big_config(runner: &Path, hfclaw: &Path, home: &Path) -> Result<Measurement> {
+    let config = home.join("big.json5");
+    let status = Command::new(runner)
+        .arg("big-config")
+        .arg(&config)
+        .status()?;
+    if !status.success() {
+        return Err("bench-runner big-config failed".into());
+    }
+    let size = std::fs::metadata(&config)?.len() as f64 / 1e6;
+    let config_arg = path_str(&config)?.to_owned();
+    let refs = [
+        "huggingface/Qwen/Qwen3-8B",
+        "huggingface/deepseek-ai/DeepSeek-R1",
+    ];
+    let mut turn = 0;
+    let ours = median_wall(60, || {
+        turn += 1;
+        let args = [
+            "--config",
+            &config_arg,
+            "-q",
+            "models",
+            "set",
+            refs[turn % 2],
+        ];
+        spawn_quiet(hfclaw, &args, home)
+    })?;
+    let floor = median_wall(60, || spawn_quiet(Path::new("cat"), &[&config_arg], home))?;
+    Ok(Measurement {
+        name: format!("`hfclaw models set` on a {size:.1} MB config"),
+        value: ms(ours),
+        unit: "ms".to_owned(),
+        baseline: "`cat` of the file".to_owned(),
+        baseline_value: ms(floor),
+    })
+}
+
+/// Median wall time of `hfclaw usage ARGS` over the 1M-row ledger, against the same
+/// command for the last hour only (start-up and open, almost no rows).
+fn cli_usage_wall(hfclaw: &Path, ledger: &str, extra: &[&str], home: &Path) -> Result<Measurement> {
+    let mut args = vec!["usage", "--ledger", ledger];
+    args.extend_from_slice(extra);
+    let ours = median_wall(15, || spawn_quiet(hfclaw, &args, home))?;
+    let floor = median_wall(15, || {
+        spawn_quiet(
+            hfclaw,
+            &["usage", "--ledger", ledger, "--since", "1h"],
+            home,
+        )
+    })?;
+    let shown = if extra.is_empty() {
+        String::new()
+    } else {
+        format!(" {}", extra.join(" "))
+    };
+    Ok(Measurement {
+        name: format!("`hfclaw usage{shown}` over 1M rows"),
+        value: ms(ours),
+        unit: "ms".to_owned(),
+        baseline: "`usage --since 1h` (no scan)".to_owned(),
+        baseline_value: ms(floor),
+    })
+}
+
 fn cli_peak_rss(runner: &Path, hfclaw: &Path, args: &[&str], home: &Path) -> Result<Measurement> {
+    let rss_of = |program: &Path, args: &[&str]| -> Result<f64> {
+        let output = Command::new(runner)
+            .arg("rss")
+            .arg("--")
+            .arg(program)
+            .args(args)
+            .env("HOME", home)
+            .output()?;
+        if !output.status.success() {
+            return Err(String::from_utf8_lossy(&output.stderr).into_owned().into());
+        }
+        let kib: f64 = String::from_utf8_lossy(&output.stdout).trim().parse()?;
+        Ok(kib / 1024.0)
+    };
     Ok(Measurement {
         name: format!("`hfclaw {}` peak RSS", args[3..].join(" ")),
-        value: peak_rss_mib(runner, hfclaw, args, home)?,
+        value: rss_of(hfclaw, args)?,
         unit: "MiB".to_owned(),
         baseline: "`true`".to_owned(),
-        baseline_value: peak_rss_mib(runner, Path::new("/bin/true"), &[], home)?,
+        baseline_value: rss_of(Path::new("/bin/true"), &[])?,
     })
 }
 

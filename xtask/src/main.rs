@@ -4,7 +4,8 @@
 //! - `catalog check`: fail when the generated catalog is stale
 //! - `ci`: what CI runs (fmt, clippy, tests, PostgreSQL ledger tests, catalog check, interop)
 //! - `postgres`: the ledger's PostgreSQL tests against a throw-away server (part of `ci`)
-//! - `bench`: performance numbers against a baseline measured in the same run
+//! - `bench [ledger]`: performance numbers against a baseline measured in the same run
+//!   (`ledger`: only the usage ledger's)
 //! - `interop [--no-install]`: the real OpenClaw loads our fixture configs (see `interop.rs`)
 //! - `fuzz [--seconds N] [--target NAME] [--engine stable|libfuzzer]`: the fuzz targets
 #![allow(clippy::print_stdout, clippy::print_stderr)]
@@ -31,6 +32,7 @@ commands:
   ci                                            fmt check, clippy -D warnings, tests, PostgreSQL tests, catalog check, interop
   postgres                                      the ledger's PostgreSQL tests against a throw-away server
   bench                                         benchmarks with ratios against an in-run baseline
+  bench ledger                                  only the usage ledger's benchmarks
   interop [--no-install]                        real OpenClaw (npm, cached in target/interop) loads the configs
   fuzz [--seconds N] [--target NAME]            fuzz targets for N s each (libFuzzer on nightly, else stable)
        [--engine stable|libfuzzer]";
@@ -44,6 +46,7 @@ fn main() -> ExitCode {
         ["ci"] => ci::run(),
         ["postgres"] => ci::postgres_tests(),
         ["bench"] => bench::run(),
+        ["bench", "ledger"] => bench::run_ledger(),
         ["interop", rest @ ..] => interop::run(rest),
         ["fuzz", rest @ ..] => fuzz::run(rest),
         ["help" | "--help" | "-h"] | [] => {

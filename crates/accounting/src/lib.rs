@@ -9,7 +9,9 @@
 //! - the usage ledger ([`Ledger`]): one [`Row`] per request in SQLite (default, in
 //!   hfclaw's data dir) or PostgreSQL (shared by replicas), a non-blocking
 //!   [`Recorder`] for request handlers, versioned schema, and the reads `hfclaw usage`,
-//!   budgets and a status page need;
+//!   budgets and a status page need; beside the rows, their totals per UTC day (kept by
+//!   the writer in the same transaction), so [`Ledger::totals`] reads whole days from
+//!   those and only a period's partial edge days from the rows;
 //! - daily budgets ([`Budgets`]) — pure, seeded from the ledger.
 //!
 //! It does not talk to the router, parse command lines or know the gateway: callers hand

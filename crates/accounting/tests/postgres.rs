@@ -4,6 +4,8 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod support;
+
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -217,4 +219,74 @@ fn an_unreachable_server_is_an_open_error_without_the_password() {
     let text = format!("{error} {error:?}");
     assert!(matches!(error, LedgerError::Open { .. }), "{text}");
     assert!(!text.contains("hunter2"), "{text}");
+}
+
+#[test]
+#[ignore = "needs a PostgreSQL server: run through `cargo xtask ci`"]
+fn postgres_rollup_totals_equal_totals_of_the_rows() {
+    use proptest::test_runner::{Config, TestRunner};
+    // Few cases (each is a fresh database), many periods each.
+    let mut runner = TestRunner::new(Config {
+        cases: 6,
+        failure_persistence: None,
+        ..Config::default()
+    });
+    let strategy = (
+        support::rows(0..300),
+        1usize..80,
+        proptest::collection::vec((support::bound(), support::bound()), 30),
+    );
+    runner
+        .run(&strategy, |(rows, chunk, periods)| {
+            let ledger = Ledger::open(&fresh_database()).unwrap();
+            support::record_in_batches(&ledger, &rows, chunk);
+            let everything = (support::Bound::At(0), support::Bound::At(i64::MAX / 2));
+            support::check_periods(&ledger, &rows, &[&periods[..], &[everything]].concat())?;
+            ledger.close().unwrap();
+            Ok(())
+        })
+        .unwrap();
+}
+
+#[test]
+#[ignore = "needs a PostgreSQL server: run through `cargo xtask ci`"]
+fn a_v1_postgres_ledger_gets_its_rollup_from_its_rows() {
+    use proptest::strategy::{Strategy, ValueTree};
+    let spec = fresh_database();
+    let mut runner = proptest::test_runner::TestRunner::deterministic();
+    let rows = support::rows(300..400)
+        .new_tree(&mut runner)
+        .unwrap()
+        .current();
+    let ledger = Ledger::open(&spec).unwrap();
+    support::record_in_batches(&ledger, &rows, 50);
+    ledger.close().unwrap();
+    // Schema v1 is v2 without the rollup table.
+    let LedgerSpec::Postgres(url) = &spec else {
+        unreachable!()
+    };
+    let mut admin = postgres::Client::connect(url, postgres::NoTls).unwrap();
+    admin
+        .batch_execute(
+            "DROP TABLE hfclaw_daily; \
+             UPDATE hfclaw_meta SET value = '1' WHERE key = 'schema_version'",
+        )
+        .unwrap();
+    let migrated = Ledger::open(&spec).unwrap();
+    let version: String = admin
+        .query_one(
+            "SELECT value FROM hfclaw_meta WHERE key = 'schema_version'",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(version, SCHEMA_VERSION.to_string());
+    let periods = [
+        (support::Bound::At(0), support::Bound::At(i64::MAX / 2)),
+        (
+            support::Bound::At(support::base_day() * DAY_MS),
+            support::Bound::At((support::base_day() + 2) * DAY_MS + 5),
+        ),
+    ];
+    support::check_periods(&migrated, &rows, &periods).unwrap();
 }

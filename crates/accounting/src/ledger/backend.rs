@@ -1,7 +1,6 @@
 //! What a ledger backend does; the writer thread owns one and runs everything on it.
 
-use super::schema::{Columns, GroupBy};
-use crate::budget::Spend;
+use super::schema::{self, Columns, GroupBy};
 use crate::row::Row;
 
 /// A failed backend operation, already worded for a warning (no secrets in it).
@@ -10,45 +9,90 @@ pub(crate) struct BackendError {
     pub(crate) message: String,
 }
 
-/// One group of [`Backend::totals`], raw.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) struct GroupRow {
-    pub(crate) group: Option<String>,
+/// Sums over requests: what one group of a totals query answers, and what one row of the
+/// daily rollup holds.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub(crate) struct Sums {
     pub(crate) requests: i64,
+    /// Requests that did not end `ok`.
     pub(crate) errors: i64,
     pub(crate) input_tokens: i64,
     pub(crate) output_tokens: i64,
     pub(crate) cost_usd: f64,
     pub(crate) estimated_cost_usd: f64,
+    /// `ok` requests without a cost.
     pub(crate) unpriced: i64,
 }
 
+impl Sums {
+    /// One request's share, as the totals queries count it.
+    pub(crate) fn of(c: &Columns) -> Sums {
+        let ok = c.outcome == "ok";
+        let cost = c.cost_usd.unwrap_or(0.0);
+        Sums {
+            requests: 1,
+            errors: i64::from(!ok),
+            input_tokens: c.input_tokens.unwrap_or(0),
+            output_tokens: c.output_tokens.unwrap_or(0),
+            cost_usd: cost,
+            estimated_cost_usd: if c.cost_estimated != 0 { cost } else { 0.0 },
+            unpriced: i64::from(ok && c.cost_usd.is_none()),
+        }
+    }
+
+    pub(crate) fn add(&mut self, other: &Sums) {
+        self.requests += other.requests;
+        self.errors += other.errors;
+        self.input_tokens = self.input_tokens.saturating_add(other.input_tokens);
+        self.output_tokens = self.output_tokens.saturating_add(other.output_tokens);
+        self.cost_usd += other.cost_usd;
+        self.estimated_cost_usd += other.estimated_cost_usd;
+        self.unpriced += other.unpriced;
+    }
+}
+
+/// One group of a totals query, raw.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct GroupRow {
+    pub(crate) group: Option<String>,
+    pub(crate) sums: Sums,
+}
+
 pub(crate) trait Backend: Send {
-    /// Writes `rows` in one transaction: all or none.
+    /// Writes `rows`, and adds them to the daily rollup, in one transaction: all or none.
     fn insert(&mut self, rows: &[Row]) -> Result<(), BackendError>;
-    /// Totals per group over `[since, until)` (Unix ms), unsorted.
-    fn totals(
+    /// Runs a totals query (`$1`, `$2` = `from`, `to`), unsorted.
+    fn group_totals(
+        &mut self,
+        sql: &str,
+        by: GroupBy,
+        from: i64,
+        to: i64,
+    ) -> Result<Vec<GroupRow>, BackendError>;
+    /// Totals per group of the rows in `[since, until)` (Unix ms), unsorted.
+    fn request_totals(
         &mut self,
         by: GroupBy,
         since: i64,
         until: i64,
-    ) -> Result<Vec<GroupRow>, BackendError>;
-    /// Cost since `since` (Unix ms), overall and per key label.
-    fn spend_since(&mut self, since: i64) -> Result<Spend, BackendError>;
+    ) -> Result<Vec<GroupRow>, BackendError> {
+        self.group_totals(&schema::request_totals_sql(by), by, since, until)
+    }
+    /// Totals per group of the daily rollup over the UTC days `[first, end)`, unsorted.
+    fn daily_totals(
+        &mut self,
+        by: GroupBy,
+        first: i64,
+        end: i64,
+    ) -> Result<Vec<GroupRow>, BackendError> {
+        self.group_totals(&schema::daily_totals_sql(by), by, first, end)
+    }
     /// The last `limit` rows, newest first.
     fn recent(&mut self, limit: usize) -> Result<Vec<Row>, BackendError>;
     /// A meta value.
     fn meta(&mut self, key: &str) -> Result<Option<String>, BackendError>;
     /// Sets (or, with `None`, removes) a meta value.
     fn set_meta(&mut self, key: &str, value: Option<&str>) -> Result<(), BackendError>;
-}
-
-/// Adds one `(key, usd)` group of a spend query.
-pub(crate) fn add_spend(spend: &mut Spend, key: Option<String>, usd: f64) {
-    spend.total_usd += usd;
-    if let Some(key) = key {
-        *spend.per_key_usd.entry(key).or_insert(0.0) += usd;
-    }
 }
 
 /// Typed access to a result row of either database (PostgreSQL is strict about integer
@@ -61,14 +105,13 @@ pub(crate) trait Cells {
     fn text(&self, i: usize) -> Result<Option<String>, Self::Error>;
 }
 
-/// A row of [`super::schema::totals_sql`].
+/// A row of [`super::schema::request_totals_sql`] or [`super::schema::daily_totals_sql`].
 pub(crate) fn group_row<C: Cells>(r: &C, by: GroupBy) -> Result<GroupRow, C::Error> {
     let group = match by {
         GroupBy::Day => r.int(0)?.map(crate::time::format_day),
         _ => r.text(0)?,
     };
-    Ok(GroupRow {
-        group,
+    let sums = Sums {
         requests: r.int(1)?.unwrap_or(0),
         errors: r.int(2)?.unwrap_or(0),
         input_tokens: r.int(3)?.unwrap_or(0),
@@ -76,7 +119,8 @@ pub(crate) fn group_row<C: Cells>(r: &C, by: GroupBy) -> Result<GroupRow, C::Err
         cost_usd: r.real(5)?.unwrap_or(0.0),
         estimated_cost_usd: r.real(6)?.unwrap_or(0.0),
         unpriced: r.int(7)?.unwrap_or(0),
-    })
+    };
+    Ok(GroupRow { group, sums })
 }
 
 /// A row of [`super::schema::recent_sql`].
@@ -101,9 +145,4 @@ pub(crate) fn columns<C: Cells>(r: &C) -> Result<Columns, C::Error> {
         total_ms: r.int(16)?.unwrap_or(0),
         streamed: r.int32(17)?.unwrap_or(0),
     })
-}
-
-/// A row of [`super::schema::SPEND_SINCE`]: key label and cost.
-pub(crate) fn spend_row<C: Cells>(r: &C) -> Result<(Option<String>, f64), C::Error> {
-    Ok((r.text(0)?, r.real(1)?.unwrap_or(0.0)))
 }

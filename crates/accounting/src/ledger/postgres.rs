@@ -12,8 +12,8 @@ use postgres::{Client, Config, NoTls};
 
 use super::LedgerError;
 use super::backend::{self, Backend, BackendError, Cells, GroupRow};
+use super::rollup;
 use super::schema::{self, Columns, Dialect, GroupBy};
-use crate::budget::Spend;
 use crate::row::Row;
 
 /// Any number will do, as long as it is ours: hfclaw's migrations serialise on it.
@@ -147,11 +147,11 @@ impl Cells for postgres::Row {
 
 impl Backend for Postgres {
     fn insert(&mut self, rows: &[Row]) -> Result<(), BackendError> {
+        let columns: Vec<Columns> = rows.iter().map(Columns::of).collect();
         self.with(|client| {
             let mut tx = client.transaction()?;
             let statement = tx.prepare(schema::INSERT)?;
-            for row in rows {
-                let c = Columns::of(row);
+            for c in &columns {
                 tx.execute(
                     &statement,
                     &[
@@ -176,31 +176,43 @@ impl Backend for Postgres {
                     ],
                 )?;
             }
+            let upsert = tx.prepare(schema::UPSERT_DAILY)?;
+            // In key order (see `DailyKey`): replicas lock rollup rows in the same order.
+            for (k, d) in rollup::daily_deltas(&columns) {
+                tx.execute(
+                    &upsert,
+                    &[
+                        &k.day,
+                        &k.api,
+                        &k.key_label,
+                        &k.model,
+                        &k.provider,
+                        &d.requests,
+                        &d.errors,
+                        &d.input_tokens,
+                        &d.output_tokens,
+                        &d.cost_usd,
+                        &d.estimated_cost_usd,
+                        &d.unpriced,
+                    ],
+                )?;
+            }
             tx.commit()
         })
     }
 
-    fn totals(
+    fn group_totals(
         &mut self,
+        sql: &str,
         by: GroupBy,
-        since: i64,
-        until: i64,
+        from: i64,
+        to: i64,
     ) -> Result<Vec<GroupRow>, BackendError> {
-        let rows = self.with(|client| client.query(&schema::totals_sql(by), &[&since, &until]))?;
+        let rows = self.with(|client| client.query(sql, &[&from, &to]))?;
         rows.iter()
             .map(|r| backend::group_row(r, by))
             .collect::<Result<Vec<_>, postgres::Error>>()
             .map_err(db_error)
-    }
-
-    fn spend_since(&mut self, since: i64) -> Result<Spend, BackendError> {
-        let rows = self.with(|client| client.query(schema::SPEND_SINCE, &[&since]))?;
-        let mut spend = Spend::default();
-        for r in &rows {
-            let (key, usd) = backend::spend_row(r).map_err(db_error)?;
-            backend::add_spend(&mut spend, key, usd);
-        }
-        Ok(spend)
     }
 
     fn recent(&mut self, limit: usize) -> Result<Vec<Row>, BackendError> {

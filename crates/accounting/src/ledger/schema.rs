@@ -5,6 +5,12 @@
 //! column differs between the two (`INTEGER PRIMARY KEY` is SQLite's rowid). Times are
 //! Unix milliseconds and flags are integers so that every query is portable; `$n`
 //! placeholders are PostgreSQL's and SQLite reads them as numbered parameters.
+//!
+//! Two tables hold the requests: `hfclaw_requests`, one row per request (indexed on
+//! time), and `hfclaw_daily`, their totals per UTC day, API, key label, model and
+//! provider, which the writer adds to in the same transaction as the rows (see
+//! [`super::rollup`]). Its key columns hold `''` for "none" (NULLs never conflict), so the
+//! queries read an empty key label or provider as none on both tables.
 
 use std::time::Duration;
 
@@ -14,7 +20,7 @@ use crate::time::{from_unix_ms, unix_ms};
 use crate::usage::{Api, Usage};
 
 /// The schema this build writes.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 /// The two SQL dialects.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,14 +35,20 @@ pub enum Dialect {
 pub struct Migration {
     /// The version this step produces.
     pub version: i64,
-    /// Its SQL; `{ID}` stands for the dialect's row id column.
+    /// Its SQL; `{ID}` stands for the dialect's row id column, `{DAY}` for [`DAY_OF_TS`].
     pub sql: &'static str,
 }
 
+/// The UTC day number of `ts_ms`, rounded down also before 1970 (SQL's integer division
+/// truncates toward zero), as [`crate::time::day_of`] computes it.
+pub const DAY_OF_TS: &str =
+    "(CASE WHEN ts_ms >= 0 THEN ts_ms / 86400000 ELSE -((86399999 - ts_ms) / 86400000) END)";
+
 /// Every migration, in order.
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    sql: "
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        sql: "
 CREATE TABLE hfclaw_requests (
     id {ID},
     ts_ms BIGINT NOT NULL,
@@ -60,7 +72,39 @@ CREATE TABLE hfclaw_requests (
 );
 CREATE INDEX hfclaw_requests_ts ON hfclaw_requests (ts_ms);
 ",
-}];
+    },
+    // The daily rollup, filled from the rows already there.
+    Migration {
+        version: 2,
+        sql: "
+CREATE TABLE hfclaw_daily (
+    day BIGINT NOT NULL,
+    api TEXT NOT NULL,
+    key_label TEXT NOT NULL,
+    model TEXT NOT NULL,
+    provider TEXT NOT NULL,
+    requests BIGINT NOT NULL,
+    errors BIGINT NOT NULL,
+    input_tokens BIGINT NOT NULL,
+    output_tokens BIGINT NOT NULL,
+    cost_usd DOUBLE PRECISION NOT NULL,
+    estimated_cost_usd DOUBLE PRECISION NOT NULL,
+    unpriced BIGINT NOT NULL,
+    PRIMARY KEY (day, api, key_label, model, provider)
+);
+INSERT INTO hfclaw_daily (day, api, key_label, model, provider, requests, errors,
+    input_tokens, output_tokens, cost_usd, estimated_cost_usd, unpriced)
+SELECT {DAY}, api, COALESCE(key_label, ''), COALESCE(answered_ref, requested_model),
+    COALESCE(provider, ''), COUNT(*),
+    SUM(CASE WHEN outcome <> 'ok' THEN 1 ELSE 0 END),
+    COALESCE(SUM(input_tokens), 0), COALESCE(SUM(output_tokens), 0),
+    COALESCE(SUM(cost_usd), 0.0),
+    COALESCE(SUM(CASE WHEN cost_estimated <> 0 THEN cost_usd ELSE 0.0 END), 0.0),
+    SUM(CASE WHEN outcome = 'ok' AND cost_usd IS NULL THEN 1 ELSE 0 END)
+FROM hfclaw_requests GROUP BY 1, 2, 3, 4, 5;
+",
+    },
+];
 
 /// The meta table (created before any migration; it holds the version).
 pub const CREATE_META: &str =
@@ -72,7 +116,10 @@ pub fn migration_sql(migration: &Migration, dialect: Dialect) -> String {
         Dialect::Sqlite => "INTEGER PRIMARY KEY",
         Dialect::Postgres => "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY",
     };
-    migration.sql.replace("{ID}", id)
+    migration
+        .sql
+        .replace("{ID}", id)
+        .replace("{DAY}", DAY_OF_TS)
 }
 
 /// Meta key of the schema version.
@@ -94,6 +141,19 @@ pub const INSERT: &str = "INSERT INTO hfclaw_requests (ts_ms, api, key_label, re
      cached_tokens, cache_write_tokens, cost_usd, cost_estimated, ttfb_ms, total_ms, streamed) \
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)";
 
+/// Adds one group of a batch to the daily rollup.
+pub const UPSERT_DAILY: &str = "INSERT INTO hfclaw_daily (day, api, key_label, model, provider, \
+     requests, errors, input_tokens, output_tokens, cost_usd, estimated_cost_usd, unpriced) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
+     ON CONFLICT (day, api, key_label, model, provider) DO UPDATE SET \
+     requests = hfclaw_daily.requests + excluded.requests, \
+     errors = hfclaw_daily.errors + excluded.errors, \
+     input_tokens = hfclaw_daily.input_tokens + excluded.input_tokens, \
+     output_tokens = hfclaw_daily.output_tokens + excluded.output_tokens, \
+     cost_usd = hfclaw_daily.cost_usd + excluded.cost_usd, \
+     estimated_cost_usd = hfclaw_daily.estimated_cost_usd + excluded.estimated_cost_usd, \
+     unpriced = hfclaw_daily.unpriced + excluded.unpriced";
+
 const COLUMNS: &str = "ts_ms, api, key_label, requested_model, answered_ref, provider, \
      fallback_index, outcome, http_status, input_tokens, output_tokens, cached_tokens, \
      cache_write_tokens, cost_usd, cost_estimated, ttfb_ms, total_ms, streamed";
@@ -102,10 +162,6 @@ const COLUMNS: &str = "ts_ms, api, key_label, requested_model, answered_ref, pro
 pub fn recent_sql() -> String {
     format!("SELECT {COLUMNS} FROM hfclaw_requests ORDER BY ts_ms DESC, id DESC LIMIT $1")
 }
-
-/// Spend per key label since `$1`.
-pub const SPEND_SINCE: &str = "SELECT key_label, SUM(cost_usd) FROM hfclaw_requests \
-     WHERE ts_ms >= $1 AND cost_usd IS NOT NULL GROUP BY key_label";
 
 /// What `hfclaw usage` groups by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -148,21 +204,32 @@ impl GroupBy {
         GroupBy::ALL.into_iter().find(|g| g.as_str() == text)
     }
 
-    fn expression(self) -> &'static str {
+    /// The group's value in `hfclaw_requests`.
+    fn request_expression(self) -> &'static str {
         match self {
             GroupBy::Model => "COALESCE(answered_ref, requested_model)",
-            GroupBy::Provider => "provider",
-            // Integer division: both dialects truncate; times before 1970 do not occur.
-            GroupBy::Day => "ts_ms / 86400000",
-            GroupBy::Key => "key_label",
+            GroupBy::Provider => "NULLIF(provider, '')",
+            GroupBy::Day => DAY_OF_TS,
+            GroupBy::Key => "NULLIF(key_label, '')",
+            GroupBy::Api => "api",
+        }
+    }
+
+    /// The group's value in `hfclaw_daily` (the same as in `hfclaw_requests`).
+    fn daily_expression(self) -> &'static str {
+        match self {
+            GroupBy::Model => "model",
+            GroupBy::Provider => "NULLIF(provider, '')",
+            GroupBy::Day => "day",
+            GroupBy::Key => "NULLIF(key_label, '')",
             GroupBy::Api => "api",
         }
     }
 }
 
-/// Totals per group over `[$1, $2)`: group, requests, errors, input, output, cost,
-/// estimated cost, ok requests without a cost.
-pub fn totals_sql(by: GroupBy) -> String {
+/// Totals per group of the rows in `[$1, $2)` (Unix ms): group, requests, errors, input,
+/// output, cost, estimated cost, ok requests without a cost.
+pub fn request_totals_sql(by: GroupBy) -> String {
     format!(
         "SELECT {g} AS g, COUNT(*), \
          CAST(SUM(CASE WHEN outcome <> 'ok' THEN 1 ELSE 0 END) AS BIGINT), \
@@ -170,7 +237,19 @@ pub fn totals_sql(by: GroupBy) -> String {
          SUM(cost_usd), SUM(CASE WHEN cost_estimated <> 0 THEN cost_usd ELSE 0.0 END), \
          CAST(SUM(CASE WHEN outcome = 'ok' AND cost_usd IS NULL THEN 1 ELSE 0 END) AS BIGINT) \
          FROM hfclaw_requests WHERE ts_ms >= $1 AND ts_ms < $2 GROUP BY {g}",
-        g = by.expression()
+        g = by.request_expression()
+    )
+}
+
+/// The same columns as [`request_totals_sql`] from the rollup, over the UTC days
+/// `[$1, $2)`.
+pub fn daily_totals_sql(by: GroupBy) -> String {
+    format!(
+        "SELECT {g} AS g, CAST(SUM(requests) AS BIGINT), CAST(SUM(errors) AS BIGINT), \
+         CAST(SUM(input_tokens) AS BIGINT), CAST(SUM(output_tokens) AS BIGINT), \
+         SUM(cost_usd), SUM(estimated_cost_usd), CAST(SUM(unpriced) AS BIGINT) \
+         FROM hfclaw_daily WHERE day >= $1 AND day < $2 GROUP BY {g}",
+        g = by.daily_expression()
     )
 }
 

@@ -11,8 +11,8 @@ use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension, params};
 
 use super::LedgerError;
 use super::backend::{self, Backend, BackendError, Cells, GroupRow};
+use super::rollup;
 use super::schema::{self, Columns, Dialect, GroupBy};
-use crate::budget::Spend;
 use crate::row::Row;
 
 pub(crate) struct Sqlite {
@@ -165,6 +165,56 @@ fn backend_error(e: rusqlite::Error) -> BackendError {
     }
 }
 
+/// Inserts the rows into `hfclaw_requests`.
+pub(crate) fn insert_requests(conn: &Connection, columns: &[Columns]) -> rusqlite::Result<()> {
+    let mut statement = conn.prepare_cached(schema::INSERT)?;
+    for c in columns {
+        statement.execute(params![
+            c.ts_ms,
+            c.api,
+            c.key_label,
+            c.requested_model,
+            c.answered_ref,
+            c.provider,
+            c.fallback_index,
+            c.outcome,
+            c.http_status,
+            c.input_tokens,
+            c.output_tokens,
+            c.cached_tokens,
+            c.cache_write_tokens,
+            c.cost_usd,
+            c.cost_estimated,
+            c.ttfb_ms,
+            c.total_ms,
+            c.streamed,
+        ])?;
+    }
+    Ok(())
+}
+
+/// Adds the rows' totals to `hfclaw_daily`.
+fn add_to_daily(conn: &Connection, columns: &[Columns]) -> rusqlite::Result<()> {
+    let mut upsert = conn.prepare_cached(schema::UPSERT_DAILY)?;
+    for (k, d) in rollup::daily_deltas(columns) {
+        upsert.execute(params![
+            k.day,
+            k.api,
+            k.key_label,
+            k.model,
+            k.provider,
+            d.requests,
+            d.errors,
+            d.input_tokens,
+            d.output_tokens,
+            d.cost_usd,
+            d.estimated_cost_usd,
+            d.unpriced,
+        ])?;
+    }
+    Ok(())
+}
+
 impl Cells for rusqlite::Row<'_> {
     type Error = rusqlite::Error;
     fn int(&self, i: usize) -> rusqlite::Result<Option<i64>> {
@@ -183,71 +233,28 @@ impl Cells for rusqlite::Row<'_> {
 
 impl Backend for Sqlite {
     fn insert(&mut self, rows: &[Row]) -> Result<(), BackendError> {
+        let columns: Vec<Columns> = rows.iter().map(Columns::of).collect();
         let tx = self
             .conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
             .map_err(backend_error)?;
-        {
-            let mut statement = tx.prepare_cached(schema::INSERT).map_err(backend_error)?;
-            for row in rows {
-                let c = Columns::of(row);
-                statement
-                    .execute(params![
-                        c.ts_ms,
-                        c.api,
-                        c.key_label,
-                        c.requested_model,
-                        c.answered_ref,
-                        c.provider,
-                        c.fallback_index,
-                        c.outcome,
-                        c.http_status,
-                        c.input_tokens,
-                        c.output_tokens,
-                        c.cached_tokens,
-                        c.cache_write_tokens,
-                        c.cost_usd,
-                        c.cost_estimated,
-                        c.ttfb_ms,
-                        c.total_ms,
-                        c.streamed,
-                    ])
-                    .map_err(backend_error)?;
-            }
-        }
+        insert_requests(&tx, &columns).map_err(backend_error)?;
+        add_to_daily(&tx, &columns).map_err(backend_error)?;
         tx.commit().map_err(backend_error)
     }
 
-    fn totals(
+    fn group_totals(
         &mut self,
+        sql: &str,
         by: GroupBy,
-        since: i64,
-        until: i64,
+        from: i64,
+        to: i64,
     ) -> Result<Vec<GroupRow>, BackendError> {
-        let mut statement = self
-            .conn
-            .prepare_cached(&schema::totals_sql(by))
-            .map_err(backend_error)?;
+        let mut statement = self.conn.prepare_cached(sql).map_err(backend_error)?;
         let rows = statement
-            .query_map(params![since, until], |r| backend::group_row(r, by))
+            .query_map(params![from, to], |r| backend::group_row(r, by))
             .map_err(backend_error)?;
         rows.collect::<Result<Vec<_>, _>>().map_err(backend_error)
-    }
-
-    fn spend_since(&mut self, since: i64) -> Result<Spend, BackendError> {
-        let mut statement = self
-            .conn
-            .prepare_cached(schema::SPEND_SINCE)
-            .map_err(backend_error)?;
-        let rows = statement
-            .query_map([since], |r| backend::spend_row(r))
-            .map_err(backend_error)?;
-        let mut spend = Spend::default();
-        for row in rows {
-            let (key, usd) = row.map_err(backend_error)?;
-            backend::add_spend(&mut spend, key, usd);
-        }
-        Ok(spend)
     }
 
     fn recent(&mut self, limit: usize) -> Result<Vec<Row>, BackendError> {

@@ -253,16 +253,14 @@ impl Backend for Flaky {
         self.rows.lock().unwrap().extend_from_slice(rows);
         Ok(())
     }
-    fn totals(
+    fn group_totals(
         &mut self,
+        _: &str,
         _: GroupBy,
         _: i64,
         _: i64,
     ) -> Result<Vec<backend::GroupRow>, backend::BackendError> {
         Ok(Vec::new())
-    }
-    fn spend_since(&mut self, _: i64) -> Result<Spend, backend::BackendError> {
-        Ok(Spend::default())
     }
     fn recent(&mut self, _: usize) -> Result<Vec<Row>, backend::BackendError> {
         Ok(self.rows.lock().unwrap().clone())
@@ -506,4 +504,94 @@ fn a_ledger_is_shareable_and_recorders_are_cheap_handles() {
     send_sync::<Ledger>();
     send_sync::<Recorder>();
     clone::<Recorder>();
+}
+
+/// Rows of every kind over three days: keys, APIs, providers, errors, unknown usage,
+/// estimated costs (multiples of 1/64 USD, so sums are exact in any order).
+fn varied_rows(n: i64) -> Vec<Row> {
+    (0..n)
+        .map(|i| {
+            let provider = [Some("together"), Some("cerebras"), None][(i % 3) as usize];
+            let usd = (i % 7 != 0).then(|| (i % 13) as f64 / 64.0);
+            let mut r = row(
+                i * 17 % (3 * 24 * 60) - 60,
+                &format!("org/m{}", i % 4),
+                provider,
+                usd,
+            );
+            r.key = [Some("team-a"), Some("team-b"), None, Some("")][(i % 4) as usize]
+                .map(str::to_owned);
+            r.api = [Api::Chat, Api::Messages, Api::Responses][(i % 5 % 3) as usize];
+            if i % 11 == 0 {
+                r.outcome = Outcome::error("upstream");
+                r.answered_ref = None;
+            }
+            r
+        })
+        .collect()
+}
+
+/// Totals as a map, to compare the rollup's with the rows'.
+fn by_group(rows: Vec<backend::GroupRow>) -> BTreeMap<Option<String>, backend::Sums> {
+    rows.into_iter().map(|r| (r.group, r.sums)).collect()
+}
+
+use std::collections::BTreeMap;
+
+#[test]
+fn a_v1_ledger_is_migrated_and_the_rollup_filled_from_its_rows() {
+    let (_dir, spec) = temp_ledger();
+    let path = sqlite_path(&spec).unwrap().to_owned();
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let rows = varied_rows(500);
+    {
+        // A ledger as schema v1 made it: only the rows, no rollup.
+        let mut conn = rusqlite::Connection::open(&path).unwrap();
+        let conn = conn.transaction().unwrap();
+        conn.execute_batch(schema::CREATE_META).unwrap();
+        let v1 = &schema::MIGRATIONS[0];
+        assert_eq!(v1.version, 1);
+        conn.execute_batch(&schema::migration_sql(v1, schema::Dialect::Sqlite))
+            .unwrap();
+        conn.execute(schema::SET_META, [schema::VERSION_KEY, "1"])
+            .unwrap();
+        let columns: Vec<schema::Columns> = rows.iter().map(schema::Columns::of).collect();
+        sqlite::insert_requests(&conn, &columns).unwrap();
+        conn.commit().unwrap();
+    }
+    let ledger = Ledger::open(&spec).unwrap();
+    let version: String = rusqlite::Connection::open(&path)
+        .unwrap()
+        .query_row(schema::GET_META, [schema::VERSION_KEY], |r| r.get(0))
+        .unwrap();
+    assert_eq!(version, SCHEMA_VERSION.to_string());
+    // Rows written after the migration land in the rollup too.
+    ledger
+        .recorder()
+        .record(row(30, "org/m1", Some("together"), Some(0.5)));
+    let periods = [
+        (i64::MIN / 2, i64::MAX / 2),
+        (unix_ms(at(0)), unix_ms(at(2 * 24 * 60))),
+        (unix_ms(at(-1)), unix_ms(at(24 * 60 + 7))),
+        (unix_ms(at(90)), unix_ms(at(3 * 24 * 60 - 90))),
+    ];
+    for (since, until) in periods {
+        for by in GroupBy::ALL {
+            let raw = ledger
+                .ask(move |b| b.request_totals(by, since, until))
+                .unwrap();
+            let via_rollup = ledger
+                .ask(move |b| rollup::totals(b, by, since, until))
+                .unwrap();
+            assert_eq!(
+                by_group(via_rollup),
+                by_group(raw),
+                "{by:?} [{since}, {until})"
+            );
+        }
+    }
+    let all = ledger
+        .totals(GroupBy::Api, at(-24 * 60), at(4 * 24 * 60))
+        .unwrap();
+    assert_eq!(all.total.requests, 501);
 }

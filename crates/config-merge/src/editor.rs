@@ -288,7 +288,7 @@ impl Editor {
     pub fn clear_fallbacks(&mut self) -> Result<bool, ConfigError> {
         let mut changed = false;
         while let Some(list) = self.fallbacks()? {
-            let last = self.tree.node(list).last;
+            let last = self.tree.last(list);
             if last == NONE {
                 break;
             }
@@ -770,7 +770,7 @@ impl Editor {
         let text = &self.text;
         let close = c.end as usize - 1;
         let mut splices = Vec::new();
-        if c.last == NONE {
+        if !c.has_children() {
             let interior = &text[c.start as usize + 1..close];
             let blank = interior.trim().is_empty();
             if c.is_multiline() && first_on_line(text, close) {
@@ -829,20 +829,22 @@ impl Editor {
             splices.push(Splice::fill(c.start as usize, close, blank, insert));
             return splices;
         }
-        let last = self.tree.node(c.last);
-        let trailing = last.comma != NONE;
+        let last_id = self.tree.last(container);
+        let last = self.tree.node(last_id);
+        let last_comma = self.tree.comma(text, last_id);
+        let trailing = last_comma != NONE;
         // A new entry after a one-line object in an array is one line too (lists of
         // model entries written one per line stay that way).
         let inline_like_last = c.kind == Kind::Array
             && matches!(last.kind, Kind::Object | Kind::Array)
             && !last.is_multiline();
-        if last.line > c.line {
+        if text.as_bytes()[c.member_start()..last.member_start()].contains(&b'\n') {
             // One member per line: a new line after the last member (and its comment).
             let indent = line_indent(text, last.member_start());
             if !trailing {
                 splices.push(Splice::insert(last.end as usize, ",".to_owned()));
             }
-            let at = end_of_line_trivia(text, last.member_end());
+            let at = end_of_line_trivia(text, self.tree.member_end(text, last_id));
             let mut insert = String::new();
             let count = members.len();
             for (i, (key, value)) in members.into_iter().enumerate() {
@@ -875,7 +877,7 @@ impl Editor {
                 }
             }
             let at = if trailing {
-                last.comma as usize + 1
+                last_comma as usize + 1
             } else {
                 last.end as usize
             };
@@ -895,7 +897,10 @@ impl Editor {
         let close = c.end as usize - 1;
         let mut splices = Vec::new();
         let own_line = first_on_line(text, start);
-        let tail = end_of_line_trivia(text, m.member_end());
+        let m_prev = self.tree.prev(id);
+        let m_comma = self.tree.comma(text, id);
+        let m_end = self.tree.member_end(text, id);
+        let tail = end_of_line_trivia(text, m_end);
         let ends_line = matches!(text.as_bytes().get(tail), None | Some(b'\n' | b'\r'));
         let (from, to) = if own_line && ends_line && c.is_multiline() {
             let nl = match text.as_bytes().get(tail) {
@@ -906,17 +911,17 @@ impl Editor {
             (line_start(text, start), nl)
         } else if m.next != NONE {
             (start, self.tree.node(m.next).member_start())
-        } else if m.prev != NONE {
-            let prev = self.tree.node(m.prev);
+        } else if m_prev != NONE {
+            let prev = self.tree.node(m_prev);
             (prev.end as usize, m.end as usize)
         } else {
-            (start, m.member_end())
+            (start, m_end)
         };
-        if m.comma == NONE && m.prev != NONE && from > self.tree.node(m.prev).end as usize {
+        if m_comma == NONE && m_prev != NONE && from > self.tree.node(m_prev).end as usize {
             // The removed member was last without a trailing comma: so is its predecessor now.
-            let prev = self.tree.node(m.prev);
-            if prev.comma != NONE {
-                splices.push(Splice::delete(prev.comma as usize, prev.comma as usize + 1));
+            let prev_comma = self.tree.comma(text, m_prev);
+            if prev_comma != NONE {
+                splices.push(Splice::delete(prev_comma as usize, prev_comma as usize + 1));
             }
         }
         // Nothing but blanks left inside: `{}` / `[]`.
@@ -1074,7 +1079,7 @@ impl Style {
         while let Some(id) = stack.pop() {
             let node = tree.node(id);
             if node.key_start != NONE {
-                match node.key_style {
+                match node.key_style() {
                     KeyStyle::Word => bare += 1,
                     style => {
                         if style == KeyStyle::Single {
@@ -1082,7 +1087,8 @@ impl Style {
                         } else {
                             double_keys += 1;
                         }
-                        let raw = &text[node.key_start as usize + 1..node.key_end as usize - 1];
+                        let raw = &text
+                            [node.key_start as usize + 1..tree.key_end(text, id) as usize - 1];
                         if is_identifier(raw) {
                             quoted_ident += 1;
                         }
@@ -1097,10 +1103,14 @@ impl Style {
                         double += 1;
                     }
                 }
-                Kind::Object | Kind::Array if node.last != NONE => {
-                    let last = tree.node(node.last);
-                    if last.line > node.line {
-                        if last.comma == NONE {
+                Kind::Object | Kind::Array if node.has_children() => {
+                    let before = stack.len();
+                    stack.extend(tree.children(id));
+                    let last_id = stack[stack.len() - 1];
+                    debug_assert!(stack.len() > before);
+                    let last = tree.node(last_id);
+                    if text.as_bytes()[node.member_start()..last.member_start()].contains(&b'\n') {
+                        if tree.comma(text, last_id) == NONE {
                             without_comma += 1;
                         } else {
                             with_comma += 1;
@@ -1109,13 +1119,12 @@ impl Style {
                             unit = step(
                                 text,
                                 node.member_start(),
-                                tree.node(node.first).member_start(),
+                                tree.node(tree.first(id)).member_start(),
                             );
                         }
                     } else {
                         compact = true;
                     }
-                    stack.extend(tree.children(id));
                 }
                 _ => {}
             }

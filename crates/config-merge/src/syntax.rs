@@ -46,33 +46,35 @@ pub(crate) enum KeyStyle {
     Double,
 }
 
-/// One value, with its key and following comma when it is a member of a container.
+/// One value, with its key when it is a member of an object: 24 bytes, since a 50 MB
+/// config holds millions. What a node does not store is derived from the text when an
+/// edit needs it (the key's end, the comma after it, lines) or from the arena's order,
+/// which is the text's (a container's first child is the next node; see [`Tree::last`],
+/// [`Tree::prev`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Node {
-    pub kind: Kind,
     /// The value's span `[start, end)`.
     pub start: u32,
     pub end: u32,
-    /// The key's span (quotes included), `NONE` outside objects.
+    /// Where the key starts (its quote included), `NONE` outside objects.
     pub key_start: u32,
-    pub key_end: u32,
-    pub key_style: KeyStyle,
-    /// The key or string value holds a backslash escape (decoding needs a copy).
-    pub key_escaped: bool,
-    pub escaped: bool,
-    /// Offset of the `,` after this member, `NONE` when there is none.
-    pub comma: u32,
-    /// 0-based line of `start` and of the byte before `end`.
-    pub line: u32,
-    pub end_line: u32,
-    /// Children of a container, as a linked list.
-    pub first: u32,
-    pub last: u32,
+    /// The next sibling, `NONE` for the last child.
     pub next: u32,
-    pub prev: u32,
+    /// The enclosing container, `NONE` for the root.
     pub parent: u32,
-    pub len: u32,
+    pub kind: Kind,
+    flags: u8,
 }
+
+const _: () = assert!(std::mem::size_of::<Node>() == 24);
+
+/// [`Node::flags`] bits.
+const HAS_CHILDREN: u8 = 1;
+const MULTILINE: u8 = 2;
+const KEY_ESCAPED: u8 = 4;
+const ESCAPED: u8 = 8;
+const KEY_SINGLE: u8 = 16;
+const KEY_DOUBLE: u8 = 32;
 
 impl Node {
     /// The member's start: its key in objects, its value in arrays.
@@ -84,18 +86,53 @@ impl Node {
         }
     }
 
-    /// Where the member ends, its comma included.
-    pub fn member_end(&self) -> usize {
-        if self.comma == NONE {
-            self.end as usize
+    /// The member (from its key) spans more than one line.
+    pub fn is_multiline(&self) -> bool {
+        self.flags & MULTILINE != 0
+    }
+
+    /// A container with at least one child.
+    pub fn has_children(&self) -> bool {
+        self.flags & HAS_CHILDREN != 0
+    }
+
+    /// How the key is written (meaningful only when `key_start != NONE`).
+    pub fn key_style(&self) -> KeyStyle {
+        if self.flags & KEY_SINGLE != 0 {
+            KeyStyle::Single
+        } else if self.flags & KEY_DOUBLE != 0 {
+            KeyStyle::Double
         } else {
-            self.comma as usize + 1
+            KeyStyle::Word
         }
     }
 
-    /// The container spans more than one line.
-    pub fn is_multiline(&self) -> bool {
-        self.end_line > self.line
+    /// The key holds a backslash escape (decoding needs a copy).
+    pub fn key_escaped(&self) -> bool {
+        self.flags & KEY_ESCAPED != 0
+    }
+
+    /// The string value holds a backslash escape.
+    pub fn escaped(&self) -> bool {
+        self.flags & ESCAPED != 0
+    }
+
+    fn set(&mut self, flag: u8, on: bool) {
+        if on {
+            self.flags |= flag;
+        } else {
+            self.flags &= !flag;
+        }
+    }
+
+    fn set_key(&mut self, style: KeyStyle, escaped: bool) {
+        self.flags &= !(KEY_SINGLE | KEY_DOUBLE | KEY_ESCAPED);
+        self.flags |= match style {
+            KeyStyle::Word => 0,
+            KeyStyle::Single => KEY_SINGLE,
+            KeyStyle::Double => KEY_DOUBLE,
+        };
+        self.set(KEY_ESCAPED, escaped);
     }
 }
 
@@ -137,8 +174,64 @@ impl Tree {
     pub fn children(&self, id: u32) -> Children<'_> {
         Children {
             tree: self,
-            next: self.node(id).first,
+            next: self.first(id),
         }
+    }
+
+    /// The first child of a container (the next node in the arena), `NONE` if empty.
+    pub fn first(&self, id: u32) -> u32 {
+        if self.node(id).has_children() {
+            id + 1
+        } else {
+            NONE
+        }
+    }
+
+    /// The last child of a container, `NONE` if empty (a walk of its children).
+    pub fn last(&self, id: u32) -> u32 {
+        self.children(id).last().unwrap_or(NONE)
+    }
+
+    /// The sibling before `id`, `NONE` for a first child (a walk of the siblings).
+    pub fn prev(&self, id: u32) -> u32 {
+        let parent = self.node(id).parent;
+        if parent == NONE {
+            return NONE;
+        }
+        let mut prev = NONE;
+        for child in self.children(parent) {
+            if child == id {
+                return prev;
+            }
+            prev = child;
+        }
+        NONE
+    }
+
+    /// Offset of the `,` after member `id`, `NONE` when there is none.
+    pub fn comma(&self, text: &str, id: u32) -> u32 {
+        let node = self.node(id);
+        if node.parent == NONE {
+            return NONE;
+        }
+        let mut scan = Parser::at(text, node.end as usize);
+        match scan.skip_trivia() {
+            Ok(()) if scan.peek() == Some(b',') => scan.pos as u32,
+            _ => NONE,
+        }
+    }
+
+    /// Where member `id` ends, its comma included.
+    pub fn member_end(&self, text: &str, id: u32) -> usize {
+        match self.comma(text, id) {
+            NONE => self.node(id).end as usize,
+            comma => comma as usize + 1,
+        }
+    }
+
+    /// Where the key of member `id` ends (after its closing quote), `NONE` outside objects.
+    pub fn key_end(&self, text: &str, id: u32) -> u32 {
+        key_end(text, self.node(id)).map_or(NONE, |end| end as u32)
     }
 
     /// The member `key` of object `id`; with duplicate keys the last one, as OpenClaw
@@ -171,7 +264,7 @@ impl Tree {
         if node.key_start == NONE {
             return false;
         }
-        if node.key_escaped {
+        if node.key_escaped() {
             return self.key(text, id).as_deref() == Some(key);
         }
         key_raw(text, node) == key
@@ -184,7 +277,7 @@ impl Tree {
             return None;
         }
         let raw = key_raw(text, node);
-        Some(if node.key_escaped {
+        Some(if node.key_escaped() {
             decode(raw)
         } else {
             raw.to_owned()
@@ -198,7 +291,7 @@ impl Tree {
             return None;
         }
         let raw = &text[node.start as usize + 1..node.end as usize - 1];
-        Some(if node.escaped {
+        Some(if node.escaped() {
             Cow::Owned(decode(raw))
         } else {
             Cow::Borrowed(raw)
@@ -229,7 +322,7 @@ impl Tree {
                     .collect(),
             ),
             Kind::Object => {
-                let mut map = Map::with_capacity(node.len as usize);
+                let mut map = Map::new();
                 for child in self.children(id) {
                     let key = self.key(text, child).unwrap_or_default();
                     map.insert(key, self.to_value_skipping(text, child, skip));
@@ -242,11 +335,59 @@ impl Tree {
 
 /// The key as written, without its quotes.
 fn key_raw<'t>(text: &'t str, node: &Node) -> &'t str {
-    let (start, end) = (node.key_start as usize, node.key_end as usize);
-    match node.key_style {
+    let start = node.key_start as usize;
+    let Some(end) = key_end(text, node) else {
+        return "";
+    };
+    match node.key_style() {
         KeyStyle::Word => &text[start..end],
         KeyStyle::Single | KeyStyle::Double => &text[start + 1..end - 1],
     }
+}
+
+/// Where the key of `node` ends, found again by scanning it (`None` outside objects).
+fn key_end(text: &str, node: &Node) -> Option<usize> {
+    let start = node.key_start as usize;
+    if node.key_start == NONE {
+        return None;
+    }
+    let bytes = text.as_bytes();
+    match node.key_style() {
+        KeyStyle::Word if !node.key_escaped() => {
+            // Plain ASCII keys: up to the first byte no identifier holds.
+            let rest = &bytes[start..];
+            let len = rest
+                .iter()
+                .position(|&b| !(b.is_ascii_alphanumeric() || b == b'_' || b == b'$'))
+                .unwrap_or(rest.len());
+            if rest.get(len).is_none_or(|&b| b < 0x80) {
+                return Some(start + len);
+            }
+            let mut scan = Parser::at(text, start);
+            scan.identifier().ok().map(|_| scan.pos)
+        }
+        KeyStyle::Word => {
+            let mut scan = Parser::at(text, start);
+            scan.identifier().ok().map(|_| scan.pos)
+        }
+        KeyStyle::Single | KeyStyle::Double if !node.key_escaped() => {
+            let quote = bytes[start];
+            memchr_from(bytes, start + 1, quote).map(|at| at + 1)
+        }
+        KeyStyle::Single | KeyStyle::Double => {
+            let mut scan = Parser::at(text, start);
+            scan.string(bytes[start]).ok().map(|_| scan.pos)
+        }
+    }
+}
+
+/// The offset of the first `byte` at or after `from`.
+fn memchr_from(bytes: &[u8], from: usize, byte: u8) -> Option<usize> {
+    bytes
+        .get(from..)?
+        .iter()
+        .position(|&b| b == byte)
+        .map(|at| from + at)
 }
 
 impl Tree {
@@ -281,14 +422,7 @@ impl Tree {
             e.offset += old_start;
             e
         };
-        let mut parser = Parser {
-            text: region,
-            bytes: region.as_bytes(),
-            pos: 0,
-            line: 0,
-            depth: 0,
-            nodes: Vec::new(),
-        };
+        let mut parser = Parser::at(region, 0);
         let sub_root = parser.value(NONE).map_err(shift_err)?;
         // The region must be exactly one value of the same kind: then the text around it
         // reads as before.
@@ -298,18 +432,10 @@ impl Tree {
             ));
         }
         let mut sub = parser.nodes;
-        let value_line = if old.key_start == NONE {
-            old.line
-        } else {
-            old.line + count_newlines(&text.as_bytes()[old.key_start as usize..old_start])
-        };
-        let line_delta = sub[0].end_line as i64 - (old.end_line - value_line) as i64;
-        // The old subtree is `id` up to its last descendant (pre-order arena).
-        let mut last = id;
-        while self.node(last).last != NONE {
-            last = self.node(last).last;
-        }
-        let range_end = last as usize + 1;
+        // The old subtree is `id` up to the first node starting after it (pre-order arena).
+        let range_end = id as usize
+            + 1
+            + self.nodes[id as usize + 1..].partition_point(|n| (n.start as usize) < old_end);
         let count_delta = sub.len() as i64 - (range_end - id as usize) as i64;
         let shift_index = |i: u32| -> u32 {
             if i != NONE && i as usize >= range_end {
@@ -329,21 +455,10 @@ impl Tree {
             if (id as usize..range_end).contains(&index) {
                 continue;
             }
-            if node.member_start() >= old_end {
-                node.line = (node.line as i64 + line_delta) as u32;
-            }
-            if node.end as usize >= old_end {
-                node.end_line = (node.end_line as i64 + line_delta) as u32;
-            }
             node.start = shift_pos(node.start);
             node.end = shift_pos(node.end);
             node.key_start = shift_pos(node.key_start);
-            node.key_end = shift_pos(node.key_end);
-            node.comma = shift_pos(node.comma);
-            node.first = shift_index(node.first);
-            node.last = shift_index(node.last);
             node.next = shift_index(node.next);
-            node.prev = shift_index(node.prev);
             node.parent = shift_index(node.parent);
         }
         let offset = |p: u32| {
@@ -358,28 +473,25 @@ impl Tree {
             node.start = offset(node.start);
             node.end = offset(node.end);
             node.key_start = offset(node.key_start);
-            node.key_end = offset(node.key_end);
-            node.comma = offset(node.comma);
-            node.line += value_line;
-            node.end_line += value_line;
-            node.first = index(node.first);
-            node.last = index(node.last);
             node.next = index(node.next);
-            node.prev = index(node.prev);
             node.parent = index(node.parent);
         }
-        // The container keeps its place among its siblings: key, comma, links.
+        // The container keeps its place among its siblings: key, links.
         let root = &mut sub[0];
         root.key_start = old.key_start;
-        root.key_end = old.key_end;
-        root.key_style = old.key_style;
-        root.key_escaped = old.key_escaped;
-        root.comma = shift_pos(old.comma);
-        root.line = old.line;
+        root.set_key(old.key_style(), old.key_escaped());
         root.next = shift_index(old.next);
-        root.prev = old.prev;
         root.parent = old.parent;
         self.nodes.splice(id as usize..range_end, sub);
+        // Whether it and the containers around it span lines may have changed.
+        let mut at = id;
+        while at != NONE {
+            let node = &self.nodes[at as usize];
+            let multiline = text.as_bytes()[node.member_start()..node.end as usize].contains(&b'\n');
+            let parent = node.parent;
+            self.nodes[at as usize].set(MULTILINE, multiline);
+            at = parent;
+        }
         Ok(())
     }
 }
@@ -426,12 +538,12 @@ impl<'de> serde::Deserializer<'de> for NodeDeserializer<'de> {
             Kind::Array => visitor.visit_seq(SeqAccess {
                 tree: self.tree,
                 text: self.text,
-                next: node.first,
+                next: self.tree.first(self.id),
             }),
             Kind::Object => visitor.visit_map(MapAccess {
                 tree: self.tree,
                 text: self.text,
-                next: node.first,
+                next: self.tree.first(self.id),
                 current: NONE,
                 shadowed: self.tree.shadowed(self.text, self.id),
             }),
@@ -508,7 +620,7 @@ impl<'t> serde::de::MapAccess<'t> for MapAccess<'t> {
         self.current = self.next;
         let node = self.tree.node(self.current);
         self.next = node.next;
-        if node.key_escaped {
+        if node.key_escaped() {
             let key = self.tree.key(self.text, self.current).unwrap_or_default();
             seed.deserialize(serde::de::value::StringDeserializer::new(key))
                 .map(Some)
@@ -537,7 +649,7 @@ impl Tree {
         let members: Vec<u32> = self.children(id).collect();
         let key = |m: u32| -> Cow<'_, str> {
             let node = self.node(m);
-            if node.key_escaped {
+            if node.key_escaped() {
                 Cow::Owned(self.key(text, m).unwrap_or_default())
             } else {
                 Cow::Borrowed(key_raw(text, node))
@@ -591,15 +703,9 @@ pub(crate) fn parse(text: &str) -> Result<Tree, SyntaxError> {
             limit: true,
         });
     }
-    let mut parser = Parser {
-        text,
-        bytes: text.as_bytes(),
-        pos: 0,
-        line: 0,
-        depth: 0,
-        // Roughly one value per 12 bytes in real configs; avoids regrowing the arena.
-        nodes: Vec::with_capacity(text.len() / 12 + 4),
-    };
+    let mut parser = Parser::at(text, 0);
+    // Roughly one value per 12 bytes in real configs; avoids regrowing the arena.
+    parser.nodes.reserve(text.len() / 12 + 4);
     parser.skip_trivia()?;
     let root = parser.value(NONE)?;
     parser.skip_trivia()?;
@@ -621,7 +727,19 @@ struct Parser<'t> {
     nodes: Vec<Node>,
 }
 
-impl Parser<'_> {
+impl<'t> Parser<'t> {
+    /// A parser (or scanner) of `text` from `pos`.
+    fn at(text: &'t str, pos: usize) -> Parser<'t> {
+        Parser {
+            text,
+            bytes: text.as_bytes(),
+            pos,
+            line: 0,
+            depth: 0,
+            nodes: Vec::new(),
+        }
+    }
+
     fn error(&self, message: &'static str) -> SyntaxError {
         SyntaxError {
             offset: self.pos,
@@ -733,40 +851,30 @@ impl Parser<'_> {
             start: start as u32,
             end: start as u32,
             key_start: NONE,
-            key_end: NONE,
-            key_style: KeyStyle::Word,
-            key_escaped: false,
-            escaped: false,
-            comma: NONE,
-            line: self.line,
-            end_line: self.line,
-            first: NONE,
-            last: NONE,
             next: NONE,
-            prev: NONE,
             parent,
-            len: 0,
+            flags: 0,
         });
         id
     }
 
-    fn finish(&mut self, id: u32) {
+    /// Ends node `id` at the cursor; `line` is the line it started on.
+    fn finish(&mut self, id: u32, line: u32) {
+        let multiline = self.line > line;
         let node = &mut self.nodes[id as usize];
         node.end = self.pos as u32;
-        node.end_line = self.line;
+        node.set(MULTILINE, multiline);
     }
 
-    fn link(&mut self, parent: u32, child: u32) {
-        let last = self.nodes[parent as usize].last;
+    /// Links `child` after `last` (`NONE`: as the first child, which is always the node
+    /// right after its container).
+    fn link(&mut self, parent: u32, last: u32, child: u32) {
         if last == NONE {
-            self.nodes[parent as usize].first = child;
+            debug_assert_eq!(child, parent + 1);
+            self.nodes[parent as usize].set(HAS_CHILDREN, true);
         } else {
             self.nodes[last as usize].next = child;
-            self.nodes[child as usize].prev = last;
         }
-        let node = &mut self.nodes[parent as usize];
-        node.last = child;
-        node.len += 1;
     }
 
     /// A value at the cursor (trivia already skipped).
@@ -776,10 +884,11 @@ impl Parser<'_> {
             Some(b'{') => self.container(Kind::Object, parent),
             Some(b'[') => self.container(Kind::Array, parent),
             Some(quote @ (b'"' | b'\'')) => {
+                let line = self.line;
                 let id = self.push(Kind::String, start, parent);
                 let escaped = self.string(quote)?;
-                self.nodes[id as usize].escaped = escaped;
-                self.finish(id);
+                self.nodes[id as usize].set(ESCAPED, escaped);
+                self.finish(id, line);
                 Ok(id)
             }
             Some(b't') => self.keyword("true", Kind::Bool, parent),
@@ -788,7 +897,7 @@ impl Parser<'_> {
             Some(b'+' | b'-' | b'.' | b'I' | b'N' | b'0'..=b'9') => {
                 let id = self.push(Kind::Number, start, parent);
                 self.number()?;
-                self.finish(id);
+                self.finish(id, self.line);
                 Ok(id)
             }
             Some(_) => Err(self.error("expected a value")),
@@ -799,7 +908,7 @@ impl Parser<'_> {
     fn keyword(&mut self, word: &'static str, kind: Kind, parent: u32) -> Result<u32, SyntaxError> {
         let id = self.push(kind, self.pos, parent);
         self.expect_str(word)?;
-        self.finish(id);
+        self.finish(id, self.line);
         Ok(id)
     }
 
@@ -828,9 +937,11 @@ impl Parser<'_> {
             Kind::Object => (b'}', "expected `,` or `}`"),
             _ => (b']', "expected `,` or `]`"),
         };
+        let line = self.line;
         let id = self.push(kind, self.pos, parent);
         self.pos += 1;
         self.skip_trivia()?;
+        let mut last = NONE;
         loop {
             match self.peek() {
                 Some(b) if b == close => break,
@@ -842,11 +953,11 @@ impl Parser<'_> {
             } else {
                 self.value(id)?
             };
-            self.link(id, child);
+            self.link(id, last, child);
+            last = child;
             self.skip_trivia()?;
             match self.peek() {
                 Some(b',') => {
-                    self.nodes[child as usize].comma = self.pos as u32;
                     self.pos += 1;
                     self.skip_trivia()?;
                 }
@@ -856,7 +967,7 @@ impl Parser<'_> {
             }
         }
         self.pos += 1;
-        self.finish(id);
+        self.finish(id, line);
         self.depth -= 1;
         Ok(id)
     }
@@ -877,7 +988,6 @@ impl Parser<'_> {
             }
             _ => (KeyStyle::Word, self.identifier()?),
         };
-        let key_end = self.pos;
         self.skip_trivia()?;
         if self.peek() != Some(b':') {
             return Err(self.error("expected `:` after the key"));
@@ -885,12 +995,11 @@ impl Parser<'_> {
         self.pos += 1;
         self.skip_trivia()?;
         let id = self.value(parent)?;
+        let multiline = self.line > line;
         let node = &mut self.nodes[id as usize];
         node.key_start = key_start as u32;
-        node.key_end = key_end as u32;
-        node.key_style = style;
-        node.key_escaped = escaped;
-        node.line = line;
+        node.set_key(style, escaped);
+        node.set(MULTILINE, multiline);
         Ok(id)
     }
 
@@ -1371,11 +1480,17 @@ mod tests {
         let a = tree.get(text, root, "a").unwrap();
         let node = tree.node(a);
         assert_eq!(&text[node.start as usize..node.end as usize], "'x'");
-        assert_eq!(&text[node.key_start as usize..node.key_end as usize], "a");
-        assert_eq!(text.as_bytes()[node.comma as usize], b',');
-        assert_eq!(node.line, 1);
+        assert_eq!(
+            &text[node.key_start as usize..tree.key_end(text, a) as usize],
+            "a"
+        );
+        assert_eq!(text.as_bytes()[tree.comma(text, a) as usize], b',');
+        assert!(!node.is_multiline());
         let b = tree.get(text, root, "b").unwrap();
-        assert_eq!((tree.node(b).line, tree.node(b).end_line), (2, 3));
+        assert!(tree.node(b).is_multiline());
+        assert_eq!(tree.last(b), tree.node(tree.first(b)).next);
+        assert_eq!(tree.prev(tree.last(b)), tree.first(b));
+        assert_eq!(tree.comma(text, b), text.rfind(',').unwrap() as u32);
         assert_eq!(tree.str(text, a).as_deref(), Some("x"));
         assert_eq!(line_column(text, node.start as usize), (2, 6));
     }

@@ -108,12 +108,12 @@ impl ConfigDocument {
         }
     }
 
-    /// The text and the strict parser's tree, when `text` is exactly what was read (an
-    /// editor can start from them instead of parsing again).
-    pub(crate) fn into_tree_if_text_is(self, text: &str) -> Option<(String, Tree)> {
+    /// The text and the strict parser's tree (an editor can start from them instead of
+    /// parsing again); `None` when only `json5` read the text.
+    pub(crate) fn into_tree(self) -> Option<(String, Tree)> {
         match self.parsed {
-            Parsed::Tree(tree, _) if self.text == text => Some((self.text, tree)),
-            _ => None,
+            Parsed::Tree(tree, _) => Some((self.text, tree)),
+            Parsed::Value(_) => None,
         }
     }
 }

@@ -715,39 +715,44 @@ impl Editor {
         let from = splices.first().map_or(0, |s| s.at);
         let to = splices.iter().map(|s| s.end).max().unwrap_or(0);
         let mut delta = 0isize;
-        let mut text = String::with_capacity(
-            self.text.len() + splices.iter().map(|s| s.insert.len()).sum::<usize>(),
-        );
         let mut cursor = 0;
         for splice in &splices {
-            if splice.at < cursor || splice.end < splice.at {
+            if splice.at < cursor || splice.end < splice.at || splice.end > self.text.len() {
                 return Err(self.bug("overlapping edits"));
             }
-            text.push_str(&self.text[cursor..splice.at]);
-            text.push_str(&splice.insert);
             cursor = splice.end;
             delta += splice.insert.len() as isize - (splice.end - splice.at) as isize;
         }
-        text.push_str(&self.text[cursor..]);
+        // In place, last splice first (the earlier offsets stay valid): a 50 MB config is
+        // not copied per edit. What each splice removed is kept to undo it.
+        let mut removed = Vec::with_capacity(splices.len());
+        for splice in splices.iter().rev() {
+            removed.push(self.text[splice.at..splice.end].to_owned());
+            self.text
+                .replace_range(splice.at..splice.end, &splice.insert);
+        }
         // Only the innermost container holding every splice is parsed again: an edit of
         // a 1 MB config costs its small `model` object, not the whole file. Nothing in
         // the tree changes unless that parse succeeds.
         let container = self.tree.enclosing(from, to);
-        self.tree
-            .reparse_within(&text, container, delta)
-            .map_err(|e| {
-                tracing::error!(
-                    offset = e.offset,
-                    "edit produced invalid JSON5: {}",
-                    e.message
-                );
-                self.bug(&format!("an edit produced invalid JSON5 ({})", e.message))
-            })?;
+        if let Err(e) = self.tree.reparse_within(&self.text, container, delta) {
+            // Undone first splice first: each one is then at its original offset.
+            for (splice, old) in splices.iter().zip(removed.iter().rev()) {
+                self.text
+                    .replace_range(splice.at..splice.at + splice.insert.len(), old);
+            }
+            tracing::error!(
+                offset = e.offset,
+                "edit produced invalid JSON5: {}",
+                e.message
+            );
+            return Err(self.bug(&format!("an edit produced invalid JSON5 ({})", e.message)));
+        }
         debug_assert!(
-            crate::syntax::parse(&text).ok().as_ref() == Some(&self.tree),
-            "the updated tree differs from a fresh parse of:\n{text}"
+            crate::syntax::parse(&self.text).ok().as_ref() == Some(&self.tree),
+            "the updated tree differs from a fresh parse of:\n{}",
+            self.text
         );
-        self.text = text;
         self.view = OnceCell::new();
         Ok(())
     }

@@ -60,16 +60,32 @@ pub fn edit_loaded_config<T>(
     let _lock = lock_beside(path)?;
     let target = resolve_link(path);
     remove_stale_temps(&parent_dir(&target));
-    let existing = read_existing(&target)?;
-    let start = existing.as_deref().unwrap_or("");
-    let mut editor = match loaded.and_then(|doc| doc.into_tree_if_text_is(start)) {
-        Some((text, tree)) => Editor::from_tree(path, text, tree)?,
-        None => Editor::new(path, start)?,
+    // The loaded text is reused when the file still holds it: compared in pieces, so a
+    // 50 MB config is not held twice.
+    let reused = match loaded {
+        Some(doc) if file_holds(&target, doc.text())? => doc.into_tree(),
+        _ => None,
+    };
+    let (mut editor, existing) = match reused {
+        Some((text, tree)) => (Editor::from_tree(path, text, tree)?, None),
+        None => {
+            let existing = read_existing(&target)?;
+            let start = existing.as_deref().unwrap_or("");
+            (Editor::new(path, start)?, Some(existing))
+        }
     };
     let value = f(&mut editor)?;
     // A missing or blank file is edited as "{}\n": still nothing to write if that is all.
-    let unchanged =
-        editor.as_str() == start || (start.trim().is_empty() && editor.as_str() == "{}\n");
+    let (unchanged, existed) = match &existing {
+        Some(existing) => {
+            let start = existing.as_deref().unwrap_or("");
+            let unchanged = editor.as_str() == start
+                || (start.trim().is_empty() && editor.as_str() == "{}\n");
+            (unchanged, existing.is_some())
+        }
+        None => (file_holds(&target, editor.as_str())?, true),
+    };
+    drop(existing);
     if unchanged {
         return Ok((value, EditOutcome::default()));
     }
@@ -85,9 +101,35 @@ pub fn edit_loaded_config<T>(
         });
     }
     refuse_read_only(&target)?;
-    let outcome = replace(&target, existing.as_deref(), text)?;
+    let outcome = replace(&target, existed, text)?;
     tracing::debug!(path = %target.display(), "config written");
     Ok((value, outcome))
+}
+
+/// Whether the file at `path` holds exactly `text`, read in pieces (no copy of it).
+fn file_holds(path: &Path, text: &str) -> Result<bool, ConfigError> {
+    use std::io::Read;
+    let mut file = match File::open(path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
+        Err(e) => return Err(ConfigError::io("reading", path, e)),
+    };
+    let mut expected = text.as_bytes();
+    let mut buffer = vec![0u8; 256 * 1024];
+    loop {
+        let n = match file.read(&mut buffer) {
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(ConfigError::io("reading", path, e)),
+        };
+        if n == 0 {
+            return Ok(expected.is_empty());
+        }
+        if n > expected.len() || buffer[..n] != expected[..n] {
+            return Ok(false);
+        }
+        expected = &expected[n..];
+    }
 }
 
 /// The file a symlink points to (so the link survives the rename); `path` itself when
@@ -220,14 +262,15 @@ fn sibling(path: &Path, suffix: &str) -> PathBuf {
 }
 
 /// Rotates backups, keeps the old text as `.bak`, and atomically replaces the file.
-fn replace(path: &Path, previous: Option<&str>, text: &str) -> Result<EditOutcome, ConfigError> {
+fn replace(path: &Path, existed: bool, text: &str) -> Result<EditOutcome, ConfigError> {
     let meta = fs::metadata(path).ok();
     let mode = meta
         .as_ref()
         .map_or(0o600, |m| m.permissions().mode() & 0o7777);
-    let backup = match previous {
-        Some(previous) => Some(keep_backup(path, previous, meta.as_ref())?),
-        None => None,
+    let backup = if existed {
+        Some(keep_backup(path, meta.as_ref())?)
+    } else {
+        None
     };
     write_atomic(path, text.as_bytes(), mode)?;
     if let Some(backup) = &backup {
@@ -238,7 +281,7 @@ fn replace(path: &Path, previous: Option<&str>, text: &str) -> Result<EditOutcom
     Ok(EditOutcome {
         changed: true,
         backup,
-        created: previous.is_none(),
+        created: !existed,
     })
 }
 
@@ -247,11 +290,7 @@ fn replace(path: &Path, previous: Option<&str>, text: &str) -> Result<EditOutcom
 /// The previous content is kept by hard-linking the current file (the rename that
 /// follows leaves that inode to `.bak` alone): no copy of a large config, no extra fsync.
 /// A copy is written instead where links fail or the file has other links.
-fn keep_backup(
-    path: &Path,
-    previous: &str,
-    meta: Option<&fs::Metadata>,
-) -> Result<PathBuf, ConfigError> {
+fn keep_backup(path: &Path, meta: Option<&fs::Metadata>) -> Result<PathBuf, ConfigError> {
     let name = |i: usize| match i {
         0 => sibling(path, ".bak"),
         i => sibling(path, &format!(".bak.{i}")),
@@ -268,7 +307,9 @@ fn keep_backup(
     if single_link && fs::hard_link(path, &backup).is_ok() {
         return Ok(backup);
     }
-    write_atomic(&backup, previous.as_bytes(), 0o600)?;
+    // The file is unchanged under the lock: its bytes are the previous content.
+    let previous = fs::read(path).map_err(|e| ConfigError::io("reading", path, e))?;
+    write_atomic(&backup, &previous, 0o600)?;
     Ok(backup)
 }
 

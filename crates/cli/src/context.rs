@@ -83,12 +83,7 @@ impl Context {
         &self,
         input: Option<&str>,
     ) -> CliResult<(Option<ConfigDocument>, OpenClawView)> {
-        self.load_with(|document| {
-            let selection = document.view_with(ProviderModels::Skip);
-            let wanted = ids_named(input, &UserModels::from_view(&selection));
-            let keep = |id: &str| wanted.contains(&id.to_ascii_lowercase());
-            document.view_with(ProviderModels::Matching(&keep))
-        })
+        self.load_with(|document| view_for(document, input, false))
     }
 
     fn load_with(
@@ -500,6 +495,23 @@ pub fn config_entry_for(catalog: &Catalog, model_ref: &ModelRef) -> Option<Confi
 
 /// Lower-cased router and model ids of `input` (resolved without the catalog) and of
 /// every Hugging Face ref in `user`'s selection.
+/// The view of `document` holding, of the provider's model entries, only those `input`
+/// or the config's selection can refer to (ids compared ignoring case, as "did you mean"
+/// does). With `check_all` the others are read too, so their problems are reported, but
+/// not kept: `models status` of a config synced with 200,000 models holds a handful.
+pub fn view_for(document: &ConfigDocument, input: Option<&str>, check_all: bool) -> OpenClawView {
+    let mut view = document.view_with(ProviderModels::Skip);
+    let wanted = ids_named(input, &UserModels::from_view(&view));
+    let keep = |id: &str| wanted.contains(&id.to_ascii_lowercase());
+    let which = if check_all {
+        ProviderModels::Checked(&keep)
+    } else {
+        ProviderModels::Matching(&keep)
+    };
+    document.read_provider_models(&mut view, which);
+    view
+}
+
 fn ids_named(input: Option<&str>, user: &UserModels) -> HashSet<String> {
     let from_input = input
         .and_then(|input| resolve(input, &user.aliases, &[]).ok())

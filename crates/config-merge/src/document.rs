@@ -97,13 +97,25 @@ impl ConfigDocument {
             Parsed::Value(value) => {
                 let mut view = OpenClawView::from_value(value);
                 if let Some(provider) = &mut view.provider {
-                    match which {
-                        ProviderModels::All => {}
-                        ProviderModels::Skip => provider.models.clear(),
-                        ProviderModels::Matching(keep) => provider.models.retain(|m| keep(&m.id)),
-                    }
+                    retain_models(&mut provider.models, which);
                 }
                 view
+            }
+        }
+    }
+
+    /// Reads the provider model entries `which` asks for into `view`, a view of this
+    /// document read with [`ProviderModels::Skip`]: a caller can decide which entries it
+    /// needs from the rest of the view without reading that twice.
+    pub fn read_provider_models(&self, view: &mut OpenClawView, which: ProviderModels<'_>) {
+        match &self.parsed {
+            Parsed::Tree(tree, _) => view.read_provider_models(&self.text, tree, which),
+            Parsed::Value(value) => {
+                let full = OpenClawView::from_value(value);
+                if let (Some(provider), Some(mut all)) = (&mut view.provider, full.provider) {
+                    retain_models(&mut all.models, which);
+                    provider.models = all.models;
+                }
             }
         }
     }
@@ -114,6 +126,24 @@ impl ConfigDocument {
         match self.parsed {
             Parsed::Tree(tree, _) => Some((self.text, tree)),
             Parsed::Value(_) => None,
+        }
+    }
+}
+
+/// Keeps the entries of `models` that `which` asks for.
+fn retain_models(models: &mut Vec<hfclaw_catalog::ConfigModel>, which: ProviderModels<'_>) {
+    match which {
+        ProviderModels::All => {}
+        ProviderModels::Skip => models.clear(),
+        ProviderModels::Matching(keep) => models.retain(|m| keep(&m.id)),
+        ProviderModels::Checked(keep) => {
+            let mut seen = std::collections::HashSet::new();
+            let repeated: std::collections::HashSet<String> = models
+                .iter()
+                .filter(|m| !seen.insert(m.id.as_str()))
+                .map(|m| m.id.clone())
+                .collect();
+            models.retain(|m| keep(&m.id) || repeated.contains(&m.id));
         }
     }
 }
@@ -329,6 +359,59 @@ mod tests {
             err.to_string(),
             "/c/openclaw.json:3:17: the file ends inside the object opened at line 2 column 11"
         );
+    }
+
+    #[test]
+    fn checked_reads_every_entry_but_keeps_the_wanted_and_repeated_ones() {
+        let text = "{ models: { providers: { huggingface: { models: [\n\
+            { id: 'a/kept' }, { id: 'b/dropped' }, { id: 'c/twice' }, { id: 3 },\n\
+            { id: 'c/twice', name: 'again' }, { id: '' },\n] } } } }";
+        let keep = |id: &str| id == "a/kept";
+        for doc in [
+            parse(text).unwrap(),
+            // The same through `json5`'s value, as when only `json5` reads a file.
+            ConfigDocument {
+                path: PathBuf::from("/c/openclaw.json"),
+                text: text.to_owned(),
+                parsed: Parsed::Value(json5::from_str(text).unwrap()),
+            },
+        ] {
+            let mut view = doc.view_with(ProviderModels::Skip);
+            doc.read_provider_models(&mut view, ProviderModels::Checked(&keep));
+            let ids: Vec<&str> = view
+                .provider
+                .as_ref()
+                .unwrap()
+                .models
+                .iter()
+                .map(|m| m.id.as_str())
+                .collect();
+            assert_eq!(ids, ["a/kept", "c/twice", "c/twice"]);
+            // The malformed entries are reported as a full read reports them.
+            assert_eq!(view.warnings, doc.view().warnings);
+            assert_eq!(view.warnings.len(), 2, "{:?}", view.warnings);
+            let mut matching = doc.view_with(ProviderModels::Skip);
+            doc.read_provider_models(&mut matching, ProviderModels::Matching(&keep));
+            assert_eq!(matching.provider.unwrap().models.len(), 1);
+        }
+    }
+
+    #[test]
+    fn the_view_of_the_tree_is_the_view_of_the_value() {
+        for text in [
+            "{ agents: { defaults: { models: { 'huggingface/a/b': { alias: 'AB' }, \
+             'huggingface/c/d': { alias: 3 }, 'huggingface/a/b': { alias: 'again' }, \
+             'h\\u0075ggingface/e/f': null, x: [], y: { alias: '  ' }, z: { alias: null } } } } }",
+            "{ agents: { defaults: { models: [], model: 'huggingface/a/b' } }, meta: {} }",
+            "{ agents: { defaults: { models: {}, modelPolicy: { allow: ['huggingface/*'] } } } }",
+            "{ agents: { defaults: { models: { 'huggingface/a/b': {} } } }, \
+             meta: { migrations: { modelPolicyAllowlist: true } } }",
+        ] {
+            let doc = parse(text).unwrap();
+            let value = json5::from_str::<Value>(text).unwrap();
+            assert_eq!(doc.view(), OpenClawView::from_value(&value), "{text}");
+            assert_eq!(crate::fuzzing::json5_parsers(text), Ok(()));
+        }
     }
 
     #[test]

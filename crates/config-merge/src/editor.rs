@@ -41,7 +41,9 @@ use serde_json::{Map, Value};
 use crate::ConfigError;
 use crate::document::parse_tree;
 use crate::syntax::{KeyStyle, Kind, NONE, Tree};
-use crate::view::{AllowlistLocation, OpenClawView, PROVIDER_ID, ProviderModels, allowlist};
+use crate::view::{
+    AllowlistLocation, OpenClawView, PROVIDER_ID, ProviderModels, allowlist_of_tree,
+};
 
 /// OpenClaw's model-entry fields a merge may add (SPEC §3), in the order new entries get
 /// them after `id`; anything else is never written.
@@ -302,7 +304,7 @@ impl Editor {
     /// Sets `agents.defaults.models[ref].alias`, creating the entry (and map) if needed;
     /// when that starts OpenClaw's allowlist, the default and fallbacks are added to it.
     pub fn set_alias(&mut self, model_ref: &str, alias: &str) -> Result<bool, ConfigError> {
-        let had_allowlist = allowlist(&self.allowlist_value()).is_some();
+        let had_allowlist = allowlist_of_tree(&self.text, &self.tree).is_some();
         let changed = self.write_alias(model_ref, alias)?;
         if changed && !had_allowlist {
             // Before OpenClaw's migration the first key of `agents.defaults.models` starts
@@ -362,7 +364,7 @@ impl Editor {
     /// Adds `ref` to OpenClaw's allowlist when one is in force and lacks it (SPEC §3); with
     /// no allowlist nothing is created, so the user's other models stay allowed.
     pub fn allow(&mut self, model_ref: &str) -> Result<bool, ConfigError> {
-        let Some(list) = allowlist(&self.allowlist_value()) else {
+        let Some(list) = allowlist_of_tree(&self.text, &self.tree) else {
             return Ok(false);
         };
         if list.allows(model_ref, None) {
@@ -600,27 +602,6 @@ impl Editor {
             .children(list)
             .filter(|&e| self.tree.str(&self.text, e).as_deref() == Some(value))
             .last()
-    }
-
-    /// Just the parts of the config the allowlist rule reads (cheaper than a full view of
-    /// a config with thousands of provider models).
-    fn allowlist_value(&self) -> Value {
-        let root = self.tree.root();
-        let mut out = Map::new();
-        if let Some(meta) = self.tree.get(&self.text, root, "meta") {
-            out.insert("meta".to_owned(), self.tree.to_value(&self.text, meta));
-        }
-        if let Lookup::Found(defaults) =
-            self.lookup(&["agents", "defaults"])
-                .unwrap_or(Lookup::Missing {
-                    parent: root,
-                    depth: 0,
-                })
-        {
-            let defaults = self.tree.to_value(&self.text, defaults);
-            out.insert("agents".to_owned(), object([("defaults", defaults)]));
-        }
-        Value::Object(out)
     }
 
     // --- edits ---------------------------------------------------------------------
@@ -1092,8 +1073,8 @@ impl Style {
                         } else {
                             double_keys += 1;
                         }
-                        let raw = &text
-                            [node.key_start as usize + 1..tree.key_end(text, id) as usize - 1];
+                        let raw =
+                            &text[node.key_start as usize + 1..tree.key_end(text, id) as usize - 1];
                         if is_identifier(raw) {
                             quoted_ident += 1;
                         }

@@ -5,11 +5,13 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::env_file;
+use crate::view::{OpenClawView, ProviderModels};
 use crate::syntax::{self, Kind, NodeDeserializer};
 
 /// The strict span parser against the `json5` crate: the same verdict (unless one of our
 /// limits), the same value, typed reads from the tree equal to reads of the value, an
-/// incremental re-parse of any container equal to a fresh parse, and the depth scan that
+/// incremental re-parse of any container equal to a fresh parse, the view read from the
+/// tree equal to the view of the value, and the depth scan that
 /// guards `json5` in agreement with the parser.
 pub fn json5_parsers(text: &str) -> Result<(), String> {
     let ours = syntax::parse(text);
@@ -40,6 +42,12 @@ pub fn json5_parsers(text: &str) -> Result<(), String> {
             .ok();
             if typed.as_ref() != Some(value) {
                 return Err(format!("typed read differs for {text:?}"));
+            }
+            if value.is_object()
+                && OpenClawView::from_tree(text, tree, ProviderModels::All)
+                    != OpenClawView::from_value(value)
+            {
+                return Err(format!("the tree's view differs for {text:?}"));
             }
             for id in 0..tree.len() {
                 if matches!(tree.node(id).kind, Kind::Object | Kind::Array) {

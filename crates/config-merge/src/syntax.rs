@@ -270,6 +270,20 @@ impl Tree {
         key_raw(text, node) == key
     }
 
+    /// The decoded key of member `id`, borrowed from the text when it has no escapes.
+    pub fn key_str<'t>(&self, text: &'t str, id: u32) -> Option<Cow<'t, str>> {
+        let node = self.node(id);
+        if node.key_start == NONE {
+            return None;
+        }
+        let raw = key_raw(text, node);
+        Some(if node.key_escaped() {
+            Cow::Owned(decode(raw))
+        } else {
+            Cow::Borrowed(raw)
+        })
+    }
+
     /// The decoded key of member `id`.
     pub fn key(&self, text: &str, id: u32) -> Option<String> {
         let node = self.node(id);
@@ -487,7 +501,8 @@ impl Tree {
         let mut at = id;
         while at != NONE {
             let node = &self.nodes[at as usize];
-            let multiline = text.as_bytes()[node.member_start()..node.end as usize].contains(&b'\n');
+            let multiline =
+                text.as_bytes()[node.member_start()..node.end as usize].contains(&b'\n');
             let parent = node.parent;
             self.nodes[at as usize].set(MULTILINE, multiline);
             at = parent;

@@ -92,6 +92,15 @@ pub enum ProviderModels<'f> {
     Skip,
     /// Only entries whose `id` passes the filter; the others are not read at all.
     Matching(&'f dyn Fn(&str) -> bool),
+    /// Every entry is read, so a malformed one is warned about, but only those whose `id`
+    /// passes the filter (or is written more than once) are kept.
+    Checked(&'f dyn Fn(&str) -> bool),
+}
+
+/// `models.providers.huggingface.models`, when it is an array.
+fn provider_list(text: &str, tree: &Tree) -> Option<u32> {
+    tree.at(text, &["models", "providers", PROVIDER_ID, "models"])
+        .filter(|&id| tree.node(id).kind == Kind::Array)
 }
 
 /// `models.providers.huggingface`.
@@ -112,6 +121,15 @@ pub struct ProviderBlock {
 impl OpenClawView {
     /// Reads the view out of a parsed config.
     pub fn from_value(root: &Value) -> OpenClawView {
+        OpenClawView::from_value_with(root, None)
+    }
+
+    /// [`OpenClawView::from_value`], with `agents.defaults.models` read by `read_models`
+    /// when given (the tree's reader: `root` then holds only that object's keys).
+    fn from_value_with(
+        root: &Value,
+        read_models: Option<&dyn Fn(&mut OpenClawView)>,
+    ) -> OpenClawView {
         let mut view = OpenClawView::default();
         // Containers on the paths hfclaw reads: one of another type reads as absent, with
         // a warning (and edits refuse to write into it).
@@ -132,7 +150,10 @@ impl OpenClawView {
         }
         match defaults.and_then(|d| d.get("models")) {
             None | Some(Value::Null) => {}
-            Some(Value::Object(models)) => view.read_models(models),
+            Some(Value::Object(models)) => match read_models {
+                Some(read) => read(&mut view),
+                None => view.read_models(models),
+            },
             Some(_) => view.warn("agents.defaults.models is not an object"),
         }
         view.allowlist = allowlist(root);
@@ -271,28 +292,117 @@ impl OpenClawView {
     /// but reading the provider's model list straight from the tree (no intermediate
     /// value for thousands of entries), and only the entries `which` asks for.
     pub(crate) fn from_tree(text: &str, tree: &Tree, which: ProviderModels<'_>) -> OpenClawView {
-        let list = tree
-            .at(text, &["models", "providers", PROVIDER_ID, "models"])
-            .filter(|&id| tree.node(id).kind == Kind::Array);
+        let list = provider_list(text, tree);
         let root = read_parts(text, tree, tree.root(), READ, list.unwrap_or(NONE));
-        let mut view = OpenClawView::from_value(&root);
-        if !matches!(which, ProviderModels::Skip)
-            && let Some(list) = list
-            && let Some(mut provider) = view.provider.take()
-        {
-            for (i, id) in tree.children(list).enumerate() {
-                if let ProviderModels::Matching(keep) = which {
-                    let entry_id = tree.get(text, id, "id").and_then(|n| tree.str(text, n));
-                    if !entry_id.is_some_and(|entry_id| keep(&entry_id)) {
-                        continue;
-                    }
-                }
-                let entry = ConfigModel::deserialize(NodeDeserializer { tree, text, id });
-                view.add_entry(&mut provider, i, entry);
+        let models = tree
+            .at(text, &["agents", "defaults", "models"])
+            .filter(|&id| tree.node(id).kind == Kind::Object);
+        let read = |view: &mut OpenClawView| {
+            if let Some(models) = models {
+                view.read_models_tree(text, tree, models);
             }
-            view.provider = Some(provider);
-        }
+        };
+        let mut view = OpenClawView::from_value_with(&root, Some(&read));
+        view.read_provider_models(text, tree, which);
         view
+    }
+
+    /// [`OpenClawView::read_models`] of the tree's object `id`, read in place: a config
+    /// may hold tens of thousands of aliases. Like a map, a key written twice keeps its
+    /// first place and its last value.
+    fn read_models_tree(&mut self, text: &str, tree: &Tree, id: u32) {
+        let mut order: Vec<(std::borrow::Cow<'_, str>, u32)> = Vec::new();
+        let mut index: std::collections::HashMap<std::borrow::Cow<'_, str>, usize> =
+            std::collections::HashMap::new();
+        for child in tree.children(id) {
+            let Some(key) = tree.key_str(text, child) else {
+                continue;
+            };
+            match index.get(&key) {
+                Some(&at) => order[at].1 = child,
+                None => {
+                    index.insert(key.clone(), order.len());
+                    order.push((key, child));
+                }
+            }
+        }
+        drop(index);
+        self.models.reserve(order.len());
+        for (key, child) in order {
+            let alias = match tree.node(child).kind {
+                Kind::Object => match tree.get(text, child, "alias") {
+                    None => None,
+                    Some(alias) => match tree.node(alias).kind {
+                        Kind::String => tree.str(text, alias).and_then(|a| non_empty(&a)),
+                        Kind::Null => None,
+                        _ => {
+                            self.warn(format!(
+                                "agents.defaults.models[\"{key}\"].alias is not a string"
+                            ));
+                            None
+                        }
+                    },
+                },
+                _ => None,
+            };
+            self.models.push(AgentModelEntry {
+                key: key.into_owned(),
+                alias,
+            });
+        }
+    }
+
+    /// Reads the entries `which` asks for of the provider's model list into a view read
+    /// with [`ProviderModels::Skip`].
+    pub(crate) fn read_provider_models(
+        &mut self,
+        text: &str,
+        tree: &Tree,
+        which: ProviderModels<'_>,
+    ) {
+        let Some(list) = provider_list(text, tree) else {
+            return;
+        };
+        if matches!(which, ProviderModels::Skip) {
+            return;
+        }
+        let Some(mut provider) = self.provider.take() else {
+            return;
+        };
+        let entry_id = |id: u32| tree.get(text, id, "id").and_then(|n| tree.str(text, n));
+        // For `Checked`: ids written more than once are kept too, so the catalog merge
+        // still reports the duplicates.
+        let mut repeated = std::collections::HashSet::new();
+        if let ProviderModels::Checked(_) = which {
+            let mut seen = std::collections::HashSet::new();
+            for id in tree.children(list) {
+                if let Some(entry_id) = entry_id(id)
+                    && !seen.insert(entry_id.clone())
+                {
+                    repeated.insert(entry_id);
+                }
+            }
+        }
+        for (i, id) in tree.children(list).enumerate() {
+            if let ProviderModels::Matching(keep) = which
+                && !entry_id(id).is_some_and(|entry_id| keep(&entry_id))
+            {
+                continue;
+            }
+            let entry = ConfigModel::deserialize(NodeDeserializer { tree, text, id });
+            if let (ProviderModels::Checked(keep), Ok(model)) = (which, &entry)
+                && !keep(&model.id)
+                && !repeated.contains(model.id.as_str())
+            {
+                // Read (its problems are reported) but not kept.
+                if model.id.is_empty() {
+                    self.add_entry(&mut provider, i, entry);
+                }
+                continue;
+            }
+            self.add_entry(&mut provider, i, entry);
+        }
+        self.provider = Some(provider);
     }
 
     /// Default and fallback refs the allowlist lacks, as `(role, ref)`: OpenClaw refuses
@@ -335,6 +445,8 @@ enum Part {
     Members(&'static [(&'static str, Part)]),
     /// Of an object, every key (with `null` values) and the member named here whole.
     KeysAnd(&'static str),
+    /// Of an object, every key (with `null` values).
+    Keys,
 }
 
 const READ: &[(&str, Part)] = &[
@@ -344,7 +456,8 @@ const READ: &[(&str, Part)] = &[
             "defaults",
             Part::Members(&[
                 ("model", Part::All),
-                ("models", Part::All),
+                // Read in place by `read_models_tree`; the keys are the allowlist.
+                ("models", Part::Keys),
                 ("modelPolicy", Part::All),
             ]),
         )]),
@@ -359,6 +472,24 @@ const READ: &[(&str, Part)] = &[
     ),
     ("meta", Part::Members(&[("migrations", Part::All)])),
 ];
+
+/// What [`allowlist`] reads.
+const ALLOWLIST: &[(&str, Part)] = &[
+    (
+        "agents",
+        Part::Members(&[(
+            "defaults",
+            Part::Members(&[("models", Part::Keys), ("modelPolicy", Part::All)]),
+        )]),
+    ),
+    ("meta", Part::Members(&[("migrations", Part::All)])),
+];
+
+/// The allowlist of a parsed document (see [`allowlist`]), read without a value of the
+/// rest of the config.
+pub(crate) fn allowlist_of_tree(text: &str, tree: &Tree) -> Option<Allowlist> {
+    allowlist(&read_parts(text, tree, tree.root(), ALLOWLIST, NONE))
+}
 
 /// The members `parts` of object `id` as a value (`skip` read as `[]`); a value that is
 /// not an object keeps its type (an array reads as `[]`), for the view's type warnings.
@@ -376,6 +507,11 @@ fn read_part(text: &str, tree: &Tree, id: u32, part: &Part, skip: u32) -> Value 
     match (tree.node(id).kind, part) {
         (_, Part::All) => tree.to_value_skipping(text, id, skip),
         (Kind::Object, Part::Members(parts)) => read_parts(text, tree, id, parts, skip),
+        (Kind::Object, Part::Keys) => Value::Object(
+            tree.children(id)
+                .filter_map(|child| Some((tree.key(text, child)?, Value::Null)))
+                .collect(),
+        ),
         (Kind::Object, Part::KeysAnd(whole)) => {
             let mut map = Map::new();
             for child in tree.children(id) {

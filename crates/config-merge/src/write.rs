@@ -79,8 +79,8 @@ pub fn edit_loaded_config<T>(
     let (unchanged, existed) = match &existing {
         Some(existing) => {
             let start = existing.as_deref().unwrap_or("");
-            let unchanged = editor.as_str() == start
-                || (start.trim().is_empty() && editor.as_str() == "{}\n");
+            let unchanged =
+                editor.as_str() == start || (start.trim().is_empty() && editor.as_str() == "{}\n");
             (unchanged, existing.is_some())
         }
         None => (file_holds(&target, editor.as_str())?, true),

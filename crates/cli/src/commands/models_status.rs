@@ -5,7 +5,7 @@ use hfclaw_config_merge::{AllowlistLocation, OpenClawView};
 use serde::Serialize;
 
 use crate::args::StatusArgs;
-use crate::context::{Context, UserModels, describe_source};
+use crate::context::{Context, UserModels, describe_source, view_for};
 use crate::error::{CliError, CliResult};
 use crate::output::print_data;
 
@@ -73,7 +73,10 @@ struct AllowlistStatus {
 /// Runs `models status`.
 pub fn run(ctx: &Context, args: &StatusArgs) -> CliResult {
     let document = ctx.load_config()?;
-    let view = document.as_ref().map(|d| d.view()).unwrap_or_default();
+    let view = document
+        .as_ref()
+        .map(|d| view_for(d, None, true))
+        .unwrap_or_default();
     // The text and its tree (several times the file's size) are not needed past the view.
     let exists = document.is_some();
     drop(document);

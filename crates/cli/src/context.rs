@@ -76,7 +76,7 @@ impl Context {
     }
 
     /// [`Context::load_for_edit`] for a command naming `input`: of the provider's model
-    /// entries, the view holds only those `input` or the config's selection can refer to
+    /// entries, the view holds only those `input` or the default and fallbacks can refer to
     /// (ids compared ignoring case, as "did you mean" does). An edit of a config synced
     /// with thousands of models then builds a handful; `models status` reports the rest.
     pub fn load_for_edit_of(
@@ -493,10 +493,8 @@ pub fn config_entry_for(catalog: &Catalog, model_ref: &ModelRef) -> Option<Confi
     Some(entry)
 }
 
-/// Lower-cased router and model ids of `input` (resolved without the catalog) and of
-/// every Hugging Face ref in `user`'s selection.
 /// The view of `document` holding, of the provider's model entries, only those `input`
-/// or the config's selection can refer to (ids compared ignoring case, as "did you mean"
+/// or the default and fallbacks can refer to (ids compared ignoring case, as "did you mean"
 /// does). With `check_all` the others are read too, so their problems are reported, but
 /// not kept: `models status` of a config synced with 200,000 models holds a handful.
 pub fn view_for(document: &ConfigDocument, input: Option<&str>, check_all: bool) -> OpenClawView {
@@ -512,15 +510,15 @@ pub fn view_for(document: &ConfigDocument, input: Option<&str>, check_all: bool)
     view
 }
 
+/// Lower-cased router and model ids of `input` (resolved without the catalog) and of
+/// the Hugging Face refs of `user`'s default and fallbacks.
 fn ids_named(input: Option<&str>, user: &UserModels) -> HashSet<String> {
     let from_input = input
         .and_then(|input| resolve(input, &user.aliases, &[]).ok())
         .map(|resolved| resolved.model_ref);
-    let selection = user
-        .primary
-        .iter()
-        .chain(&user.fallbacks)
-        .chain(&user.allowlist);
+    // The catalog checks of an edit and of `models status` look at the default and the
+    // fallbacks; the allowlist (maybe every alias of a big config) is checked by the view.
+    let selection = user.primary.iter().chain(&user.fallbacks);
     from_input
         .iter()
         .chain(selection)

@@ -5,8 +5,8 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::env_file;
-use crate::view::{OpenClawView, ProviderModels};
 use crate::syntax::{self, Kind, NodeDeserializer};
+use crate::view::{OpenClawView, ProviderModels};
 
 /// The strict span parser against the `json5` crate: the same verdict (unless one of our
 /// limits), the same value, typed reads from the tree equal to reads of the value, an

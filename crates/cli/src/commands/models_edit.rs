@@ -17,6 +17,9 @@ pub fn set(ctx: &Context, args: &SetArgs) -> CliResult {
     let user = UserModels::from_view(&view);
     let catalog = ctx.catalog(&view, &user, false, false)?;
     let model_ref = ctx.resolve_model(&args.model, &user, &catalog)?;
+    // A big config's aliases are read again after the edit: not held twice meanwhile.
+    drop(user);
+    drop(view);
     let (after, outcome) = ctx.edit_config(document, |editor| {
         editor.set_primary(model_ref.as_str())?;
         editor.allow(model_ref.as_str())?;

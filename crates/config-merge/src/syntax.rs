@@ -661,28 +661,23 @@ impl<'t> serde::de::MapAccess<'t> for MapAccess<'t> {
 impl Tree {
     /// Members of object `id` whose key appears again later (the later one wins).
     fn shadowed(&self, text: &str, id: u32) -> Vec<u32> {
-        let members: Vec<u32> = self.children(id).collect();
-        let key = |m: u32| -> Cow<'_, str> {
-            let node = self.node(m);
-            if node.key_escaped() {
-                Cow::Owned(self.key(text, m).unwrap_or_default())
-            } else {
-                Cow::Borrowed(key_raw(text, node))
-            }
-        };
+        let members: Vec<(u32, Cow<'_, str>)> = self
+            .children(id)
+            .map(|m| (m, self.key_str(text, m).unwrap_or_default()))
+            .collect();
         let mut shadowed = Vec::new();
         if members.len() <= 16 {
             // Small objects (model entries): pairwise is cheaper than hashing.
-            for (i, &a) in members.iter().enumerate() {
-                if members[i + 1..].iter().any(|&b| key(a) == key(b)) {
-                    shadowed.push(a);
+            for (i, (a, key)) in members.iter().enumerate() {
+                if members[i + 1..].iter().any(|(_, other)| other == key) {
+                    shadowed.push(*a);
                 }
             }
         } else {
             let mut seen = std::collections::HashSet::new();
-            for &m in members.iter().rev() {
-                if !seen.insert(key(m)) {
-                    shadowed.push(m);
+            for (m, key) in members.iter().rev() {
+                if !seen.insert(key) {
+                    shadowed.push(*m);
                 }
             }
         }

@@ -6,6 +6,7 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::sync::OnceLock;
 
 use crate::{HUGGINGFACE_PREFIX, ModelRef, ParseError};
 
@@ -13,9 +14,10 @@ use crate::{HUGGINGFACE_PREFIX, ModelRef, ParseError};
 #[derive(Debug, Clone, Default)]
 pub struct Aliases {
     entries: Vec<(ModelRef, String)>,
-    /// The first entry of each ref: `models list` asks for every row's alias, and a
-    /// config may hold hundreds of thousands.
-    first: HashMap<ModelRef, usize>,
+    /// The first entry of each ref, built on the first [`Aliases::alias_of`]: `models
+    /// list` asks for every row's alias, and a config may hold hundreds of thousands
+    /// (an edit, which never asks, does not pay for it).
+    first: OnceLock<HashMap<ModelRef, usize>>,
 }
 
 impl Aliases {
@@ -28,16 +30,21 @@ impl Aliases {
     pub fn insert(&mut self, model_ref: ModelRef, alias: impl Into<String>) {
         let alias = alias.into();
         if !alias.trim().is_empty() {
-            self.first
-                .entry(model_ref.clone())
-                .or_insert(self.entries.len());
+            self.first = OnceLock::new();
             self.entries.push((model_ref, alias));
         }
     }
 
     /// The alias written for exactly this ref.
     pub fn alias_of(&self, model_ref: &ModelRef) -> Option<&str> {
-        let &i = self.first.get(model_ref)?;
+        let first = self.first.get_or_init(|| {
+            let mut first = HashMap::with_capacity(self.entries.len());
+            for (i, (model_ref, _)) in self.entries.iter().enumerate() {
+                first.entry(model_ref.clone()).or_insert(i);
+            }
+            first
+        });
+        let &i = first.get(model_ref)?;
         Some(self.entries[i].1.as_str())
     }
 

@@ -1,5 +1,6 @@
 //! `hfclaw models list`: the merged catalog as a table or JSON.
 
+use std::borrow::Cow;
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
@@ -59,22 +60,28 @@ fn sort_key(arg: SortArg) -> SortKey {
 }
 
 /// The table: ref, name, context, $/1M in/out, (tokens/s,) providers, tags.
-fn table(out: &mut dyn Write, rows: &[Row], throughput: bool) -> io::Result<()> {
+fn table(out: &mut dyn Write, rows: &[Row<'_>], throughput: bool) -> io::Result<()> {
     let mut header = vec!["REF", "NAME", "CONTEXT", "$/1M IN/OUT"];
     if throughput {
         header.push("TOK/S");
     }
     header.extend(["PROVIDERS", "TAGS"]);
     let numeric: &[usize] = if throughput { &[2, 3, 4] } else { &[2, 3] };
+    let mut context = Last::default();
+    let mut prices = Last::default();
     write_table(out, &header, numeric, rows, |row, cells| {
         cells.push(&row.model_ref);
         cells.push(&row.name);
         match row.context_window {
-            Some(tokens) => cells.push(&display::context_size(tokens)),
+            Some(tokens) => {
+                cells.push(context.text(tokens, |t| display::write_context_size(t, tokens)))
+            }
             None => cells.push(MISSING),
         }
         match &row.cost {
-            Some(c) => cells.push(&display::prices(c.input, c.output)),
+            Some(c) => cells.push(prices.text((c.input.to_bits(), c.output.to_bits()), |t| {
+                display::write_prices(t, c.input, c.output)
+            })),
             None => cells.push(MISSING),
         }
         if throughput {
@@ -93,8 +100,35 @@ fn table(out: &mut dyn Write, rows: &[Row], throughput: bool) -> io::Result<()> 
     })
 }
 
+/// The last value formatted, and its text: neighbouring rows often share prices and
+/// context sizes, and each row is formatted twice (to measure, then to write).
+struct Last<K> {
+    key: Option<K>,
+    text: String,
+}
+
+impl<K> Default for Last<K> {
+    fn default() -> Self {
+        Last {
+            key: None,
+            text: String::new(),
+        }
+    }
+}
+
+impl<K: PartialEq> Last<K> {
+    fn text(&mut self, key: K, format: impl FnOnce(&mut String)) -> &str {
+        if self.key.as_ref() != Some(&key) {
+            self.text.clear();
+            format(&mut self.text);
+            self.key = Some(key);
+        }
+        &self.text
+    }
+}
+
 /// Up to three names, then `+N`.
-fn providers(text: &mut String, names: &[String]) {
+fn providers(text: &mut String, names: &[Cow<'_, str>]) {
     const SHOWN: usize = 3;
     if names.is_empty() {
         text.push_str(MISSING);
@@ -117,8 +151,8 @@ mod tests {
 
     #[test]
     fn provider_list_is_capped_at_three() {
-        let names: Vec<String> = ["a", "b", "c", "d", "e"].map(String::from).to_vec();
-        let shown = |names: &[String]| {
+        let names = ["a", "b", "c", "d", "e"].map(Cow::Borrowed);
+        let shown = |names: &[Cow<'_, str>]| {
             let mut text = String::new();
             providers(&mut text, names);
             text

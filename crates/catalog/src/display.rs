@@ -6,21 +6,34 @@
 //! thousands (64,000 → `64K`, 123,000 → `123K`); millions the same way (1,048,576 → `1M`,
 //! 1,000,000 → `1M`). One decimal at most, dropped when it is zero (65,535 → `65.5K`).
 
+use std::fmt::Write as _;
+
 /// What a table shows for a value the data does not state (never `0`).
 pub const MISSING: &str = "—";
 
 /// A context size in tokens, e.g. `128K` (see the module docs for the convention).
 pub fn context_size(tokens: u64) -> String {
+    let mut text = String::new();
+    write_context_size(&mut text, tokens);
+    text
+}
+
+/// [`context_size`] appended to `out`: a table of 100,000s of rows formats one per row.
+pub fn write_context_size(out: &mut String, tokens: u64) {
     let (value, unit) = if tokens.is_multiple_of(1024) && tokens >= 1024 {
         scaled(tokens as f64 / 1024.0, 1024.0)
     } else if tokens >= 1000 {
         scaled(tokens as f64 / 1000.0, 1000.0)
     } else {
-        return tokens.to_string();
+        let _ = write!(out, "{tokens}");
+        return;
     };
-    let text = format!("{value:.1}");
-    let text = text.strip_suffix(".0").unwrap_or(&text);
-    format!("{text}{unit}")
+    let start = out.len();
+    let _ = write!(out, "{value:.1}");
+    if out[start..].ends_with(".0") {
+        out.truncate(out.len() - 2);
+    }
+    out.push_str(unit);
 }
 
 /// Thousands to `K`, or to `M` from a thousand thousands on.
@@ -35,15 +48,39 @@ fn scaled(thousands: f64, base: f64) -> (f64, &'static str) {
 /// A price in USD per 1M tokens: at least two decimals, up to four when the price has
 /// them (`3.00`, `0.17`, `0.037`, `0.0005`).
 pub fn price(usd: f64) -> String {
-    let text = format!("{usd:.4}");
-    let (whole, decimals) = text.split_once('.').unwrap_or((&text, ""));
-    let decimals = decimals.trim_end_matches('0');
-    format!("{whole}.{decimals:0<2}")
+    let mut text = String::new();
+    write_price(&mut text, usd);
+    text
+}
+
+/// [`price`] appended to `out`.
+pub fn write_price(out: &mut String, usd: f64) {
+    let start = out.len();
+    let _ = write!(out, "{usd:.4}");
+    match out[start..].find('.') {
+        Some(dot) => {
+            // Trailing zeros go, down to two decimals.
+            let keep = start + dot + 3;
+            while out.len() > keep && out.ends_with('0') {
+                out.pop();
+            }
+        }
+        None => out.push_str(".00"),
+    }
 }
 
 /// Input/output prices, e.g. `0.15/0.60`.
 pub fn prices(input: f64, output: f64) -> String {
-    format!("{}/{}", price(input), price(output))
+    let mut text = String::new();
+    write_prices(&mut text, input, output);
+    text
+}
+
+/// [`prices`] appended to `out`.
+pub fn write_prices(out: &mut String, input: f64, output: f64) {
+    write_price(out, input);
+    out.push('/');
+    write_price(out, output);
 }
 
 /// Tokens per second, e.g. `48.3`.
@@ -105,6 +142,9 @@ mod tests {
         assert_eq!(price(0.0005), "0.0005");
         assert_eq!(price(0.0), "0.00");
         assert_eq!(prices(0.15, 0.6), "0.15/0.60");
+        assert_eq!(price(f64::NAN), "NaN.00", "as before the buffered writer");
+        assert_eq!(price(-1.5), "-1.50");
+        assert_eq!(price(12345.0), "12345.00");
     }
 
     #[test]

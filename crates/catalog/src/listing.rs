@@ -1,6 +1,7 @@
 //! Rows of `hfclaw models list`: the merged catalog seen through the user's selection
 //! (default, fallbacks, aliases, allowlist), filtered and sorted.
 
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::fmt;
 
@@ -13,6 +14,7 @@ use crate::model::{
     Cost, Model, ProviderInfo, ProviderStatus, Source, fastest_live, present_first,
 };
 use crate::names::derive_name;
+use crate::provenance::DataSource;
 
 /// What the user's config says about models.
 #[derive(Debug, Clone, Copy)]
@@ -110,18 +112,19 @@ impl Serialize for Tag {
     }
 }
 
-/// One row of the listing; also the stable `--json` shape.
+/// One row of the listing; also the stable `--json` shape. It borrows what it can from the
+/// catalog and the selection: a listing may hold 100,000s of rows.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Row {
+pub struct Row<'a> {
     /// The ref to use in configs and commands.
     #[serde(rename = "ref")]
-    pub model_ref: String,
+    pub model_ref: Cow<'a, str>,
     /// Router id (suffix included).
-    pub id: String,
+    pub id: Cow<'a, str>,
     /// Display name: the alias when set, else the model's name.
-    pub name: String,
+    pub name: Cow<'a, str>,
     /// The user's alias.
-    pub alias: Option<String>,
+    pub alias: Option<Cow<'a, str>>,
     /// Context window in tokens.
     pub context_window: Option<u64>,
     /// Largest completion in tokens.
@@ -129,7 +132,7 @@ pub struct Row {
     /// Price per 1M tokens.
     pub cost: Option<Cost>,
     /// Usable providers (the pinned one for `:<provider>` refs).
-    pub providers: Vec<String>,
+    pub providers: Vec<Cow<'a, str>>,
     /// Tokens per second of the fastest live provider (the pinned one's for `:<provider>`).
     pub throughput: Option<f64>,
     /// Whether a usable provider calls tools: `None` when no provider says.
@@ -141,22 +144,54 @@ pub struct Row {
     /// Reasoning model.
     pub reasoning: bool,
     /// Input modalities.
-    pub input: Vec<String>,
+    pub input: Cow<'a, [String]>,
     /// Where the data comes from.
     pub source: Source,
     /// When the data was taken: the snapshot's date for built-in data, the fetch time for
     /// the router's list; `None` when unknown.
-    pub as_of: Option<String>,
+    pub as_of: Option<Cow<'a, str>>,
     /// Labels.
     pub tags: Vec<Tag>,
 }
 
+impl Row<'_> {
+    /// The same row owning all its text.
+    pub fn into_owned(self) -> Row<'static> {
+        let owned = |text: Cow<'_, str>| Cow::Owned(text.into_owned());
+        Row {
+            model_ref: owned(self.model_ref),
+            id: owned(self.id),
+            name: owned(self.name),
+            alias: self.alias.map(owned),
+            providers: self.providers.into_iter().map(owned).collect(),
+            input: Cow::Owned(self.input.into_owned()),
+            as_of: self.as_of.map(owned),
+            context_window: self.context_window,
+            max_output_tokens: self.max_output_tokens,
+            cost: self.cost,
+            throughput: self.throughput,
+            tools: self.tools,
+            structured_output: self.structured_output,
+            free: self.free,
+            reasoning: self.reasoning,
+            source: self.source,
+            tags: self.tags,
+        }
+    }
+}
+
 /// The rows of `models list`: the user's refs first (default, fallbacks, allowlist, config
 /// entries), then the catalog by id; filtered.
-pub fn rows(catalog: &Catalog, selection: &Selection<'_>, filter: &Filter) -> Vec<Row> {
+pub fn rows<'a>(catalog: &'a Catalog, selection: &Selection<'a>, filter: &Filter) -> Vec<Row<'a>> {
     let index = Index::of(selection);
-    let as_of = catalog.data_source().as_of();
-    let mut seen = HashSet::new();
+    // The built-in date is a constant: most rows borrow it.
+    let as_of = match catalog.data_source() {
+        DataSource::BuiltIn => Some(Cow::Borrowed(builtin::AS_OF)),
+        source => source.as_of().map(Cow::Owned),
+    };
+    // Router ids: every ref here is a Hugging Face one, whose ref is its router id behind
+    // the same prefix.
+    let mut seen: HashSet<&str> = HashSet::new();
     let mut out = Vec::new();
     let user_refs = selection
         .primary
@@ -165,18 +200,38 @@ pub fn rows(catalog: &Catalog, selection: &Selection<'_>, filter: &Filter) -> Ve
         .chain(selection.allowlist)
         .filter(|r| r.is_huggingface());
     for model_ref in user_refs {
-        if seen.insert(model_ref.as_str().to_owned()) {
-            let model = catalog.model_for(model_ref);
-            out.push(row(model_ref, model.as_ref(), selection, &index, &as_of));
+        if seen.insert(model_ref.router_model_id()) {
+            let name = Cow::Borrowed(model_ref.as_str());
+            let row = match catalog.model_view(model_ref) {
+                Some(Cow::Borrowed(model)) => {
+                    row(name, model_ref, Some(model), selection, &index, &as_of)
+                }
+                // A suffix's view of a model, made for this row.
+                Some(Cow::Owned(model)) => {
+                    row(name, model_ref, Some(&model), selection, &index, &as_of).into_owned()
+                }
+                None => row(name, model_ref, None, selection, &index, &as_of),
+            };
+            out.push(row);
         }
     }
     for model in catalog.models() {
+        if seen.contains(model.id.as_str()) {
+            continue;
+        }
         let Ok(model_ref) = ModelRef::from_router_id(&model.id) else {
             continue;
         };
-        if seen.insert(model_ref.as_str().to_owned()) {
-            out.push(row(&model_ref, Some(model), selection, &index, &as_of));
-        }
+        seen.insert(&model.id);
+        let name = Cow::Owned(model_ref.to_string());
+        out.push(row(
+            name,
+            &model_ref,
+            Some(model),
+            selection,
+            &index,
+            &as_of,
+        ));
     }
     out.retain(|r| keep(r, filter));
     out
@@ -204,7 +259,7 @@ impl<'a> Index<'a> {
 }
 
 /// Sorts rows by `key`; rows without the value go last, ties keep their order.
-pub fn sort_rows(rows: &mut [Row], key: SortKey) {
+pub fn sort_rows(rows: &mut [Row<'_>], key: SortKey) {
     match key {
         SortKey::Name => rows.sort_by_cached_key(|r| r.name.to_lowercase()),
         SortKey::Context => {
@@ -223,15 +278,18 @@ pub fn sort_rows(rows: &mut [Row], key: SortKey) {
     }
 }
 
-/// `as_of` is the catalog's date for data that is not built-in.
-fn row(
+/// `text` is `model_ref` as text, borrowed when it can be; `as_of` is the catalog's date
+/// for data that is not built-in. What the row borrows lives as long as `model` and the
+/// selection's tables; `model_ref` is only read.
+fn row<'a>(
+    text: Cow<'a, str>,
     model_ref: &ModelRef,
-    model: Option<&Model>,
-    selection: &Selection<'_>,
+    model: Option<&'a Model>,
+    selection: &Selection<'a>,
     index: &Index<'_>,
-    as_of: &Option<String>,
-) -> Row {
-    let alias = selection.aliases.alias_of(model_ref).map(str::to_owned);
+    as_of: &Option<Cow<'a, str>>,
+) -> Row<'a> {
+    let alias = selection.aliases.alias_of(model_ref);
     let mut tags = Vec::new();
     if selection.primary == Some(model_ref) {
         tags.push(Tag::Default);
@@ -247,15 +305,28 @@ fn row(
     if configured {
         tags.push(Tag::Configured);
     }
+    let id = match &text {
+        Cow::Borrowed(text) => {
+            Cow::Borrowed(&text[text.len() - model_ref.router_model_id().len()..])
+        }
+        Cow::Owned(_) => match model {
+            // A catalog row: its ref was made from the model's id.
+            Some(model) if model.id == model_ref.router_model_id() => {
+                Cow::Borrowed(model.id.as_str())
+            }
+            _ => Cow::Owned(model_ref.router_model_id().to_owned()),
+        },
+    };
     let Some(model) = model else {
         tags.push(Tag::Unknown);
         return Row {
-            model_ref: model_ref.to_string(),
-            id: model_ref.router_model_id().to_owned(),
-            name: alias
-                .clone()
-                .unwrap_or_else(|| derive_name(model_ref.model_id())),
-            alias,
+            model_ref: text,
+            id,
+            name: alias.map_or_else(
+                || Cow::Owned(derive_name(model_ref.model_id())),
+                Cow::Borrowed,
+            ),
+            alias: alias.map(Cow::Borrowed),
             context_window: None,
             max_output_tokens: None,
             cost: None,
@@ -265,7 +336,7 @@ fn row(
             structured_output: None,
             free: false,
             reasoning: false,
-            input: Vec::new(),
+            input: Cow::Borrowed(&[]),
             source: Source::Config,
             as_of: None,
             tags,
@@ -275,47 +346,45 @@ fn row(
         tags.push(Tag::NotServed);
     }
     let pinned = model_ref.suffix().and_then(|s| s.provider());
-    let serving: Vec<&ProviderInfo> = model
-        .providers
-        .iter()
-        .filter(|p| p.is_usable() && pinned.is_none_or(|name| name == p.name))
-        .collect();
+    let serving = || {
+        model
+            .providers
+            .iter()
+            .filter(move |p| p.is_usable() && pinned.is_none_or(|name| name == p.name))
+    };
     let throughput = match pinned {
-        Some(_) => serving.iter().find_map(|p| p.throughput),
+        Some(_) => serving().find_map(|p| p.throughput),
         None => fastest_live(&model.providers).and_then(|p| p.throughput),
     };
     let any = |feature: fn(&ProviderInfo) -> Option<bool>| -> Option<bool> {
-        let stated = serving.iter().filter_map(|p| feature(p));
-        stated.reduce(|a, b| a || b)
+        serving().filter_map(feature).reduce(|a, b| a || b)
     };
     let as_of = match model.source {
-        Source::BuiltIn => Some(builtin::AS_OF.to_owned()),
+        Source::BuiltIn => Some(Cow::Borrowed(builtin::AS_OF)),
         Source::Live | Source::Config => as_of.clone(),
     };
     Row {
-        model_ref: model_ref.to_string(),
-        id: model_ref.router_model_id().to_owned(),
-        name: alias.clone().unwrap_or_else(|| model.name.clone()),
-        alias,
+        model_ref: text,
+        id,
+        name: Cow::Borrowed(alias.unwrap_or(&model.name)),
+        alias: alias.map(Cow::Borrowed),
         context_window: model.context_window,
         max_output_tokens: model.max_output_tokens,
         cost: model.cost,
-        providers: serving.iter().map(|p| p.name.clone()).collect(),
+        providers: serving().map(|p| Cow::Borrowed(p.name.as_str())).collect(),
         throughput,
         tools: any(|p| p.supports_tools),
         structured_output: any(|p| p.supports_structured_output),
-        free: serving
-            .iter()
-            .any(|p| p.status == ProviderStatus::Live && p.serves_free()),
+        free: serving().any(|p| p.status == ProviderStatus::Live && p.serves_free()),
         reasoning: model.reasoning,
-        input: model.input.clone(),
+        input: Cow::Borrowed(&model.input),
         source: model.source,
         as_of,
         tags,
     }
 }
 
-fn keep(row: &Row, filter: &Filter) -> bool {
+fn keep(row: &Row<'_>, filter: &Filter) -> bool {
     let users_own = row
         .tags
         .iter()
@@ -389,7 +458,7 @@ mod tests {
         if let Some(key) = sort {
             sort_rows(&mut got, key);
         }
-        got.into_iter().map(|r| r.id).collect()
+        got.into_iter().map(|r| r.id.into_owned()).collect()
     }
 
     #[test]

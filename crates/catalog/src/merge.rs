@@ -5,6 +5,7 @@
 //! lacks (names, output limits, reasoning); config entries win over both for every field
 //! they set. Entries are keyed by exact id; order is config entries, then the rest by id.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use hfclaw_model_ref::{ModelRef, Suffix};
@@ -139,14 +140,20 @@ impl Catalog {
     /// provider's for `:<provider>`, the fastest live provider's for `:fastest`, the
     /// cheapest live provider's otherwise. An exact config entry for the suffixed id wins.
     pub fn model_for(&self, model_ref: &ModelRef) -> Option<Model> {
+        self.model_view(model_ref).map(Cow::into_owned)
+    }
+
+    /// [`Catalog::model_for`], borrowing the entry when the ref names one as it is: the
+    /// rows of `models list` ask for each of the user's refs.
+    pub(crate) fn model_view(&self, model_ref: &ModelRef) -> Option<Cow<'_, Model>> {
         if !model_ref.is_huggingface() {
             return None;
         }
         if let Some(exact) = self.get(model_ref.router_model_id()) {
-            return Some(exact.clone());
+            return Some(Cow::Borrowed(exact));
         }
         let base = self.get(model_ref.model_id())?;
-        Some(with_suffix(base, model_ref.suffix()))
+        Some(Cow::Owned(with_suffix(base, model_ref.suffix())))
     }
 
     /// Providers known for a model, when live data is present; `None` means "cannot tell".

@@ -383,12 +383,13 @@ impl User {
 #[test]
 fn listing_puts_the_users_refs_first_with_tags() {
     let user = User::seed3();
-    let got = rows(&fixture_catalog(), &user.selection(), &Filter::default());
+    let catalog = fixture_catalog();
+    let got = rows(&catalog, &user.selection(), &Filter::default());
     let head: Vec<(&str, String)> = got[..3]
         .iter()
         .map(|r| {
             let tags: Vec<String> = r.tags.iter().map(ToString::to_string).collect();
-            (r.model_ref.as_str(), tags.join(","))
+            (r.model_ref.as_ref(), tags.join(","))
         })
         .collect();
     assert_eq!(
@@ -418,7 +419,7 @@ fn listing_hides_unserved_models_unless_all() {
     let ids = |f: &Filter| -> Vec<String> {
         rows(&catalog, &user.selection(), f)
             .into_iter()
-            .map(|r| r.id)
+            .map(|r| r.id.into_owned())
             .collect()
     };
     assert!(!ids(&Filter::default()).contains(&"example-org/No-Providers-1B".to_owned()));
@@ -436,7 +437,7 @@ fn listing_filters_by_search_provider_and_reasoning() {
     let ids = |f: Filter| -> Vec<String> {
         rows(&catalog, &user.selection(), &f)
             .into_iter()
-            .map(|r| r.id)
+            .map(|r| r.id.into_owned())
             .collect()
     };
     assert_eq!(
@@ -474,7 +475,8 @@ fn listing_of_a_pinned_ref_shows_only_that_provider() {
         aliases: &aliases,
         allowlist: &[],
     };
-    let got = rows(&fixture_catalog(), &selection, &Filter::default());
+    let catalog = fixture_catalog();
+    let got = rows(&catalog, &selection, &Filter::default());
     assert_eq!(got[0].providers, ["novita"]);
     assert_eq!(got[0].context_window, Some(64000));
     assert_eq!(got[0].tags, [Tag::Default]);

@@ -1,13 +1,16 @@
 //! `hfclaw models list`: the merged catalog as a table or JSON.
 
-use comfy_table::Table;
+use std::borrow::Cow;
+use std::fmt::Write as _;
+use std::io::{self, Write};
+
 use hfclaw_catalog::display::{self, MISSING};
 use hfclaw_catalog::listing::{Filter, Row, SortKey, rows, sort_rows};
 
 use crate::args::{ListArgs, SortArg};
 use crate::context::{Context, UserModels};
-use crate::error::{CliError, CliResult};
-use crate::output::{borderless_table, print_data};
+use crate::error::CliResult;
+use crate::output::{write_data, write_table};
 
 /// Runs `models list`.
 pub fn run(ctx: &Context, args: &ListArgs) -> CliResult {
@@ -31,9 +34,11 @@ pub fn run(ctx: &Context, args: &ListArgs) -> CliResult {
         sort_rows(&mut rows, sort_key(sort));
     }
     if args.json {
-        let json = serde_json::to_string_pretty(&rows)
-            .map_err(|e| CliError::runtime(format!("encoding JSON: {e}")))?;
-        return print_data(&format!("{json}\n"));
+        // Streamed: the JSON of 100,000s of rows is 100s of MB.
+        return write_data(|out| {
+            serde_json::to_writer_pretty(&mut *out, &rows).map_err(io::Error::from)?;
+            out.write_all(b"\n")
+        });
     }
     if rows.is_empty() {
         ctx.messages
@@ -42,7 +47,7 @@ pub fn run(ctx: &Context, args: &ListArgs) -> CliResult {
     }
     // Sorted by throughput, the table shows it.
     let throughput = args.sort == Some(SortArg::Throughput);
-    print_data(&format!("{}\n", table(&rows, throughput)))
+    write_data(|out| table(out, &rows, throughput))
 }
 
 fn sort_key(arg: SortArg) -> SortKey {
@@ -55,61 +60,89 @@ fn sort_key(arg: SortArg) -> SortKey {
 }
 
 /// The table: ref, name, context, $/1M in/out, (tokens/s,) providers, tags.
-fn table(rows: &[Row], throughput: bool) -> String {
-    let mut table = Table::new();
+fn table(out: &mut dyn Write, rows: &[Row<'_>], throughput: bool) -> io::Result<()> {
     let mut header = vec!["REF", "NAME", "CONTEXT", "$/1M IN/OUT"];
     if throughput {
         header.push("TOK/S");
     }
     header.extend(["PROVIDERS", "TAGS"]);
-    table.set_header(header);
-    for row in rows {
-        let mut cells = vec![
-            row.model_ref.clone(),
-            row.name.clone(),
-            row.context_window
-                .map_or_else(|| MISSING.to_owned(), display::context_size),
-            row.cost.as_ref().map_or_else(
-                || MISSING.to_owned(),
-                |c| display::prices(c.input, c.output),
-            ),
-        ];
-        if throughput {
-            cells.push(
-                row.throughput
-                    .map_or_else(|| MISSING.to_owned(), display::throughput),
-            );
-        }
-        cells.push(providers(&row.providers));
-        cells.push(
-            row.tags
-                .iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join(","),
-        );
-        table.add_row(cells);
-    }
     let numeric: &[usize] = if throughput { &[2, 3, 4] } else { &[2, 3] };
-    borderless_table(table, numeric)
+    let mut context = Last::default();
+    let mut prices = Last::default();
+    write_table(out, &header, numeric, rows, |row, cells| {
+        cells.push(&row.model_ref);
+        cells.push(&row.name);
+        match row.context_window {
+            Some(tokens) => {
+                cells.push(context.text(tokens, |t| display::write_context_size(t, tokens)))
+            }
+            None => cells.push(MISSING),
+        }
+        match &row.cost {
+            Some(c) => cells.push(prices.text((c.input.to_bits(), c.output.to_bits()), |t| {
+                display::write_prices(t, c.input, c.output)
+            })),
+            None => cells.push(MISSING),
+        }
+        if throughput {
+            match row.throughput {
+                Some(t) => cells.push(&display::throughput(t)),
+                None => cells.push(MISSING),
+            }
+        }
+        cells.push_with(|text| providers(text, &row.providers));
+        cells.push_with(|text| {
+            for (i, tag) in row.tags.iter().enumerate() {
+                let comma = if i == 0 { "" } else { "," };
+                let _ = write!(text, "{comma}{tag}");
+            }
+        });
+    })
+}
+
+/// The last value formatted, and its text: neighbouring rows often share prices and
+/// context sizes, and each row is formatted twice (to measure, then to write).
+struct Last<K> {
+    key: Option<K>,
+    text: String,
+}
+
+impl<K> Default for Last<K> {
+    fn default() -> Self {
+        Last {
+            key: None,
+            text: String::new(),
+        }
+    }
+}
+
+impl<K: PartialEq> Last<K> {
+    fn text(&mut self, key: K, format: impl FnOnce(&mut String)) -> &str {
+        if self.key.as_ref() != Some(&key) {
+            self.text.clear();
+            format(&mut self.text);
+            self.key = Some(key);
+        }
+        &self.text
+    }
 }
 
 /// Up to three names, then `+N`.
-fn providers(names: &[String]) -> String {
+fn providers(text: &mut String, names: &[Cow<'_, str>]) {
     const SHOWN: usize = 3;
     if names.is_empty() {
-        return MISSING.to_owned();
+        text.push_str(MISSING);
+        return;
     }
-    let mut text = names
-        .iter()
-        .take(SHOWN)
-        .cloned()
-        .collect::<Vec<_>>()
-        .join(",");
+    for (i, name) in names.iter().take(SHOWN).enumerate() {
+        if i > 0 {
+            text.push(',');
+        }
+        text.push_str(name);
+    }
     if names.len() > SHOWN {
-        text.push_str(&format!(",+{}", names.len() - SHOWN));
+        let _ = write!(text, ",+{}", names.len() - SHOWN);
     }
-    text
 }
 
 #[cfg(test)]
@@ -118,8 +151,13 @@ mod tests {
 
     #[test]
     fn provider_list_is_capped_at_three() {
-        let names: Vec<String> = ["a", "b", "c", "d", "e"].map(String::from).to_vec();
-        assert_eq!(providers(&names), "a,b,c,+2");
-        assert_eq!(providers(&[]), "—");
+        let names = ["a", "b", "c", "d", "e"].map(Cow::Borrowed);
+        let shown = |names: &[Cow<'_, str>]| {
+            let mut text = String::new();
+            providers(&mut text, names);
+            text
+        };
+        assert_eq!(shown(&names), "a,b,c,+2");
+        assert_eq!(shown(&[]), "—");
     }
 }

@@ -1,7 +1,6 @@
 //! `hfclaw models show REF|ALIAS`: one model and every provider serving it, and which
 //! one each suffix would pick. The choices are `hfclaw_catalog::show`'s; this renders.
 
-use comfy_table::Table;
 use hfclaw_catalog::display::{self, MISSING};
 use hfclaw_catalog::show::{Details, Pick, ProviderRow, details};
 use hfclaw_catalog::{Catalog, Cost, builtin};
@@ -10,7 +9,7 @@ use hfclaw_model_ref::ModelRef;
 use crate::args::ShowArgs;
 use crate::context::{Context, UserModels};
 use crate::error::{CliError, CliResult};
-use crate::output::{borderless_table, print_data};
+use crate::output::{print_data, table_text};
 
 /// Runs `models show`.
 pub fn run(ctx: &Context, args: &ShowArgs) -> CliResult {
@@ -119,8 +118,7 @@ fn render(d: &Details) -> String {
 }
 
 fn providers_table(rows: &[ProviderRow]) -> String {
-    let mut table = Table::new();
-    table.set_header([
+    let header = [
         "PROVIDER",
         "STATUS",
         "CONTEXT",
@@ -133,27 +131,28 @@ fn providers_table(rows: &[ProviderRow]) -> String {
         "AUTHOR",
         "PICKED BY",
         "PIN",
-    ]);
-    for row in rows {
-        table.add_row([
-            row.name.clone(),
-            row.status.as_str().to_owned(),
-            row.context_length.map_or_else(dash, display::context_size),
-            row.pricing
+    ];
+    table_text(&header, &[2, 3, 4, 5], rows, |row, out| {
+        out.push(&row.name);
+        out.push(row.status.as_str());
+        out.push(&row.context_length.map_or_else(dash, display::context_size));
+        out.push(
+            &row.pricing
                 .as_ref()
                 .map_or_else(dash, |c| display::prices(c.input, c.output)),
-            row.throughput.map_or_else(dash, display::throughput),
-            row.first_token_latency_ms
+        );
+        out.push(&row.throughput.map_or_else(dash, display::throughput));
+        out.push(
+            &row.first_token_latency_ms
                 .map_or_else(dash, display::latency),
-            display::flag(row.supports_tools).to_owned(),
-            display::flag(row.supports_structured_output).to_owned(),
-            display::flag(row.is_free).to_owned(),
-            display::flag(row.is_model_author).to_owned(),
-            picked_by(row),
-            row.suffix.clone().unwrap_or_else(dash),
-        ]);
-    }
-    borderless_table(table, &[2, 3, 4, 5])
+        );
+        out.push(display::flag(row.supports_tools));
+        out.push(display::flag(row.supports_structured_output));
+        out.push(display::flag(row.is_free));
+        out.push(display::flag(row.is_model_author));
+        out.push(&picked_by(row));
+        out.push(row.suffix.as_deref().unwrap_or(MISSING));
+    })
 }
 
 /// `cheapest`, `fastest, cheapest`, `this ref` for the provider the shown ref reaches.

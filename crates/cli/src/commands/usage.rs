@@ -4,7 +4,6 @@
 
 use std::time::SystemTime;
 
-use comfy_table::Table;
 use hfclaw_accounting::time::{
     ACCEPTED_TIME_FORMS, format_minute, from_unix_ms, parse_time, start_of_day, unix_ms,
 };
@@ -14,7 +13,7 @@ use serde_json::{Map, Value, json};
 use crate::args::{UsageArgs, UsageBy};
 use crate::context::Context;
 use crate::error::{CliError, CliResult};
-use crate::output::{borderless_table, print_data};
+use crate::output::{print_data, table_text};
 
 /// Runs `usage`.
 pub fn run(ctx: &Context, args: &UsageArgs) -> CliResult {
@@ -182,27 +181,31 @@ fn round_usd(usd: f64) -> f64 {
 
 /// The table: group, requests, errors, tokens in/out, cost, estimated share; total last.
 fn table(totals: &Totals) -> String {
-    let mut table = Table::new();
     let header = totals.by.as_str().to_ascii_uppercase();
-    table.set_header([
-        header.as_str(),
-        "REQUESTS",
-        "ERRORS",
-        "INPUT",
-        "OUTPUT",
-        "COST",
-        "ESTIMATED",
-    ]);
     let none = match totals.by {
         GroupBy::Provider => "(unknown)",
         GroupBy::Key => "(no key)",
         _ => "-",
     };
-    for g in &totals.groups {
-        table.add_row(cells(g.group.as_deref().unwrap_or(none), &g.counts));
-    }
-    table.add_row(cells("total", &totals.total));
-    borderless_table(table, &[1, 2, 3, 4, 5, 6])
+    let rows = totals
+        .groups
+        .iter()
+        .map(|g| cells(g.group.as_deref().unwrap_or(none), &g.counts))
+        .chain([cells("total", &totals.total)]);
+    table_text(
+        &[
+            header.as_str(),
+            "REQUESTS",
+            "ERRORS",
+            "INPUT",
+            "OUTPUT",
+            "COST",
+            "ESTIMATED",
+        ],
+        &[1, 2, 3, 4, 5, 6],
+        rows,
+        |row, out| row.iter().for_each(|cell| out.push(cell)),
+    )
 }
 
 fn cells(group: &str, c: &Counts) -> [String; 7] {

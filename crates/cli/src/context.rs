@@ -64,9 +64,19 @@ impl Context {
         Ok(ConfigDocument::load(&self.paths.config)?)
     }
 
-    /// The config's view, empty when there is no config file.
+    /// The config's view, empty when there is no config file; for commands that never
+    /// edit (read without holding the provider's whole model list as a tree).
     pub fn load_view(&self) -> CliResult<OpenClawView> {
-        Ok(self.load_for_edit()?.1)
+        let view = ConfigDocument::load_view(&self.paths.config)?.unwrap_or_default();
+        self.report_view_warnings(&view);
+        Ok(view)
+    }
+
+    fn report_view_warnings(&self, view: &OpenClawView) {
+        for warning in &view.warnings {
+            self.messages
+                .warn(format!("{}: {warning}", self.paths.config.display()));
+        }
     }
 
     /// The config document (`None` when there is no file) and its view; hand the
@@ -92,10 +102,7 @@ impl Context {
     ) -> CliResult<(Option<ConfigDocument>, OpenClawView)> {
         let document = self.load_config()?;
         let view = document.as_ref().map(view_of).unwrap_or_default();
-        for warning in &view.warnings {
-            self.messages
-                .warn(format!("{}: {warning}", self.paths.config.display()));
-        }
+        self.report_view_warnings(&view);
         Ok((document, view))
     }
 

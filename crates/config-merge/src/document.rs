@@ -36,6 +36,23 @@ impl ConfigDocument {
         }
     }
 
+    /// Reads `path`'s view only, for commands that never edit: the provider's model list
+    /// is read one entry at a time, so a config synced with 200,000 models is never held
+    /// as a tree of all of them. `Ok(None)` when the file does not exist; errors and the
+    /// view are exactly those of [`ConfigDocument::load`] and [`ConfigDocument::view`].
+    pub fn load_view(path: &Path) -> Result<Option<OpenClawView>, ConfigError> {
+        let text = match std::fs::read(path) {
+            Ok(bytes) => utf8(path, bytes)?,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(ConfigError::io("reading", path, e)),
+        };
+        match view_collapsed(&text) {
+            Ok(Some(view)) => Ok(Some(view)),
+            // Errors (and the `json5` fallback) exactly as a full read reports them.
+            _ => ConfigDocument::parse(path, text).map(|doc| Some(doc.view())),
+        }
+    }
+
     /// Parses JSON5 `text`; `path` is only used in errors. The root must be an object.
     pub fn parse(path: &Path, text: String) -> Result<ConfigDocument, ConfigError> {
         let (parsed, is_object) = match syntax::parse(&text) {
@@ -128,6 +145,27 @@ impl ConfigDocument {
             Parsed::Value(_) => None,
         }
     }
+}
+
+/// The view of `text` read with the provider's model list collapsed (see
+/// [`ConfigDocument::load_view`]); `Ok(None)` when the root is not an object.
+pub(crate) fn view_collapsed(text: &str) -> Result<Option<OpenClawView>, syntax::SyntaxError> {
+    let mut entries: Vec<(u32, Result<hfclaw_catalog::ConfigModel, String>)> = Vec::new();
+    let mut element = |array: u32, entry: &Tree| {
+        let read = <hfclaw_catalog::ConfigModel as serde::Deserialize>::deserialize(
+            syntax::NodeDeserializer {
+                tree: entry,
+                text,
+                id: entry.root(),
+            },
+        );
+        entries.push((array, read.map_err(|e| e.to_string())));
+    };
+    let tree = syntax::parse_collapsing(text, &crate::view::PROVIDER_MODELS_PATH, &mut element)?;
+    if tree.node(tree.root()).kind != Kind::Object {
+        return Ok(None);
+    }
+    Ok(Some(OpenClawView::from_collapsed(text, &tree, entries)))
 }
 
 /// Keeps the entries of `models` that `which` asks for.
@@ -412,6 +450,45 @@ mod tests {
             assert_eq!(doc.view(), OpenClawView::from_value(&value), "{text}");
             assert_eq!(crate::fuzzing::json5_parsers(text), Ok(()));
         }
+    }
+
+    #[test]
+    fn reading_the_view_alone_equals_the_full_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("openclaw.json");
+        for text in [
+            // Entries of every kind, a malformed one, a repeated block and list.
+            "{ models: { providers: { huggingface: { models: [{ id: 'x/old' }] }, \
+             'hugging\\u0066ace': { baseUrl: 'u', models: [\n  { id: 'a/b', name: 'A', \
+             cost: { input: 1 } }, // c\n  { id: 3 }, { id: '' }, 7, { id: 'c/d', x: [1, {y: 2}] },\n] } } }, \
+             agents: { defaults: { model: 'huggingface/a/b' } } }",
+            "{ models: { providers: { huggingface: { models: { id: 'not a list' } } } } }",
+            "{ models: { providers: { other: { models: [{ id: 'o/p' }] } } } }",
+            "{}",
+        ] {
+            std::fs::write(&path, text).unwrap();
+            let full = ConfigDocument::load(&path).unwrap().unwrap().view();
+            assert_eq!(
+                ConfigDocument::load_view(&path).unwrap(),
+                Some(full),
+                "{text}"
+            );
+        }
+        // Errors, from inside a collapsed entry too, are the full read's.
+        for text in [
+            "{ models: { providers: { huggingface: { models: [{ id: 'a/b' }, { id: 'c' \n 'd' }] } } } }",
+            "{ models: { providers: { huggingface: { models: [[[[[[[[",
+            "[1]",
+        ] {
+            std::fs::write(&path, text).unwrap();
+            let full = ConfigDocument::load(&path).unwrap_err().to_string();
+            let alone = ConfigDocument::load_view(&path).unwrap_err().to_string();
+            assert_eq!(alone, full, "{text}");
+        }
+        assert_eq!(
+            ConfigDocument::load_view(&dir.path().join("none")).unwrap(),
+            None
+        );
     }
 
     #[test]

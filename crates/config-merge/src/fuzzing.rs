@@ -49,6 +49,17 @@ pub fn json5_parsers(text: &str) -> Result<(), String> {
             {
                 return Err(format!("the tree's view differs for {text:?}"));
             }
+            match crate::document::view_collapsed(text) {
+                Ok(Some(view)) if value.is_object() => {
+                    if view != OpenClawView::from_value(value) {
+                        return Err(format!("the collapsed read's view differs for {text:?}"));
+                    }
+                }
+                Ok(None) if !value.is_object() => {}
+                other => {
+                    return Err(format!("the collapsed read says {other:?} for {text:?}"));
+                }
+            }
             for id in 0..tree.len() {
                 if matches!(tree.node(id).kind, Kind::Object | Kind::Array) {
                     let mut again = tree.clone();
@@ -60,6 +71,9 @@ pub fn json5_parsers(text: &str) -> Result<(), String> {
             Ok(())
         }
         (Err(e), Ok(_)) if !e.limit => Err(format!("json5 accepts {text:?}, we say {e:?}")),
+        (Err(e), _) if crate::document::view_collapsed(text).err().as_ref() != Some(e) => Err(
+            format!("the collapsed read and the parser disagree on {text:?}"),
+        ),
         (Ok(_), Err(e)) => Err(format!("we accept {text:?}, json5 says {e}")),
         _ => Ok(()),
     }

@@ -706,6 +706,29 @@ impl Iterator for Children<'_> {
 
 /// Parses `text` as one JSON5 value.
 pub(crate) fn parse(text: &str) -> Result<Tree, SyntaxError> {
+    parse_with(text, None)
+}
+
+/// [`parse`], except that each element of the array at `path` (keys from the root; with
+/// duplicate keys, every array there) is handed to `element` as a tree of its own, with
+/// the array's id, and not kept: the array reads as empty. A reader of a config whose
+/// bulk is one list then never holds the list's nodes all at once.
+pub(crate) fn parse_collapsing<'t>(
+    text: &'t str,
+    path: &'t [&'t str],
+    element: &'t mut dyn FnMut(u32, &Tree),
+) -> Result<Tree, SyntaxError> {
+    parse_with(
+        text,
+        Some(Collapse {
+            path,
+            element,
+            scratch: Vec::new(),
+        }),
+    )
+}
+
+fn parse_with<'t>(text: &'t str, collapse: Option<Collapse<'t>>) -> Result<Tree, SyntaxError> {
     if text.len() >= NONE as usize {
         return Err(SyntaxError {
             offset: 0,
@@ -715,8 +738,12 @@ pub(crate) fn parse(text: &str) -> Result<Tree, SyntaxError> {
     }
     let mut parser = Parser::at(text, 0);
     // Roughly one value per 12 bytes in real configs; avoids regrowing the arena.
-    parser.nodes.reserve(text.len() / 12 + 4);
+    if collapse.is_none() {
+        parser.nodes.reserve(text.len() / 12 + 4);
+    }
+    parser.collapse = collapse;
     parser.skip_trivia()?;
+    parser.path = 0;
     let root = parser.value(NONE)?;
     parser.skip_trivia()?;
     if parser.pos < parser.bytes.len() {
@@ -735,6 +762,21 @@ struct Parser<'t> {
     line: u32,
     depth: usize,
     nodes: Vec<Node>,
+    /// How many keys of `collapse`'s path lead to the value about to be parsed
+    /// (`OFF_PATH`: it is not on the path).
+    path: u8,
+    collapse: Option<Collapse<'t>>,
+}
+
+/// "Not on the collapsed path".
+const OFF_PATH: u8 = u8::MAX;
+
+/// The elements of the array at `path` are parsed one at a time into `scratch` and handed
+/// to `element` (with the array's id) instead of being kept in the tree.
+struct Collapse<'t> {
+    path: &'t [&'t str],
+    element: &'t mut dyn FnMut(u32, &Tree),
+    scratch: Vec<Node>,
 }
 
 impl<'t> Parser<'t> {
@@ -747,6 +789,8 @@ impl<'t> Parser<'t> {
             line: 0,
             depth: 0,
             nodes: Vec::new(),
+            path: OFF_PATH,
+            collapse: None,
         }
     }
 
@@ -890,9 +934,10 @@ impl<'t> Parser<'t> {
     /// A value at the cursor (trivia already skipped).
     fn value(&mut self, parent: u32) -> Result<u32, SyntaxError> {
         let start = self.pos;
+        let path = std::mem::replace(&mut self.path, OFF_PATH);
         match self.peek() {
-            Some(b'{') => self.container(Kind::Object, parent),
-            Some(b'[') => self.container(Kind::Array, parent),
+            Some(b'{') => self.container(Kind::Object, parent, path),
+            Some(b'[') => self.container(Kind::Array, parent, path),
             Some(quote @ (b'"' | b'\'')) => {
                 let line = self.line;
                 let id = self.push(Kind::String, start, parent);
@@ -934,7 +979,7 @@ impl<'t> Parser<'t> {
         Ok(())
     }
 
-    fn container(&mut self, kind: Kind, parent: u32) -> Result<u32, SyntaxError> {
+    fn container(&mut self, kind: Kind, parent: u32, path: u8) -> Result<u32, SyntaxError> {
         self.depth += 1;
         if self.depth > MAX_DEPTH {
             return Err(SyntaxError {
@@ -952,19 +997,28 @@ impl<'t> Parser<'t> {
         self.pos += 1;
         self.skip_trivia()?;
         let mut last = NONE;
+        let collapsing = kind == Kind::Array
+            && self
+                .collapse
+                .as_ref()
+                .is_some_and(|c| c.path.len() == path as usize);
         loop {
             match self.peek() {
                 Some(b) if b == close => break,
                 None => return Err(self.error("the file ends inside an object or array")),
                 Some(_) => {}
             }
-            let child = if kind == Kind::Object {
-                self.member(id)?
+            if collapsing {
+                self.collapsed_element(id)?;
             } else {
-                self.value(id)?
-            };
-            self.link(id, last, child);
-            last = child;
+                let child = if kind == Kind::Object {
+                    self.member(id, path)?
+                } else {
+                    self.value(id)?
+                };
+                self.link(id, last, child);
+                last = child;
+            }
             self.skip_trivia()?;
             match self.peek() {
                 Some(b',') => {
@@ -982,8 +1036,34 @@ impl<'t> Parser<'t> {
         Ok(id)
     }
 
-    /// `key: value` at the cursor.
-    fn member(&mut self, parent: u32) -> Result<u32, SyntaxError> {
+    /// One element of a collapsed array at the cursor, parsed into its own tree (offsets
+    /// into the whole text) and handed over.
+    fn collapsed_element(&mut self, array: u32) -> Result<(), SyntaxError> {
+        let Some(mut collapse) = self.collapse.take() else {
+            return Err(self.error("internal: no collapsed array here"));
+        };
+        let mut sub = Parser::at(self.text, self.pos);
+        sub.line = self.line;
+        sub.depth = self.depth;
+        sub.nodes = std::mem::take(&mut collapse.scratch);
+        sub.nodes.clear();
+        let root = sub.value(NONE);
+        self.pos = sub.pos;
+        self.line = sub.line;
+        let tree = Tree {
+            nodes: sub.nodes,
+            root: root.as_ref().map_or(0, |&r| r),
+        };
+        if root.is_ok() {
+            (collapse.element)(array, &tree);
+        }
+        collapse.scratch = tree.nodes;
+        self.collapse = Some(collapse);
+        root.map(|_| ())
+    }
+
+    /// `key: value` at the cursor, in an object `path` keys down the collapsed path.
+    fn member(&mut self, parent: u32, path: u8) -> Result<u32, SyntaxError> {
         let key_start = self.pos;
         let line = self.line;
         let (style, escaped) = match self.peek() {
@@ -1004,6 +1084,7 @@ impl<'t> Parser<'t> {
         }
         self.pos += 1;
         self.skip_trivia()?;
+        self.path = self.path_below(path, key_start, escaped);
         let id = self.value(parent)?;
         let multiline = self.line > line;
         let node = &mut self.nodes[id as usize];
@@ -1011,6 +1092,37 @@ impl<'t> Parser<'t> {
         node.set_key(style, escaped);
         node.set(MULTILINE, multiline);
         Ok(id)
+    }
+
+    /// The path state of the value of the member whose key starts at `key_start`, in an
+    /// object whose state is `path`.
+    fn path_below(&self, path: u8, key_start: usize, escaped: bool) -> u8 {
+        let Some(collapse) = &self.collapse else {
+            return OFF_PATH;
+        };
+        let Some(&want) = collapse.path.get(path as usize) else {
+            return OFF_PATH;
+        };
+        let node = Node {
+            start: 0,
+            end: 0,
+            key_start: key_start as u32,
+            next: NONE,
+            parent: NONE,
+            kind: Kind::Null,
+            flags: match self.bytes[key_start] {
+                b'\'' => KEY_SINGLE,
+                b'"' => KEY_DOUBLE,
+                _ => 0,
+            } | if escaped { KEY_ESCAPED } else { 0 },
+        };
+        let raw = key_raw(self.text, &node);
+        let matches = if escaped {
+            decode(raw) == want
+        } else {
+            raw == want
+        };
+        if matches { path + 1 } else { OFF_PATH }
     }
 
     /// An ECMAScript 5.1 identifier name; returns whether it used `\u` escapes.

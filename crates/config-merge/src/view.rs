@@ -97,9 +97,12 @@ pub enum ProviderModels<'f> {
     Checked(&'f dyn Fn(&str) -> bool),
 }
 
+/// The keys to `models.providers.huggingface.models`.
+pub(crate) const PROVIDER_MODELS_PATH: [&str; 4] = ["models", "providers", PROVIDER_ID, "models"];
+
 /// `models.providers.huggingface.models`, when it is an array.
 fn provider_list(text: &str, tree: &Tree) -> Option<u32> {
-    tree.at(text, &["models", "providers", PROVIDER_ID, "models"])
+    tree.at(text, &PROVIDER_MODELS_PATH)
         .filter(|&id| tree.node(id).kind == Kind::Array)
 }
 
@@ -275,7 +278,7 @@ impl OpenClawView {
         &mut self,
         provider: &mut ProviderBlock,
         i: usize,
-        entry: Result<ConfigModel, serde_json::Error>,
+        entry: Result<ConfigModel, impl std::fmt::Display>,
     ) {
         match entry {
             Ok(model) if !model.id.is_empty() => provider.models.push(model),
@@ -350,6 +353,27 @@ impl OpenClawView {
                 alias,
             });
         }
+    }
+
+    /// [`OpenClawView::from_tree`] with every provider entry, of a tree parsed with the
+    /// provider's model list collapsed: `entries` are that list's elements as read, with
+    /// the id of the array they were in.
+    pub(crate) fn from_collapsed(
+        text: &str,
+        tree: &Tree,
+        entries: Vec<(u32, Result<ConfigModel, String>)>,
+    ) -> OpenClawView {
+        let mut view = OpenClawView::from_tree(text, tree, ProviderModels::Skip);
+        if let Some(list) = provider_list(text, tree)
+            && let Some(mut provider) = view.provider.take()
+        {
+            let mine = entries.into_iter().filter(|(array, _)| *array == list);
+            for (i, (_, entry)) in mine.enumerate() {
+                view.add_entry(&mut provider, i, entry);
+            }
+            view.provider = Some(provider);
+        }
+        view
     }
 
     /// Reads the entries `which` asks for of the provider's model list into a view read

@@ -42,6 +42,24 @@ impl Catalog {
         live: Option<Vec<LiveModel>>,
         config: &[ConfigModel],
     ) -> Catalog {
+        Catalog::merge_entries(builtin, live, Cow::Borrowed(config))
+    }
+
+    /// [`Catalog::merge`] taking the config entries too, moved into the catalog's models
+    /// instead of copied (a synced config may hold 200,000).
+    pub fn merge_owned(
+        builtin: Vec<Model>,
+        live: Option<Vec<LiveModel>>,
+        config: Vec<ConfigModel>,
+    ) -> Catalog {
+        Catalog::merge_entries(builtin, live, Cow::Owned(config))
+    }
+
+    fn merge_entries(
+        builtin: Vec<Model>,
+        live: Option<Vec<LiveModel>>,
+        config: Cow<'_, [ConfigModel]>,
+    ) -> Catalog {
         let has_live = live.is_some();
         let rest = match live {
             Some(live) => merge_live(builtin, live),
@@ -60,11 +78,18 @@ impl Catalog {
             },
             warnings: Vec::new(),
         };
-        // Ids already taken by config entries: a set, because a synced config may hold
+        // Entries whose id an earlier entry took: a set, because a synced config may hold
         // thousands of entries and a linear check per entry would be quadratic.
-        let mut seen: std::collections::HashSet<&str> = std::collections::HashSet::new();
-        for entry in config {
-            if !seen.insert(entry.id.as_str()) {
+        let repeated: Vec<bool> = {
+            let mut seen: std::collections::HashSet<&str> = std::collections::HashSet::new();
+            config.iter().map(|e| !seen.insert(e.id.as_str())).collect()
+        };
+        let entries: Box<dyn Iterator<Item = Cow<'_, ConfigModel>>> = match config {
+            Cow::Borrowed(config) => Box::new(config.iter().map(Cow::Borrowed)),
+            Cow::Owned(config) => Box::new(config.into_iter().map(Cow::Owned)),
+        };
+        for (entry, repeated) in entries.zip(repeated) {
+            if repeated {
                 catalog
                     .warnings
                     .push(format!("duplicate config entry {:?} ignored", entry.id));
@@ -166,7 +191,7 @@ impl Catalog {
         Some(model.providers.iter().map(|p| p.name.as_str()).collect())
     }
 
-    fn push_config_entry(&mut self, entry: &ConfigModel, rest: &[Model]) {
+    fn push_config_entry(&mut self, entry: Cow<'_, ConfigModel>, rest: &[Model]) {
         let model_ref = match ModelRef::from_router_id(&entry.id) {
             Ok(r) => r,
             Err(e) => {
@@ -178,8 +203,7 @@ impl Catalog {
         let base = find_sorted(rest, model_ref.model_id())
             .map(|m| with_suffix(m, model_ref.suffix()))
             .unwrap_or_else(|| skeleton(&entry.id));
-        let mut model = apply_config(base, entry);
-        model.id = entry.id.clone();
+        let model = apply_config(base, entry);
         self.models.push(model);
     }
 }
@@ -354,9 +378,26 @@ fn with_suffix(base: &Model, suffix: Option<&Suffix>) -> Model {
     model
 }
 
-fn apply_config(mut model: Model, entry: &ConfigModel) -> Model {
-    if let Some(name) = entry.name.as_ref().filter(|n| !n.trim().is_empty()) {
-        model.name.clone_from(name);
+/// The entry over `model` (moved when owned): its id, what it sets, its options.
+fn apply_config(mut model: Model, entry: Cow<'_, ConfigModel>) -> Model {
+    let entry = match entry {
+        Cow::Owned(entry) => entry,
+        Cow::Borrowed(entry) => {
+            // Only what is taken below is copied.
+            ConfigModel {
+                id: entry.id.clone(),
+                name: entry.name.clone(),
+                context_window: entry.context_window,
+                max_tokens: entry.max_tokens,
+                cost: entry.cost,
+                reasoning: entry.reasoning,
+                input: entry.input.clone(),
+                options: entry.options.clone(),
+            }
+        }
+    };
+    if let Some(name) = entry.name.filter(|n| !n.trim().is_empty()) {
+        model.name = name;
     }
     if entry.context_window.is_some() {
         model.context_window = entry.context_window;
@@ -370,10 +411,11 @@ fn apply_config(mut model: Model, entry: &ConfigModel) -> Model {
     if let Some(reasoning) = entry.reasoning {
         model.reasoning = reasoning;
     }
-    if let Some(input) = &entry.input {
-        model.input.clone_from(input);
+    if let Some(input) = entry.input {
+        model.input = input;
     }
-    model.options.clone_from(&entry.options);
+    model.options = entry.options;
+    model.id = entry.id;
     model.source = Source::Config;
     model
 }

@@ -1,6 +1,7 @@
 //! What every command needs: global flags, the config's location and content, the user's
 //! model choices as typed refs, and the merged catalog.
 
+use std::borrow::Cow;
 use std::collections::HashSet;
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -272,9 +273,22 @@ impl Context {
         network: bool,
         refresh: bool,
     ) -> CliResult<(Catalog, Option<Retry>)> {
+        let config = Cow::Borrowed(user.provider_models);
+        self.dated_catalog_from(view, config, network, refresh)
+    }
+
+    /// [`Context::dated_catalog`] of these config entries, moved into the catalog when
+    /// owned (`models list` of a config synced with 200,000 models holds them once).
+    pub fn dated_catalog_from(
+        &self,
+        view: &OpenClawView,
+        config: Cow<'_, [ConfigModel]>,
+        network: bool,
+        refresh: bool,
+    ) -> CliResult<(Catalog, Option<Retry>)> {
         let offline = self.global.offline || !network;
         let Some(cache_path) = default_cache_path(&env) else {
-            return Ok((self.offline_catalog(user), None));
+            return Ok((self.offline_catalog_from(config), None));
         };
         let base_url = self.base_url(view);
         let policy = CachePolicy {
@@ -312,8 +326,7 @@ impl Context {
             },
             Origin::BuiltinOnly => DataSource::BuiltIn,
         };
-        let catalog =
-            Catalog::merge(builtin::models(), live.models, user.provider_models).dated(source);
+        let catalog = merge_config(builtin::models(), live.models, config).dated(source);
         self.warn_catalog(&catalog);
         Ok((catalog, live.retry))
     }
@@ -353,7 +366,11 @@ impl Context {
 
     /// The built-in catalog merged with the config's provider entries (no network).
     pub fn offline_catalog(&self, user: &UserModels) -> Catalog {
-        let catalog = Catalog::merge(builtin::models(), None, user.provider_models);
+        self.offline_catalog_from(Cow::Borrowed(user.provider_models))
+    }
+
+    fn offline_catalog_from(&self, config: Cow<'_, [ConfigModel]>) -> Catalog {
+        let catalog = merge_config(builtin::models(), None, config);
         self.warn_catalog(&catalog);
         catalog
     }
@@ -498,6 +515,18 @@ pub fn config_entry_for(catalog: &Catalog, model_ref: &ModelRef) -> Option<Confi
         *name = format!("{name} ({suffix})");
     }
     Some(entry)
+}
+
+/// [`Catalog::merge`], or [`Catalog::merge_owned`] for owned entries.
+fn merge_config(
+    builtin: Vec<hfclaw_catalog::Model>,
+    live: Option<Vec<hfclaw_catalog::LiveModel>>,
+    config: Cow<'_, [ConfigModel]>,
+) -> Catalog {
+    match config {
+        Cow::Borrowed(config) => Catalog::merge(builtin, live, config),
+        Cow::Owned(config) => Catalog::merge_owned(builtin, live, config),
+    }
 }
 
 /// The view of `document` holding, of the provider's model entries, only those `input`

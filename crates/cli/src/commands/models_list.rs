@@ -14,10 +14,17 @@ use crate::output::{write_data, write_table};
 
 /// Runs `models list`.
 pub fn run(ctx: &Context, args: &ListArgs) -> CliResult {
-    let view = ctx.load_view()?;
+    let mut view = ctx.load_view()?;
+    // The provider's entries are moved into the catalog, not copied.
+    let config = view
+        .provider
+        .as_mut()
+        .map(|p| std::mem::take(&mut p.models))
+        .unwrap_or_default();
     let user = UserModels::from_view(&view);
     ctx.warn_ref_problems(&user);
-    let (catalog, retry) = ctx.dated_catalog(&view, &user, true, args.refresh)?;
+    let (catalog, retry) =
+        ctx.dated_catalog_from(&view, Cow::Owned(config), true, args.refresh)?;
     ctx.report_catalog(&catalog, retry.as_ref());
     let filter = Filter {
         search: args.search.clone(),

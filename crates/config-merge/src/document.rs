@@ -150,7 +150,7 @@ impl ConfigDocument {
 /// The view of `text` read with the provider's model list collapsed (see
 /// [`ConfigDocument::load_view`]); `Ok(None)` when the root is not an object.
 pub(crate) fn view_collapsed(text: &str) -> Result<Option<OpenClawView>, syntax::SyntaxError> {
-    let mut entries: Vec<(u32, Result<hfclaw_catalog::ConfigModel, String>)> = Vec::new();
+    let mut entries = crate::view::Collapsed::default();
     let mut element = |array: u32, entry: &Tree| {
         let read = <hfclaw_catalog::ConfigModel as serde::Deserialize>::deserialize(
             syntax::NodeDeserializer {
@@ -159,7 +159,13 @@ pub(crate) fn view_collapsed(text: &str) -> Result<Option<OpenClawView>, syntax:
                 id: entry.root(),
             },
         );
-        entries.push((array, read.map_err(|e| e.to_string())));
+        match read {
+            Ok(model) => {
+                entries.models.push(model);
+                entries.slots.push((array, None));
+            }
+            Err(e) => entries.slots.push((array, Some(e.to_string()))),
+        }
     };
     let tree = syntax::parse_collapsing(text, &crate::view::PROVIDER_MODELS_PATH, &mut element)?;
     if tree.node(tree.root()).kind != Kind::Object {

@@ -97,6 +97,23 @@ pub enum ProviderModels<'f> {
     Checked(&'f dyn Fn(&str) -> bool),
 }
 
+/// The elements of collapsed provider model lists (see [`OpenClawView::from_collapsed`]):
+/// one slot per element in text order, with the array it is in and why it could not be
+/// read; each slot without an error has its model in `models`, in the same order.
+#[derive(Debug, Default)]
+pub(crate) struct Collapsed {
+    pub models: Vec<ConfigModel>,
+    pub slots: Vec<(u32, Option<String>)>,
+}
+
+fn empty_id(i: usize) -> String {
+    format!("models.providers.huggingface.models[{i}] has an empty id; ignored")
+}
+
+fn unreadable(i: usize, e: impl std::fmt::Display) -> String {
+    format!("models.providers.huggingface.models[{i}] ignored: {e}")
+}
+
 /// The keys to `models.providers.huggingface.models`.
 pub(crate) const PROVIDER_MODELS_PATH: [&str; 4] = ["models", "providers", PROVIDER_ID, "models"];
 
@@ -282,12 +299,8 @@ impl OpenClawView {
     ) {
         match entry {
             Ok(model) if !model.id.is_empty() => provider.models.push(model),
-            Ok(_) => self.warn(format!(
-                "models.providers.huggingface.models[{i}] has an empty id; ignored"
-            )),
-            Err(e) => self.warn(format!(
-                "models.providers.huggingface.models[{i}] ignored: {e}"
-            )),
+            Ok(_) => self.warn(empty_id(i)),
+            Err(e) => self.warn(unreadable(i, e)),
         }
     }
 
@@ -356,21 +369,36 @@ impl OpenClawView {
     }
 
     /// [`OpenClawView::from_tree`] with every provider entry, of a tree parsed with the
-    /// provider's model list collapsed: `entries` are that list's elements as read, with
-    /// the id of the array they were in.
-    pub(crate) fn from_collapsed(
-        text: &str,
-        tree: &Tree,
-        entries: Vec<(u32, Result<ConfigModel, String>)>,
-    ) -> OpenClawView {
+    /// provider's model list collapsed into `entries`.
+    pub(crate) fn from_collapsed(text: &str, tree: &Tree, entries: Collapsed) -> OpenClawView {
         let mut view = OpenClawView::from_tree(text, tree, ProviderModels::Skip);
+        let Collapsed { mut models, slots } = entries;
         if let Some(list) = provider_list(text, tree)
             && let Some(mut provider) = view.provider.take()
         {
-            let mine = entries.into_iter().filter(|(array, _)| *array == list);
-            for (i, (_, entry)) in mine.enumerate() {
-                view.add_entry(&mut provider, i, entry);
+            // Warnings in the list's order, then the kept models in place (the list may
+            // be most of the config: never two vectors of it).
+            let mut keep = Vec::with_capacity(models.len());
+            let mut read = models.iter();
+            let mut i = 0;
+            for (array, error) in slots {
+                let mine = array == list;
+                match error {
+                    Some(e) if mine => view.warn(unreadable(i, e)),
+                    Some(_) => {}
+                    None => {
+                        let empty = read.next().is_none_or(|m| m.id.is_empty());
+                        if mine && empty {
+                            view.warn(empty_id(i));
+                        }
+                        keep.push(mine && !empty);
+                    }
+                }
+                i += usize::from(mine);
             }
+            let mut keep = keep.into_iter();
+            models.retain(|_| keep.next().unwrap_or(false));
+            provider.models = models;
             view.provider = Some(provider);
         }
         view

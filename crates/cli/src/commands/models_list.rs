@@ -23,8 +23,7 @@ pub fn run(ctx: &Context, args: &ListArgs) -> CliResult {
         .unwrap_or_default();
     let user = UserModels::from_view(&view);
     ctx.warn_ref_problems(&user);
-    let (catalog, retry) =
-        ctx.dated_catalog_from(&view, Cow::Owned(config), true, args.refresh)?;
+    let (catalog, retry) = ctx.dated_catalog_from(&view, Cow::Owned(config), true, args.refresh)?;
     ctx.report_catalog(&catalog, retry.as_ref());
     let filter = Filter {
         search: args.search.clone(),

@@ -1,8 +1,8 @@
 //! Rows of `hfclaw models list`: the merged catalog seen through the user's selection
 //! (default, fallbacks, aliases, allowlist), filtered and sorted.
 
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use std::borrow::Cow;
-use std::collections::{HashMap, HashSet};
 use std::fmt;
 
 use hfclaw_model_ref::{Aliases, ModelRef};
@@ -191,7 +191,7 @@ pub fn rows<'a>(catalog: &'a Catalog, selection: &Selection<'a>, filter: &Filter
     };
     // Router ids: every ref here is a Hugging Face one, whose ref is its router id behind
     // the same prefix.
-    let mut seen: HashSet<&str> = HashSet::new();
+    let mut seen: HashSet<&str> = HashSet::default();
     let mut out = Vec::new();
     let user_refs = selection
         .primary
@@ -247,7 +247,7 @@ struct Index<'a> {
 
 impl<'a> Index<'a> {
     fn of(selection: &Selection<'a>) -> Index<'a> {
-        let mut fallbacks = HashMap::new();
+        let mut fallbacks = HashMap::default();
         for (i, f) in selection.fallbacks.iter().enumerate() {
             fallbacks.entry(f).or_insert(i);
         }

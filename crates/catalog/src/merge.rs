@@ -5,8 +5,8 @@
 //! lacks (names, output limits, reasoning); config entries win over both for every field
 //! they set. Entries are keyed by exact id; order is config entries, then the rest by id.
 
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use std::borrow::Cow;
-use std::collections::HashMap;
 
 use hfclaw_model_ref::{ModelRef, Suffix};
 
@@ -69,7 +69,7 @@ impl Catalog {
         let mut catalog = Catalog {
             models: Vec::with_capacity(rest.len() + config.len()),
             config_len: 0,
-            config_index: HashMap::new(),
+            config_index: HashMap::default(),
             live: has_live,
             source: if has_live {
                 DataSource::Live { fetched_at: None }
@@ -81,7 +81,7 @@ impl Catalog {
         // Entries whose id an earlier entry took: a set, because a synced config may hold
         // thousands of entries and a linear check per entry would be quadratic.
         let repeated: Vec<bool> = {
-            let mut seen: std::collections::HashSet<&str> = std::collections::HashSet::new();
+            let mut seen: HashSet<&str> = HashSet::default();
             config.iter().map(|e| !seen.insert(e.id.as_str())).collect()
         };
         let entries: Box<dyn Iterator<Item = Cow<'_, ConfigModel>>> = match config {
@@ -104,8 +104,7 @@ impl Catalog {
             .enumerate()
             .map(|(i, m)| (m.id.clone(), i))
             .collect();
-        let config_ids: std::collections::HashSet<&str> =
-            catalog.models.iter().map(|m| m.id.as_str()).collect();
+        let config_ids: HashSet<&str> = catalog.models.iter().map(|m| m.id.as_str()).collect();
         let replaced: Vec<bool> = rest
             .iter()
             .map(|m| config_ids.contains(m.id.as_str()))

@@ -4,7 +4,7 @@
 //! alias); then aliases, matched case-insensitively; then a bare hub id, which gets the
 //! `huggingface/` prefix; then a foreign ref such as `openrouter/a/b`.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 use std::fmt;
 use std::sync::OnceLock;
 
@@ -14,10 +14,19 @@ use crate::{HUGGINGFACE_PREFIX, ModelRef, ParseError};
 #[derive(Debug, Clone, Default)]
 pub struct Aliases {
     entries: Vec<(ModelRef, String)>,
-    /// The first entry of each ref, built on the first [`Aliases::alias_of`]: `models
-    /// list` asks for every row's alias, and a config may hold hundreds of thousands
-    /// (an edit, which never asks, does not pay for it).
-    first: OnceLock<HashMap<ModelRef, usize>>,
+    /// The first entry of each ref by the hash of its text, built on the first
+    /// [`Aliases::alias_of`]: `models list` asks for every row's alias, and a config may
+    /// hold hundreds of thousands (an edit, which never asks, does not pay for it).
+    /// [`SHARED`] marks a hash two different refs have.
+    first: OnceLock<HashMap<u64, u32>>,
+}
+
+/// Two refs of the table share this hash: look them up one by one.
+const SHARED: u32 = u32::MAX;
+
+fn ref_hash(model_ref: &ModelRef) -> u64 {
+    use std::hash::BuildHasher;
+    rustc_hash::FxBuildHasher.hash_one(model_ref.as_str())
 }
 
 impl Aliases {
@@ -38,14 +47,22 @@ impl Aliases {
     /// The alias written for exactly this ref.
     pub fn alias_of(&self, model_ref: &ModelRef) -> Option<&str> {
         let first = self.first.get_or_init(|| {
-            let mut first = HashMap::with_capacity(self.entries.len());
+            let mut first: HashMap<u64, u32> =
+                HashMap::with_capacity_and_hasher(self.entries.len(), Default::default());
             for (i, (model_ref, _)) in self.entries.iter().enumerate() {
-                first.entry(model_ref.clone()).or_insert(i);
+                let at = first.entry(ref_hash(model_ref)).or_insert(i as u32);
+                if *at != SHARED && self.entries[*at as usize].0 != *model_ref {
+                    *at = SHARED;
+                }
             }
             first
         });
-        let &i = first.get(model_ref)?;
-        Some(self.entries[i].1.as_str())
+        let i = match *first.get(&ref_hash(model_ref))? {
+            SHARED => self.entries.iter().position(|(r, _)| r == model_ref)?,
+            i => i as usize,
+        };
+        let (found, alias) = &self.entries[i];
+        (found == model_ref).then_some(alias.as_str())
     }
 
     /// The refs whose alias matches `alias` case-insensitively, in config order.

@@ -215,6 +215,7 @@ pub fn rows<'a>(catalog: &'a Catalog, selection: &Selection<'a>, filter: &Filter
             out.push(row);
         }
     }
+    // The catalog's ids are unique: only the user's refs above can repeat one.
     for model in catalog.models() {
         if seen.contains(model.id.as_str()) {
             continue;
@@ -222,16 +223,17 @@ pub fn rows<'a>(catalog: &'a Catalog, selection: &Selection<'a>, filter: &Filter
         let Ok(model_ref) = ModelRef::from_router_id(&model.id) else {
             continue;
         };
-        seen.insert(&model.id);
-        let name = Cow::Owned(model_ref.to_string());
-        out.push(row(
-            name,
+        // The ref's own text goes in below (no copy; an empty `String` allocates nothing).
+        let mut row = row(
+            Cow::Owned(String::new()),
             &model_ref,
             Some(model),
             selection,
             &index,
             &as_of,
-        ));
+        );
+        row.model_ref = Cow::Owned(model_ref.into_string());
+        out.push(row);
     }
     out.retain(|r| keep(r, filter));
     out

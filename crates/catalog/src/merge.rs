@@ -25,7 +25,9 @@ pub struct Catalog {
     config_len: usize,
     /// The position of each config entry's id among those leading entries: lookups run
     /// once per row of `models list`, and a config may hold 100,000s of entries.
-    config_index: HashMap<String, usize>,
+    /// The config entries by a hash of their id (the ids are not copied: a synced config
+    /// may hold 200,000); [`SHARED`] marks a hash two ids have.
+    config_index: HashMap<u64, u32>,
     /// Whether live data (fresh or cached) took part in the merge.
     live: bool,
     /// Where the router data comes from.
@@ -98,16 +100,19 @@ impl Catalog {
             catalog.push_config_entry(entry, &rest);
         }
         catalog.config_len = catalog.models.len();
-        catalog.config_index = catalog
-            .models
-            .iter()
-            .enumerate()
-            .map(|(i, m)| (m.id.clone(), i))
-            .collect();
-        let config_ids: HashSet<&str> = catalog.models.iter().map(|m| m.id.as_str()).collect();
+        let mut index: HashMap<u64, u32> =
+            HashMap::with_capacity_and_hasher(catalog.config_len, Default::default());
+        for (i, model) in catalog.models.iter().enumerate() {
+            // Config ids are unique here (duplicates were skipped above).
+            index
+                .entry(id_hash(&model.id))
+                .and_modify(|at| *at = SHARED)
+                .or_insert(i as u32);
+        }
+        catalog.config_index = index;
         let replaced: Vec<bool> = rest
             .iter()
-            .map(|m| config_ids.contains(m.id.as_str()))
+            .map(|m| catalog.config_entry(&m.id).is_some())
             .collect();
         catalog.models.extend(
             rest.into_iter()
@@ -124,9 +129,18 @@ impl Catalog {
 
     /// The entry with exactly this id (router id, suffix included).
     pub fn get(&self, id: &str) -> Option<&Model> {
-        match self.config_index.get(id) {
-            Some(&i) => self.models.get(i),
+        match self.config_entry(id) {
+            Some(i) => self.models.get(i),
             None => find_sorted(&self.models[self.config_len..], id),
+        }
+    }
+
+    /// The position of the config entry with exactly this id.
+    fn config_entry(&self, id: &str) -> Option<usize> {
+        let config = &self.models[..self.config_len];
+        match *self.config_index.get(&id_hash(id))? {
+            SHARED => config.iter().position(|m| m.id == id),
+            i => (config.get(i as usize)?.id == id).then_some(i as usize),
         }
     }
 
@@ -205,6 +219,14 @@ impl Catalog {
         let model = apply_config(base, entry);
         self.models.push(model);
     }
+}
+
+/// Two config ids share this hash: look them up one by one.
+const SHARED: u32 = u32::MAX;
+
+fn id_hash(id: &str) -> u64 {
+    use std::hash::BuildHasher;
+    rustc_hash::FxBuildHasher.hash_one(id)
 }
 
 /// Sorts by id (case-insensitive) and drops later duplicates of an id. Sorts indices and

@@ -169,6 +169,11 @@ impl ModelRef {
         &self.raw
     }
 
+    /// The ref as written, without a copy.
+    pub fn into_string(self) -> String {
+        self.raw
+    }
+
     /// The same ref without its suffix.
     pub fn base(&self) -> ModelRef {
         self.with_suffix(None)

@@ -27,6 +27,10 @@ struct Writer<'a> {
     failures_since_warning: u64,
 }
 
+/// How long the writer lets rows gather after one arrives (a close or a read waits at
+/// most this much longer).
+const GATHER: Duration = Duration::from_millis(5);
+
 /// Runs until [`Message::Close`] or until every sender is gone; writes everything it can.
 pub(super) fn run(
     backend: Box<dyn Backend>,
@@ -48,8 +52,11 @@ pub(super) fn run(
         last_warning: None,
         failures_since_warning: 0,
     };
+    // Messages taken from the channel after a gather (see below), handled before waiting.
+    let mut queued = std::collections::VecDeque::new();
     loop {
         let message = match writer.deadline() {
+            _ if !queued.is_empty() => queued.pop_front(),
             Some(deadline) => {
                 match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
                     Ok(message) => Some(message),
@@ -74,6 +81,15 @@ pub(super) fn run(
                 writer.push(*row);
                 if writer.pending.len() >= options.batch_max {
                     writer.write_if_due();
+                }
+                // Under load rows come one per request: waking up for each one cost a
+                // busy 2-core gateway a quarter of its throughput. Let them gather a
+                // moment, then take all that came (at most the channel's capacity).
+                if queued.is_empty() {
+                    std::thread::sleep(GATHER);
+                    while let Ok(message) = rx.try_recv() {
+                        queued.push_back(message);
+                    }
                 }
             }
             Some(Message::Run(job)) => {

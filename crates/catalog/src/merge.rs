@@ -213,10 +213,26 @@ impl Catalog {
                 return;
             }
         };
-        let base = find_sorted(rest, model_ref.model_id())
-            .map(|m| with_suffix(m, model_ref.suffix()))
-            .unwrap_or_else(|| skeleton(&entry.id));
-        let model = apply_config(base, entry);
+        let Some(base) = find_sorted(rest, model_ref.model_id()) else {
+            // Only the config knows it: the skeleton's name and input where the entry sets
+            // none, made after the entry is applied (a synced config's 200,000 entries
+            // would otherwise allocate and derive each one only to replace it).
+            let sets_name = entry.name.as_ref().is_some_and(|n| !n.trim().is_empty());
+            let sets_input = entry.input.is_some();
+            let mut model = apply_config(
+                Model::unknown(String::new(), String::new(), Source::Live),
+                entry,
+            );
+            if !sets_name {
+                model.name = derive_name(&model.id);
+            }
+            if !sets_input {
+                model.input = vec!["text".to_owned()];
+            }
+            self.models.push(model);
+            return;
+        };
+        let model = apply_config(with_suffix(base, model_ref.suffix()), entry);
         self.models.push(model);
     }
 }
@@ -317,13 +333,6 @@ fn by_id_ignoring_case(a: &str, b: &str) -> std::cmp::Ordering {
         }
     }
     x.len().cmp(&y.len()).then_with(|| a.cmp(b))
-}
-
-fn skeleton(id: &str) -> Model {
-    Model {
-        input: vec!["text".to_owned()],
-        ..Model::unknown(id.to_owned(), derive_name(id), Source::Live)
-    }
 }
 
 /// Live data over a built-in entry (or over nothing, for a model only the router knows).

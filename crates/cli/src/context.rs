@@ -13,7 +13,7 @@ use hfclaw_catalog::checks::check_ref;
 use hfclaw_catalog::listing::Selection;
 use hfclaw_catalog::{Catalog, ConfigModel, DataSource, builtin};
 use hfclaw_config_merge::{
-    ConfigDocument, ConfigPaths, EditOutcome, Editor, OpenClawView, ProviderModels,
+    AgentModelEntry, ConfigDocument, ConfigPaths, EditOutcome, Editor, OpenClawView, ProviderModels,
 };
 use hfclaw_model_ref::{Aliases, ModelRef, Via, resolve};
 use hfclaw_router_client::discovery::format_age;
@@ -593,6 +593,12 @@ pub struct UserModels<'a> {
 impl<'a> UserModels<'a> {
     /// Parses the refs of a config view; unparseable ones become problems, not errors.
     pub fn from_view(view: &'a OpenClawView) -> UserModels<'a> {
+        UserModels::from_view_and(view, &view.models)
+    }
+
+    /// [`UserModels::from_view`] with `agents.defaults.models` given apart: a caller that
+    /// took them out of a big config's view can drop them once they are read here.
+    pub fn from_view_and(view: &'a OpenClawView, models: &[AgentModelEntry]) -> UserModels<'a> {
         let mut user = UserModels::default();
         let mut parse = |what: &str, text: &str| match text.parse::<ModelRef>() {
             Ok(r) => Some(r),
@@ -609,7 +615,7 @@ impl<'a> UserModels<'a> {
             .collect();
         let mut aliases = Aliases::new();
         let mut allowlist = Vec::new();
-        for entry in &view.models {
+        for entry in models {
             if let Some(model_ref) = parse("agents.defaults.models key", &entry.key) {
                 if let Some(alias) = &entry.alias {
                     aliases.insert(model_ref.clone(), alias.clone());

@@ -21,7 +21,10 @@ pub fn run(ctx: &Context, args: &ListArgs) -> CliResult {
         .as_mut()
         .map(|p| std::mem::take(&mut p.models))
         .unwrap_or_default();
-    let user = UserModels::from_view(&view);
+    // The aliases are read into `user`: not kept twice.
+    let aliases = std::mem::take(&mut view.models);
+    let user = UserModels::from_view_and(&view, &aliases);
+    drop(aliases);
     ctx.warn_ref_problems(&user);
     let (catalog, retry) = ctx.dated_catalog_from(&view, Cow::Owned(config), true, args.refresh)?;
     ctx.report_catalog(&catalog, retry.as_ref());

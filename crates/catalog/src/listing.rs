@@ -151,7 +151,9 @@ pub struct Row<'a> {
     /// the router's list; `None` when unknown.
     pub as_of: Option<Cow<'a, str>>,
     /// Labels.
-    pub tags: Vec<Tag>,
+    /// Labels (a listing may hold 100,000s of rows, most labelled alike: common sets are
+    /// borrowed from constants).
+    pub tags: Cow<'a, [Tag]>,
 }
 
 impl Row<'_> {
@@ -175,7 +177,7 @@ impl Row<'_> {
             free: self.free,
             reasoning: self.reasoning,
             source: self.source,
-            tags: self.tags,
+            tags: Cow::Owned(self.tags.into_owned()),
         }
     }
 }
@@ -292,7 +294,7 @@ fn row<'a>(
     as_of: &Option<Cow<'a, str>>,
 ) -> Row<'a> {
     let alias = selection.aliases.alias_of(model_ref);
-    let mut tags = Vec::new();
+    let mut tags = TagBuf::default();
     if selection.primary == Some(model_ref) {
         tags.push(Tag::Default);
     }
@@ -341,7 +343,7 @@ fn row<'a>(
             input: Cow::Borrowed(&[]),
             source: Source::Config,
             as_of: None,
-            tags,
+            tags: tags.into_cow(),
         };
     };
     if model.available == Some(false) {
@@ -382,7 +384,43 @@ fn row<'a>(
         input: Cow::Borrowed(&model.input),
         source: model.source,
         as_of,
-        tags,
+        tags: tags.into_cow(),
+    }
+}
+
+/// A row's tags while they are gathered (at most one of each kind: five).
+#[derive(Default)]
+struct TagBuf {
+    tags: [Option<Tag>; 6],
+    len: usize,
+}
+
+impl TagBuf {
+    fn push(&mut self, tag: Tag) {
+        if let Some(slot) = self.tags.get_mut(self.len) {
+            *slot = Some(tag);
+            self.len += 1;
+        }
+    }
+
+    /// The tags, borrowed when they are one of the common sets.
+    fn into_cow(self) -> Cow<'static, [Tag]> {
+        const COMMON: [&[Tag]; 6] = [
+            &[],
+            &[Tag::Configured],
+            &[Tag::Alias, Tag::Configured],
+            &[Tag::Alias],
+            &[Tag::NotServed],
+            &[Tag::Configured, Tag::NotServed],
+        ];
+        let tags = &self.tags[..self.len];
+        let same = |common: &[Tag]| {
+            common.len() == tags.len() && common.iter().zip(tags).all(|(a, b)| Some(*a) == *b)
+        };
+        match COMMON.into_iter().find(|common| same(common)) {
+            Some(common) => Cow::Borrowed(common),
+            None => Cow::Owned(tags.iter().flatten().copied().collect()),
+        }
     }
 }
 

@@ -479,5 +479,5 @@ fn listing_of_a_pinned_ref_shows_only_that_provider() {
     let got = rows(&catalog, &selection, &Filter::default());
     assert_eq!(got[0].providers, ["novita"]);
     assert_eq!(got[0].context_window, Some(64000));
-    assert_eq!(got[0].tags, [Tag::Default]);
+    assert_eq!(*got[0].tags, [Tag::Default]);
 }

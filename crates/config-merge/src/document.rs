@@ -159,13 +159,7 @@ pub(crate) fn view_collapsed(text: &str) -> Result<Option<OpenClawView>, syntax:
                 id: entry.root(),
             },
         );
-        match read {
-            Ok(model) => {
-                entries.models.push(model);
-                entries.slots.push((array, None));
-            }
-            Err(e) => entries.slots.push((array, Some(e.to_string()))),
-        }
+        entries.push(array, read.map_err(|e| e.to_string()));
     };
     let tree = syntax::parse_collapsing(text, &crate::view::PROVIDER_MODELS_PATH, &mut element)?;
     if tree.node(tree.root()).kind != Kind::Object {

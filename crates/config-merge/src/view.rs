@@ -102,8 +102,30 @@ pub enum ProviderModels<'f> {
 /// read; each slot without an error has its model in `models`, in the same order.
 #[derive(Debug, Default)]
 pub(crate) struct Collapsed {
+    /// The entries read, in text order.
     pub models: Vec<ConfigModel>,
-    pub slots: Vec<(u32, Option<String>)>,
+    /// Runs of elements: the array's id and how many elements in a row are in it.
+    pub runs: Vec<(u32, usize)>,
+    /// The elements (counted over all runs) that could not be read, and why.
+    pub errors: Vec<(usize, String)>,
+    /// Elements so far.
+    pub count: usize,
+}
+
+impl Collapsed {
+    /// One more element of `array`: `read` is the entry, or why it could not be read.
+    pub fn push(&mut self, array: u32, read: Result<ConfigModel, String>) {
+        let element = self.count;
+        self.count += 1;
+        match self.runs.last_mut() {
+            Some((last, n)) if *last == array => *n += 1,
+            _ => self.runs.push((array, 1)),
+        }
+        match read {
+            Ok(model) => self.models.push(model),
+            Err(e) => self.errors.push((element, e)),
+        }
+    }
 }
 
 fn empty_id(i: usize) -> String {
@@ -176,7 +198,16 @@ impl OpenClawView {
             },
             Some(_) => view.warn("agents.defaults.models is not an object"),
         }
-        view.allowlist = allowlist(root);
+        // The tree's reader has read the keys into `view.models` (first place each).
+        let keys = || {
+            view.models
+                .iter()
+                .map(|e| e.key.clone())
+                .filter(|k| !k.trim().is_empty())
+                .collect()
+        };
+        let allowlist = allowlist_with(root, read_models.is_some().then_some(&keys as _));
+        view.allowlist = allowlist;
         if let Some(Value::Object(providers)) = root.pointer("/models/providers") {
             view.providers = providers.keys().cloned().collect();
         }
@@ -372,7 +403,12 @@ impl OpenClawView {
     /// provider's model list collapsed into `entries`.
     pub(crate) fn from_collapsed(text: &str, tree: &Tree, entries: Collapsed) -> OpenClawView {
         let mut view = OpenClawView::from_tree(text, tree, ProviderModels::Skip);
-        let Collapsed { mut models, slots } = entries;
+        let Collapsed {
+            mut models,
+            runs,
+            errors,
+            ..
+        } = entries;
         if let Some(list) = provider_list(text, tree)
             && let Some(mut provider) = view.provider.take()
         {
@@ -380,21 +416,25 @@ impl OpenClawView {
             // be most of the config: never two vectors of it).
             let mut keep = Vec::with_capacity(models.len());
             let mut read = models.iter();
-            let mut i = 0;
-            for (array, error) in slots {
+            let mut errors = errors.into_iter().peekable();
+            let (mut element, mut i) = (0, 0);
+            for (array, count) in runs {
                 let mine = array == list;
-                match error {
-                    Some(e) if mine => view.warn(unreadable(i, e)),
-                    Some(_) => {}
-                    None => {
-                        let empty = read.next().is_none_or(|m| m.id.is_empty());
-                        if mine && empty {
-                            view.warn(empty_id(i));
+                for _ in 0..count {
+                    match errors.next_if(|(at, _)| *at == element) {
+                        Some((_, e)) if mine => view.warn(unreadable(i, e)),
+                        Some(_) => {}
+                        None => {
+                            let empty = read.next().is_none_or(|m| m.id.is_empty());
+                            if mine && empty {
+                                view.warn(empty_id(i));
+                            }
+                            keep.push(mine && !empty);
                         }
-                        keep.push(mine && !empty);
                     }
+                    element += 1;
+                    i += usize::from(mine);
                 }
-                i += usize::from(mine);
             }
             let mut keep = keep.into_iter();
             models.retain(|_| keep.next().unwrap_or(false));
@@ -499,6 +539,8 @@ enum Part {
     KeysAnd(&'static str),
     /// Of an object, every key (with `null` values).
     Keys,
+    /// Only the type: an object reads as `{}` (its members are read elsewhere).
+    TypeOnly,
 }
 
 const READ: &[(&str, Part)] = &[
@@ -508,8 +550,8 @@ const READ: &[(&str, Part)] = &[
             "defaults",
             Part::Members(&[
                 ("model", Part::All),
-                // Read in place by `read_models_tree`; the keys are the allowlist.
-                ("models", Part::Keys),
+                // Read in place by `read_models_tree` (its keys are the allowlist).
+                ("models", Part::TypeOnly),
                 ("modelPolicy", Part::All),
             ]),
         )]),
@@ -559,6 +601,7 @@ fn read_part(text: &str, tree: &Tree, id: u32, part: &Part, skip: u32) -> Value 
     match (tree.node(id).kind, part) {
         (_, Part::All) => tree.to_value_skipping(text, id, skip),
         (Kind::Object, Part::Members(parts)) => read_parts(text, tree, id, parts, skip),
+        (Kind::Object, Part::TypeOnly) => Value::Object(Map::new()),
         (Kind::Object, Part::Keys) => Value::Object(
             tree.children(id)
                 .filter_map(|child| Some((tree.key(text, child)?, Value::Null)))
@@ -599,6 +642,12 @@ const CONTAINERS: [(&str, &str); 7] = [
 /// OpenClaw 2026.9's rule: `modelPolicy.allow` if present; else, before the migration, the
 /// non-blank keys of `agents.defaults.models`; else nothing (all allowed).
 pub(crate) fn allowlist(root: &Value) -> Option<Allowlist> {
+    allowlist_with(root, None)
+}
+
+/// [`allowlist`], with the keys of `agents.defaults.models` from `keys` when given (the
+/// tree's reader, whose `root` holds that object empty).
+fn allowlist_with(root: &Value, keys: Option<&dyn Fn() -> Vec<String>>) -> Option<Allowlist> {
     let defaults = root.pointer("/agents/defaults")?;
     let policy = defaults.get("modelPolicy");
     if let Some(allow) = policy.and_then(|p| p.get("allow")) {
@@ -621,13 +670,15 @@ pub(crate) fn allowlist(root: &Value) -> Option<Allowlist> {
     if migrated || policy.is_some() {
         return None;
     }
-    let entries: Vec<String> = defaults
-        .get("models")?
-        .as_object()?
-        .keys()
-        .filter(|k| !k.trim().is_empty())
-        .cloned()
-        .collect();
+    let models = defaults.get("models")?.as_object()?;
+    let entries: Vec<String> = match keys {
+        Some(keys) => keys(),
+        None => models
+            .keys()
+            .filter(|k| !k.trim().is_empty())
+            .cloned()
+            .collect(),
+    };
     (!entries.is_empty()).then_some(Allowlist {
         entries,
         location: AllowlistLocation::ModelsMap,

@@ -21,7 +21,9 @@ pub fn run(ctx: &Context, args: &ListArgs) -> CliResult {
         .as_mut()
         .map(|p| std::mem::take(&mut p.models))
         .unwrap_or_default();
-    // The aliases are read into `user`: not kept twice.
+    // The aliases are read into `user`, which also holds the allowlist's refs: neither is
+    // kept twice (a synced config may hold tens of thousands).
+    view.allowlist = None;
     let aliases = std::mem::take(&mut view.models);
     let user = UserModels::from_view_and(&view, &aliases);
     drop(aliases);

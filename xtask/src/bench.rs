@@ -500,20 +500,7 @@ fn cli_usage_wall(hfclaw: &Path, ledger: &str, extra: &[&str], home: &Path) -> R
 }
 
 fn cli_peak_rss(runner: &Path, hfclaw: &Path, args: &[&str], home: &Path) -> Result<Measurement> {
-    let rss_of = |program: &Path, args: &[&str]| -> Result<f64> {
-        let output = Command::new(runner)
-            .arg("rss")
-            .arg("--")
-            .arg(program)
-            .args(args)
-            .env("HOME", home)
-            .output()?;
-        if !output.status.success() {
-            return Err(String::from_utf8_lossy(&output.stderr).into_owned().into());
-        }
-        let kib: f64 = String::from_utf8_lossy(&output.stdout).trim().parse()?;
-        Ok(kib / 1024.0)
-    };
+    let rss_of = |program: &Path, args: &[&str]| peak_rss_mib(runner, program, args, home);
     Ok(Measurement {
         name: format!("`hfclaw {}` peak RSS", args[3..].join(" ")),
         value: rss_of(hfclaw, args)?,

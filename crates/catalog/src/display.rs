@@ -83,6 +83,19 @@ pub fn write_prices(out: &mut String, input: f64, output: f64) {
     write_price(out, output);
 }
 
+/// A count with thousands separators: `1234567` → `1,234,567`.
+pub fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
 /// Tokens per second, e.g. `48.3`.
 pub fn throughput(tokens_per_second: f64) -> String {
     format!("{tokens_per_second:.1}")

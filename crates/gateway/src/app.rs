@@ -76,12 +76,12 @@ pub struct Exchange {
     pub streamed: bool,
 }
 
-#[cfg(test)]
 impl Exchange {
-    /// A request of `api` that answered nothing yet, 120 ms long (for tests).
-    pub fn for_test(api: Api) -> Exchange {
+    /// A request of `api` that arrived `at` and has answered nothing yet (no model, usage
+    /// or error): the caller fills in what it learned.
+    pub fn unanswered(at: SystemTime, api: Api, total: Duration) -> Exchange {
         Exchange {
-            at: std::time::UNIX_EPOCH,
+            at,
             api,
             key: None,
             requested: None,
@@ -94,9 +94,15 @@ impl Exchange {
             cost_usd: None,
             cost_estimated: false,
             ttfb: None,
-            total: Duration::from_millis(120),
+            total,
             streamed: false,
         }
+    }
+
+    /// A request of `api` that answered nothing yet, 120 ms long (for tests).
+    #[cfg(test)]
+    pub fn for_test(api: Api) -> Exchange {
+        Exchange::unanswered(std::time::UNIX_EPOCH, api, Duration::from_millis(120))
     }
 }
 

@@ -40,21 +40,10 @@ struct Ticket {
 impl Ticket {
     fn exchange(&self) -> Exchange {
         Exchange {
-            at: self.at,
-            api: self.api,
             key: self.key.clone(),
             requested: self.requested.clone(),
-            answered: None,
-            provider: None,
-            fallback: None,
-            skipped: Vec::new(),
-            error: None,
-            usage: None,
-            cost_usd: None,
-            cost_estimated: false,
-            ttfb: None,
-            total: self.started.elapsed(),
             streamed: self.streamed,
+            ..Exchange::unanswered(self.at, self.api, self.started.elapsed())
         }
     }
 }

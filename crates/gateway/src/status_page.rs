@@ -11,6 +11,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use axum::extract::State;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
+use hfclaw_catalog::display::thousands;
 use hfclaw_model_ref::{HUGGINGFACE_PREFIX, ModelRef};
 
 use crate::activity::{DayTotals, Recent, RouterSeen, View};
@@ -514,18 +515,6 @@ fn ellipsize(text: &str, max: usize) -> String {
         .rev()
         .collect();
     format!("…{tail}")
-}
-
-fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }
 
 fn usd(amount: f64) -> String {

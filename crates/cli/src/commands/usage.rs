@@ -8,6 +8,7 @@ use hfclaw_accounting::time::{
     ACCEPTED_TIME_FORMS, format_minute, from_unix_ms, parse_time, start_of_day, unix_ms,
 };
 use hfclaw_accounting::{BudgetScope, Budgets, Counts, GroupBy, Ledger, Totals, format_usd};
+use hfclaw_catalog::display::thousands;
 use serde_json::{Map, Value, json};
 
 use crate::args::{UsageArgs, UsageBy};
@@ -223,19 +224,6 @@ fn cells(group: &str, c: &Counts) -> [String; 7] {
         format_usd(c.cost_usd, false),
         estimated,
     ]
-}
-
-/// `1234567` → `1,234,567`.
-fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }
 
 #[cfg(test)]

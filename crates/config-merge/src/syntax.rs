@@ -555,13 +555,7 @@ impl<'de> serde::Deserializer<'de> for NodeDeserializer<'de> {
                 text: self.text,
                 next: self.tree.first(self.id),
             }),
-            Kind::Object => visitor.visit_map(MapAccess {
-                tree: self.tree,
-                text: self.text,
-                next: self.tree.first(self.id),
-                current: NONE,
-                shadowed: self.tree.shadowed(self.text, self.id),
-            }),
+            Kind::Object => visitor.visit_map(MapAccess::new(self.tree, self.text, self.id)),
         }
     }
 
@@ -613,10 +607,76 @@ impl<'t> serde::de::SeqAccess<'t> for SeqAccess<'t> {
 struct MapAccess<'t> {
     tree: &'t Tree,
     text: &'t str,
-    next: u32,
+    members: Members<'t>,
     current: u32,
-    /// Members overridden by a later duplicate key.
-    shadowed: Vec<u32>,
+}
+
+/// The members of an object a [`MapAccess`] visits, without those a later duplicate key
+/// overrides (the later one wins).
+#[expect(
+    clippy::large_enum_variant,
+    reason = "lives on the stack for one object's visit; boxing it would allocate per entry"
+)]
+enum Members<'t> {
+    /// Up to [`SMALL`] members with plain keys (model entries, 100,000s in a synced
+    /// config): read once, kept here, nothing allocated. A set bit of `shadowed` skips
+    /// that member.
+    Small {
+        keys: [(u32, &'t str); SMALL],
+        len: usize,
+        at: usize,
+        shadowed: u16,
+    },
+    /// Any other object: its members in order, and those overridden.
+    Large { next: u32, shadowed: Vec<u32> },
+}
+
+/// The most members [`Members::Small`] holds.
+const SMALL: usize = 16;
+
+impl<'t> MapAccess<'t> {
+    fn new(tree: &'t Tree, text: &'t str, id: u32) -> MapAccess<'t> {
+        let members = match Members::small(tree, text, id) {
+            Some(small) => small,
+            None => Members::Large {
+                next: tree.first(id),
+                shadowed: tree.shadowed(text, id),
+            },
+        };
+        MapAccess {
+            tree,
+            text,
+            members,
+            current: NONE,
+        }
+    }
+}
+
+impl<'t> Members<'t> {
+    fn small(tree: &'t Tree, text: &'t str, id: u32) -> Option<Members<'t>> {
+        let mut keys = [(NONE, ""); SMALL];
+        let mut len = 0;
+        for m in tree.children(id) {
+            let node = tree.node(m);
+            if len == SMALL || node.key_escaped() {
+                return None;
+            }
+            keys[len] = (m, key_raw(text, node));
+            len += 1;
+        }
+        let mut shadowed = 0u16;
+        for (i, (_, key)) in keys[..len].iter().enumerate() {
+            if keys[i + 1..len].iter().any(|(_, other)| other == key) {
+                shadowed |= 1 << i;
+            }
+        }
+        Some(Members::Small {
+            keys,
+            len,
+            at: 0,
+            shadowed,
+        })
+    }
 }
 
 impl<'t> serde::de::MapAccess<'t> for MapAccess<'t> {
@@ -626,23 +686,45 @@ impl<'t> serde::de::MapAccess<'t> for MapAccess<'t> {
         &mut self,
         seed: K,
     ) -> Result<Option<K::Value>, Self::Error> {
-        while self.next != NONE && self.shadowed.contains(&self.next) {
-            self.next = self.tree.node(self.next).next;
-        }
-        if self.next == NONE {
-            return Ok(None);
-        }
-        self.current = self.next;
-        let node = self.tree.node(self.current);
-        self.next = node.next;
-        if node.key_escaped() {
-            let key = self.tree.key(self.text, self.current).unwrap_or_default();
-            seed.deserialize(serde::de::value::StringDeserializer::new(key))
-                .map(Some)
-        } else {
-            let key = key_raw(self.text, node);
-            seed.deserialize(serde::de::value::BorrowedStrDeserializer::new(key))
-                .map(Some)
+        match &mut self.members {
+            Members::Small {
+                keys,
+                len,
+                at,
+                shadowed,
+            } => {
+                while *at < *len && *shadowed & (1 << *at) != 0 {
+                    *at += 1;
+                }
+                if *at == *len {
+                    return Ok(None);
+                }
+                let (member, key) = keys[*at];
+                *at += 1;
+                self.current = member;
+                seed.deserialize(serde::de::value::BorrowedStrDeserializer::new(key))
+                    .map(Some)
+            }
+            Members::Large { next, shadowed } => {
+                while *next != NONE && shadowed.contains(next) {
+                    *next = self.tree.node(*next).next;
+                }
+                if *next == NONE {
+                    return Ok(None);
+                }
+                self.current = *next;
+                let node = self.tree.node(self.current);
+                *next = node.next;
+                if node.key_escaped() {
+                    let key = self.tree.key(self.text, self.current).unwrap_or_default();
+                    seed.deserialize(serde::de::value::StringDeserializer::new(key))
+                        .map(Some)
+                } else {
+                    let key = key_raw(self.text, node);
+                    seed.deserialize(serde::de::value::BorrowedStrDeserializer::new(key))
+                        .map(Some)
+                }
+            }
         }
     }
 
@@ -666,8 +748,8 @@ impl Tree {
             .map(|m| (m, self.key_str(text, m).unwrap_or_default()))
             .collect();
         let mut shadowed = Vec::new();
-        if members.len() <= 16 {
-            // Small objects (model entries): pairwise is cheaper than hashing.
+        if members.len() <= SMALL {
+            // Small objects: pairwise is cheaper than hashing.
             for (i, (a, key)) in members.iter().enumerate() {
                 if members[i + 1..].iter().any(|(_, other)| other == key) {
                     shadowed.push(*a);
@@ -1555,6 +1637,38 @@ mod tests {
                 "{text}"
             );
         }
+    }
+
+    #[test]
+    fn deserializing_keeps_the_last_of_duplicate_keys_in_small_and_large_objects() {
+        let many: String = (0..20).map(|i| format!("k{i}: {i}, ")).collect();
+        for text in [
+            "{id: 5, name: 'x', id: 'a/b', name: 'y'}",
+            "{'id': 1, \"id\": 2, i\\u0064: 3}",
+            "{a: {b: 1, b: {c: 2, c: 3}}, a: {b: 4}}",
+            &format!("{{ {many} k3: 'again', k19: null }}"),
+        ] {
+            let tree = parse(text).unwrap();
+            let read: Value = serde::Deserialize::deserialize(NodeDeserializer {
+                tree: &tree,
+                text,
+                id: tree.root(),
+            })
+            .unwrap();
+            assert_eq!(read, json5::from_str::<Value>(text).unwrap(), "{text}");
+        }
+        // A model entry: the first `id` (of the wrong type) is overridden, not read.
+        let text = "{id: 5, name: 'x', id: 'a/b', name: 'y', contextWindow: 8}";
+        let tree = parse(text).unwrap();
+        let entry: hfclaw_catalog::ConfigModel =
+            serde::Deserialize::deserialize(NodeDeserializer {
+                tree: &tree,
+                text,
+                id: tree.root(),
+            })
+            .unwrap();
+        assert_eq!((entry.id.as_str(), entry.name.as_deref()), ("a/b", Some("y")));
+        assert_eq!(entry.context_window, Some(8));
     }
 
     #[test]

@@ -359,8 +359,11 @@ impl OpenClawView {
     /// first place and its last value.
     fn read_models_tree(&mut self, text: &str, tree: &Tree, id: u32) {
         let mut order: Vec<(std::borrow::Cow<'_, str>, u32)> = Vec::new();
-        let mut index: std::collections::HashMap<std::borrow::Cow<'_, str>, usize> =
-            std::collections::HashMap::new();
+        // The user's own keys: a fast hash, sized once.
+        let members = tree.children(id).count();
+        let mut index: rustc_hash::FxHashMap<std::borrow::Cow<'_, str>, usize> =
+            rustc_hash::FxHashMap::with_capacity_and_hasher(members, Default::default());
+        order.reserve(members);
         for child in tree.children(id) {
             let Some(key) = tree.key_str(text, child) else {
                 continue;

@@ -150,7 +150,6 @@ pub struct Row<'a> {
     /// When the data was taken: the snapshot's date for built-in data, the fetch time for
     /// the router's list; `None` when unknown.
     pub as_of: Option<Cow<'a, str>>,
-    /// Labels.
     /// Labels (a listing may hold 100,000s of rows, most labelled alike: common sets are
     /// borrowed from constants).
     pub tags: Cow<'a, [Tag]>,
@@ -185,60 +184,95 @@ impl Row<'_> {
 /// The rows of `models list`: the user's refs first (default, fallbacks, allowlist, config
 /// entries), then the catalog by id; filtered.
 pub fn rows<'a>(catalog: &'a Catalog, selection: &Selection<'a>, filter: &Filter) -> Vec<Row<'a>> {
-    let index = Index::of(selection);
-    // The built-in date is a constant: most rows borrow it.
-    let as_of = match catalog.data_source() {
-        DataSource::BuiltIn => Some(Cow::Borrowed(builtin::AS_OF)),
-        source => source.as_of().map(Cow::Owned),
-    };
-    // Router ids: every ref here is a Hugging Face one, whose ref is its router id behind
-    // the same prefix.
-    let mut seen: HashSet<&str> = HashSet::default();
-    let mut out = Vec::new();
-    let user_refs = selection
-        .primary
-        .into_iter()
-        .chain(selection.fallbacks)
-        .chain(selection.allowlist)
-        .filter(|r| r.is_huggingface());
-    for model_ref in user_refs {
-        if seen.insert(model_ref.router_model_id()) {
-            let name = Cow::Borrowed(model_ref.as_str());
-            let row = match catalog.model_view(model_ref) {
-                Some(Cow::Borrowed(model)) => {
-                    row(name, model_ref, Some(model), selection, &index, &as_of)
-                }
-                // A suffix's view of a model, made for this row.
-                Some(Cow::Owned(model)) => {
-                    row(name, model_ref, Some(&model), selection, &index, &as_of).into_owned()
-                }
-                None => row(name, model_ref, None, selection, &index, &as_of),
-            };
-            out.push(row);
+    Listing::new(catalog, selection, filter).rows().collect()
+}
+
+/// The listing of [`rows`] without the rows: they are made as they are visited (each a
+/// few hundred bytes; a synced config lists 100,000s), so a table can be measured and
+/// written in two passes, and JSON streamed, without holding them all.
+pub struct Listing<'a> {
+    catalog: &'a Catalog,
+    selection: Selection<'a>,
+    filter: Filter,
+    index: Index<'a>,
+    as_of: Option<Cow<'a, str>>,
+    /// The user's Hugging Face refs, each router id once, in order.
+    user_refs: Vec<&'a ModelRef>,
+    /// Their router ids: the catalog's rows skip these.
+    seen: HashSet<&'a str>,
+}
+
+impl<'a> Listing<'a> {
+    /// The listing of `catalog` through `selection`, filtered by `filter`.
+    pub fn new(catalog: &'a Catalog, selection: &Selection<'a>, filter: &Filter) -> Listing<'a> {
+        // The built-in date is a constant: most rows borrow it.
+        let as_of = match catalog.data_source() {
+            DataSource::BuiltIn => Some(Cow::Borrowed(builtin::AS_OF)),
+            source => source.as_of().map(Cow::Owned),
+        };
+        // Router ids: every ref here is a Hugging Face one, whose ref is its router id
+        // behind the same prefix.
+        let mut seen: HashSet<&str> = HashSet::default();
+        let user_refs = selection
+            .primary
+            .into_iter()
+            .chain(selection.fallbacks)
+            .chain(selection.allowlist)
+            .filter(|r| r.is_huggingface() && seen.insert(r.router_model_id()))
+            .collect();
+        Listing {
+            catalog,
+            selection: *selection,
+            filter: filter.clone(),
+            index: Index::of(selection),
+            as_of,
+            user_refs,
+            seen,
         }
     }
-    // The catalog's ids are unique: only the user's refs above can repeat one.
-    for model in catalog.models() {
-        if seen.contains(model.id.as_str()) {
-            continue;
+
+    /// The rows, made afresh by each call.
+    pub fn rows(&self) -> impl Iterator<Item = Row<'a>> + Clone + '_ {
+        let users = self.user_refs.iter().map(|model_ref| self.user_row(model_ref));
+        // The catalog's ids are unique: only the user's refs above can repeat one.
+        let catalog = self
+            .catalog
+            .models()
+            .iter()
+            .filter(|model| !self.seen.contains(model.id.as_str()))
+            .filter_map(|model| self.catalog_row(model));
+        users
+            .chain(catalog)
+            .filter(|row| keep(row, &self.filter))
+    }
+
+    fn user_row(&self, model_ref: &'a ModelRef) -> Row<'a> {
+        let (selection, index, as_of) = (&self.selection, &self.index, &self.as_of);
+        let name = Cow::Borrowed(model_ref.as_str());
+        match self.catalog.model_view(model_ref) {
+            Some(Cow::Borrowed(model)) => row(name, model_ref, Some(model), selection, index, as_of),
+            // A suffix's view of a model, made for this row.
+            Some(Cow::Owned(model)) => {
+                row(name, model_ref, Some(&model), selection, index, as_of).into_owned()
+            }
+            None => row(name, model_ref, None, selection, index, as_of),
         }
-        let Ok(model_ref) = ModelRef::from_router_id(&model.id) else {
-            continue;
-        };
+    }
+
+    fn catalog_row(&self, model: &'a Model) -> Option<Row<'a>> {
+        let model_ref = ModelRef::from_router_id(&model.id).ok()?;
         // The ref's own text goes in below (no copy; an empty `String` allocates nothing).
         let mut row = row(
             Cow::Owned(String::new()),
             &model_ref,
             Some(model),
-            selection,
-            &index,
-            &as_of,
+            &self.selection,
+            &self.index,
+            &self.as_of,
         );
         row.model_ref = Cow::Owned(model_ref.into_string());
-        out.push(row);
+        Some(row)
     }
-    out.retain(|r| keep(r, filter));
-    out
 }
 
 /// The selection's lists as lookups: every row asks them, and a config may name hundreds

@@ -79,9 +79,11 @@ pub fn print_data(text: &str) -> Result<(), CliError> {
 }
 
 /// Writes data to stdout through a buffer, for output too large to build as one string
-/// first; a closed pipe is not an error, as for [`print_data`].
+/// first; a closed pipe is not an error, as for [`print_data`]. The data carries no
+/// styles, so it goes to stdout as is: anstream would scan every byte for escapes to strip
+/// (6% of `models list` on a 50 MB config).
 pub fn write_data(write: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> Result<(), CliError> {
-    let mut out = io::BufWriter::with_capacity(1 << 16, anstream::stdout().lock());
+    let mut out = io::BufWriter::with_capacity(1 << 16, io::stdout().lock());
     match write(&mut out).and_then(|()| out.flush()) {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
@@ -89,8 +91,8 @@ pub fn write_data(write: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> Resul
     }
 }
 
-/// The cells of one table row, written into one reused buffer: a table of 100,000s of
-/// rows then allocates nothing per cell.
+/// The cells of a table, all rows' in one buffer: a table of 100,000s of rows then
+/// allocates nothing per cell.
 #[derive(Debug, Default)]
 pub struct Cells {
     text: String,
@@ -101,31 +103,43 @@ pub struct Cells {
 impl Cells {
     /// Adds a cell.
     pub fn push(&mut self, cell: &str) {
+        let start = self.text.len();
         self.text.push_str(cell);
-        self.ends.push(self.text.len());
+        self.end_cell(start);
     }
 
     /// Adds a cell `write` writes.
     pub fn push_with(&mut self, write: impl FnOnce(&mut String)) {
+        let start = self.text.len();
         write(&mut self.text);
+        self.end_cell(start);
+    }
+
+    /// Ends the cell begun at `start`. Cells show names from configs and the router: a
+    /// control character in one (an escape sequence, a carriage return) is shown as `�`
+    /// rather than sent to the terminal; `\n` starts another line of the row.
+    fn end_cell(&mut self, start: usize) {
+        let cell = &self.text[start..];
+        // A quick look at the bytes first (no early exit, so it runs wide): C1 controls
+        // are `\xC2\x80`..`\xC2\x9F`.
+        let suspect = cell.bytes().fold(false, |seen, b| {
+            seen | ((b < 0x20) & (b != b'\n')) | (b == 0x7f) | (b == 0xc2)
+        });
+        if suspect && cell.contains(|c: char| c.is_control() && c != '\n') {
+            let clean: String = cell
+                .chars()
+                .map(|c| if c.is_control() && c != '\n' { '\u{FFFD}' } else { c })
+                .collect();
+            self.text.truncate(start);
+            self.text.push_str(&clean);
+        }
         self.ends.push(self.text.len());
     }
 
-    fn clear(&mut self) {
-        self.text.clear();
-        self.ends.clear();
-    }
-
-    fn get(&self, i: usize) -> Option<&str> {
-        let start = if i == 0 { 0 } else { *self.ends.get(i - 1)? };
-        Some(&self.text[start..*self.ends.get(i)?])
-    }
-
-    fn iter(&self) -> impl Iterator<Item = &str> {
-        let starts = std::iter::once(0).chain(self.ends.iter().copied());
-        starts
-            .zip(&self.ends)
-            .map(|(start, &end)| &self.text[start..end])
+    /// Cells `from..to`, each with its text.
+    fn range(&self, from: usize, to: usize) -> impl Iterator<Item = &str> + Clone {
+        let start = |i: usize| if i == 0 { 0 } else { self.ends[i - 1] };
+        (from..to).map(move |i| &self.text[start(i)..self.ends[i]])
     }
 }
 
@@ -134,32 +148,35 @@ impl Cells {
 /// 1), cells two spaces apart, the given columns right-aligned, a cell's `\n` starting
 /// another line of its row, the header first, line ends trimmed.
 ///
-/// The rows are visited twice, to measure and to write: `cells` is called per row and
-/// pass, so nothing is kept between them.
+/// `cells` is called once per row; the rows' text is kept until the widths are known
+/// (a few dozen bytes a row), not the rows.
 pub fn write_table<R>(
     out: &mut dyn Write,
     header: &[&str],
     right_aligned: &[usize],
-    rows: impl IntoIterator<Item = R> + Clone,
+    rows: impl IntoIterator<Item = R>,
     mut cells: impl FnMut(R, &mut Cells),
 ) -> io::Result<()> {
-    let mut scratch = Cells::default();
+    let mut all = Cells::default();
+    // Where each row's cells end in `all.ends`.
+    let mut row_ends: Vec<usize> = Vec::new();
+    header.iter().for_each(|h| all.push(h));
+    row_ends.push(all.ends.len());
+    for row in rows {
+        cells(row, &mut all);
+        row_ends.push(all.ends.len());
+    }
     let mut widths: Vec<usize> = Vec::new();
-    let mut measure = |row: &Cells| {
-        for (i, cell) in row.iter().enumerate() {
-            let width = cell.split('\n').map(str::width).max().unwrap_or(0).max(1);
+    let mut from = 0;
+    for &to in &row_ends {
+        for (i, cell) in all.range(from, to).enumerate() {
+            let width = display_width(cell).max(1);
             match widths.get_mut(i) {
                 Some(w) => *w = (*w).max(width),
                 None => widths.push(width),
             }
         }
-    };
-    header.iter().for_each(|h| scratch.push(h));
-    measure(&scratch);
-    for row in rows.clone() {
-        scratch.clear();
-        cells(row, &mut scratch);
-        measure(&scratch);
+        from = to;
     }
     let layout = Layout {
         right: (0..widths.len())
@@ -168,22 +185,27 @@ pub fn write_table<R>(
         widths,
     };
     let mut line = String::new();
-    scratch.clear();
-    header.iter().for_each(|h| scratch.push(h));
-    layout.write_row(out, &scratch, &mut line)?;
-    for row in rows {
-        scratch.clear();
-        cells(row, &mut scratch);
-        layout.write_row(out, &scratch, &mut line)?;
+    let mut from = 0;
+    for &to in &row_ends {
+        layout.write_row(out, all.range(from, to), &mut line)?;
+        from = to;
     }
     Ok(())
+}
+
+/// The display width of a cell: its widest line's.
+fn display_width(cell: &str) -> usize {
+    if cell.is_ascii() && !cell.contains('\n') {
+        return cell.len();
+    }
+    cell.split('\n').map(str::width).max().unwrap_or(0)
 }
 
 /// [`write_table`] as text, without the final newline.
 pub fn table_text<R>(
     header: &[&str],
     right_aligned: &[usize],
-    rows: impl IntoIterator<Item = R> + Clone,
+    rows: impl IntoIterator<Item = R>,
     cells: impl FnMut(R, &mut Cells),
 ) -> String {
     let mut out = Vec::new();
@@ -203,19 +225,26 @@ struct Layout {
 
 impl Layout {
     /// One row's lines (more than one when a cell holds `\n`); `line` is scratch space.
-    fn write_row(&self, out: &mut dyn Write, row: &Cells, line: &mut String) -> io::Result<()> {
-        if !row.text.contains('\n') {
-            return self.write_line(out, |i| row.get(i), line);
+    fn write_row<'a>(
+        &self,
+        out: &mut dyn Write,
+        row: impl Iterator<Item = &'a str> + Clone,
+        line: &mut String,
+    ) -> io::Result<()> {
+        if !row.clone().any(|cell| cell.contains('\n')) {
+            let mut cells = row;
+            return self.write_line(out, |_| cells.next(), line);
         }
-        let height = row.iter().map(|c| c.split('\n').count()).max().unwrap_or(0);
-        let mut parts: Vec<_> = row.iter().map(|c| c.split('\n')).collect();
+        let height = row.clone().map(|c| c.split('\n').count()).max().unwrap_or(0);
+        let mut parts: Vec<_> = row.map(|c| c.split('\n')).collect();
         for _ in 0..height {
             self.write_line(out, |i| parts.get_mut(i).and_then(Iterator::next), line)?;
         }
         Ok(())
     }
 
-    /// One line: `part(i)` is column `i`'s text on it, `None` for a blank.
+    /// One line: `part(i)` is column `i`'s text on it (asked in column order), `None`
+    /// for a blank.
     fn write_line<'a>(
         &self,
         out: &mut dyn Write,
@@ -225,7 +254,7 @@ impl Layout {
         line.clear();
         for (i, &width) in self.widths.iter().enumerate() {
             let text = part(i).unwrap_or("");
-            let pad = width.saturating_sub(text.width());
+            let pad = width.saturating_sub(display_width(text));
             // One space of padding at both sides of every cell.
             line.push(' ');
             if self.right[i] {
@@ -241,5 +270,37 @@ impl Layout {
         let text = line.strip_prefix(' ').unwrap_or(line).trim_end();
         out.write_all(text.as_bytes())?;
         out.write_all(b"\n")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn table(rows: &[[&str; 2]]) -> String {
+        table_text(&["A", "B"], &[1], rows, |row, cells| {
+            cells.push(row[0]);
+            cells.push_with(|text| text.push_str(row[1]));
+        })
+    }
+
+    #[test]
+    fn columns_are_padded_and_right_aligned_where_asked() {
+        assert_eq!(
+            table(&[["x", "1"], ["long", "100"]]),
+            "A       B\nx       1\nlong  100"
+        );
+    }
+
+    #[test]
+    fn control_characters_in_cells_do_not_reach_the_terminal() {
+        let shown = table(&[["evil\u{1b}[2J", "a\rb"], ["c1\u{9b}31m", "ok"]]);
+        assert!(!shown.contains(|c: char| c.is_control() && c != '\n'), "{shown:?}");
+        assert_eq!(shown, "A           B\nevil�[2J  a�b\nc1�31m     ok");
+    }
+
+    #[test]
+    fn a_newline_in_a_cell_starts_another_line_of_its_row() {
+        assert_eq!(table(&[["two\nlines", "1"]]), "A      B\ntwo    1\nlines");
     }
 }

@@ -221,3 +221,22 @@ fn completions_print_a_script() {
         &out[..200.min(out.len())]
     );
 }
+
+#[test]
+fn control_characters_in_names_never_reach_the_terminal() {
+    let sandbox = Sandbox::new();
+    // A name with a terminal escape (clear screen, set the title), a carriage return and a
+    // C1 control: shown as `�`, the row still one line; JSON escapes them as JSON does.
+    sandbox.write_config(
+        r#"{ models: { providers: { huggingface: { baseUrl: "https://router.huggingface.co/v1",
+          models: [ { id: "acme/Evil-7B", name: "Evil\u001b[2J\u001b]0;pwned\u0007\rmodel\u009b1m" } ] } } } }"#,
+    );
+    let out = sandbox.run(&["models", "list", "--offline", "--search", "evil"]);
+    assert!(
+        !out.contains(|c: char| c.is_control() && c != '\n'),
+        "{out:?}"
+    );
+    insta::assert_snapshot!(out);
+    let json = sandbox.run(&["models", "list", "--offline", "--json", "--search", "evil"]);
+    assert!(json.contains(r#""name": "Evil\u001b[2J\u001b]0;pwned\u0007\rmodel"#), "{json}");
+}

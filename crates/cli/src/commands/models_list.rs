@@ -5,7 +5,9 @@ use std::fmt::Write as _;
 use std::io::{self, Write};
 
 use hfclaw_catalog::display::{self, MISSING};
-use hfclaw_catalog::listing::{Filter, Row, SortKey, rows, sort_rows};
+use hfclaw_catalog::listing::{Filter, Listing, Row, SortKey, sort_rows};
+use serde::Serializer as _;
+use std::borrow::Borrow;
 
 use crate::args::{ListArgs, SortArg};
 use crate::context::{Context, UserModels};
@@ -40,25 +42,41 @@ pub fn run(ctx: &Context, args: &ListArgs) -> CliResult {
         free: args.free,
         all: args.all,
     };
-    let mut rows = rows(&catalog, &user.selection(), &filter);
-    if let Some(sort) = args.sort {
+    let listing = Listing::new(&catalog, &user.selection(), &filter);
+    // Unsorted, the rows are made as they are written rather than held: a synced config
+    // lists 100,000s.
+    let sorted = args.sort.map(|sort| {
+        let mut rows: Vec<Row<'_>> = listing.rows().collect();
         sort_rows(&mut rows, sort_key(sort));
-    }
+        rows
+    });
     if args.json {
         // Streamed: the JSON of 100,000s of rows is 100s of MB.
         return write_data(|out| {
-            serde_json::to_writer_pretty(&mut *out, &rows).map_err(io::Error::from)?;
+            let mut json = serde_json::Serializer::pretty(&mut *out);
+            match &sorted {
+                Some(rows) => json.collect_seq(rows),
+                None => json.collect_seq(listing.rows()),
+            }
+            .map_err(io::Error::from)?;
             out.write_all(b"\n")
         });
     }
-    if rows.is_empty() {
+    let empty = match &sorted {
+        Some(rows) => rows.is_empty(),
+        None => listing.rows().next().is_none(),
+    };
+    if empty {
         ctx.messages
             .note("no model matches; try without filters, or with --all");
         return Ok(());
     }
     // Sorted by throughput, the table shows it.
     let throughput = args.sort == Some(SortArg::Throughput);
-    write_data(|out| table(out, &rows, throughput))
+    write_data(|out| match &sorted {
+        Some(rows) => table(out, rows.iter(), throughput),
+        None => table(out, listing.rows(), throughput),
+    })
 }
 
 fn sort_key(arg: SortArg) -> SortKey {
@@ -71,7 +89,11 @@ fn sort_key(arg: SortArg) -> SortKey {
 }
 
 /// The table: ref, name, context, $/1M in/out, (tokens/s,) providers, tags.
-fn table(out: &mut dyn Write, rows: &[Row<'_>], throughput: bool) -> io::Result<()> {
+fn table<'r, R: Borrow<Row<'r>>>(
+    out: &mut dyn Write,
+    rows: impl IntoIterator<Item = R>,
+    throughput: bool,
+) -> io::Result<()> {
     let mut header = vec!["REF", "NAME", "CONTEXT", "$/1M IN/OUT"];
     if throughput {
         header.push("TOK/S");
@@ -81,6 +103,7 @@ fn table(out: &mut dyn Write, rows: &[Row<'_>], throughput: bool) -> io::Result<
     let mut context = Last::default();
     let mut prices = Last::default();
     write_table(out, &header, numeric, rows, |row, cells| {
+        let row = row.borrow();
         cells.push(&row.model_ref);
         cells.push(&row.name);
         match row.context_window {
@@ -112,7 +135,7 @@ fn table(out: &mut dyn Write, rows: &[Row<'_>], throughput: bool) -> io::Result<
 }
 
 /// The last value formatted, and its text: neighbouring rows often share prices and
-/// context sizes, and each row is formatted twice (to measure, then to write).
+/// context sizes.
 struct Last<K> {
     key: Option<K>,
     text: String,

@@ -233,7 +233,10 @@ impl<'a> Listing<'a> {
 
     /// The rows, made afresh by each call.
     pub fn rows(&self) -> impl Iterator<Item = Row<'a>> + Clone + '_ {
-        let users = self.user_refs.iter().map(|model_ref| self.user_row(model_ref));
+        let users = self
+            .user_refs
+            .iter()
+            .map(|model_ref| self.user_row(model_ref));
         // The catalog's ids are unique: only the user's refs above can repeat one.
         let catalog = self
             .catalog
@@ -241,16 +244,16 @@ impl<'a> Listing<'a> {
             .iter()
             .filter(|model| !self.seen.contains(model.id.as_str()))
             .filter_map(|model| self.catalog_row(model));
-        users
-            .chain(catalog)
-            .filter(|row| keep(row, &self.filter))
+        users.chain(catalog).filter(|row| keep(row, &self.filter))
     }
 
     fn user_row(&self, model_ref: &'a ModelRef) -> Row<'a> {
         let (selection, index, as_of) = (&self.selection, &self.index, &self.as_of);
         let name = Cow::Borrowed(model_ref.as_str());
         match self.catalog.model_view(model_ref) {
-            Some(Cow::Borrowed(model)) => row(name, model_ref, Some(model), selection, index, as_of),
+            Some(Cow::Borrowed(model)) => {
+                row(name, model_ref, Some(model), selection, index, as_of)
+            }
             // A suffix's view of a model, made for this row.
             Some(Cow::Owned(model)) => {
                 row(name, model_ref, Some(&model), selection, index, as_of).into_owned()

@@ -128,7 +128,13 @@ impl Cells {
         if suspect && cell.contains(|c: char| c.is_control() && c != '\n') {
             let clean: String = cell
                 .chars()
-                .map(|c| if c.is_control() && c != '\n' { '\u{FFFD}' } else { c })
+                .map(|c| {
+                    if c.is_control() && c != '\n' {
+                        '\u{FFFD}'
+                    } else {
+                        c
+                    }
+                })
                 .collect();
             self.text.truncate(start);
             self.text.push_str(&clean);
@@ -235,7 +241,11 @@ impl Layout {
             let mut cells = row;
             return self.write_line(out, |_| cells.next(), line);
         }
-        let height = row.clone().map(|c| c.split('\n').count()).max().unwrap_or(0);
+        let height = row
+            .clone()
+            .map(|c| c.split('\n').count())
+            .max()
+            .unwrap_or(0);
         let mut parts: Vec<_> = row.map(|c| c.split('\n')).collect();
         for _ in 0..height {
             self.write_line(out, |i| parts.get_mut(i).and_then(Iterator::next), line)?;
@@ -295,7 +305,10 @@ mod tests {
     #[test]
     fn control_characters_in_cells_do_not_reach_the_terminal() {
         let shown = table(&[["evil\u{1b}[2J", "a\rb"], ["c1\u{9b}31m", "ok"]]);
-        assert!(!shown.contains(|c: char| c.is_control() && c != '\n'), "{shown:?}");
+        assert!(
+            !shown.contains(|c: char| c.is_control() && c != '\n'),
+            "{shown:?}"
+        );
         assert_eq!(shown, "A           B\nevil�[2J  a�b\nc1�31m     ok");
     }
 

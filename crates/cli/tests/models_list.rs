@@ -238,5 +238,8 @@ fn control_characters_in_names_never_reach_the_terminal() {
     );
     insta::assert_snapshot!(out);
     let json = sandbox.run(&["models", "list", "--offline", "--json", "--search", "evil"]);
-    assert!(json.contains(r#""name": "Evil\u001b[2J\u001b]0;pwned\u0007\rmodel"#), "{json}");
+    assert!(
+        json.contains(r#""name": "Evil\u001b[2J\u001b]0;pwned\u0007\rmodel"#),
+        "{json}"
+    );
 }

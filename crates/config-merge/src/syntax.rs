@@ -1667,7 +1667,10 @@ mod tests {
                 id: tree.root(),
             })
             .unwrap();
-        assert_eq!((entry.id.as_str(), entry.name.as_deref()), ("a/b", Some("y")));
+        assert_eq!(
+            (entry.id.as_str(), entry.name.as_deref()),
+            ("a/b", Some("y"))
+        );
         assert_eq!(entry.context_window, Some(8));
     }
 

@@ -215,10 +215,10 @@ fn render_model(out: &mut String, model: &LiveModel, curated: Option<&CuratedMod
         .clone()
         .or_else(|| curated.and_then(|c| c.name.clone()))
         .unwrap_or_else(|| derive_name(&model.id));
-    let owned_by = model
+    let owned_by: &str = model
         .owned_by
-        .clone()
-        .unwrap_or_else(|| model.id.split('/').next().unwrap_or_default().to_owned());
+        .as_deref()
+        .unwrap_or_else(|| model.id.split('/').next().unwrap_or_default());
     let cost = cheapest_live(&model.providers).and_then(|p| p.pricing);
     let input = model
         .input_modalities

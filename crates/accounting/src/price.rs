@@ -105,7 +105,7 @@ pub fn choose_price(
     };
     let from_provider = |p: &ProviderInfo, basis: PriceBasis, estimated: bool| PriceChoice {
         price: p.pricing.map(Price::from),
-        provider: Some(p.name.clone()),
+        provider: Some(p.name.to_string()),
         basis: Some(basis),
         estimated: estimated || !live,
     };

@@ -71,7 +71,7 @@ fn to_model(m: &BuiltinModel) -> Model {
     Model {
         id: m.id.to_owned(),
         name: m.name.to_owned(),
-        owned_by: Some(m.owned_by.to_owned()),
+        owned_by: Some(m.owned_by.into()),
         context_window: m.context_window,
         max_output_tokens: m.max_output_tokens,
         cost: m.cost.map(|(input, output)| Cost::new(input, output)),
@@ -86,7 +86,7 @@ fn to_model(m: &BuiltinModel) -> Model {
 
 fn to_provider(p: &BuiltinProvider) -> ProviderInfo {
     ProviderInfo {
-        name: p.name.to_owned(),
+        name: p.name.into(),
         status: ProviderStatus::parse(p.status),
         context_length: p.context_length,
         pricing: p.pricing.map(|(input, output)| Cost::new(input, output)),

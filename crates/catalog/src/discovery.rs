@@ -4,6 +4,7 @@
 //! does not parse (no id, numeric id, wrong types) is skipped with a warning, and so is a
 //! provider entry without a name, so one bad entry never costs the whole list.
 
+use compact_str::CompactString;
 use serde::Deserialize;
 use serde::de::{self, Deserializer};
 use serde_json::value::RawValue;
@@ -18,7 +19,7 @@ pub struct LiveModel {
     /// `name`, else `title`, else `display_name` from the API.
     pub api_name: Option<String>,
     /// Owner on the hub.
-    pub owned_by: Option<String>,
+    pub owned_by: Option<CompactString>,
     /// The API's reasoning flag, when it sends one.
     pub reasoning: Option<bool>,
     /// `architecture.input_modalities`.
@@ -119,7 +120,7 @@ impl<'de> Deserialize<'de> for TypedProvider {
 struct RawModel<P> {
     id: String,
     #[serde(default)]
-    owned_by: Option<String>,
+    owned_by: Option<CompactString>,
     #[serde(default)]
     name: Option<String>,
     #[serde(default)]
@@ -142,7 +143,7 @@ struct RawArchitecture {
 
 #[derive(Deserialize)]
 struct RawProvider {
-    provider: String,
+    provider: CompactString,
     #[serde(default, deserialize_with = "status")]
     status: Option<ProviderStatus>,
     #[serde(default, deserialize_with = "lenient_u64")]

@@ -383,7 +383,7 @@ fn with_suffix(base: &Model, suffix: Option<&Suffix>) -> Model {
     let mut model = base.clone();
     let chosen = match suffix {
         Some(Suffix::Provider(name)) => {
-            let pinned = base.providers.iter().find(|p| &p.name == name);
+            let pinned = base.providers.iter().find(|p| p.name == *name);
             model.available = match (base.available, pinned) {
                 (Some(_), Some(p)) => Some(p.is_usable()),
                 (Some(_), None) => Some(false),

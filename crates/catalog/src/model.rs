@@ -1,5 +1,6 @@
 //! The data types of the catalog: models, their providers, prices.
 
+use compact_str::CompactString;
 use hfclaw_model_ref::Suffix;
 use serde::{Deserialize, Serialize};
 
@@ -11,7 +12,7 @@ pub struct Model {
     /// Display name (an alias still overrides it in output).
     pub name: String,
     /// Owner on the hub, when known.
-    pub owned_by: Option<String>,
+    pub owned_by: Option<CompactString>,
     /// Context window in tokens.
     pub context_window: Option<u64>,
     /// Largest completion in tokens.
@@ -111,7 +112,7 @@ impl Source {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ProviderInfo {
     /// Provider name, e.g. `together`; usable as a `:<provider>` suffix.
-    pub name: String,
+    pub name: CompactString,
     /// Live, staging or error.
     pub status: ProviderStatus,
     /// Context length this backend serves.
@@ -134,7 +135,7 @@ pub struct ProviderInfo {
 
 impl ProviderInfo {
     /// A provider with a name and status only.
-    pub fn new(name: impl Into<String>, status: ProviderStatus) -> ProviderInfo {
+    pub fn new(name: impl Into<CompactString>, status: ProviderStatus) -> ProviderInfo {
         ProviderInfo {
             name: name.into(),
             status,

@@ -122,10 +122,10 @@ pub fn details(
     let base = catalog
         .get(model_ref.model_id())
         .or_else(|| catalog.get(model_ref.router_model_id()))?;
-    let fastest = fastest_live(&base.providers).map(|p| p.name.clone());
+    let fastest = fastest_live(&base.providers).map(|p| p.name.to_string());
     let cheapest: Vec<String> = cheapest_live_all(&base.providers)
         .iter()
-        .map(|p| p.name.clone())
+        .map(|p| p.name.to_string())
         .collect();
     // The provider this ref reaches, when the suffix says (a bare ref goes the fastest way).
     let selected = match model_ref.suffix() {
@@ -180,11 +180,11 @@ fn provider_row(
     if fastest == Some(p.name.as_str()) {
         picks.push(Pick::Fastest);
     }
-    if cheapest.contains(&p.name) {
+    if cheapest.iter().any(|c| *c == p.name) {
         picks.push(Pick::Cheapest);
     }
     ProviderRow {
-        name: p.name.clone(),
+        name: p.name.to_string(),
         suffix: p.pin_suffix().map(|s| format!(":{s}")),
         status: p.status.clone(),
         context_length: p.context_length,
@@ -196,7 +196,7 @@ fn provider_row(
         is_free: p.is_free,
         is_model_author: p.is_model_author,
         picks,
-        selected: selected.contains(&p.name),
+        selected: selected.iter().any(|s| *s == p.name),
     }
 }
 

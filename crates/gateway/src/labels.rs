@@ -45,8 +45,8 @@ impl LabelBook {
         }
         for model in catalog.models() {
             for provider in &model.providers {
-                if !book.providers.contains(&provider.name) {
-                    book.providers.insert(provider.name.clone());
+                if !book.providers.contains(provider.name.as_str()) {
+                    book.providers.insert(provider.name.to_string());
                 }
             }
         }

@@ -253,7 +253,7 @@ fn pointer_entry(id: &str, target: &ModelRef, catalog: &Catalog) -> Value {
 /// A configured ref the catalog does not know: only what the ref itself says.
 fn bare_model(model_ref: &ModelRef) -> Model {
     Model {
-        owned_by: model_ref.org().map(str::to_owned),
+        owned_by: model_ref.org().map(Into::into),
         ..Model::unknown(
             model_ref.router_model_id().to_owned(),
             model_ref.name().to_owned(),
@@ -266,9 +266,9 @@ fn bare_model(model_ref: &ModelRef) -> Model {
 fn model_entry(id: &str, model: &Model) -> Value {
     let owned_by = model
         .owned_by
-        .clone()
-        .or_else(|| model.id.split_once('/').map(|(org, _)| org.to_owned()))
-        .unwrap_or_else(|| "huggingface".to_owned());
+        .as_deref()
+        .or_else(|| model.id.split_once('/').map(|(org, _)| org))
+        .unwrap_or("huggingface");
     let pricing = model
         .cost
         .map(|c| json!({"input": c.input, "output": c.output}));

@@ -44,20 +44,12 @@ impl Catalog {
         live: Option<Vec<LiveModel>>,
         config: &[ConfigModel],
     ) -> Catalog {
-        Catalog::merge_entries(builtin, live, Cow::Borrowed(config))
+        Catalog::merge_from(builtin, live, Cow::Borrowed(config))
     }
 
-    /// [`Catalog::merge`] taking the config entries too, moved into the catalog's models
-    /// instead of copied (a synced config may hold 200,000).
-    pub fn merge_owned(
-        builtin: Vec<Model>,
-        live: Option<Vec<LiveModel>>,
-        config: Vec<ConfigModel>,
-    ) -> Catalog {
-        Catalog::merge_entries(builtin, live, Cow::Owned(config))
-    }
-
-    fn merge_entries(
+    /// [`Catalog::merge`] of config entries borrowed or owned: owned ones are moved into
+    /// the catalog's models instead of copied (a synced config may hold 200,000).
+    pub fn merge_from(
         builtin: Vec<Model>,
         live: Option<Vec<LiveModel>>,
         config: Cow<'_, [ConfigModel]>,
@@ -410,22 +402,8 @@ fn with_suffix(base: &Model, suffix: Option<&Suffix>) -> Model {
 
 /// The entry over `model` (moved when owned): its id, what it sets, its options.
 fn apply_config(mut model: Model, entry: Cow<'_, ConfigModel>) -> Model {
-    let entry = match entry {
-        Cow::Owned(entry) => entry,
-        Cow::Borrowed(entry) => {
-            // Only what is taken below is copied.
-            ConfigModel {
-                id: entry.id.clone(),
-                name: entry.name.clone(),
-                context_window: entry.context_window,
-                max_tokens: entry.max_tokens,
-                cost: entry.cost,
-                reasoning: entry.reasoning,
-                input: entry.input.clone(),
-                options: entry.options.clone(),
-            }
-        }
-    };
+    // Every field is taken below: a borrowed entry is copied whole.
+    let entry = entry.into_owned();
     if let Some(name) = entry.name.filter(|n| !n.trim().is_empty()) {
         model.name = name;
     }

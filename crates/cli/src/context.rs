@@ -326,7 +326,7 @@ impl Context {
             },
             Origin::BuiltinOnly => DataSource::BuiltIn,
         };
-        let catalog = merge_config(builtin::models(), live.models, config).dated(source);
+        let catalog = Catalog::merge_from(builtin::models(), live.models, config).dated(source);
         self.warn_catalog(&catalog);
         Ok((catalog, live.retry))
     }
@@ -370,7 +370,7 @@ impl Context {
     }
 
     fn offline_catalog_from(&self, config: Cow<'_, [ConfigModel]>) -> Catalog {
-        let catalog = merge_config(builtin::models(), None, config);
+        let catalog = Catalog::merge_from(builtin::models(), None, config);
         self.warn_catalog(&catalog);
         catalog
     }
@@ -515,18 +515,6 @@ pub fn config_entry_for(catalog: &Catalog, model_ref: &ModelRef) -> Option<Confi
         *name = format!("{name} ({suffix})");
     }
     Some(entry)
-}
-
-/// [`Catalog::merge`], or [`Catalog::merge_owned`] for owned entries.
-fn merge_config(
-    builtin: Vec<hfclaw_catalog::Model>,
-    live: Option<Vec<hfclaw_catalog::LiveModel>>,
-    config: Cow<'_, [ConfigModel]>,
-) -> Catalog {
-    match config {
-        Cow::Borrowed(config) => Catalog::merge(builtin, live, config),
-        Cow::Owned(config) => Catalog::merge_owned(builtin, live, config),
-    }
 }
 
 /// The view of `document` holding, of the provider's model entries, only those `input`

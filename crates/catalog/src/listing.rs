@@ -188,8 +188,8 @@ pub fn rows<'a>(catalog: &'a Catalog, selection: &Selection<'a>, filter: &Filter
 }
 
 /// The listing of [`rows`] without the rows: they are made as they are visited (each a
-/// few hundred bytes; a synced config lists 100,000s), so a table can be measured and
-/// written in two passes, and JSON streamed, without holding them all.
+/// few hundred bytes; a synced config lists 100,000s), so a table or a JSON stream is
+/// written from them without holding them all.
 pub struct Listing<'a> {
     catalog: &'a Catalog,
     selection: Selection<'a>,
@@ -232,7 +232,7 @@ impl<'a> Listing<'a> {
     }
 
     /// The rows, made afresh by each call.
-    pub fn rows(&self) -> impl Iterator<Item = Row<'a>> + Clone + '_ {
+    pub fn rows(&self) -> impl Iterator<Item = Row<'a>> + '_ {
         let users = self
             .user_refs
             .iter()

@@ -154,49 +154,86 @@ impl Cells {
 /// 1), cells two spaces apart, the given columns right-aligned, a cell's `\n` starting
 /// another line of its row, the header first, line ends trimmed.
 ///
-/// `cells` is called once per row; the rows' text is kept until the widths are known
+/// Made with one call of `cells` per row, it keeps the rows' text until it is written
 /// (a few dozen bytes a row), not the rows.
+pub struct Table {
+    cells: Cells,
+    /// Where each row's cells end in `cells.ends`; the header is the first row.
+    row_ends: Vec<usize>,
+    right_aligned: Vec<usize>,
+}
+
+impl Table {
+    /// The table of `header` and `rows`, whose cells `cells` writes.
+    pub fn new<R>(
+        header: &[&str],
+        right_aligned: &[usize],
+        rows: impl IntoIterator<Item = R>,
+        mut cells: impl FnMut(R, &mut Cells),
+    ) -> Table {
+        let mut all = Cells::default();
+        let mut row_ends: Vec<usize> = Vec::new();
+        header.iter().for_each(|h| all.push(h));
+        row_ends.push(all.ends.len());
+        for row in rows {
+            cells(row, &mut all);
+            row_ends.push(all.ends.len());
+        }
+        Table {
+            cells: all,
+            row_ends,
+            right_aligned: right_aligned.to_vec(),
+        }
+    }
+
+    /// True when there is no row below the header.
+    pub fn is_empty(&self) -> bool {
+        self.row_ends.len() <= 1
+    }
+
+    /// Each row's cells, the header's first.
+    fn rows(&self) -> impl Iterator<Item = impl Iterator<Item = &str> + Clone> {
+        let starts = std::iter::once(0).chain(self.row_ends.iter().copied());
+        starts
+            .zip(&self.row_ends)
+            .map(|(from, &to)| self.cells.range(from, to))
+    }
+
+    /// Writes the table, a line per row (more for a cell holding `\n`).
+    pub fn write(&self, out: &mut dyn Write) -> io::Result<()> {
+        let mut widths: Vec<usize> = Vec::new();
+        for row in self.rows() {
+            for (i, cell) in row.enumerate() {
+                let width = display_width(cell).max(1);
+                match widths.get_mut(i) {
+                    Some(w) => *w = (*w).max(width),
+                    None => widths.push(width),
+                }
+            }
+        }
+        let layout = Layout {
+            right: (0..widths.len())
+                .map(|i| self.right_aligned.contains(&i))
+                .collect(),
+            widths,
+        };
+        let mut line = String::new();
+        for row in self.rows() {
+            layout.write_row(out, row, &mut line)?;
+        }
+        Ok(())
+    }
+}
+
+/// [`Table::new`] written to `out`.
 pub fn write_table<R>(
     out: &mut dyn Write,
     header: &[&str],
     right_aligned: &[usize],
     rows: impl IntoIterator<Item = R>,
-    mut cells: impl FnMut(R, &mut Cells),
+    cells: impl FnMut(R, &mut Cells),
 ) -> io::Result<()> {
-    let mut all = Cells::default();
-    // Where each row's cells end in `all.ends`.
-    let mut row_ends: Vec<usize> = Vec::new();
-    header.iter().for_each(|h| all.push(h));
-    row_ends.push(all.ends.len());
-    for row in rows {
-        cells(row, &mut all);
-        row_ends.push(all.ends.len());
-    }
-    let mut widths: Vec<usize> = Vec::new();
-    let mut from = 0;
-    for &to in &row_ends {
-        for (i, cell) in all.range(from, to).enumerate() {
-            let width = display_width(cell).max(1);
-            match widths.get_mut(i) {
-                Some(w) => *w = (*w).max(width),
-                None => widths.push(width),
-            }
-        }
-        from = to;
-    }
-    let layout = Layout {
-        right: (0..widths.len())
-            .map(|i| right_aligned.contains(&i))
-            .collect(),
-        widths,
-    };
-    let mut line = String::new();
-    let mut from = 0;
-    for &to in &row_ends {
-        layout.write_row(out, all.range(from, to), &mut line)?;
-        from = to;
-    }
-    Ok(())
+    Table::new(header, right_aligned, rows, cells).write(out)
 }
 
 /// The display width of a cell: its widest line's.

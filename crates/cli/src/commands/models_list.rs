@@ -2,7 +2,7 @@
 
 use std::borrow::Cow;
 use std::fmt::Write as _;
-use std::io::{self, Write};
+use std::io;
 
 use hfclaw_catalog::display::{self, MISSING};
 use hfclaw_catalog::listing::{Filter, Listing, Row, SortKey, sort_rows};
@@ -12,7 +12,7 @@ use std::borrow::Borrow;
 use crate::args::{ListArgs, SortArg};
 use crate::context::{Context, UserModels};
 use crate::error::CliResult;
-use crate::output::{write_data, write_table};
+use crate::output::{Table, write_data};
 
 /// Runs `models list`.
 pub fn run(ctx: &Context, args: &ListArgs) -> CliResult {
@@ -62,21 +62,18 @@ pub fn run(ctx: &Context, args: &ListArgs) -> CliResult {
             out.write_all(b"\n")
         });
     }
-    let empty = match &sorted {
-        Some(rows) => rows.is_empty(),
-        None => listing.rows().next().is_none(),
+    // Sorted by throughput, the table shows it.
+    let throughput = args.sort == Some(SortArg::Throughput);
+    let table = match &sorted {
+        Some(rows) => table(rows.iter(), throughput),
+        None => table(listing.rows(), throughput),
     };
-    if empty {
+    if table.is_empty() {
         ctx.messages
             .note("no model matches; try without filters, or with --all");
         return Ok(());
     }
-    // Sorted by throughput, the table shows it.
-    let throughput = args.sort == Some(SortArg::Throughput);
-    write_data(|out| match &sorted {
-        Some(rows) => table(out, rows.iter(), throughput),
-        None => table(out, listing.rows(), throughput),
-    })
+    write_data(|out| table.write(out))
 }
 
 fn sort_key(arg: SortArg) -> SortKey {
@@ -89,11 +86,7 @@ fn sort_key(arg: SortArg) -> SortKey {
 }
 
 /// The table: ref, name, context, $/1M in/out, (tokens/s,) providers, tags.
-fn table<'r, R: Borrow<Row<'r>>>(
-    out: &mut dyn Write,
-    rows: impl IntoIterator<Item = R>,
-    throughput: bool,
-) -> io::Result<()> {
+fn table<'r, R: Borrow<Row<'r>>>(rows: impl IntoIterator<Item = R>, throughput: bool) -> Table {
     let mut header = vec!["REF", "NAME", "CONTEXT", "$/1M IN/OUT"];
     if throughput {
         header.push("TOK/S");
@@ -102,7 +95,7 @@ fn table<'r, R: Borrow<Row<'r>>>(
     let numeric: &[usize] = if throughput { &[2, 3, 4] } else { &[2, 3] };
     let mut context = Last::default();
     let mut prices = Last::default();
-    write_table(out, &header, numeric, rows, |row, cells| {
+    Table::new(&header, numeric, rows, |row, cells| {
         let row = row.borrow();
         cells.push(&row.model_ref);
         cells.push(&row.name);

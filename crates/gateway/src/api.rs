@@ -6,8 +6,6 @@
 use hfclaw_router_client::RouterError;
 use serde_json::{Map, Value};
 
-use crate::error::ApiError;
-
 /// One of the APIs the gateway serves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Api {
@@ -17,6 +15,16 @@ pub enum Api {
     Messages,
     /// OpenAI Responses (`POST /v1/responses`), as Codex and the Agents SDK speak it.
     Responses,
+}
+
+/// A field the API requires is missing or empty (a 400 in the API's envelope: `error.rs`
+/// turns it into an [`ApiError`](crate::error::ApiError)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MissingField {
+    /// The field (`messages`, `input`).
+    pub param: &'static str,
+    /// What the client is told.
+    pub message: &'static str,
 }
 
 /// What a stream's event means for committing the answer to the client.
@@ -82,7 +90,7 @@ impl Api {
 
     /// Checks what the API itself requires of a body (beyond `model`, which the shared
     /// path resolves).
-    pub fn validate(self, body: &Map<String, Value>) -> Result<(), ApiError> {
+    pub fn validate(self, body: &Map<String, Value>) -> Result<(), MissingField> {
         match self {
             Api::Chat => {
                 if body
@@ -90,11 +98,11 @@ impl Api {
                     .and_then(Value::as_array)
                     .is_none_or(Vec::is_empty)
                 {
-                    return Err(ApiError::missing_field(
-                        "messages",
-                        "`messages` is required: a non-empty array of {\"role\", \"content\"} \
-                         objects",
-                    ));
+                    return Err(MissingField {
+                        param: "messages",
+                        message: "`messages` is required: a non-empty array of {\"role\", \
+                                  \"content\"} objects",
+                    });
                 }
             }
             Api::Messages => {
@@ -103,19 +111,19 @@ impl Api {
                     .and_then(Value::as_array)
                     .is_none_or(Vec::is_empty)
                 {
-                    return Err(ApiError::missing_field(
-                        "messages",
-                        "messages: field required: a non-empty array of {\"role\", \
-                         \"content\"} objects",
-                    ));
+                    return Err(MissingField {
+                        param: "messages",
+                        message: "messages: field required: a non-empty array of \
+                                  {\"role\", \"content\"} objects",
+                    });
                 }
             }
             Api::Responses => {
                 if body.get("input").is_none_or(Value::is_null) {
-                    return Err(ApiError::missing_field(
-                        "input",
-                        "`input` is required: a string or an array of input items",
-                    ));
+                    return Err(MissingField {
+                        param: "input",
+                        message: "`input` is required: a string or an array of input items",
+                    });
                 }
             }
         }

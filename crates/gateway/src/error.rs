@@ -14,7 +14,7 @@ use hfclaw_model_ref::ModelRef;
 use hfclaw_router_client::{ChainFailure, ErrorKind, RouterError, StopReason};
 use serde_json::json;
 
-use crate::api::Api;
+use crate::api::{Api, MissingField};
 
 /// Error types hfclaw itself defines: they are the `type` in every envelope.
 const OWN_TYPES: [&str; 1] = ["budget_exceeded"];
@@ -406,6 +406,12 @@ impl IntoResponse for ApiError {
     /// The OpenAI envelope (for routes that belong to no one API, such as `/v1/models`).
     fn into_response(self) -> Response {
         self.into_response_for(Api::Chat)
+    }
+}
+
+impl From<MissingField> for ApiError {
+    fn from(missing: MissingField) -> ApiError {
+        ApiError::missing_field(missing.param, missing.message)
     }
 }
 

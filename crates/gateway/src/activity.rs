@@ -8,7 +8,7 @@ use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::api::Api;
-use crate::app::Exchange;
+use crate::exchange::Exchange;
 use crate::labels::OTHER;
 use hfclaw_accounting::Usage;
 

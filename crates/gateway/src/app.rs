@@ -4,19 +4,18 @@
 //! status page's activity, the log line).
 
 use std::sync::{Arc, PoisonError, RwLock};
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
-use hfclaw_accounting::{Outcome, Row, Usage, cost, price_in_catalog};
+use hfclaw_accounting::{Outcome, Row, cost, price_in_catalog};
 use hfclaw_model_ref::ModelRef;
 use tokio::sync::{Mutex, Semaphore};
 
 use crate::activity::Activity;
-use crate::api::Api;
 use crate::cooldown::Cooldowns;
-use crate::labels;
+use crate::exchange::Exchange;
 use crate::metrics::Metrics;
-use crate::snapshot::Snapshot;
-use crate::{Host, Options};
+use crate::options::{Host, Options};
+use crate::snapshot::{DEFAULT_MODEL, Snapshot};
 
 /// The gateway's shared state.
 pub struct App {
@@ -38,72 +37,6 @@ pub struct App {
     pub started: std::time::Instant,
     /// Serialises reloads.
     reloading: Mutex<()>,
-}
-
-/// How a request ended, for the log and the accounts.
-#[derive(Debug, Clone)]
-pub struct Exchange {
-    /// When it arrived.
-    pub at: SystemTime,
-    /// Which API it called.
-    pub api: Api,
-    /// The label of the client key it sent.
-    pub key: Option<String>,
-    /// The `model` as the client wrote it.
-    pub requested: Option<String>,
-    /// The model that answered.
-    pub answered: Option<ModelRef>,
-    /// The backend that served it (`x-inference-provider`).
-    pub provider: Option<String>,
-    /// The answering model's place in the chain (0 = the one asked for).
-    pub fallback: Option<usize>,
-    /// The models given up on before (or instead of) it.
-    pub skipped: Vec<ModelRef>,
-    /// `None` when it succeeded; else the error class (e.g. `rate_limit_exceeded`,
-    /// `budget_exceeded`, `client_closed`) and the HTTP status.
-    pub error: Option<(String, u16)>,
-    /// The usage the answer reported (`None`: unknown, never zero).
-    pub usage: Option<Usage>,
-    /// What it cost, when both usage and a price are known (set by [`App::record`]).
-    pub cost_usd: Option<f64>,
-    /// True when the price was not the serving provider's live one.
-    pub cost_estimated: bool,
-    /// Time to the first byte sent to the client.
-    pub ttfb: Option<Duration>,
-    /// Time until the answer ended.
-    pub total: Duration,
-    /// Whether the answer was streamed.
-    pub streamed: bool,
-}
-
-impl Exchange {
-    /// A request of `api` that arrived `at` and has answered nothing yet (no model, usage
-    /// or error): the caller fills in what it learned.
-    pub fn unanswered(at: SystemTime, api: Api, total: Duration) -> Exchange {
-        Exchange {
-            at,
-            api,
-            key: None,
-            requested: None,
-            answered: None,
-            provider: None,
-            fallback: None,
-            skipped: Vec::new(),
-            error: None,
-            usage: None,
-            cost_usd: None,
-            cost_estimated: false,
-            ttfb: None,
-            total,
-            streamed: false,
-        }
-    }
-
-    /// A request of `api` that answered nothing yet, 120 ms long (for tests).
-    #[cfg(test)]
-    pub fn for_test(api: Api) -> Exchange {
-        Exchange::unanswered(std::time::UNIX_EPOCH, api, Duration::from_millis(120))
-    }
 }
 
 impl App {
@@ -190,7 +123,15 @@ impl App {
         if let Some(recorder) = &self.options.recorder {
             recorder.record(row_of(&exchange));
         }
-        let names = labels::names(&self.snapshot(), &exchange);
+        let snapshot = self.snapshot();
+        // The first model of the request's chain (fallbacks aside), for the labels.
+        let asked = || {
+            snapshot
+                .chain(exchange.requested.as_deref(), true)
+                .ok()
+                .and_then(|chain| chain.into_iter().next())
+        };
+        let names = snapshot.labels.names(&snapshot.catalog, &exchange, asked);
         self.metrics.observe(&exchange, &names);
         self.activity
             .record(&exchange, &names.model, SystemTime::now());
@@ -225,10 +166,7 @@ fn row_of(exchange: &Exchange) -> Row {
     let mut row = Row::new(
         exchange.at,
         exchange.api.into(),
-        exchange
-            .requested
-            .as_deref()
-            .unwrap_or(crate::DEFAULT_MODEL),
+        exchange.requested.as_deref().unwrap_or(DEFAULT_MODEL),
     );
     row.key.clone_from(&exchange.key);
     row.answered_ref = exchange.answered.as_ref().map(ToString::to_string);

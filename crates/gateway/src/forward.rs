@@ -18,12 +18,12 @@ use serde_json::{Map, Value};
 use tokio::time::Instant;
 
 use crate::api::Api;
-use crate::app::{App, Exchange};
+use crate::app::App;
 use crate::cooldown::Plan;
 use crate::error::ApiError;
+use crate::exchange::{ClientLabel, Exchange, Requested};
+use crate::headers::{FALLBACK_HEADER, MODEL_HEADER, NO_FALLBACK_HEADER, SKIPPED_HEADER};
 use crate::meter::Meter;
-use crate::routes::SKIPPED_HEADER;
-use crate::routes::{ClientLabel, FALLBACK_HEADER, MODEL_HEADER, NO_FALLBACK_HEADER, Requested};
 use crate::tap::{Tap, split_whole_answer};
 use crate::upstream::{self, Answer, Outgoing, Passthrough, StreamEnd};
 

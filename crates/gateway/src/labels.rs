@@ -10,9 +10,7 @@ use std::collections::HashSet;
 use hfclaw_catalog::Catalog;
 use hfclaw_model_ref::{HUGGINGFACE_PREFIX, ModelRef};
 
-use crate::app::Exchange;
-use crate::metrics::Names;
-use crate::snapshot::Snapshot;
+use crate::exchange::Exchange;
 
 /// The label of every model or provider that is not known.
 pub const OTHER: &str = "other";
@@ -20,6 +18,17 @@ pub const OTHER: &str = "other";
 pub const NONE: &str = "none";
 /// The provider label of an answer without `x-inference-provider`.
 pub const UNKNOWN: &str = "unknown";
+
+/// A finished request's names, as [`LabelBook`] gave them.
+#[derive(Debug, Clone)]
+pub struct Names {
+    /// The model that answered, else the one asked for.
+    pub model: String,
+    /// The backend that answered.
+    pub provider: String,
+    /// For an answer from a fallback: the model asked for.
+    pub fell_back_from: Option<String>,
+}
 
 /// Which names may become label values.
 #[derive(Debug, Default)]
@@ -64,6 +73,37 @@ impl LabelBook {
         OTHER.to_owned()
     }
 
+    /// The label of a router model id (`org/model[:suffix]`, as cooldowns name models).
+    pub fn router_id(&self, id: &str, catalog: &Catalog) -> String {
+        ModelRef::from_router_id(id).map_or_else(|_| OTHER.to_owned(), |m| self.model(&m, catalog))
+    }
+
+    /// The names of a finished request: the model that answered (else the first one it
+    /// would have tried, `asked`), the backend, and for a fallback's answer the model asked
+    /// for. `asked` resolves the request again: it is called only when no model answered
+    /// or a fallback did, both rarer than a plain answer.
+    pub fn names(
+        &self,
+        catalog: &Catalog,
+        exchange: &Exchange,
+        asked: impl Fn() -> Option<ModelRef>,
+    ) -> Names {
+        let label = |model: &ModelRef| self.model(model, catalog);
+        let model = match &exchange.answered {
+            Some(answered) => label(answered),
+            None => asked().map_or_else(|| OTHER.to_owned(), |m| label(&m)),
+        };
+        let fell_back_from = match exchange.fallback {
+            Some(index) if index > 0 => asked().map(|m| label(&m)),
+            _ => None,
+        };
+        Names {
+            provider: self.provider(exchange.provider.as_deref(), exchange.answered.is_some()),
+            model,
+            fell_back_from,
+        }
+    }
+
     /// The label of the backend that answered (`None`: no answer came).
     pub fn provider(&self, provider: Option<&str>, answered: bool) -> String {
         match provider {
@@ -73,42 +113,6 @@ impl LabelBook {
             None => NONE.to_owned(),
         }
     }
-}
-
-/// The names of a finished request: the model that answered (else the first one it would
-/// have tried), the backend, and for a fallback's answer the model asked for.
-pub fn names(snapshot: &Snapshot, exchange: &Exchange) -> Names {
-    let book = &snapshot.labels;
-    let label = |model: &ModelRef| book.model(model, &snapshot.catalog);
-    // The first model of the request's chain (fallbacks aside); resolved again only when
-    // no model answered or a fallback did, both rarer than a plain answer.
-    let asked = || {
-        snapshot
-            .chain(exchange.requested.as_deref(), true)
-            .ok()
-            .and_then(|chain| chain.into_iter().next())
-    };
-    let model = match &exchange.answered {
-        Some(answered) => label(answered),
-        None => asked().map_or_else(|| OTHER.to_owned(), |m| label(&m)),
-    };
-    let fell_back_from = match exchange.fallback {
-        Some(index) if index > 0 => asked().map(|m| label(&m)),
-        _ => None,
-    };
-    Names {
-        provider: book.provider(exchange.provider.as_deref(), exchange.answered.is_some()),
-        model,
-        fell_back_from,
-    }
-}
-
-/// The label of a router model id (`org/model[:suffix]`, as cooldowns name models).
-pub fn router_id(snapshot: &Snapshot, id: &str) -> String {
-    ModelRef::from_router_id(id).map_or_else(
-        |_| OTHER.to_owned(),
-        |m| snapshot.labels.model(&m, &snapshot.catalog),
-    )
 }
 
 #[cfg(test)]

@@ -1,4 +1,4 @@
-//! `GET /metrics`: Prometheus text format (0.0.4), with the Prometheus project's own Rust
+//! What `GET /metrics` says (the handler is in `routes.rs`): Prometheus text format (0.0.4), with the Prometheus project's own Rust
 //! client (`prometheus-client`). Each finished request ([`Metrics::observe`], from
 //! `App::record`) bumps a few atomic counters and one histogram, each found under a
 //! read lock (a write lock only the first time a label set appears); what is a reading
@@ -10,13 +10,8 @@
 //! holds at most a fixed number of label sets; past it, new sets are counted under
 //! `model="other"` (and `provider="other"`).
 
-use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
-
-use axum::extract::State;
-use axum::http::header;
-use axum::response::{IntoResponse, Response};
+use std::sync::{Mutex, PoisonError};
 
 use prometheus_client::encoding::{EncodeLabelSet, prometheus_text};
 use prometheus_client::metrics::counter::Counter;
@@ -25,8 +20,8 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
-use crate::app::{App, Exchange};
-use crate::labels::{self, OTHER};
+use crate::exchange::Exchange;
+use crate::labels::{Names, OTHER};
 
 /// The `Content-Type` of a scrape.
 pub const CONTENT_TYPE: &str = prometheus_text::CONTENT_TYPE;
@@ -91,17 +86,6 @@ impl MetricConstructor<Histogram> for Buckets {
     fn new_metric(&self) -> Histogram {
         Histogram::new(self.0.iter().copied())
     }
-}
-
-/// A finished request's names, as [`LabelBook`](crate::labels::LabelBook) gave them.
-#[derive(Debug, Clone)]
-pub struct Names {
-    /// The model that answered, else the one asked for.
-    pub model: String,
-    /// The backend that answered.
-    pub provider: String,
-    /// For an answer from a fallback: the model asked for.
-    pub fell_back_from: Option<String>,
 }
 
 /// What a scrape reads off the gateway at that moment.
@@ -294,30 +278,6 @@ impl Metrics {
         }
         out
     }
-}
-
-/// `GET /metrics`.
-pub async fn endpoint(State(app): State<Arc<App>>) -> Response {
-    let snapshot = app.snapshot();
-    // The configured chain is always listed (at 0 when healthy), so alerts can use it.
-    let mut cooling: BTreeMap<String, bool> = snapshot
-        .primary
-        .iter()
-        .chain(&snapshot.fallbacks)
-        .map(|m| (snapshot.labels.model(m, &snapshot.catalog), false))
-        .collect();
-    for (id, left) in app.cooldowns.active(tokio::time::Instant::now()) {
-        let entry = cooling
-            .entry(labels::router_id(&snapshot, &id))
-            .or_default();
-        *entry |= !left.is_zero();
-    }
-    let readings = Readings {
-        in_flight: i64::try_from(app.in_flight()).unwrap_or(i64::MAX),
-        cooldowns: cooling.into_iter().collect(),
-    };
-    let body = app.metrics.render(&readings);
-    ([(header::CONTENT_TYPE, CONTENT_TYPE)], body).into_response()
 }
 
 /// A family that holds at most `cap` label sets; past it, new sets are folded first.

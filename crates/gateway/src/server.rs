@@ -18,8 +18,9 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use crate::app::App;
+use crate::options::{Host, Options};
+use crate::routes;
 use crate::snapshot::Snapshot;
-use crate::{Host, Options, routes};
 
 /// Why the gateway could not run.
 #[derive(Debug, thiserror::Error)]

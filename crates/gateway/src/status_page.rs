@@ -1,21 +1,16 @@
-//! `GET /`: the status page — one server-rendered HTML document with its styles inline
-//! and an inline SVG chart; no script, no external asset (the `Content-Security-Policy`
+//! The status page (`GET /`; the handler is in `routes.rs`): one server-rendered HTML
+//! document with its styles inline and an inline SVG chart; no script, no external asset (the `Content-Security-Policy`
 //! forbids both), so it works offline and in any browser. It refreshes itself every
 //! [`REFRESH_SECS`] seconds. Everything that comes from a client or the config is
 //! HTML-escaped; the client key never appears in it.
 
 use std::fmt::Write;
-use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use axum::extract::State;
-use axum::http::{HeaderValue, header};
-use axum::response::{IntoResponse, Response};
 use hfclaw_catalog::display::thousands;
 use hfclaw_model_ref::{HUGGINGFACE_PREFIX, ModelRef};
 
 use crate::activity::{DayTotals, Recent, RouterSeen, View};
-use crate::app::App;
 
 /// Seconds between the page's own reloads.
 pub const REFRESH_SECS: u32 = 15;
@@ -52,45 +47,6 @@ pub struct Page<'a> {
     pub cooldowns: &'a [(String, Duration)],
     /// Recent traffic.
     pub activity: &'a View,
-}
-
-/// `GET /`.
-pub async fn endpoint(State(app): State<Arc<App>>) -> Response {
-    let snapshot = app.snapshot();
-    let now = SystemTime::now();
-    let view = app.activity.view(now);
-    let cooldowns: Vec<(String, Duration)> = app
-        .cooldowns
-        .active(tokio::time::Instant::now())
-        .into_iter()
-        .map(|(id, left)| (format!("{HUGGINGFACE_PREFIX}{id}"), left))
-        .collect();
-    let html = render(&Page {
-        version: env!("CARGO_PKG_VERSION"),
-        now,
-        uptime: app.started.elapsed(),
-        primary: snapshot.primary.as_ref(),
-        fallbacks: &snapshot.fallbacks,
-        aliases: snapshot.aliases.len(),
-        live_data: snapshot.catalog.has_live_data(),
-        has_token: snapshot.client.has_token(),
-        in_flight: (app.in_flight(), app.options.max_concurrent),
-        cooldowns: &cooldowns,
-        activity: &view,
-    });
-    let mut response = html.into_response();
-    let headers = response.headers_mut();
-    for (name, value) in [
-        (header::CONTENT_TYPE, "text/html; charset=utf-8"),
-        (header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY),
-        (header::CACHE_CONTROL, "no-store"),
-        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
-        (header::REFERRER_POLICY, "no-referrer"),
-        (header::X_FRAME_OPTIONS, "DENY"),
-    ] {
-        headers.insert(name, HeaderValue::from_static(value));
-    }
-    response
 }
 
 const STYLE: &str = "

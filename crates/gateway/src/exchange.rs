@@ -1,0 +1,85 @@
+//! What a request leaves behind as it passes through the gateway: who sent it
+//! ([`ClientLabel`], set by the key check), the model a failed one asked for
+//! ([`Requested`], for the request log), and how it ended ([`Exchange`], which
+//! `App::record` prices, meters and logs). Records only, so every layer can import them.
+
+use std::time::{Duration, SystemTime};
+
+use hfclaw_accounting::Usage;
+use hfclaw_model_ref::ModelRef;
+
+use crate::api::Api;
+
+/// The label of the client key a request sent (a request extension).
+#[derive(Debug, Clone)]
+pub struct ClientLabel(pub String);
+
+/// The `model` a failed request asked for, for the request log (a response extension).
+#[derive(Debug, Clone)]
+pub struct Requested(pub String);
+
+/// How a request ended, for the log and the accounts.
+#[derive(Debug, Clone)]
+pub struct Exchange {
+    /// When it arrived.
+    pub at: SystemTime,
+    /// Which API it called.
+    pub api: Api,
+    /// The label of the client key it sent.
+    pub key: Option<String>,
+    /// The `model` as the client wrote it.
+    pub requested: Option<String>,
+    /// The model that answered.
+    pub answered: Option<ModelRef>,
+    /// The backend that served it (`x-inference-provider`).
+    pub provider: Option<String>,
+    /// The answering model's place in the chain (0 = the one asked for).
+    pub fallback: Option<usize>,
+    /// The models given up on before (or instead of) it.
+    pub skipped: Vec<ModelRef>,
+    /// `None` when it succeeded; else the error class (e.g. `rate_limit_exceeded`,
+    /// `budget_exceeded`, `client_closed`) and the HTTP status.
+    pub error: Option<(String, u16)>,
+    /// The usage the answer reported (`None`: unknown, never zero).
+    pub usage: Option<Usage>,
+    /// What it cost, when both usage and a price are known (set by `App::record`).
+    pub cost_usd: Option<f64>,
+    /// True when the price was not the serving provider's live one.
+    pub cost_estimated: bool,
+    /// Time to the first byte sent to the client.
+    pub ttfb: Option<Duration>,
+    /// Time until the answer ended.
+    pub total: Duration,
+    /// Whether the answer was streamed.
+    pub streamed: bool,
+}
+
+impl Exchange {
+    /// A request of `api` that arrived `at` and has answered nothing yet (no model, usage
+    /// or error): the caller fills in what it learned.
+    pub fn unanswered(at: SystemTime, api: Api, total: Duration) -> Exchange {
+        Exchange {
+            at,
+            api,
+            key: None,
+            requested: None,
+            answered: None,
+            provider: None,
+            fallback: None,
+            skipped: Vec::new(),
+            error: None,
+            usage: None,
+            cost_usd: None,
+            cost_estimated: false,
+            ttfb: None,
+            total,
+            streamed: false,
+        }
+    }
+
+    /// A request of `api` that answered nothing yet, 120 ms long (for tests).
+    #[cfg(test)]
+    pub fn for_test(api: Api) -> Exchange {
+        Exchange::unanswered(std::time::UNIX_EPOCH, api, Duration::from_millis(120))
+    }
+}

@@ -1,0 +1,11 @@
+//! The names of the `x-hfclaw-*` headers: what a client may ask of the gateway and what
+//! the gateway tells it about the answer. A leaf: anything may import it.
+
+/// Request header that keeps the config's fallbacks out of the chain.
+pub const NO_FALLBACK_HEADER: &str = "x-hfclaw-no-fallback";
+/// Response header naming the model that answered (`huggingface/…`).
+pub const MODEL_HEADER: &str = "x-hfclaw-model";
+/// Response header with the answering model's place in the chain (0 = the one asked for).
+pub const FALLBACK_HEADER: &str = "x-hfclaw-fallback";
+/// Response header listing the models skipped before it, and why.
+pub const SKIPPED_HEADER: &str = "x-hfclaw-skipped";

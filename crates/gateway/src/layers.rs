@@ -1,0 +1,173 @@
+//! The layers every request passes before (and after) its handler: the client-key check
+//! ([`require_key`], on every route but `/healthz` when the gateway has keys) and the
+//! request log ([`log_request`]). A guard that looks at every request belongs here.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::body::Body;
+use axum::extract::{Request, State as Extract};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::Response;
+
+use crate::api::Api;
+use crate::app::App;
+use crate::error::ApiError;
+use crate::exchange::{ClientLabel, Requested};
+use crate::headers::{FALLBACK_HEADER, MODEL_HEADER};
+
+/// Rejects requests without one of the gateway's keys (`Authorization: Bearer KEY` or
+/// `x-api-key: KEY`, as OpenAI and Anthropic clients send them, or as the password of
+/// HTTP Basic credentials, as a browser sends them), in the envelope of the API called;
+/// marks accepted ones with the key's label. For the status page and `/metrics` the
+/// rejection asks a browser for Basic credentials (a key in the URL would end up in
+/// browser history and shell history).
+pub async fn require_key(
+    Extract(app): Extract<Arc<App>>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let headers = request.headers();
+    let bearer = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        });
+    let x_api_key = headers.get("x-api-key").and_then(|v| v.to_str().ok());
+    let basic = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(basic_password);
+    let found = [bearer, x_api_key, basic.as_deref()]
+        .into_iter()
+        .flatten()
+        .find_map(|given| {
+            app.options
+                .keys
+                .iter()
+                .find(|key| same_secret(given.trim().as_bytes(), key.secret.as_bytes()))
+        });
+    match found {
+        Some(key) => {
+            let label = ClientLabel(key.label.clone());
+            request.extensions_mut().insert(label);
+            next.run(request).await
+        }
+        None if matches!(request.uri().path(), "/" | "/metrics") => ask_for_key(),
+        None => {
+            let api = Api::for_path(request.uri().path());
+            ApiError::bad_client_key().into_response_for(api)
+        }
+    }
+}
+
+/// The password of `Authorization: Basic …` credentials (the user name is ignored).
+fn basic_password(value: &str) -> Option<String> {
+    use base64::Engine as _;
+    let (scheme, encoded) = value.split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded.trim())
+        .ok()?;
+    let text = String::from_utf8(decoded).ok()?;
+    text.split_once(':')
+        .map(|(_, password)| password.to_owned())
+}
+
+/// 401 for the operator's pages: browsers then ask for a user name (any) and password
+/// (the client key).
+fn ask_for_key() -> Response {
+    let mut response = Response::new(Body::from(
+        "this gateway needs its client key: send it as `Authorization: Bearer KEY`, or in a \
+         browser as the password (any user name)\n",
+    ));
+    *response.status_mut() = StatusCode::UNAUTHORIZED;
+    let headers = response.headers_mut();
+    headers.insert(
+        header::WWW_AUTHENTICATE,
+        HeaderValue::from_static("Basic realm=\"hfclaw gateway\", charset=\"UTF-8\""),
+    );
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    response
+}
+
+/// Compares without an early exit, so response times do not tell how much of a guess was
+/// right.
+fn same_secret(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// One `info` line per request (method, path, status, model, provider, latency) when `-v`
+/// asks; never headers or bodies.
+pub async fn log_request(request: Request, next: Next) -> Response {
+    if !tracing::enabled!(tracing::Level::INFO) {
+        return next.run(request).await;
+    }
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    let started = Instant::now();
+    let response = next.run(request).await;
+    let headers = response.headers();
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    // The model that answered; for failures, the model the client asked for.
+    let model = header(MODEL_HEADER)
+        .or_else(|| {
+            response
+                .extensions()
+                .get::<Requested>()
+                .map(|r| r.0.as_str())
+        })
+        .unwrap_or("-");
+    tracing::info!(
+        %method,
+        path,
+        status = response.status().as_u16(),
+        model,
+        provider = header("x-inference-provider").unwrap_or("-"),
+        fallback = header(FALLBACK_HEADER).unwrap_or("-"),
+        latency_ms = started.elapsed().as_secs_f64() * 1e3,
+        "request"
+    );
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn basic_credentials_give_their_password() {
+        use base64::Engine as _;
+        let encode = |text: &str| base64::engine::general_purpose::STANDARD.encode(text);
+        assert_eq!(
+            basic_password(&format!("Basic {}", encode("me:s3cr:et"))).as_deref(),
+            Some("s3cr:et")
+        );
+        assert_eq!(
+            basic_password(&format!("basic {}", encode(":k"))).as_deref(),
+            Some("k")
+        );
+        assert_eq!(basic_password(&format!("Bearer {}", encode(":k"))), None);
+        assert_eq!(basic_password("Basic !!!"), None);
+        assert_eq!(
+            basic_password(&format!("Basic {}", encode("no-colon"))),
+            None
+        );
+    }
+
+    #[test]
+    fn secrets_compare_exactly() {
+        assert!(same_secret(b"abc", b"abc"));
+        assert!(!same_secret(b"abc", b"abd"));
+        assert!(!same_secret(b"abc", b"abcd"));
+        assert!(!same_secret(b"", b"a"));
+    }
+}

@@ -1,0 +1,95 @@
+//! How the gateway is set up: its [`Options`], the [`ClientKey`]s clients may send, and
+//! the [`Host`] that runs it (and builds each [`Snapshot`]).
+
+use std::fmt;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use hfclaw_accounting::{Budgets, Recorder};
+use hfclaw_router_client::FallbackPolicy;
+
+use crate::cooldown::CooldownPolicy;
+use crate::snapshot::Snapshot;
+
+/// A key clients may send, with the label that names it in logs and accounting.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ClientKey {
+    /// A name for the key (never the key itself).
+    pub label: String,
+    /// The key.
+    pub secret: String,
+}
+
+impl fmt::Debug for ClientKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientKey")
+            .field("label", &self.label)
+            .finish_non_exhaustive()
+    }
+}
+
+/// How the gateway behaves.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Keys clients must send; empty: none needed.
+    pub keys: Vec<ClientKey>,
+    /// Requests (and their streams) served at once; more get 503 with `Retry-After`.
+    pub max_concurrent: u32,
+    /// How long a model may take to start answering before the chain moves on.
+    pub timeout: Duration,
+    /// Retries and waits of the fallback chain.
+    pub policy: FallbackPolicy,
+    /// How long failing models are skipped.
+    pub cooldown: CooldownPolicy,
+    /// Rewrite a leading `<think>…</think>` block of chat answers into
+    /// `reasoning_content`.
+    pub split_reasoning: bool,
+    /// Largest request body accepted.
+    pub max_body: usize,
+    /// A connection must send a complete request header within this time; this also ends
+    /// idle keep-alive connections.
+    pub header_read_timeout: Duration,
+    /// How long open streams may run on after a shutdown signal.
+    pub shutdown_grace: Duration,
+    /// How often the host's files are checked for changes (reload).
+    pub watch_interval: Duration,
+    /// Where each finished request is recorded (the usage ledger); `None`: nowhere.
+    pub recorder: Option<Recorder>,
+    /// Daily spending limits, global and per key label; a request that would start
+    /// after one is spent gets 429 `budget_exceeded`.
+    pub budgets: Option<Arc<Budgets>>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            keys: Vec::new(),
+            max_concurrent: 256,
+            timeout: Duration::from_secs(300),
+            policy: FallbackPolicy::default(),
+            cooldown: CooldownPolicy::default(),
+            split_reasoning: false,
+            // Anthropic's own limit for Messages requests.
+            max_body: 32 * 1024 * 1024,
+            header_read_timeout: Duration::from_secs(10),
+            shutdown_grace: Duration::from_secs(10),
+            watch_interval: Duration::from_secs(2),
+            recorder: None,
+            budgets: None,
+        }
+    }
+}
+
+/// What the gateway needs from the program that runs it.
+pub trait Host: Send + Sync + 'static {
+    /// Builds a fresh snapshot (re-reading the config; no network). Blocking: it is
+    /// called on a thread of its own. The error is shown to the operator.
+    fn load(&self) -> Result<Snapshot, String>;
+    /// Files whose change triggers a reload (the config, the `.env` holding the token).
+    fn watched_files(&self) -> Vec<PathBuf>;
+    /// A status line for the operator (e.g. "listening on http://…").
+    fn status(&self, message: &str);
+    /// A warning for the operator.
+    fn warn(&self, message: &str);
+}

@@ -1,9 +1,9 @@
-//! What `GET /metrics` says (the handler is in `routes.rs`): Prometheus text format (0.0.4), with the Prometheus project's own Rust
-//! client (`prometheus-client`). Each finished request ([`Metrics::observe`], from
-//! `App::record`) bumps a few atomic counters and one histogram, each found under a
-//! read lock (a write lock only the first time a label set appears); what is a reading
-//! rather than a count — requests in flight, models cooling — is taken at scrape time, so
-//! requests never pay for it.
+//! What `GET /metrics` says (its handler is in `routes.rs`): Prometheus text format
+//! (0.0.4), with the Prometheus project's own Rust client (`prometheus-client`). Each
+//! finished request ([`Metrics::observe`], from `App::record`) bumps a few atomic counters
+//! and one histogram, each found under a read lock (a write lock only the first time a
+//! label set appears); what is a reading rather than a count — requests in flight, models
+//! cooling — is taken at scrape time, so requests never pay for it.
 //!
 //! Label values are bounded twice: model and provider names go through the
 //! [`LabelBook`](crate::labels::LabelBook) (unknown ones become `other`), and each family

@@ -1,8 +1,8 @@
-//! The status page (`GET /`; the handler is in `routes.rs`): one server-rendered HTML
-//! document with its styles inline and an inline SVG chart; no script, no external asset (the `Content-Security-Policy`
-//! forbids both), so it works offline and in any browser. It refreshes itself every
-//! [`REFRESH_SECS`] seconds. Everything that comes from a client or the config is
-//! HTML-escaped; the client key never appears in it.
+//! The status page (`GET /`; its handler is in `routes.rs`): one server-rendered HTML
+//! document with its styles inline and an inline SVG chart; no script, no external asset
+//! (the `Content-Security-Policy` forbids both), so it works offline and in any browser.
+//! It refreshes itself every [`REFRESH_SECS`] seconds. Everything that comes from a
+//! client or the config is HTML-escaped; the client key never appears in it.
 
 use std::fmt::Write;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};

@@ -145,10 +145,12 @@ fn redact_estimated_costs(text: &str) -> String {
     joined
 }
 
-/// `1.8 s` → `[T] s`, so closing lines are stable.
+/// `1.8 s` → `[T] s`, and JSON's `"seconds": 0.1` → `"seconds": "[T]"`, so closing lines
+/// and `chat --json` are stable on a loaded machine.
 fn redact_seconds(text: &str) -> String {
+    let text = redact_json_seconds(text);
     let mut out = String::with_capacity(text.len());
-    let mut rest = text;
+    let mut rest = text.as_str();
     while let Some(i) = rest.find(" s") {
         let head = &rest[..i];
         let start = head
@@ -163,6 +165,25 @@ fn redact_seconds(text: &str) -> String {
         }
         out.push_str(" s");
         rest = &rest[i + 2..];
+    }
+    out.push_str(rest);
+    out
+}
+
+fn redact_json_seconds(text: &str) -> String {
+    const KEY: &str = "\"seconds\": ";
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find(KEY) {
+        out.push_str(&rest[..i + KEY.len()]);
+        rest = &rest[i + KEY.len()..];
+        let number = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(rest.len());
+        if number > 0 {
+            out.push_str("\"[T]\"");
+            rest = &rest[number..];
+        }
     }
     out.push_str(rest);
     out

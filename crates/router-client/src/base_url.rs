@@ -55,6 +55,18 @@ pub fn resolve_base_url(
     (DEFAULT_BASE_URL.to_owned(), BaseUrlSource::Default)
 }
 
+/// The environment variable that points hfclaw at another Hub (a mirror, a test fake).
+pub const HUB_URL_ENV: &str = "HFCLAW_HUB_URL";
+
+/// The Hugging Face Hub (whoami, OAuth refresh): `$HFCLAW_HUB_URL`, else
+/// [`crate::DEFAULT_HUB_URL`]; trailing `/` trimmed.
+pub fn resolve_hub_url(env: &dyn Fn(&str) -> Option<String>) -> String {
+    env(HUB_URL_ENV)
+        .map(|url| normalize_base_url(&url))
+        .filter(|url| !url.is_empty())
+        .unwrap_or_else(|| crate::DEFAULT_HUB_URL.to_owned())
+}
+
 /// Trims whitespace and trailing slashes, so `…/v1/` and `…/v1` name the same router.
 pub fn normalize_base_url(url: &str) -> String {
     url.trim().trim_end_matches('/').to_owned()
@@ -89,5 +101,13 @@ mod tests {
             resolve_base_url(Some(""), &empty_env, Some("/")),
             (DEFAULT_BASE_URL.to_owned(), BaseUrlSource::Default)
         );
+    }
+
+    #[test]
+    fn hub_url_from_env_else_huggingface_co() {
+        let none = |_: &str| None;
+        let env = |k: &str| (k == HUB_URL_ENV).then(|| "http://127.0.0.1:9/ ".to_owned());
+        assert_eq!(resolve_hub_url(&none), "https://huggingface.co");
+        assert_eq!(resolve_hub_url(&env), "http://127.0.0.1:9");
     }
 }

@@ -2,8 +2,9 @@
 //!
 //! This crate owns (SPEC §4):
 //! - the token: a redacting [`Token`] type and its resolution by precedence
-//!   ([`resolve_token`]), the `env.shellEnv` login-shell import ([`shell_env`]), and the
-//!   router base URL ([`resolve_base_url`]);
+//!   ([`resolve_token`]), the `env.shellEnv` login-shell import ([`shell_env`]), the
+//!   refresh of expiring `hf auth login` tokens as huggingface_hub does it ([`oauth`]),
+//!   and the router and Hub base URLs ([`resolve_base_url`], [`resolve_hub_url`]);
 //! - the HTTP client ([`RouterClient`]): discovery (`GET /models` with `ETag`), chat
 //!   (non-streaming, SSE streaming with reasoning and usage, raw passthrough for a
 //!   gateway) and the whoami token check;
@@ -43,13 +44,14 @@ pub mod client;
 pub mod discovery;
 pub mod error;
 pub mod fallback;
+pub mod oauth;
 pub mod raw;
 pub mod shell_env;
 pub mod sse;
 pub mod think;
 pub mod token;
 
-pub use base_url::{BaseUrlSource, DEFAULT_BASE_URL, resolve_base_url};
+pub use base_url::{BaseUrlSource, DEFAULT_BASE_URL, resolve_base_url, resolve_hub_url};
 pub use chat::{ChatRequest, ChatResponse, Message, Usage};
 pub use client::{
     ChatStream, ClientError, ClientOptions, DEFAULT_HUB_URL, ListResponse, PROVIDER_HEADER,

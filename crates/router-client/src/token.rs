@@ -324,7 +324,7 @@ fn describe_dotenv_error(e: &dotenvy::Error) -> String {
 }
 
 /// Reads a token file: trimmed content; missing or empty is `None`.
-fn read_token_file(path: &Path) -> Result<Option<Token>, TokenError> {
+pub(crate) fn read_token_file(path: &Path) -> Result<Option<Token>, TokenError> {
     match std::fs::read_to_string(path) {
         Ok(text) => Ok(Token::new(text)),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),

@@ -335,6 +335,9 @@ struct Script {
     whoami: Option<Reply>,
     /// The answer text for requests nothing is scripted for ([`FakeRouter::answer_any`]).
     any: Option<fn(&str) -> String>,
+    /// The Hub's `POST /oauth/token` answers, in order (the last repeats), and a pause
+    /// before each ([`FakeRouter::oauth_token`]).
+    oauth: (VecDeque<Reply>, Duration),
     recorded: Vec<Recorded>,
 }
 
@@ -378,6 +381,7 @@ impl FakeRouter {
                     .route("/v1/responses", post(answer))
                     .route("/v1/responses/{*rest}", axum::routing::any(answer))
                     .route("/api/whoami-v2", get(whoami))
+                    .route("/oauth/token", post(oauth_token))
                     .with_state(shared);
                 let _ = axum::serve(listener, app)
                     .with_graceful_shutdown(async move {
@@ -467,6 +471,18 @@ impl FakeRouter {
         self
     }
 
+    /// Queues the Hub's answers to `POST /oauth/token` (the OAuth refresh of `hf auth
+    /// login` tokens), each sent after `delay`; the last one repeats. Unset: 400
+    /// `invalid_request`.
+    pub fn oauth_token(
+        &self,
+        replies: impl IntoIterator<Item = Reply>,
+        delay: Duration,
+    ) -> &FakeRouter {
+        self.lock().oauth = (replies.into_iter().collect(), delay);
+        self
+    }
+
     /// `http://127.0.0.1:PORT`, the fake Hub.
     pub fn hub_url(&self) -> String {
         format!("http://{}", self.addr)
@@ -550,6 +566,26 @@ async fn whoami(State(script): State<Shared>, request: Request) -> Response {
             )
         });
     respond(reply).await
+}
+
+async fn oauth_token(State(script): State<Shared>, request: Request) -> Response {
+    let (parts, body) = request.into_parts();
+    let body = axum::body::to_bytes(body, 64 * 1024)
+        .await
+        .unwrap_or_default();
+    record(&script, "POST /oauth/token", &parts.headers, &body);
+    let (reply, delay) = {
+        let mut script = script.lock().unwrap_or_else(PoisonError::into_inner);
+        let (queue, delay) = &mut script.oauth;
+        let reply = if queue.len() > 1 {
+            queue.pop_front()
+        } else {
+            queue.front().cloned()
+        };
+        (reply, *delay)
+    };
+    tokio::time::sleep(delay).await;
+    respond(reply.unwrap_or_else(|| Reply::json(400, r#"{"error":"invalid_request"}"#))).await
 }
 
 async fn answer(State(script): State<Shared>, request: Request) -> Response {

@@ -5,7 +5,7 @@ use std::borrow::Cow;
 use std::collections::HashSet;
 use std::ffi::OsString;
 use std::path::PathBuf;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use hfclaw_catalog::cache::unix_seconds;
@@ -17,6 +17,7 @@ use hfclaw_config_merge::{
 };
 use hfclaw_model_ref::{Aliases, ModelRef, Via, resolve};
 use hfclaw_router_client::discovery::format_age;
+use hfclaw_router_client::oauth::{LoginFiles, LoginStatus, RefreshSettings, Refresher};
 use hfclaw_router_client::shell_env::{self, DEFAULT_TIMEOUT, LoginShell, ShellImport};
 use hfclaw_router_client::{
     CachePolicy, ClientOptions, DISCOVERY_CONNECT_TIMEOUT, Discovery, Origin, Retry, RouterClient,
@@ -39,7 +40,12 @@ pub struct Context {
     /// The login shell's answer (`env.shellEnv`), asked at most once per run; its
     /// failure as the warning already printed.
     login_shell: OnceLock<Result<ShellImport, String>>,
+    /// The refresher of the Hugging Face CLI's login (`hf auth login`), made on first use.
+    hf_login: OnceLock<Option<Arc<Refresher>>>,
 }
+
+/// `User-Agent` of hfclaw's requests.
+const USER_AGENT: &str = concat!("hfclaw/", env!("CARGO_PKG_VERSION"));
 
 /// OpenClaw's environment equivalent of `env.shellEnv.enabled: true`.
 pub const LOAD_SHELL_ENV_VAR: &str = "OPENCLAW_LOAD_SHELL_ENV";
@@ -57,6 +63,7 @@ impl Context {
             global,
             paths,
             login_shell: OnceLock::new(),
+            hf_login: OnceLock::new(),
         })
     }
 
@@ -116,11 +123,16 @@ impl Context {
     }
 
     /// The token by SPEC §4's precedence, and where it came from. Runs the login shell
-    /// when `env.shellEnv` is enabled and no earlier source has a token.
+    /// when `env.shellEnv` is enabled and no earlier source has a token; refreshes an
+    /// expiring `hf auth login` token of the Hugging Face CLI's token file first.
     pub fn token(&self, view: &OpenClawView) -> CliResult<Option<(Token, TokenSource)>> {
         let login_shell = || self.login_shell_import(view);
         let shell = self.shell_env(view).map(|_| &login_shell as _);
         let found = self.resolve_token(view, self.global.token.clone(), &env, shell)?;
+        let found = match self.hf_login() {
+            Some(refresher) => crate::login::refreshed(self, refresher, found)?,
+            None => found,
+        };
         if let Some((token, source)) = &found
             && !token.looks_valid()
         {
@@ -129,6 +141,27 @@ impl Context {
             ));
         }
         Ok(found)
+    }
+
+    /// The refresher of the Hugging Face CLI's login (its files located as the token
+    /// file is); `None` without a home directory.
+    pub fn hf_login(&self) -> Option<&Arc<Refresher>> {
+        self.hf_login
+            .get_or_init(|| {
+                let files = LoginFiles::locate(&env, home_dir().as_deref())?;
+                let settings = RefreshSettings::from_env(&env, USER_AGENT);
+                Some(Arc::new(Refresher::new(files, settings)))
+            })
+            .as_ref()
+    }
+
+    /// The `hf auth login` behind `token`, when it came from the Hugging Face CLI's token
+    /// file and is an OAuth login (for `doctor` and `models status`).
+    pub fn login_status(&self, token: &Token, source: &TokenSource) -> Option<LoginStatus> {
+        let refresher = self.hf_login()?;
+        crate::login::is_login_file(refresher, source)
+            .then(|| refresher.status(token))
+            .flatten()
     }
 
     /// The token for discovery, which works without one: [`Context::token`] without
@@ -238,7 +271,7 @@ impl Context {
     ) -> CliResult<RouterClient> {
         let mut options = ClientOptions::new(self.base_url(view));
         options.token = token;
-        options.user_agent = concat!("hfclaw/", env!("CARGO_PKG_VERSION")).to_owned();
+        options.user_agent = USER_AGENT.to_owned();
         options.extra_headers = view
             .provider
             .as_ref()

@@ -7,6 +7,7 @@ mod commands;
 mod context;
 mod error;
 mod ledger;
+mod login;
 mod output;
 mod serve;
 

@@ -21,6 +21,9 @@ use crate::error::{CliError, CliResult};
 /// How often a gateway with budgets re-reads today's spend from the ledger, so that
 /// other writers (replicas on PostgreSQL, `hfclaw chat`) count too.
 const BUDGET_SYNC_INTERVAL: Duration = Duration::from_secs(5);
+/// How often an `hf auth login` token is looked at between its refresh deadlines (a
+/// cached decision: no file is read, no request made until one is due).
+const LOGIN_CHECK_INTERVAL: Duration = Duration::from_secs(60);
 
 /// Runs the gateway until SIGINT or SIGTERM.
 pub fn run(ctx: &Context, args: &ServeArgs) -> CliResult {
@@ -80,7 +83,18 @@ pub fn run(ctx: &Context, args: &ServeArgs) -> CliResult {
         .thread_name("hfclaw-serve")
         .build()
         .map_err(|e| CliError::runtime(format!("starting the async runtime: {e}")))?;
+    // An `hf auth login` token is refreshed when due; the rewritten token file makes the
+    // file watcher reload the snapshot with it.
+    let login = host.ctx.hf_login().cloned().map(|refresher| {
+        let reporter = host.clone();
+        refresher.keep_fresh(LOGIN_CHECK_INTERVAL, move |event| {
+            crate::login::report(&reporter.ctx, event);
+        })
+    });
     let result = runtime.block_on(async move {
+        if let Some(login) = login {
+            tokio::spawn(login);
+        }
         let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| {
             CliError::runtime(format!("cannot listen on {addr}: {e}"))
                 .hint("pick another address with --listen HOST:PORT")
@@ -321,10 +335,16 @@ impl Host for CliHost {
     }
 
     fn watched_files(&self) -> Vec<PathBuf> {
-        vec![
+        let mut files = vec![
             self.ctx.paths.config.clone(),
             self.ctx.paths.env_file.clone(),
-        ]
+        ];
+        // `hf auth login`, `hf auth switch` and refreshes (by hf or by us) change these.
+        if let Some(login) = self.ctx.hf_login() {
+            files.push(login.files().token().to_owned());
+            files.push(login.files().stored_tokens().to_owned());
+        }
+        files
     }
 
     fn status(&self, message: &str) {

@@ -23,6 +23,19 @@ pub struct Gateway {
 impl Gateway {
     /// Starts `hfclaw serve --listen 127.0.0.1:0 ARGS` and waits for its address.
     pub fn start(sandbox: &Sandbox, args: &[&str]) -> Gateway {
+        Gateway::launch(sandbox, args, Sandbox::cmd)
+    }
+
+    /// [`Gateway::start`] without the test token in the environment.
+    pub fn start_without_token(sandbox: &Sandbox, args: &[&str]) -> Gateway {
+        Gateway::launch(sandbox, args, Sandbox::cmd_without_token)
+    }
+
+    fn launch(
+        sandbox: &Sandbox,
+        args: &[&str],
+        command: fn(&Sandbox, &[&str]) -> std::process::Command,
+    ) -> Gateway {
         let router_url = sandbox.router.base_url();
         let mut all = vec![
             "serve",
@@ -32,8 +45,7 @@ impl Gateway {
             &router_url,
         ];
         all.extend_from_slice(args);
-        let mut child = sandbox
-            .cmd(&all)
+        let mut child = command(sandbox, &all)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())

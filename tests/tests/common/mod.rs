@@ -154,8 +154,9 @@ fn redact_seconds(text: &str) -> String {
     while let Some(i) = rest.find(" s") {
         let head = &rest[..i];
         let start = head
-            .rfind(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .map_or(0, |j| j + 1);
+            .char_indices()
+            .rfind(|(_, c)| !(c.is_ascii_digit() || *c == '.'))
+            .map_or(0, |(j, c)| j + c.len_utf8());
         let number = &head[start..];
         if !number.is_empty() && number.contains('.') {
             out.push_str(&head[..start]);

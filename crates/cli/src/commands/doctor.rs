@@ -5,13 +5,14 @@ use hfclaw_catalog::checks::{SelectionProblem, check_selection};
 use hfclaw_config_merge::{ConfigDocument, OpenClawView, schema_problems};
 use hfclaw_router_client::token::TOKEN_ENV_VARS;
 use hfclaw_router_client::{
-    CachePolicy, DEFAULT_HUB_URL, ErrorKind, Origin, RouterClient, Token, TokenSource,
-    default_cache_path, load_live_models,
+    CachePolicy, ErrorKind, Origin, RouterClient, Token, TokenSource, default_cache_path,
+    load_live_models, resolve_hub_url,
 };
 
 use crate::commands::service;
 use crate::context::{Context, UserModels, env, runtime};
 use crate::error::{CliError, CliResult};
+use crate::login::Health;
 use crate::output::{BAD, OK, WARN_MARK, print_data};
 
 /// How a check came out.
@@ -140,12 +141,21 @@ fn check_token(
         "token",
         format!("{} from {source}", token.redacted()),
     );
+    if let Some(login) = ctx.login_status(&token, &source) {
+        let (health, text) = crate::login::describe(&login, std::time::SystemTime::now());
+        let mark = match health {
+            Health::Good => Mark::Pass,
+            Health::Warn => Mark::Warn,
+            Health::Expired => Mark::Fail,
+        };
+        report.push(mark, "login", text);
+    }
     if ctx.global.offline {
         report.push(Mark::Skip, "token", "not checked (--offline)");
         return Ok(Some((token, source)));
     }
     let client = ctx.client(view, Some(token.clone()))?;
-    let hub = env("HFCLAW_HUB_URL").unwrap_or_else(|| DEFAULT_HUB_URL.to_owned());
+    let hub = resolve_hub_url(&env);
     match runtime()?.block_on(client.whoami(&hub)) {
         Ok(who) => {
             let kind = who.token_kind.as_deref().unwrap_or("unknown kind");

@@ -1,12 +1,17 @@
 //! `hfclaw models status`: what the config means, where things come from, what is wrong.
 
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use hfclaw_catalog::cache::rfc3339;
 use hfclaw_catalog::checks::check_selection;
 use hfclaw_config_merge::{AllowlistLocation, OpenClawView};
+use hfclaw_router_client::oauth::LoginStatus;
 use serde::Serialize;
 
 use crate::args::StatusArgs;
 use crate::context::{Context, UserModels, describe_source, view_for};
 use crate::error::{CliError, CliResult};
+use crate::login::Health;
 use crate::output::print_data;
 
 /// The status, as printed by `--json` (stable field names).
@@ -48,6 +53,21 @@ struct CatalogStatus {
 struct TokenStatus {
     source: String,
     redacted: String,
+    /// The `hf auth login` behind a token of the Hugging Face CLI's token file.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    login: Option<LoginJson>,
+}
+
+/// An `hf auth login` (OAuth) login.
+#[derive(Debug, Serialize)]
+struct LoginJson {
+    name: String,
+    /// RFC 3339, when known.
+    expires_at: Option<String>,
+    refreshable: bool,
+    expired: bool,
+    /// The text form's line.
+    description: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -92,7 +112,14 @@ pub fn run(ctx: &Context, args: &StatusArgs) -> CliResult {
     }
     let source = catalog.data_source();
     let token = ctx.token(&view)?;
+    let login = token
+        .as_ref()
+        .and_then(|(token, source)| ctx.login_status(token, source))
+        .map(|login| login_json(&login));
     let mut problems: Vec<String> = user.problems.clone();
+    if let Some(login) = login.as_ref().filter(|l| l.expired) {
+        problems.push(format!("the Hugging Face login {}", login.description));
+    }
     problems.extend(
         check_selection(&catalog, &user.selection())
             .iter()
@@ -108,6 +135,7 @@ pub fn run(ctx: &Context, args: &StatusArgs) -> CliResult {
         token: token.map(|(token, source)| TokenStatus {
             source: source.to_string(),
             redacted: token.redacted(),
+            login,
         }),
         router_url: ctx.base_url(&view),
         catalog: CatalogStatus {
@@ -143,6 +171,21 @@ pub fn run(ctx: &Context, args: &StatusArgs) -> CliResult {
         return print_data(&format!("{json}\n"));
     }
     print_data(&render(&status))
+}
+
+fn login_json(login: &LoginStatus) -> LoginJson {
+    let now = SystemTime::now();
+    let (health, description) = crate::login::describe(login, now);
+    LoginJson {
+        name: login.name.clone(),
+        expires_at: login
+            .expires_at
+            .and_then(|at| u64::try_from(at).ok())
+            .map(|at| rfc3339(UNIX_EPOCH + Duration::from_secs(at))),
+        refreshable: login.refreshable,
+        expired: health == Health::Expired,
+        description,
+    }
 }
 
 fn choice(view: &OpenClawView, model_ref: &str) -> Choice {
@@ -191,6 +234,9 @@ fn render(status: &Status) -> String {
             |t| format!("{} (from {})", t.redacted, t.source),
         ),
     );
+    if let Some(login) = status.token.as_ref().and_then(|t| t.login.as_ref()) {
+        push("login", login.description.clone());
+    }
     push("router", status.router_url.clone());
     push("catalog", status.catalog.line.clone());
     push(

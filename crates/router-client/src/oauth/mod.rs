@@ -48,6 +48,8 @@ pub const CLIENT_ID_ENV: &str = "HF_DEVICE_CODE_OAUTH_CLIENT_ID";
 pub const REFRESH_MARGIN: Duration = Duration::from_secs(24 * 3600);
 /// How soon a failed refresh, or a token without refresh data, is looked at again.
 pub const RECHECK_INTERVAL: Duration = Duration::from_secs(300);
+/// [`Refresher::keep_fresh`] never looks more often than this.
+const MIN_WAIT: Duration = Duration::from_secs(1);
 /// The name of the file beside the token file that holds every login.
 pub const STORED_TOKENS_FILE: &str = "stored_tokens";
 
@@ -469,14 +471,16 @@ impl Refresher {
             .clone()
     }
 
-    /// For a long-running process: every `every`, resolves the active token (refreshing
-    /// it when due, which rewrites the token file — the process's file watcher then
-    /// re-resolves it) and hands what happened to `report`. Runs until dropped.
+    /// For a long-running process: resolves the active token every `every`, and when its
+    /// refresh deadline comes (refreshing it when due, which rewrites the token file — the
+    /// process's file watcher then re-resolves it); hands what happened to `report`. Runs
+    /// until dropped.
     pub async fn keep_fresh(self: Arc<Self>, every: Duration, report: impl Fn(&Event)) {
-        let mut ticker = tokio::time::interval(every);
-        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
-            ticker.tick().await;
+            let wait = self
+                .until_recheck(SystemTime::now())
+                .map_or(every, |until| every.min(until.max(MIN_WAIT)));
+            tokio::time::sleep(wait).await;
             let Some(token) = self.active() else {
                 continue;
             };
@@ -492,6 +496,15 @@ impl Refresher {
                 report(event);
             }
         }
+    }
+
+    /// Time until the cached decision is to be looked at again; `None`: never.
+    fn until_recheck(&self, now: SystemTime) -> Option<Duration> {
+        let cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
+        let at = cache.as_ref()?.recheck_at?;
+        Some(Duration::from_secs(
+            at.saturating_sub(unix(now)).max(0).unsigned_abs(),
+        ))
     }
 
     /// The cached decision for `file_token`, while it holds.

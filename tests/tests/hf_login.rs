@@ -431,3 +431,149 @@ fn gateway_warns_once_when_the_login_cannot_be_refreshed() {
     );
     assert_eq!(refresh_calls(&sandbox).len(), 1);
 }
+
+// --- With huggingface_hub itself (the venv of `cargo xtask ci`) as the other process.
+
+/// The venv's python (with huggingface_hub), or `None` and a note when this run has none
+/// (`cargo xtask ci` provides one and requires these tests, as it does the SDK tests).
+fn python() -> Option<PathBuf> {
+    match std::env::var_os("HFCLAW_TEST_PYTHON") {
+        Some(path) => Some(PathBuf::from(path)),
+        None => {
+            assert!(
+                std::env::var_os("HFCLAW_REQUIRE_SDK_TESTS").is_none(),
+                "HFCLAW_REQUIRE_SDK_TESTS is set but HFCLAW_TEST_PYTHON is not"
+            );
+            #[allow(clippy::print_stderr)]
+            {
+                eprintln!(
+                    "note: huggingface_hub tests skipped: no HFCLAW_TEST_PYTHON (cargo xtask ci provides one)"
+                );
+            }
+            None
+        }
+    }
+}
+
+/// `python tests/sdk/hf_login.py ARGS` with huggingface_hub pointed at the sandbox.
+fn hf_python(sandbox: &Sandbox, python: &PathBuf, args: &[&str]) -> std::process::Command {
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("sdk/hf_login.py");
+    let mut command = std::process::Command::new(python);
+    command
+        .arg(script)
+        .args(args)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", sandbox.home())
+        .env("HF_HOME", hf_dir(sandbox))
+        .env("HF_ENDPOINT", sandbox.router.hub_url())
+        .env("HF_HUB_DISABLE_TELEMETRY", "1");
+    command
+}
+
+fn python_token(sandbox: &Sandbox, python: &PathBuf) -> String {
+    let output = hf_python(sandbox, python, &["get_token"]).output().unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).trim().to_owned()
+}
+
+#[test]
+fn huggingface_hub_reads_what_hfclaw_refreshed() {
+    let Some(python) = python() else { return };
+    let sandbox = Sandbox::new();
+    log_in(&sandbox, OLD, REFRESH, now() + 90 * MINUTE);
+    sandbox
+        .router
+        .oauth_token([granted(NEW, Some(ROTATED), 30 * DAY)], Duration::ZERO);
+    let (output, text) = run(&sandbox, &["models", "status"]);
+    assert!(output.status.success(), "{text}");
+    // huggingface_hub parses our stored_tokens, finds the login fresh, asks nothing.
+    assert_eq!(python_token(&sandbox, &python), NEW);
+    assert_eq!(refresh_calls(&sandbox).len(), 1);
+}
+
+#[test]
+fn hfclaw_reads_what_huggingface_hub_refreshed() {
+    let Some(python) = python() else { return };
+    let sandbox = Sandbox::new();
+    log_in(&sandbox, OLD, REFRESH, now() + 90 * MINUTE);
+    sandbox.router.oauth_token(
+        [granted(NEW, Some(ROTATED), 30 * DAY - 3600)],
+        Duration::ZERO,
+    );
+    assert_eq!(python_token(&sandbox, &python), NEW);
+    let calls = refresh_calls(&sandbox);
+    assert_eq!(calls.len(), 1);
+    // The same request hfclaw sends.
+    assert_eq!(
+        calls[0].body,
+        format!("grant_type=refresh_token&refresh_token={REFRESH}&client_id={CLIENT_ID}")
+    );
+    let (_, text) = run(&sandbox, &["models", "status"]);
+    assert!(text.contains(&redacted(NEW)), "{text}");
+    assert!(text.contains("expires in 29 days"), "{text}");
+    assert_eq!(refresh_calls(&sandbox).len(), 1);
+}
+
+#[test]
+fn huggingface_hub_and_hfclaw_refreshing_at_once_make_one_call() {
+    let Some(python) = python() else { return };
+    let sandbox = Sandbox::new();
+    log_in(&sandbox, OLD, REFRESH, now() + 90 * MINUTE);
+    sandbox.router.oauth_token(
+        [
+            granted(NEW, Some(ROTATED), 30 * DAY),
+            Reply::json(400, r#"{"error":"invalid_grant"}"#),
+        ],
+        Duration::from_millis(1500),
+    );
+    let hf = hf_python(&sandbox, &python, &["get_token"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let hfclaw = sandbox
+        .cmd_without_token(&["models", "status", "--json"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let hf = hf.wait_with_output().unwrap();
+    let hfclaw = hfclaw.wait_with_output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&hf.stdout).trim(), NEW);
+    let json: serde_json::Value = serde_json::from_slice(&hfclaw.stdout).unwrap();
+    assert_eq!(json["token"]["redacted"], redacted(NEW).as_str());
+    assert_eq!(refresh_calls(&sandbox).len(), 1, "one refresh for both");
+}
+
+#[test]
+fn hfclaw_waits_for_huggingface_hubs_lock() {
+    use std::io::BufRead;
+    let Some(python) = python() else { return };
+    let sandbox = Sandbox::new();
+    log_in(&sandbox, OLD, REFRESH, now() + 90 * MINUTE);
+    sandbox
+        .router
+        .oauth_token([granted(NEW, Some(ROTATED), 30 * DAY)], Duration::ZERO);
+    let mut holder = hf_python(&sandbox, &python, &["hold_lock", "2"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(holder.stdout.take().unwrap()).lines();
+    assert_eq!(lines.next().unwrap().unwrap(), "locked");
+    let started = Instant::now();
+    let (output, text) = run(&sandbox, &["models", "status"]);
+    let waited = started.elapsed();
+    assert!(output.status.success(), "{text}");
+    assert!(holder.wait().unwrap().success());
+    assert!(
+        waited >= Duration::from_millis(1500),
+        "hfclaw did not wait for filelock's lock ({waited:?})"
+    );
+    assert!(text.contains(&redacted(NEW)), "{text}");
+    assert_eq!(refresh_calls(&sandbox).len(), 1);
+}

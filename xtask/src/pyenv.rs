@@ -1,5 +1,6 @@
 //! The Python venv the gateway's SDK client tests run in (`tests/tests/sdk_clients.rs`):
-//! the official `openai` and `anthropic` packages, pinned, installed once into
+//! the official `openai` and `anthropic` packages (and `huggingface_hub` for
+//! `tests/tests/hf_login.rs`), pinned, installed once into
 //! `target/pyenv` (~40 s cold, nothing warm) and reused while the pins stay the same.
 
 use std::fs;
@@ -9,7 +10,13 @@ use std::process::Command;
 use crate::{Result, root, run};
 
 /// The SDK versions the tests were written against; bump them together.
-const REQUIREMENTS: [&str; 2] = ["openai==3.57.0", "anthropic==2.15.0"];
+/// `huggingface_hub`: the other process sharing an `hf auth login` in
+/// `tests/tests/hf_login.rs` (its OAuth refresh, `stored_tokens` and lock).
+const REQUIREMENTS: [&str; 3] = [
+    "openai==3.57.0",
+    "anthropic==2.15.0",
+    "huggingface_hub==2.5.0",
+];
 /// Written last, so a half-finished install is never mistaken for one.
 const STAMP_FILE: &str = "installed.txt";
 

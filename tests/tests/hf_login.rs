@@ -77,6 +77,39 @@ fn refresh_calls(sandbox: &Sandbox) -> Vec<Recorded> {
         .collect()
 }
 
+/// A login with 90 minutes left (due: less than a day) and a Hub that grants a new token
+/// for 30 days less an hour ("29 days" however long a command takes) and a rotated
+/// refresh token.
+fn due_login(sandbox: &Sandbox) {
+    log_in(sandbox, OLD, REFRESH, now() + 90 * MINUTE);
+    sandbox.router.oauth_token(
+        [granted(NEW, Some(ROTATED), 30 * DAY - 3600)],
+        Duration::ZERO,
+    );
+}
+
+/// A login with 90 minutes left and a Hub that grants one refresh (then says
+/// `invalid_grant`) after 1.5 s: slow enough that two processes both find the login due
+/// before either is done.
+fn due_login_with_a_slow_hub(sandbox: &Sandbox) {
+    log_in(sandbox, OLD, REFRESH, now() + 90 * MINUTE);
+    sandbox.router.oauth_token(
+        [
+            granted(NEW, Some(ROTATED), 30 * DAY),
+            Reply::json(400, r#"{"error":"invalid_grant"}"#),
+        ],
+        Duration::from_millis(1500),
+    );
+}
+
+fn spawn_piped(mut command: std::process::Command) -> std::process::Child {
+    command
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
 /// `hfclaw ARGS` with the token from the Hugging Face CLI's file only.
 fn run(sandbox: &Sandbox, args: &[&str]) -> (Output, String) {
     let output = sandbox.cmd_without_token(args).output().unwrap();
@@ -102,12 +135,7 @@ fn redacted(token: &str) -> String {
 #[test]
 fn hf_login_token_with_less_than_a_day_left_is_refreshed_before_use() {
     let sandbox = Sandbox::new();
-    log_in(&sandbox, OLD, REFRESH, now() + 90 * MINUTE);
-    // 30 days less an hour: "29 days" however long the command takes.
-    sandbox.router.oauth_token(
-        [granted(NEW, Some(ROTATED), 30 * DAY - 3600)],
-        Duration::ZERO,
-    );
+    due_login(&sandbox);
     let (output, text) = run(&sandbox, &["models", "status"]);
     assert!(output.status.success(), "{text}");
     assert!(
@@ -247,24 +275,9 @@ fn hf_login_hub_error_keeps_the_token_and_warns_once() {
 #[test]
 fn hf_login_two_processes_refreshing_at_once_make_one_call() {
     let sandbox = Sandbox::new();
-    log_in(&sandbox, OLD, REFRESH, now() + 90 * MINUTE);
-    // Slow enough that both processes have found the login due before either is done.
-    sandbox.router.oauth_token(
-        [
-            granted(NEW, Some(ROTATED), 30 * DAY),
-            Reply::json(400, r#"{"error":"invalid_grant"}"#),
-        ],
-        Duration::from_millis(1500),
-    );
+    due_login_with_a_slow_hub(&sandbox);
     let children: Vec<_> = (0..2)
-        .map(|_| {
-            sandbox
-                .cmd_without_token(&["models", "status", "--json"])
-                .stdout(std::process::Stdio::piped())
-                .stderr(std::process::Stdio::piped())
-                .spawn()
-                .unwrap()
-        })
+        .map(|_| spawn_piped(sandbox.cmd_without_token(&["models", "status", "--json"])))
         .collect();
     let outputs: Vec<Output> = children
         .into_iter()
@@ -287,10 +300,7 @@ fn hf_login_two_processes_refreshing_at_once_make_one_call() {
 #[test]
 fn hf_login_secrets_stay_out_of_verbose_logs() {
     let sandbox = Sandbox::new();
-    log_in(&sandbox, OLD, REFRESH, now() + 90 * MINUTE);
-    sandbox
-        .router
-        .oauth_token([granted(NEW, Some(ROTATED), 30 * DAY)], Duration::ZERO);
+    due_login(&sandbox);
     let (output, text) = run(&sandbox, &["-vv", "models", "status"]);
     assert!(output.status.success(), "{text}");
     assert!(text.contains("refreshed"), "{text}");
@@ -437,22 +447,7 @@ fn gateway_warns_once_when_the_login_cannot_be_refreshed() {
 /// The venv's python (with huggingface_hub), or `None` and a note when this run has none
 /// (`cargo xtask ci` provides one and requires these tests, as it does the SDK tests).
 fn python() -> Option<PathBuf> {
-    match std::env::var_os("HFCLAW_TEST_PYTHON") {
-        Some(path) => Some(PathBuf::from(path)),
-        None => {
-            assert!(
-                std::env::var_os("HFCLAW_REQUIRE_SDK_TESTS").is_none(),
-                "HFCLAW_REQUIRE_SDK_TESTS is set but HFCLAW_TEST_PYTHON is not"
-            );
-            #[allow(clippy::print_stderr)]
-            {
-                eprintln!(
-                    "note: huggingface_hub tests skipped: no HFCLAW_TEST_PYTHON (cargo xtask ci provides one)"
-                );
-            }
-            None
-        }
-    }
+    common::test_python("huggingface_hub tests")
 }
 
 /// `python tests/sdk/hf_login.py ARGS` with huggingface_hub pointed at the sandbox.
@@ -485,10 +480,7 @@ fn python_token(sandbox: &Sandbox, python: &PathBuf) -> String {
 fn huggingface_hub_reads_what_hfclaw_refreshed() {
     let Some(python) = python() else { return };
     let sandbox = Sandbox::new();
-    log_in(&sandbox, OLD, REFRESH, now() + 90 * MINUTE);
-    sandbox
-        .router
-        .oauth_token([granted(NEW, Some(ROTATED), 30 * DAY)], Duration::ZERO);
+    due_login(&sandbox);
     let (output, text) = run(&sandbox, &["models", "status"]);
     assert!(output.status.success(), "{text}");
     // huggingface_hub parses our stored_tokens, finds the login fresh, asks nothing.
@@ -500,11 +492,7 @@ fn huggingface_hub_reads_what_hfclaw_refreshed() {
 fn hfclaw_reads_what_huggingface_hub_refreshed() {
     let Some(python) = python() else { return };
     let sandbox = Sandbox::new();
-    log_in(&sandbox, OLD, REFRESH, now() + 90 * MINUTE);
-    sandbox.router.oauth_token(
-        [granted(NEW, Some(ROTATED), 30 * DAY - 3600)],
-        Duration::ZERO,
-    );
+    due_login(&sandbox);
     assert_eq!(python_token(&sandbox, &python), NEW);
     let calls = refresh_calls(&sandbox);
     assert_eq!(calls.len(), 1);
@@ -523,25 +511,9 @@ fn hfclaw_reads_what_huggingface_hub_refreshed() {
 fn huggingface_hub_and_hfclaw_refreshing_at_once_make_one_call() {
     let Some(python) = python() else { return };
     let sandbox = Sandbox::new();
-    log_in(&sandbox, OLD, REFRESH, now() + 90 * MINUTE);
-    sandbox.router.oauth_token(
-        [
-            granted(NEW, Some(ROTATED), 30 * DAY),
-            Reply::json(400, r#"{"error":"invalid_grant"}"#),
-        ],
-        Duration::from_millis(1500),
-    );
-    let hf = hf_python(&sandbox, &python, &["get_token"])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let hfclaw = sandbox
-        .cmd_without_token(&["models", "status", "--json"])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    due_login_with_a_slow_hub(&sandbox);
+    let hf = spawn_piped(hf_python(&sandbox, &python, &["get_token"]));
+    let hfclaw = spawn_piped(sandbox.cmd_without_token(&["models", "status", "--json"]));
     let hf = hf.wait_with_output().unwrap();
     let hfclaw = hfclaw.wait_with_output().unwrap();
     assert_eq!(String::from_utf8_lossy(&hf.stdout).trim(), NEW);
@@ -555,10 +527,7 @@ fn hfclaw_waits_for_huggingface_hubs_lock() {
     use std::io::BufRead;
     let Some(python) = python() else { return };
     let sandbox = Sandbox::new();
-    log_in(&sandbox, OLD, REFRESH, now() + 90 * MINUTE);
-    sandbox
-        .router
-        .oauth_token([granted(NEW, Some(ROTATED), 30 * DAY)], Duration::ZERO);
+    due_login(&sandbox);
     let mut holder = hf_python(&sandbox, &python, &["hold_lock", "2"])
         .stdout(std::process::Stdio::piped())
         .spawn()

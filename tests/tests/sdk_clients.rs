@@ -24,19 +24,7 @@ const KEY: &str = "sdk-client-key";
 
 /// The venv's python, or `None` (and a note) when this run has none.
 fn python() -> Option<PathBuf> {
-    match std::env::var_os("HFCLAW_TEST_PYTHON") {
-        Some(path) => Some(PathBuf::from(path)),
-        None => {
-            assert!(
-                std::env::var_os("HFCLAW_REQUIRE_SDK_TESTS").is_none(),
-                "HFCLAW_REQUIRE_SDK_TESTS is set but HFCLAW_TEST_PYTHON is not"
-            );
-            eprintln!(
-                "note: SDK client tests skipped: no HFCLAW_TEST_PYTHON (cargo xtask ci provides one)"
-            );
-            None
-        }
-    }
+    common::test_python("SDK client tests")
 }
 
 /// Runs the SDK `cases` (functions of `tests/sdk/clients.py`) in one Python process;

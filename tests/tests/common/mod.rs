@@ -26,6 +26,24 @@ pub const CHAIN_CONFIG: &str = r#"{
   } },
 }"#;
 
+/// The Python of the venv `cargo xtask ci` makes (`HFCLAW_TEST_PYTHON`: the SDKs,
+/// huggingface_hub), or `None` with a note that `what` is skipped; CI requires it
+/// (`HFCLAW_REQUIRE_SDK_TESTS`).
+#[allow(clippy::print_stderr)]
+pub fn test_python(what: &str) -> Option<PathBuf> {
+    match std::env::var_os("HFCLAW_TEST_PYTHON") {
+        Some(path) => Some(PathBuf::from(path)),
+        None => {
+            assert!(
+                std::env::var_os("HFCLAW_REQUIRE_SDK_TESTS").is_none(),
+                "HFCLAW_REQUIRE_SDK_TESTS is set but HFCLAW_TEST_PYTHON is not"
+            );
+            eprintln!("note: {what} skipped: no HFCLAW_TEST_PYTHON (cargo xtask ci provides one)");
+            None
+        }
+    }
+}
+
 /// A scratch home plus a fake router.
 pub struct Sandbox {
     dir: tempfile::TempDir,

@@ -10,6 +10,7 @@ use secrecy::{ExposeSecret, SecretString};
 
 use crate::base_url::normalize_base_url;
 use crate::client::read_capped;
+use crate::error::error_chain;
 use crate::token::Token;
 
 /// huggingface_hub's timeout for this request (`HF_HUB_DOWNLOAD_TIMEOUT`, default 10 s).
@@ -70,7 +71,7 @@ pub async fn refresh_access_token(
 ) -> Result<Tokens, ExchangeError> {
     let url = format!("{}/oauth/token", normalize_base_url(hub_url));
     let transport = |what: &str, e: reqwest::Error| {
-        ExchangeError::Transport(format!("{what} {url}: {}", e.without_url()))
+        ExchangeError::Transport(format!("{what} {url}: {}", error_chain(&e.without_url())))
     };
     let http = reqwest::Client::builder()
         .user_agent(user_agent)

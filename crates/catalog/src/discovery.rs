@@ -65,6 +65,68 @@ impl Discovered {
     }
 }
 
+/// What a fetched list is weighed against before it may replace what is known.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Baseline {
+    /// The cached list of the same router, holding this many models.
+    Cache(usize),
+    /// The built-in snapshot (a list of the public router), holding this many models.
+    BuiltIn(usize),
+}
+
+/// Why a fetched list was refused: it parsed, but it is not a list to trust over good data.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Implausible {
+    /// More than half of its model entries are malformed.
+    #[error("{skipped} of its {total} model entries are malformed")]
+    Malformed {
+        /// Entries skipped.
+        skipped: usize,
+        /// All model entries.
+        total: usize,
+    },
+    /// It lists fewer than half as many models as the baseline.
+    #[error("it lists {count} model{}, fewer than half of the {}", plural(*count), describe(baseline))]
+    Shrank {
+        /// Models it lists.
+        count: usize,
+        /// What it was weighed against.
+        baseline: Baseline,
+    },
+}
+
+fn plural(count: usize) -> &'static str {
+    if count == 1 { "" } else { "s" }
+}
+
+fn describe(baseline: &Baseline) -> String {
+    match baseline {
+        Baseline::Cache(n) => format!("{n} cached"),
+        Baseline::BuiltIn(n) => format!("{n} of the built-in snapshot"),
+    }
+}
+
+impl Discovered {
+    /// Garbage never wins over good data: a list more than half of whose model entries are
+    /// malformed, or holding fewer than half the models of `baseline`, is refused (a failed
+    /// fetch, whoever asked and however). `None` when the list may be used.
+    pub fn implausible(&self, baseline: Option<Baseline>) -> Option<Implausible> {
+        let total = self.models.len() + self.skipped_models;
+        if self.skipped_models * 2 > total {
+            return Some(Implausible::Malformed {
+                skipped: self.skipped_models,
+                total,
+            });
+        }
+        let baseline = baseline?;
+        let (Baseline::Cache(known) | Baseline::BuiltIn(known)) = baseline;
+        (self.models.len() * 2 < known).then_some(Implausible::Shrank {
+            count: self.models.len(),
+            baseline,
+        })
+    }
+}
+
 /// The answer is not a model list at all.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("the router's model list is not valid: {reason}")]
@@ -553,6 +615,57 @@ mod tests {
         assert_eq!(got.models[0].id, "deepseek-ai/DeepSeek-V4-Pro");
         assert_eq!(got.models[0].owned_by.as_deref(), Some("deepseek-ai"));
         assert!(!got.models[0].providers.is_empty());
+    }
+
+    fn list_with(valid: usize, malformed: usize) -> Discovered {
+        let mut entries: Vec<String> = (0..valid)
+            .map(|i| format!(r#"{{"id":"org/M-{i}","providers":[]}}"#))
+            .collect();
+        entries.extend((0..malformed).map(|i| format!(r#"{{"id":{i},"providers":"x"}}"#)));
+        let body = format!(r#"{{"object":"list","data":[{}]}}"#, entries.join(","));
+        parse_model_list(body.as_bytes()).unwrap()
+    }
+
+    #[test]
+    fn a_list_mostly_malformed_is_implausible() {
+        let list = list_with(1, 3);
+        assert_eq!(
+            list.implausible(None),
+            Some(Implausible::Malformed {
+                skipped: 3,
+                total: 4
+            })
+        );
+        assert_eq!(
+            list.implausible(None).unwrap().to_string(),
+            "3 of its 4 model entries are malformed"
+        );
+        // Half malformed is still a list (each good entry is kept, the rest warned about).
+        assert_eq!(list_with(2, 2).implausible(None), None);
+    }
+
+    #[test]
+    fn a_list_under_half_its_baseline_is_implausible() {
+        let list = list_with(7, 0);
+        assert_eq!(list.implausible(Some(Baseline::Cache(14))), None);
+        let shrank = list.implausible(Some(Baseline::Cache(15))).unwrap();
+        assert_eq!(
+            shrank.to_string(),
+            "it lists 7 models, fewer than half of the 15 cached"
+        );
+        let builtin = list_with(1, 0).implausible(Some(Baseline::BuiltIn(129)));
+        assert_eq!(
+            builtin.unwrap().to_string(),
+            "it lists 1 model, fewer than half of the 129 of the built-in snapshot"
+        );
+        // Without a baseline (another router, nothing cached), only the malformed rule.
+        assert_eq!(list.implausible(None), None);
+        assert_eq!(list_with(0, 0).implausible(None), None);
+        assert!(
+            list_with(0, 0)
+                .implausible(Some(Baseline::Cache(1)))
+                .is_some()
+        );
     }
 
     #[test]

@@ -34,7 +34,9 @@ mod provenance;
 pub mod show;
 
 pub use config_entry::{ConfigCost, ConfigModel};
-pub use discovery::{Discovered, DiscoveryError, LiveModel, parse_model_list};
+pub use discovery::{
+    Baseline, Discovered, DiscoveryError, Implausible, LiveModel, parse_model_list,
+};
 pub use merge::Catalog;
 pub use model::{
     Cost, Model, ProviderInfo, ProviderStatus, Source, cheapest_live, cheapest_live_all,

@@ -19,8 +19,26 @@ pub struct Cli {
     pub command: Command,
 }
 
-/// Options every command accepts.
+/// Whether the command at `path` (its subcommands' names, e.g. `["models", "list"]`)
+/// takes `--{long}`, its own flag or a global one. Clap is the one list of flags: hints
+/// ask it rather than assume.
+pub fn command_has_flag(path: &[String], long: &str) -> bool {
+    let mut command = <Cli as clap::CommandFactory>::command();
+    // Building propagates the global flags into every subcommand.
+    command.build();
+    let mut current = &command;
+    for name in path {
+        match current.find_subcommand(name) {
+            Some(sub) => current = sub,
+            None => return false,
+        }
+    }
+    current.get_arguments().any(|a| a.get_long() == Some(long))
+}
+
+/// Options every command accepts, shown after each command's own (one layout for all).
 #[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Global options")]
 pub struct GlobalArgs {
     /// Config file [default: $OPENCLAW_CONFIG_PATH, $OPENCLAW_STATE_DIR/openclaw.json, ~/.openclaw/openclaw.json]
     #[arg(long, global = true, value_name = "PATH")]
@@ -53,7 +71,7 @@ pub enum Command {
     /// Ask a model through the router (streams; falls back to your fallbacks)
     Chat(ChatArgs),
     /// Check config, token, router and models; exit 1 on any ✗
-    Doctor,
+    Doctor(DoctorArgs),
     /// Print a shell completion script
     Completions(CompletionsArgs),
     /// Run the local gateway (OpenAI chat, Anthropic Messages, OpenAI Responses) that applies aliases, refs and fallbacks
@@ -139,7 +157,26 @@ pub struct OnboardArgs {
 /// `hfclaw models status`.
 #[derive(Debug, Clone, Args)]
 pub struct StatusArgs {
+    /// Fetch the router's list now, even if the cache is fresh or a recent fetch failed
+    #[arg(long, conflicts_with = "offline")]
+    pub refresh: bool,
     /// Print JSON instead of text
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `hfclaw doctor`.
+#[derive(Debug, Clone, Args)]
+pub struct DoctorArgs {
+    /// Print the checks as JSON instead of text
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `--json` of the list commands.
+#[derive(Debug, Clone, Args)]
+pub struct ListJsonArgs {
+    /// Print a JSON array instead of text
     #[arg(long)]
     pub json: bool,
 }
@@ -156,7 +193,7 @@ pub struct SetArgs {
 #[derive(Debug, Clone, Subcommand)]
 pub enum FallbacksCommand {
     /// Print the fallbacks, one ref per line, in order
-    List,
+    List(ListJsonArgs),
     /// Append REF (or an alias) to the fallbacks
     Add {
         /// The ref or alias
@@ -177,7 +214,7 @@ pub enum FallbacksCommand {
 #[derive(Debug, Clone, Subcommand)]
 pub enum AliasesCommand {
     /// Print the aliases: ALIAS, then REF
-    List,
+    List(ListJsonArgs),
     /// Give REF the alias ALIAS
     Set {
         /// The ref
@@ -234,7 +271,7 @@ pub struct ListArgs {
     #[arg(long)]
     pub free: bool,
     /// Sort by name, context (largest first), price (output price, cheapest first) or throughput (fastest first)
-    #[arg(long, value_enum, value_name = "KEY")]
+    #[arg(long, value_enum, value_name = "KEY", hide_possible_values = true)]
     pub sort: Option<SortArg>,
     /// Fetch the router's list now, even if the cache is fresh or a recent fetch failed
     #[arg(long, conflicts_with = "offline")]
@@ -317,8 +354,8 @@ pub struct UsageArgs {
     /// End of the period (exclusive), same forms as --since [default: now]
     #[arg(long, value_name = "WHEN")]
     pub until: Option<String>,
-    /// Group the totals by
-    #[arg(long, value_enum, default_value_t = UsageBy::Model)]
+    /// Group the totals by model, provider, day (UTC), key (the client key's label) or api (chat, messages, responses)
+    #[arg(long, value_enum, value_name = "WHAT", default_value_t = UsageBy::Model, hide_possible_values = true)]
     pub by: UsageBy,
     /// Print a JSON array instead of a table
     #[arg(long)]
@@ -381,6 +418,9 @@ pub struct ServeArgs {
     /// Move a leading `<think>…</think>` block of chat answers into `reasoning_content` (for clients that show that field)
     #[arg(long)]
     pub split_reasoning: bool,
+    /// Fetch the router's list at start even if the cache is fresh or a recent fetch failed
+    #[arg(long, conflicts_with = "offline")]
+    pub refresh: bool,
     #[command(flatten)]
     pub ledger: LedgerArgs,
 }
@@ -391,4 +431,80 @@ pub struct CompletionsArgs {
     /// The shell
     #[arg(value_enum)]
     pub shell: clap_complete::Shell,
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::Cli;
+
+    /// Every command's help, with its path. `--help` shows the same as `-h` while no
+    /// argument has a long description, which the test checks too.
+    fn every_help() -> Vec<(String, String)> {
+        fn walk(command: &mut clap::Command, path: String, out: &mut Vec<(String, String)>) {
+            for arg in command.get_arguments() {
+                let described_values = !arg.is_hide_possible_values_set()
+                    && arg
+                        .get_possible_values()
+                        .iter()
+                        .any(|v| v.get_help().is_some());
+                assert!(
+                    arg.get_long_help().is_none() && !described_values,
+                    "{path} {}: a long description makes --help switch to the long layout",
+                    arg.get_id()
+                );
+            }
+            out.push((path.clone(), command.render_help().to_string()));
+            // clap's own `help` subcommands take no options.
+            for sub in command
+                .get_subcommands_mut()
+                .filter(|s| s.get_name() != "help")
+            {
+                let sub_path = format!("{path} {}", sub.get_name());
+                walk(sub, sub_path, out);
+            }
+        }
+        let mut root = Cli::command();
+        root.build();
+        let mut out = Vec::new();
+        walk(&mut root, "hfclaw".to_owned(), &mut out);
+        out
+    }
+
+    #[test]
+    fn global_options_come_after_the_commands_own_in_one_layout() {
+        let globals = [
+            "--config",
+            "--router-url",
+            "--offline",
+            "--token",
+            "--verbose",
+            "--quiet",
+        ];
+        let helps = every_help();
+        assert!(helps.len() > 20, "{} helps", helps.len());
+        for (path, help) in helps {
+            let own = help
+                .find("\nOptions:\n")
+                .unwrap_or_else(|| panic!("{path}:\n{help}"));
+            let global = help
+                .find("\nGlobal options:\n")
+                .unwrap_or_else(|| panic!("{path} has no global section:\n{help}"));
+            assert!(own < global, "{path}: global options first:\n{help}");
+            let own_section = &help[own..global];
+            for flag in globals {
+                assert!(
+                    !own_section.contains(flag),
+                    "{path}: {flag} among the command's own options:\n{help}"
+                );
+            }
+            // One layout: an entry per line (the long layout puts a blank line between).
+            let body = &help[own + 1..];
+            assert!(
+                !body.trim_end().contains("\n\n  ") && !body.contains("\n\n      --"),
+                "{path}: the long layout:\n{help}"
+            );
+        }
+    }
 }

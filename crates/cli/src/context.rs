@@ -16,13 +16,14 @@ use hfclaw_config_merge::{
     AgentModelEntry, ConfigDocument, ConfigPaths, EditOutcome, Editor, OpenClawView, ProviderModels,
 };
 use hfclaw_model_ref::{Aliases, ModelRef, Via, resolve};
+use hfclaw_router_client::base_url::normalize_base_url;
 use hfclaw_router_client::discovery::format_age;
 use hfclaw_router_client::oauth::{LoginFiles, LoginStatus, RefreshSettings, Refresher};
 use hfclaw_router_client::shell_env::{self, DEFAULT_TIMEOUT, LoginShell, ShellImport};
 use hfclaw_router_client::{
-    CachePolicy, ClientOptions, DISCOVERY_CONNECT_TIMEOUT, Discovery, Origin, Retry, RouterClient,
-    Token, TokenInputs, TokenSource, default_cache_path, fetch_planned, plan_discovery,
-    resolve_base_url, resolve_token,
+    CachePolicy, ClientOptions, DEFAULT_BASE_URL, DISCOVERY_CONNECT_TIMEOUT, Discovery, Origin,
+    Retry, RouterClient, Token, TokenInputs, TokenSource, default_cache_path, fetch_planned,
+    plan_discovery, resolve_base_url, resolve_token,
 };
 
 use crate::args::GlobalArgs;
@@ -37,6 +38,8 @@ pub struct Context {
     pub messages: Messages,
     /// Where the config, state dir and `.env` are.
     pub paths: ConfigPaths,
+    /// The subcommands' names (`["models", "list"]`): hints name only flags it has.
+    pub command: Vec<String>,
     /// The login shell's answer (`env.shellEnv`), asked at most once per run; its
     /// failure as the warning already printed.
     login_shell: OnceLock<Result<ShellImport, String>>,
@@ -53,8 +56,9 @@ pub const LOAD_SHELL_ENV_VAR: &str = "OPENCLAW_LOAD_SHELL_ENV";
 pub const SHELL_ENV_TIMEOUT_VAR: &str = "OPENCLAW_SHELL_ENV_TIMEOUT_MS";
 
 impl Context {
-    /// Locates the config from flags and environment.
-    pub fn new(global: GlobalArgs) -> CliResult<Context> {
+    /// Locates the config from flags and environment, for the command named by `command`
+    /// (its subcommands' names).
+    pub fn new(global: GlobalArgs, command: &[String]) -> CliResult<Context> {
         let home = home_dir();
         let paths =
             hfclaw_config_merge::locate(global.config.as_deref(), &env_os, home.as_deref())?;
@@ -62,9 +66,26 @@ impl Context {
             messages: Messages::new(global.quiet),
             global,
             paths,
+            command: command.to_vec(),
             login_shell: OnceLock::new(),
             hf_login: OnceLock::new(),
         })
+    }
+
+    /// Whether this command takes `--{long}` (its own flags and the global ones), asked of
+    /// clap: a hint never names a flag the command lacks.
+    pub fn has_flag(&self, long: &str) -> bool {
+        crate::args::command_has_flag(&self.command, long)
+    }
+
+    /// How to fetch the router's list now: `--refresh` where this command has the flag,
+    /// else the command that has it.
+    pub fn refresh_advice(&self) -> &'static str {
+        if self.has_flag("refresh") {
+            "--refresh"
+        } else {
+            "`hfclaw models list --refresh`"
+        }
     }
 
     /// Reads and parses the config; `None` when the file does not exist yet.
@@ -257,6 +278,14 @@ impl Context {
         resolve_base_url(self.global.router_url.as_deref(), &env, config_url).0
     }
 
+    /// What an edit writes as the provider block's `baseUrl`: nothing without an explicit
+    /// `--router-url` (`$HFCLAW_ROUTER_URL` is this shell's, not the config's), `Some(None)`
+    /// for the public router (a saved override is removed), else the URL.
+    pub fn base_url_to_write(&self) -> Option<Option<String>> {
+        let url = normalize_base_url(self.global.router_url.as_deref()?);
+        Some((url != DEFAULT_BASE_URL).then_some(url))
+    }
+
     /// A router client with the config's headers (e.g. `X-HF-Bill-To`).
     pub fn client(&self, view: &OpenClawView, token: Option<Token>) -> CliResult<RouterClient> {
         self.client_with(view, token, |_| {})
@@ -347,6 +376,10 @@ impl Context {
         for warning in &live.warnings {
             self.messages.warn(warning);
         }
+        if let Some(retry) = live.retry.as_ref().filter(|r| !r.skipped) {
+            self.messages
+                .warn(self.fetch_failure(retry, live.models.is_some()));
+        }
         for skipped in &live.skipped {
             tracing::debug!("router list entry skipped: {skipped}");
         }
@@ -373,28 +406,62 @@ impl Context {
         }
     }
 
+    /// This run's failed fetch, for a warning: `could not fetch the model list (…); next
+    /// try in 1 min, or now with --refresh`, or the refused list and what was kept.
+    pub fn fetch_failure(&self, retry: &Retry, kept_cache: bool) -> String {
+        let next = format_age(retry.next_in);
+        if retry.refused {
+            let kept = if kept_cache { "cached" } else { "built-in" };
+            return format!(
+                "{}; kept the {kept} list (next try in {next})",
+                retry.reason
+            );
+        }
+        let what = if kept_cache { "refresh" } else { "fetch" };
+        format!(
+            "could not {what} the model list ({}); next try in {next}, or now with {}",
+            retry.reason,
+            self.refresh_advice()
+        )
+    }
+
     /// Where the catalog's numbers come from, and why the router was not asked, e.g.
-    /// `built-in snapshot of 2026-07-27 (--offline)`.
+    /// `built-in snapshot of 2026-07-27 (--offline)`; an old snapshot says its age and how
+    /// to get live data.
     pub fn catalog_line(&self, catalog: &Catalog, retry: Option<&Retry>) -> String {
         let source = catalog.data_source();
+        let live_data = "`hfclaw models list --refresh` fetches live data";
+        let old = (source == DataSource::BuiltIn)
+            .then(|| stale_snapshot_days(SystemTime::now()))
+            .flatten();
         let why = match retry {
-            _ if self.global.offline => " (--offline)".to_owned(),
+            _ if self.global.offline && old.is_some() => format!("--offline; {live_data}"),
+            _ if self.global.offline => "--offline".to_owned(),
             Some(retry) if retry.skipped => {
                 tracing::debug!("the last fetch failed: {}", retry.reason);
                 format!(
-                    " (the last fetch failed {} ago; next try in {}, or now with --refresh)",
+                    "the last fetch failed {} ago; next try in {}, or now with {}",
                     format_age(retry.failed_ago),
-                    format_age(retry.next_in)
+                    format_age(retry.next_in),
+                    self.refresh_advice()
                 )
             }
-            // This run's failure was just reported.
+            Some(retry) if retry.refused => retry.reason.clone(),
+            // This run's failure was just reported, with what to do.
             Some(_) => String::new(),
             None if source == DataSource::BuiltIn => {
-                " (run `hfclaw models list --refresh` for live data)".to_owned()
+                format!("{} fetches live data", self.refresh_advice())
             }
             None => String::new(),
         };
-        format!("{}{why}", describe_source(source))
+        let mut line = describe_source(source);
+        if let Some(days) = old {
+            line.push_str(&format!(", {days} days old"));
+        }
+        if !why.is_empty() {
+            line.push_str(&format!(" ({why})"));
+        }
+        line
     }
 
     /// The built-in catalog merged with the config's provider entries (no network).
@@ -497,6 +564,17 @@ pub const SERVICE_ENV_VARS: &[&str] = &[
     "HF_HOME",
     "HF_TOKEN_PATH",
 ];
+
+/// A built-in snapshot older than this many days says its age in the `catalog:` line.
+pub const STALE_SNAPSHOT_DAYS: i64 = 60;
+
+/// The built-in snapshot's age in whole days at `now`, when it is older than
+/// [`STALE_SNAPSHOT_DAYS`]: the `catalog:` line then says it.
+pub fn stale_snapshot_days(now: SystemTime) -> Option<i64> {
+    let now_ms = hfclaw_accounting::time::unix_ms(now);
+    let as_of = hfclaw_accounting::time::parse_time(builtin::AS_OF, now_ms)?;
+    Some((now_ms - as_of).div_euclid(86_400_000)).filter(|days| *days > STALE_SNAPSHOT_DAYS)
+}
 
 /// What the catalog's router data is: `built-in snapshot of 2026-07-27`, `cached 3 h ago`.
 pub fn describe_source(source: DataSource) -> String {
@@ -679,5 +757,22 @@ impl<'a> UserModels<'a> {
             aliases: &self.aliases,
             allowlist: &self.allowlist,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_builtin_snapshot_older_than_60_days_says_its_age() {
+        let as_of_ms = hfclaw_accounting::time::parse_time(builtin::AS_OF, 0).unwrap_or(0);
+        let at = |days: i64, hours: i64| {
+            hfclaw_accounting::time::from_unix_ms(as_of_ms + (days * 24 + hours) * 3_600_000)
+        };
+        assert_eq!(stale_snapshot_days(at(10, 0)), None);
+        assert_eq!(stale_snapshot_days(at(60, 23)), None);
+        assert_eq!(stale_snapshot_days(at(61, 0)), Some(61));
+        assert_eq!(stale_snapshot_days(at(133, 5)), Some(133));
     }
 }

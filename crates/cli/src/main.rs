@@ -6,6 +6,8 @@ mod args;
 mod commands;
 mod context;
 mod error;
+#[cfg(test)]
+mod hint_flags;
 mod ledger;
 mod login;
 mod output;
@@ -13,15 +15,18 @@ mod serve;
 
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches};
 
 use crate::args::{Cli, Command, ModelsCommand};
 use crate::context::Context;
 use crate::error::CliResult;
 
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
-        Ok(cli) => cli,
+    let parsed = Cli::command()
+        .try_get_matches()
+        .and_then(|matches| Ok((Cli::from_arg_matches(&matches)?, command_path(&matches))));
+    let (cli, command) = match parsed {
+        Ok(parsed) => parsed,
         Err(e) => {
             // clap prints usage errors and help; usage errors are invalid input (exit 2).
             let _ = e.print();
@@ -29,7 +34,7 @@ fn main() -> ExitCode {
         }
     };
     init_tracing(cli.global.verbose);
-    match run(cli) {
+    match run(cli, &command) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             output::report(&error);
@@ -38,17 +43,30 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(cli: Cli) -> CliResult {
+/// The subcommands' names, e.g. `["models", "list"]`: hints ask clap which flags the
+/// command has.
+fn command_path(matches: &clap::ArgMatches) -> Vec<String> {
+    let mut path = Vec::new();
+    let mut current = matches;
+    while let Some((name, sub)) = current.subcommand() {
+        path.push(name.to_owned());
+        current = sub;
+    }
+    path
+}
+
+fn run(cli: Cli, path: &[String]) -> CliResult {
+    let context = |global| Context::new(global, path);
     match &cli.command {
         Command::Completions(args) => commands::completions::run(args),
-        Command::Serve(args) => serve::run(&Context::new(cli.global)?, args),
-        Command::Doctor => commands::doctor::run(&Context::new(cli.global)?),
-        Command::Service(command) => commands::service::run(&Context::new(cli.global)?, command),
-        Command::Chat(args) => commands::chat::run(&Context::new(cli.global)?, args),
-        Command::Usage(args) => commands::usage::run(&Context::new(cli.global)?, args),
-        Command::Onboard(args) => commands::onboard::run(&Context::new(cli.global)?, args),
+        Command::Serve(args) => serve::run(&context(cli.global)?, args),
+        Command::Doctor(args) => commands::doctor::run(&context(cli.global)?, args),
+        Command::Service(command) => commands::service::run(&context(cli.global)?, command),
+        Command::Chat(args) => commands::chat::run(&context(cli.global)?, args),
+        Command::Usage(args) => commands::usage::run(&context(cli.global)?, args),
+        Command::Onboard(args) => commands::onboard::run(&context(cli.global)?, args),
         Command::Models(command) => {
-            let ctx = Context::new(cli.global)?;
+            let ctx = context(cli.global)?;
             match command {
                 ModelsCommand::List(args) => commands::models_list::run(&ctx, args),
                 ModelsCommand::Show(args) => commands::models_show::run(&ctx, args),

@@ -78,6 +78,13 @@ pub fn print_data(text: &str) -> Result<(), CliError> {
     }
 }
 
+/// Writes `value` to stdout as pretty JSON and a newline (the `--json` outputs).
+pub fn print_json(value: &impl serde::Serialize) -> Result<(), CliError> {
+    let json = serde_json::to_string_pretty(value)
+        .map_err(|e| CliError::runtime(format!("encoding JSON: {e}")))?;
+    print_data(&format!("{json}\n"))
+}
+
 /// Writes data to stdout through a buffer, for output too large to build as one string
 /// first; a closed pipe is not an error, as for [`print_data`]. The data carries no
 /// styles, so it goes to stdout as is: anstream would scan every byte for escapes to strip

@@ -38,9 +38,14 @@ pub fn run(ctx: &Context, args: &ServeArgs) -> CliResult {
     }
     // Reloads run on a thread of their own and need a context they own.
     let host = Arc::new(CliHost {
-        ctx: Context::new(ctx.global.clone())?,
+        ctx: Context::new(ctx.global.clone(), &ctx.command)?,
     });
-    let snapshot = load(&host.ctx, true)?;
+    let snapshot = load(
+        &host.ctx,
+        Start::Now {
+            refresh: args.refresh,
+        },
+    )?;
     if !snapshot.client.has_token() {
         ctx.messages.warn(
             "no Hugging Face token found: the router will refuse chat requests; run `hfclaw \
@@ -331,7 +336,7 @@ struct CliHost {
 
 impl Host for CliHost {
     fn load(&self) -> Result<Snapshot, String> {
-        load(&self.ctx, false).map_err(|e| e.message().to_owned())
+        load(&self.ctx, Start::Reload).map_err(|e| e.message().to_owned())
     }
 
     fn watched_files(&self) -> Vec<PathBuf> {
@@ -356,9 +361,19 @@ impl Host for CliHost {
     }
 }
 
-/// Builds a snapshot from the config; `network` lets the catalog be refreshed from the
-/// router (only done when a token exists). Blocking: call it outside the server's runtime.
-fn load(ctx: &Context, network: bool) -> CliResult<Snapshot> {
+/// Why a snapshot is built.
+#[derive(Debug, Clone, Copy)]
+enum Start {
+    /// The gateway starts: the router's list is fetched when the cache is stale (or
+    /// `refresh`), and the `catalog:` line says where the numbers come from.
+    Now { refresh: bool },
+    /// The config changed: the cache is read, never the network.
+    Reload,
+}
+
+/// Builds a snapshot from the config; at start the catalog may be refreshed from the
+/// router (only when a token exists). Blocking: call it outside the server's runtime.
+fn load(ctx: &Context, start: Start) -> CliResult<Snapshot> {
     let view = ctx.load_view()?;
     let user = UserModels::from_view(&view);
     for problem in &user.problems {
@@ -366,7 +381,14 @@ fn load(ctx: &Context, network: bool) -> CliResult<Snapshot> {
             .warn(format!("{}: {problem}", ctx.paths.config.display()));
     }
     let token = ctx.token(&view)?.map(|(token, _)| token);
-    let catalog = ctx.catalog(&view, &user, network && token.is_some(), false)?;
+    let (network, refresh) = match start {
+        Start::Now { refresh } => (token.is_some() || refresh, refresh),
+        Start::Reload => (false, false),
+    };
+    let (catalog, retry) = ctx.dated_catalog(&view, &user, network, refresh)?;
+    if let Start::Now { .. } = start {
+        ctx.report_catalog(&catalog, retry.as_ref());
+    }
     let client = ctx.client(&view, token)?;
     let UserModels {
         primary,

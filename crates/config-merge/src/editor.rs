@@ -396,10 +396,41 @@ impl Editor {
         }
     }
 
-    /// Makes sure `models.providers.huggingface` has `baseUrl`, `api` and `models`, filling
-    /// only what is missing (`apiKey` is never touched).
-    pub fn ensure_provider_block(&mut self, base_url: &str) -> Result<bool, ConfigError> {
+    /// Makes sure `models.providers.huggingface` has `api` and `models` (and `baseUrl`
+    /// when one is given), filling only what is missing (`apiKey` is never touched).
+    /// OpenClaw knows the public router: the block needs no `baseUrl` of its own.
+    pub fn ensure_provider_block(&mut self, base_url: Option<&str>) -> Result<bool, ConfigError> {
         self.fill_block_at(&["models", "providers", PROVIDER_ID], base_url)
+    }
+
+    /// Sets `models.providers.huggingface.baseUrl` (replacing a saved one), or removes it
+    /// with `None` (OpenClaw then uses the public router).
+    pub fn set_provider_base_url(&mut self, base_url: Option<&str>) -> Result<bool, ConfigError> {
+        let path = ["models", "providers", PROVIDER_ID];
+        let block = match self.lookup(&path)? {
+            Lookup::Found(block) => block,
+            _ => {
+                let Some(url) = base_url else {
+                    return Ok(false);
+                };
+                return self.add_at(&path, vec![("baseUrl".to_owned(), Value::from(url))]);
+            }
+        };
+        match (self.tree.get(&self.text, block, "baseUrl"), base_url) {
+            (None, None) => Ok(false),
+            (None, Some(url)) => {
+                self.add_members(block, vec![(Some("baseUrl".to_owned()), Value::from(url))])
+            }
+            (Some(node), Some(url)) if self.tree.node(node).kind == Kind::String => {
+                self.replace_string(node, url)
+            }
+            (Some(node), Some(url)) => self.replace_with(node, &Value::from(url)),
+            (Some(node), None) => {
+                let splices = self.remove_member(node);
+                self.apply(splices)?;
+                Ok(true)
+            }
+        }
     }
 
     /// Merges catalog entries into `models.providers.huggingface.models` (SPEC §3): new
@@ -417,13 +448,14 @@ impl Editor {
     pub(crate) fn fill_block_at(
         &mut self,
         path: &[&str],
-        base_url: &str,
+        base_url: Option<&str>,
     ) -> Result<bool, ConfigError> {
         let wanted = [
-            ("baseUrl", Value::from(base_url)),
-            ("api", Value::from("openai-completions")),
-            ("models", Value::Array(Vec::new())),
+            base_url.map(|url| ("baseUrl", Value::from(url))),
+            Some(("api", Value::from("openai-completions"))),
+            Some(("models", Value::Array(Vec::new()))),
         ];
+        let wanted = wanted.into_iter().flatten();
         match self.lookup(path)? {
             Lookup::Found(block) => {
                 let missing: Vec<_> = wanted

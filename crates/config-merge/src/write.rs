@@ -151,7 +151,7 @@ pub fn edit_models_json(
     entries: &[ConfigModel],
 ) -> Result<(MergeReport, EditOutcome), ConfigError> {
     edit_config(path, |editor| {
-        editor.fill_block_at(&["providers", crate::PROVIDER_ID], base_url)?;
+        editor.fill_block_at(&["providers", crate::PROVIDER_ID], Some(base_url))?;
         editor.merge_models_at(&["providers", crate::PROVIDER_ID], entries)
     })
 }

@@ -279,8 +279,8 @@ fn allowlist_rules() {
 #[test]
 fn provider_block_fills_only_what_is_missing() {
     let out = edit(COMMENTED, |e| {
-        assert!(e.ensure_provider_block("http://elsewhere/v1")?);
-        assert!(!e.ensure_provider_block("http://elsewhere/v1")?);
+        assert!(e.ensure_provider_block(Some("http://elsewhere/v1"))?);
+        assert!(!e.ensure_provider_block(Some("http://elsewhere/v1"))?);
         Ok(())
     });
     let v = value(&out);
@@ -289,7 +289,7 @@ fn provider_block_fills_only_what_is_missing() {
     assert_eq!(block["api"], "openai-completions");
     assert!(lost_lines(COMMENTED, &out).is_empty(), "{out}");
     let out = edit(TWO_SPACE, |e| {
-        e.ensure_provider_block("https://router.huggingface.co/v1")
+        e.ensure_provider_block(Some("https://router.huggingface.co/v1"))
             .map(drop)
     });
     insta::assert_snapshot!("two_space_provider_block", out);
@@ -299,10 +299,65 @@ fn provider_block_fills_only_what_is_missing() {
         "apiKey untouched"
     );
     let out = edit(STRING_MODEL, |e| {
-        e.ensure_provider_block("https://router.huggingface.co/v1")
+        e.ensure_provider_block(Some("https://router.huggingface.co/v1"))
             .map(drop)
     });
     insta::assert_snapshot!("string_model_provider_block", out);
+}
+
+#[test]
+fn provider_block_gets_no_base_url_unless_one_is_given() {
+    let out = edit("{}", |e| e.ensure_provider_block(None).map(drop));
+    let block = &value(&out)["models"]["providers"]["huggingface"];
+    assert_eq!(block.get("baseUrl"), None, "{out}");
+    assert_eq!(block["api"], "openai-completions");
+}
+
+#[test]
+fn base_url_is_set_replaced_and_removed_in_place() {
+    // Replaced where it is, its comment and quotes kept.
+    let out = edit(COMMENTED, |e| {
+        assert!(e.set_provider_base_url(Some("http://127.0.0.1:8080/v1"))?);
+        assert!(!e.set_provider_base_url(Some("http://127.0.0.1:8080/v1"))?);
+        Ok(())
+    });
+    assert_eq!(
+        value(&out)["models"]["providers"]["huggingface"]["baseUrl"],
+        "http://127.0.0.1:8080/v1"
+    );
+    assert_comments_kept(COMMENTED, &out);
+    assert_eq!(lost_lines(COMMENTED, &out).len(), 1, "{out}");
+    // Removed: only that line goes.
+    let removed = edit(&out, |e| {
+        assert!(e.set_provider_base_url(None)?);
+        assert!(!e.set_provider_base_url(None)?);
+        Ok(())
+    });
+    assert_eq!(
+        value(&removed)["models"]["providers"]["huggingface"].get("baseUrl"),
+        None
+    );
+    assert_eq!(lost_lines(&out, &removed).len(), 1, "{removed}");
+    assert!(lost_lines(&removed, &out).is_empty());
+    // Added to a block without one, and to a config without a block.
+    let added = edit(&removed, |e| {
+        e.set_provider_base_url(Some("http://x/v1")).map(drop)
+    });
+    assert_eq!(
+        value(&added)["models"]["providers"]["huggingface"]["baseUrl"],
+        "http://x/v1"
+    );
+    let fresh = edit("{}", |e| {
+        e.set_provider_base_url(Some("http://x/v1")).map(drop)
+    });
+    assert_eq!(
+        value(&fresh)["models"]["providers"]["huggingface"]["baseUrl"],
+        "http://x/v1"
+    );
+    assert_eq!(
+        edit("{}", |e| e.set_provider_base_url(None).map(drop)),
+        "{}"
+    );
 }
 
 #[test]
@@ -455,7 +510,7 @@ fn merge_creates_the_block_when_missing() {
 fn plain_json_with_tabs_stays_plain_json() {
     let out = edit(TABS, |e| {
         e.add_fallback("huggingface/openai/gpt-oss-120b")?;
-        e.ensure_provider_block("https://router.huggingface.co/v1")
+        e.ensure_provider_block(Some("https://router.huggingface.co/v1"))
             .map(drop)
     });
     serde_json::from_str::<Value>(&out).expect("still strict JSON");
@@ -497,7 +552,7 @@ fn every_method_is_idempotent() {
         }),
         ("allow", |e| e.allow("huggingface/x/y")),
         ("ensure_provider_block", |e| {
-            e.ensure_provider_block("https://router.huggingface.co/v1")
+            e.ensure_provider_block(Some("https://router.huggingface.co/v1"))
         }),
         ("merge_provider_models", |e| {
             e.merge_provider_models(&[catalog_entry("x/y", "XY")])
@@ -759,7 +814,7 @@ mod properties {
                     Op::RemoveAlias(i) => { editor.remove_alias(&model(*i)).unwrap(); }
                     Op::Allow(i) => { editor.allow(&model(*i)).unwrap(); }
                     Op::Merge(i) => { editor.merge_provider_models(&[catalog_entry(&model(*i)["huggingface/".len()..], "M")]).unwrap(); }
-                    Op::Provider => { editor.ensure_provider_block("https://router.huggingface.co/v1").unwrap(); }
+                    Op::Provider => { editor.ensure_provider_block(Some("https://router.huggingface.co/v1")).unwrap(); }
                 }
                 let out = editor.text();
                 let parsed = json5::from_str::<Value>(&out);

@@ -324,7 +324,7 @@ fn edits_never_write_into_a_container_of_the_wrong_type() {
     type Edit = fn(&mut Editor) -> Result<bool, ConfigError>;
     let cases: [(&str, &str, Edit); 7] = [
         ("{ models: [] }", "models", |e| {
-            e.ensure_provider_block("http://x/v1")
+            e.ensure_provider_block(Some("http://x/v1"))
         }),
         ("{ models: { providers: [] } }", "models.providers", |e| {
             e.merge_provider_models(&[]).map(|_| true)

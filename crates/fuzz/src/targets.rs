@@ -242,7 +242,7 @@ impl Edit {
             Edit::ClearFallbacks => editor.clear_fallbacks(),
             Edit::Alias => editor.set_alias(&model_ref, &format!("A{n}")),
             Edit::Allow => editor.allow(&model_ref),
-            Edit::ProviderBlock => editor.ensure_provider_block("http://x/v1"),
+            Edit::ProviderBlock => editor.ensure_provider_block(Some("http://x/v1")),
             Edit::Merge => {
                 let entry = ConfigModel {
                     id: format!("org/m{}", n % 3),

@@ -3,8 +3,14 @@
 //!
 //! A failed fetch is remembered beside the cache (a negative cache): the next commands
 //! do not ask that router again for 1 min, then 2, 4, … up to 1 h, so an unreachable
-//! router costs nothing after the first try; `--refresh` always tries. A new list with
-//! fewer than half the cached models does not replace the cache unless `--refresh` asks.
+//! router costs nothing after the first try; a forced refresh always tries. Garbage never
+//! wins over good data: a fetched list more than half of whose entries are malformed, or
+//! with fewer than half the models of the cache (of the built-in snapshot, for the public
+//! router with nothing cached), is a failed fetch, forced or not
+//! ([`Discovered::implausible`]).
+//!
+//! A failed fetch is not a warning here but [`LiveData::retry`]: the caller says it in
+//! its own words (and names its own flags).
 //!
 //! The files' formats belong to `hfclaw_catalog::cache`; this module decides. Nothing
 //! here fails: the worst outcome is [`Origin::BuiltinOnly`] with a warning.
@@ -13,9 +19,9 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use hfclaw_catalog::cache::{CachedList, FailedFetch, unix_seconds};
-use hfclaw_catalog::{Discovered, LiveModel, parse_model_list};
+use hfclaw_catalog::{Baseline, Discovered, LiveModel, builtin, parse_model_list};
 
-use crate::base_url::normalize_base_url;
+use crate::base_url::{DEFAULT_BASE_URL, normalize_base_url};
 use crate::client::{ListResponse, RouterClient};
 use crate::error::{ErrorKind, RouterError};
 
@@ -47,7 +53,8 @@ pub fn retry_delay(failures: u32) -> Duration {
 pub struct CachePolicy {
     /// A cache younger than this is used without fetching.
     pub ttl: Duration,
-    /// Fetch even when the cache is fresh (`--refresh`).
+    /// Fetch even when the cache is fresh or a recent fetch failed (`--refresh`); the
+    /// answer is weighed like any other.
     pub refresh: bool,
     /// Never fetch (`--offline`).
     pub offline: bool,
@@ -89,7 +96,8 @@ pub struct LiveData {
     pub models: Option<Vec<LiveModel>>,
     /// Where they came from.
     pub origin: Origin,
-    /// Things the user should be told (failed fetch, stale cache, unwritable cache).
+    /// Things the user should be told besides a failed fetch (unreadable or unwritable
+    /// cache, skipped entries).
     pub warnings: Vec<String>,
     /// Entries of the list that were skipped as malformed (for `-v`).
     pub skipped: Vec<String>,
@@ -108,6 +116,9 @@ pub struct Retry {
     pub next_in: Duration,
     /// True when this run did not ask the router because of the failure.
     pub skipped: bool,
+    /// True when the router answered with a list that was refused as implausible
+    /// ([`Discovered::implausible`]): `reason` says why.
+    pub refused: bool,
 }
 
 impl LiveData {
@@ -182,6 +193,7 @@ fn waiting(failed: &FailedFetch, now: SystemTime) -> Option<Retry> {
         failed_ago,
         next_in: delay - failed_ago,
         skipped: true,
+        refused: false,
     })
 }
 
@@ -192,10 +204,11 @@ fn waiting(failed: &FailedFetch, now: SystemTime) -> Option<Retry> {
 /// - a recent failed fetch of this router, unless `refresh`: the cache at any age, else
 ///   built-in only, without asking (see [`retry_delay`]);
 /// - otherwise fetch (with the cache's `ETag`; a 304 renews the cache's fetch time), store
-///   the answer, and on failure remember it and use the cache at any age (with a warning),
-///   else built-in only (with a warning);
-/// - a fetched list with fewer than half the cached models is kept out of the cache (and
-///   counts as a failure) unless `refresh`: a truncated answer must not replace a good list.
+///   the answer, and on failure remember it and use the cache at any age, else built-in
+///   only ([`LiveData::retry`] says why);
+/// - a fetched list that is mostly malformed, or has fewer than half the models of the
+///   cache (or, for the public router with no cache, of the built-in snapshot), is a
+///   failure too, `refresh` or not: a broken answer must not replace a good list.
 ///
 /// A cache written for another base URL is ignored. When the router rejects the token on
 /// discovery, the list is fetched again without it (with a warning).
@@ -229,7 +242,6 @@ pub enum Discovery {
 pub struct FetchPlan {
     base_url: String,
     cache_path: PathBuf,
-    policy: CachePolicy,
     cached: Cached,
     /// Failed fetches in a row so far.
     failures: u32,
@@ -269,7 +281,6 @@ pub fn plan_discovery(
     Discovery::Fetch(FetchPlan {
         base_url,
         cache_path: cache_path.to_owned(),
-        policy,
         cached,
         failures: failed.map_or(0, |f| f.failures),
         warnings,
@@ -282,7 +293,6 @@ pub async fn fetch_planned(client: &RouterClient, plan: FetchPlan, now: SystemTi
     let FetchPlan {
         base_url,
         cache_path,
-        policy,
         cached,
         failures,
         mut warnings,
@@ -318,25 +328,13 @@ pub async fn fetch_planned(client: &RouterClient, plan: FetchPlan, now: SystemTi
         },
         Ok(ListResponse::Fresh { body, etag }) => match parse_model_list(&body) {
             Ok(discovered) => {
-                if let Some((_, old)) = &cached
-                    && discovered.models.len() * 2 < old.models.len()
-                {
-                    let count = discovered.models.len();
-                    let shrank = format!(
-                        "the router listed {count} model{}, fewer than half of the {} cached",
-                        if count == 1 { "" } else { "s" },
-                        old.models.len()
-                    );
-                    if !policy.refresh {
-                        let retry = failure.record(&shrank, &mut warnings);
-                        warnings.push(format!(
-                            "{shrank}; kept the cached list (`--refresh` accepts the new one)"
-                        ));
-                        let mut data = from_cache(cached, Duration::ZERO, now, warnings);
-                        data.retry = Some(retry);
-                        return data;
+                if let Some(why) = discovered.implausible(baseline(&cached, &base_url)) {
+                    let reason = format!("the router's list was refused: {why}");
+                    let mut data = failure.fall_back(cached, &reason, now, warnings);
+                    if let Some(retry) = &mut data.retry {
+                        retry.refused = true;
                     }
-                    warnings.push(format!("{shrank}; replacing it as --refresh asks"));
+                    return data;
                 }
                 // parse_model_list accepted it: valid UTF-8 JSON.
                 let text = String::from_utf8_lossy(&body).into_owned();
@@ -353,6 +351,17 @@ pub async fn fetch_planned(client: &RouterClient, plan: FetchPlan, now: SystemTi
             Err(e) => failure.fall_back(cached, &e.to_string(), now, warnings),
         },
         Err(e) => failure.fall_back(cached, &e.to_string(), now, warnings),
+    }
+}
+
+/// What a fetched list of `base_url` is weighed against: the cache, else the built-in
+/// snapshot when the router is the public one (the snapshot is its list, no other's: a
+/// private router may well serve three models).
+fn baseline(cached: &Cached, base_url: &str) -> Option<Baseline> {
+    match cached {
+        Some((_, old)) => Some(Baseline::Cache(old.models.len())),
+        None if base_url == DEFAULT_BASE_URL => Some(Baseline::BuiltIn(builtin::table().len())),
+        None => None,
     }
 }
 
@@ -383,6 +392,7 @@ impl Failure<'_> {
             failed_ago: Duration::ZERO,
             next_in: retry_delay(failures),
             skipped: false,
+            refused: false,
         }
     }
 
@@ -394,8 +404,8 @@ impl Failure<'_> {
         }
     }
 
-    /// The cache at any age, else built-in only, with a warning saying when to expect
-    /// the next attempt.
+    /// The cache at any age, else built-in only, with the failure and when to expect the
+    /// next attempt in [`LiveData::retry`].
     fn fall_back(
         &self,
         cached: Cached,
@@ -404,11 +414,6 @@ impl Failure<'_> {
         mut warnings: Vec<String>,
     ) -> LiveData {
         let retry = self.record(reason, &mut warnings);
-        let what = if cached.is_some() { "refresh" } else { "fetch" };
-        warnings.push(format!(
-            "could not {what} the model list ({reason}); next try in {}, or now with --refresh",
-            format_age(retry.next_in)
-        ));
         let mut data = from_cache(cached, Duration::ZERO, now, warnings);
         data.retry = Some(retry);
         data
@@ -499,6 +504,7 @@ fn store(entry: &CachedList, path: &Path, warnings: &mut Vec<String>) {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
 
     #[test]
@@ -514,6 +520,28 @@ mod tests {
         let minutes: Vec<u64> = (0..9).map(|n| retry_delay(n).as_secs() / 60).collect();
         assert_eq!(minutes, [1, 1, 2, 4, 8, 16, 32, 60, 60]);
         assert_eq!(retry_delay(u32::MAX), MAX_RETRY_DELAY);
+    }
+
+    #[test]
+    fn fetched_lists_are_weighed_against_the_cache_else_the_public_routers_snapshot() {
+        let builtin = builtin::table().len();
+        assert_eq!(
+            baseline(&None, DEFAULT_BASE_URL),
+            Some(Baseline::BuiltIn(builtin))
+        );
+        assert_eq!(baseline(&None, "http://127.0.0.1:8080/v1"), None);
+        let list = r#"{"object":"list","data":[{"id":"a/B","providers":[]}]}"#;
+        let cached = CachedList {
+            base_url: DEFAULT_BASE_URL.to_owned(),
+            fetched_at: 0,
+            etag: None,
+            body: list.to_owned(),
+        };
+        let discovered = parse_model_list(list.as_bytes()).unwrap();
+        assert_eq!(
+            baseline(&Some((cached, discovered)), DEFAULT_BASE_URL),
+            Some(Baseline::Cache(1))
+        );
     }
 
     #[test]

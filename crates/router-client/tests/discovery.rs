@@ -182,14 +182,12 @@ async fn failed_fetch_falls_back_to_stale_cache_with_its_age() {
         }
     );
     assert_eq!(ids(&data), ["cached/Only-1B"]);
-    assert_eq!(data.warnings.len(), 1);
-    assert!(
-        data.warnings[0].starts_with("could not refresh the model list (")
-            && data.warnings[0].ends_with("); next try in 1 min, or now with --refresh"),
-        "{:?}",
-        data.warnings
-    );
-    assert!(data.warnings[0].contains("HTTP 503"), "{:?}", data.warnings);
+    // The failure is data for the caller to phrase (with its own flags), not a warning.
+    assert!(data.warnings.is_empty(), "{:?}", data.warnings);
+    let retry = retry(&data);
+    assert!(retry.reason.contains("HTTP 503"), "{retry:?}");
+    assert_eq!(retry.next_in, Duration::from_secs(60));
+    assert!(!retry.skipped && !retry.refused, "{retry:?}");
     assert_eq!(
         CachedList::read(&s.cache).unwrap().unwrap().fetched_at,
         T0,
@@ -208,9 +206,11 @@ async fn failed_fetch_without_cache_is_builtin_only() {
     assert_eq!(data.origin, Origin::BuiltinOnly);
     assert_eq!(data.models, None);
     assert!(
-        data.warnings[0].starts_with("could not fetch the model list ("),
+        retry(&data)
+            .reason
+            .starts_with("the router's model list is not valid"),
         "{:?}",
-        data.warnings
+        data.retry
     );
     assert!(!s.cache.exists(), "garbage is never cached");
 }
@@ -448,7 +448,7 @@ async fn failure_of_another_router_does_not_apply() {
 }
 
 #[tokio::test]
-async fn a_list_under_half_the_cached_one_does_not_replace_it() {
+async fn a_list_under_half_the_cached_one_does_not_replace_it_even_when_forced() {
     let s = Setup::new().await;
     CachedList {
         base_url: s.base(),
@@ -473,11 +473,11 @@ async fn a_list_under_half_the_cached_one_does_not_replace_it() {
         ids(&data).contains(&"deepseek-ai/DeepSeek-R1"),
         "the old list"
     );
-    assert!(
-        data.warnings.iter().any(|w| w
-            == "the router listed 1 model, fewer than half of the 17 cached; kept the cached list (`--refresh` accepts the new one)"),
-        "{:?}",
-        data.warnings
+    let refused = retry(&data);
+    assert!(refused.refused, "{refused:?}");
+    assert_eq!(
+        refused.reason,
+        "the router's list was refused: it lists 1 model, fewer than half of the 17 cached"
     );
     assert_eq!(CachedList::read(&s.cache).unwrap().unwrap().body, FIXTURE);
     assert_eq!(
@@ -486,19 +486,45 @@ async fn a_list_under_half_the_cached_one_does_not_replace_it() {
         "asked again later, not each run"
     );
 
+    // A forced refresh skips the wait, not the guard.
     let refresh = CachePolicy {
         refresh: true,
         ..policy()
     };
     let data = s.load(refresh, at(T0 + 2 * 3_600 + 10)).await;
-    assert_eq!(data.origin, Origin::Live);
-    assert_eq!(ids(&data), ["cached/Only-1B"]);
+    assert_eq!(s.hits().await, 2);
+    assert!(retry(&data).refused);
     assert!(
-        data.warnings[0].ends_with("replacing it as --refresh asks"),
-        "{:?}",
-        data.warnings
+        ids(&data).contains(&"deepseek-ai/DeepSeek-R1"),
+        "the old list"
     );
-    assert_eq!(CachedList::read(&s.cache).unwrap().unwrap().body, SMALL);
+    assert_eq!(CachedList::read(&s.cache).unwrap().unwrap().body, FIXTURE);
+    assert_eq!(s.failure_record().unwrap().failures, 2);
+}
+
+#[tokio::test]
+async fn a_list_mostly_malformed_is_refused_without_a_cache_too() {
+    let s = Setup::new().await;
+    let garbage = r#"{"object":"list","data":[
+        {"id":"good/One-1B","providers":[]},
+        {"id":2,"providers":[]},{"id":["x"]},{"owned_by":"nobody"}]}"#;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(garbage, "application/json"))
+        .mount(&s.server)
+        .await;
+    let refresh = CachePolicy {
+        refresh: true,
+        ..policy()
+    };
+    let data = s.load(refresh, at(T0)).await;
+    assert_eq!(data.origin, Origin::BuiltinOnly, "the built-in list stays");
+    assert_eq!(data.models, None);
+    assert_eq!(
+        retry(&data).reason,
+        "the router's list was refused: 3 of its 4 model entries are malformed"
+    );
+    assert!(!s.cache.exists(), "nothing cached");
+    assert_eq!(s.failure_record().unwrap().failures, 1);
 }
 
 #[tokio::test]

@@ -114,7 +114,7 @@ impl Sandbox {
         let text = text
             .replace(&self.home().display().to_string(), "[HOME]")
             .replace(&self.router.addr().to_string(), "[ROUTER]");
-        redact_estimated_costs(&redact_seconds(&text))
+        redact_snapshot_age(&redact_estimated_costs(&redact_seconds(&text)))
     }
 
     /// Fills the discovery cache from `models` (a `GET /v1/models` body), as a
@@ -129,6 +129,24 @@ impl Sandbox {
     pub fn ledger_path(&self) -> PathBuf {
         self.home().join(".local/share/hfclaw/usage.sqlite3")
     }
+}
+
+/// `built-in snapshot of 2026-07-27, 133 days old` → `…, [N] days old`: the age grows
+/// every day.
+pub fn redact_snapshot_age(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find(" days old") {
+        let digits = rest[..i].trim_end_matches(|c: char| c.is_ascii_digit());
+        out.push_str(digits);
+        if digits.len() < i {
+            out.push_str("[N]");
+        }
+        out.push_str(" days old");
+        rest = &rest[i + " days old".len()..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// `~$0.000036` → `~$[EST]`: estimated costs come from the built-in catalog, whose prices

@@ -5,18 +5,21 @@ use hfclaw_catalog::checks::{SelectionProblem, check_selection};
 use hfclaw_config_merge::{ConfigDocument, OpenClawView, schema_problems};
 use hfclaw_router_client::token::TOKEN_ENV_VARS;
 use hfclaw_router_client::{
-    CachePolicy, ErrorKind, Origin, RouterClient, Token, TokenSource, default_cache_path,
-    load_live_models, resolve_hub_url,
+    BaseUrlSource, CachePolicy, ErrorKind, Origin, RouterClient, Token, TokenSource,
+    default_cache_path, load_live_models, resolve_base_url, resolve_hub_url,
 };
+use serde::Serialize;
 
+use crate::args::DoctorArgs;
 use crate::commands::service;
 use crate::context::{Context, UserModels, env, runtime};
 use crate::error::{CliError, CliResult};
 use crate::login::Health;
-use crate::output::{BAD, OK, WARN_MARK, print_data};
+use crate::output::{BAD, OK, WARN_MARK, print_data, print_json};
 
 /// How a check came out.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
 enum Mark {
     Pass,
     Warn,
@@ -25,7 +28,9 @@ enum Mark {
 }
 
 /// One line of the report.
+#[derive(Serialize)]
 struct Check {
+    #[serde(rename = "status")]
     mark: Mark,
     area: &'static str,
     text: String,
@@ -64,24 +69,73 @@ impl Report {
             })
             .collect()
     }
+
+    /// `--json`: `{"ok", "failed", "checks": [{"status", "area", "text"}]}`.
+    fn json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "ok": self.failed() == 0,
+            "failed": self.failed(),
+            "checks": self.checks,
+        })
+    }
+}
+
+/// What became of reading the config.
+enum ConfigState {
+    Parsed(ConfigDocument),
+    Missing,
+    /// It does not parse: what needs it is not checked.
+    Broken,
 }
 
 /// Runs `doctor`.
-pub fn run(ctx: &Context) -> CliResult {
+pub fn run(ctx: &Context, args: &DoctorArgs) -> CliResult {
     let mut report = Report::default();
-    let document = check_config(ctx, &mut report);
-    let view = document
-        .as_ref()
-        .map(ConfigDocument::view)
-        .unwrap_or_default();
+    let config = check_config(ctx, &mut report);
+    let view = match &config {
+        ConfigState::Parsed(document) => document.view(),
+        ConfigState::Missing | ConfigState::Broken => OpenClawView::default(),
+    };
+    let broken = matches!(config, ConfigState::Broken);
     let user = UserModels::from_view(&view);
     let found = check_token(ctx, &view, &mut report)?;
-    check_service_token(ctx, &view, found.as_ref(), &mut report)?;
-    check_shell_env(ctx, &view, &mut report);
+    if broken {
+        report.push(
+            Mark::Skip,
+            "service",
+            "not checked: the config does not parse (env.vars, env.shellEnv)",
+        );
+    } else {
+        check_service_token(ctx, &view, found.as_ref(), &mut report)?;
+        check_shell_env(ctx, &view, &mut report);
+    }
     let token = found.map(|(token, _)| token);
-    let live = check_router(ctx, &view, token.as_ref(), &mut report)?;
-    check_models(ctx, &view, &user, live, &mut report);
-    print_data(&report.render())?;
+    let (_, url_source) =
+        resolve_base_url(ctx.global.router_url.as_deref(), &crate::context::env, None);
+    let live = if broken && !matches!(url_source, BaseUrlSource::Flag | BaseUrlSource::Env) {
+        report.push(
+            Mark::Skip,
+            "router",
+            "not checked: the config does not parse (it may set the router's baseUrl)",
+        );
+        None
+    } else {
+        check_router(ctx, &view, token.as_ref(), &mut report)?
+    };
+    match config {
+        ConfigState::Parsed(_) => check_models(ctx, &view, &user, live, &mut report),
+        ConfigState::Missing => report.push(Mark::Skip, "models", "not checked: no config yet"),
+        ConfigState::Broken => report.push(
+            Mark::Skip,
+            "models",
+            "not checked: the config does not parse",
+        ),
+    }
+    if args.json {
+        print_json(&report.json())?;
+    } else {
+        print_data(&report.render())?;
+    }
     match report.failed() {
         0 => Ok(()),
         n => Err(
@@ -91,7 +145,7 @@ pub fn run(ctx: &Context) -> CliResult {
     }
 }
 
-fn check_config(ctx: &Context, report: &mut Report) -> Option<ConfigDocument> {
+fn check_config(ctx: &Context, report: &mut Report) -> ConfigState {
     let path = ctx.paths.config.display();
     match ctx.load_config() {
         Ok(Some(document)) => {
@@ -106,7 +160,7 @@ fn check_config(ctx: &Context, report: &mut Report) -> Option<ConfigDocument> {
             for warning in document.view().warnings {
                 report.push(Mark::Warn, "config", warning);
             }
-            Some(document)
+            ConfigState::Parsed(document)
         }
         Ok(None) => {
             report.push(
@@ -114,11 +168,11 @@ fn check_config(ctx: &Context, report: &mut Report) -> Option<ConfigDocument> {
                 "config",
                 format!("{path} does not exist; run `hfclaw onboard`"),
             );
-            None
+            ConfigState::Missing
         }
         Err(e) => {
-            report.push(Mark::Fail, "config", e.to_string());
-            None
+            report.push(Mark::Fail, "config", e.message());
+            ConfigState::Broken
         }
     }
 }
@@ -319,12 +373,16 @@ fn check_router(
         ),
         _ => {
             let why = live
-                .warnings
-                .first()
-                .cloned()
+                .retry
+                .as_ref()
+                .map(|r| r.reason.clone())
+                .or_else(|| live.warnings.first().cloned())
                 .unwrap_or_else(|| "no answer".to_owned());
             report.push(Mark::Fail, "router", format!("{base_url}: {why}"));
         }
+    }
+    for warning in &live.warnings {
+        report.push(Mark::Warn, "router", warning.clone());
     }
     Ok(live.models)
 }

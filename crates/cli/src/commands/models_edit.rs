@@ -9,7 +9,7 @@ use hfclaw_model_ref::{ModelRef, resolve};
 use crate::args::{AliasesCommand, FallbacksCommand, SetArgs};
 use crate::context::{Context, UserModels, no_config};
 use crate::error::{CliError, CliResult};
-use crate::output::print_data;
+use crate::output::{print_data, print_json};
 
 /// Runs `models set`.
 pub fn set(ctx: &Context, args: &SetArgs) -> CliResult {
@@ -40,11 +40,18 @@ pub fn fallbacks(ctx: &Context, command: &FallbacksCommand) -> CliResult {
     let (document, view) = ctx.load_for_edit_of(input)?;
     let user = UserModels::from_view(&view);
     match command {
-        FallbacksCommand::List => {
+        FallbacksCommand::List(args) => {
             if view.fallbacks.is_empty() {
                 ctx.messages
                     .note("no fallbacks; add one with `hfclaw models fallbacks add REF|ALIAS`");
-                return Ok(());
+            }
+            if args.json {
+                let entries: Vec<serde_json::Value> = view
+                    .fallbacks
+                    .iter()
+                    .map(|f| serde_json::json!({"ref": f, "alias": view.alias_of(f)}))
+                    .collect();
+                return print_json(&entries);
             }
             let lines: String = view.fallbacks.iter().map(|f| format!("{f}\n")).collect();
             print_data(&lines)
@@ -115,7 +122,7 @@ pub fn aliases(ctx: &Context, command: &AliasesCommand) -> CliResult {
     let (document, view) = ctx.load_for_edit_of(input)?;
     let user = UserModels::from_view(&view);
     match command {
-        AliasesCommand::List => {
+        AliasesCommand::List(args) => {
             let entries: Vec<(&str, &str)> = view
                 .models
                 .iter()
@@ -124,6 +131,15 @@ pub fn aliases(ctx: &Context, command: &AliasesCommand) -> CliResult {
             if entries.is_empty() {
                 ctx.messages
                     .note("no aliases; add one with `hfclaw models aliases set REF ALIAS`");
+            }
+            if args.json {
+                let entries: Vec<serde_json::Value> = entries
+                    .iter()
+                    .map(|(alias, key)| serde_json::json!({"alias": alias, "ref": key}))
+                    .collect();
+                return print_json(&entries);
+            }
+            if entries.is_empty() {
                 return Ok(());
             }
             let width = entries

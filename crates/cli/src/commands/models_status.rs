@@ -105,7 +105,8 @@ pub fn run(ctx: &Context, args: &StatusArgs) -> CliResult {
             .warn(format!("{}: {warning}", ctx.paths.config.display()));
     }
     let user = UserModels::from_view(&view);
-    let (catalog, retry) = ctx.dated_catalog(&view, &user, false, false)?;
+    // Only the cache, so status stays instant, unless --refresh asks the router.
+    let (catalog, retry) = ctx.dated_catalog(&view, &user, args.refresh, args.refresh)?;
     if args.json {
         // The text form says it in its `catalog` line.
         ctx.report_catalog(&catalog, retry.as_ref());

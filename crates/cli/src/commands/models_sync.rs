@@ -30,9 +30,9 @@ pub fn run(ctx: &Context, args: &SyncArgs) -> CliResult {
         );
         return Ok(());
     }
-    let base_url = ctx.base_url(&view);
     match &args.models_json {
         Some(path) => {
+            let base_url = ctx.base_url(&view);
             let path = path
                 .clone()
                 .unwrap_or_else(|| ctx.paths.default_models_json());
@@ -49,7 +49,10 @@ pub fn run(ctx: &Context, args: &SyncArgs) -> CliResult {
         }
         None => {
             let (report, outcome) = ctx.edit_config(document, |editor| {
-                editor.ensure_provider_block(&base_url)?;
+                editor.ensure_provider_block(None)?;
+                if let Some(url) = ctx.base_url_to_write() {
+                    editor.set_provider_base_url(url.as_deref())?;
+                }
                 editor.merge_provider_models(&entries)
             })?;
             report_merge(ctx, &report);

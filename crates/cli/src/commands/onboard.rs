@@ -12,6 +12,7 @@ use hfclaw_model_ref::{ModelRef, Suffix};
 use hfclaw_router_client::{DEFAULT_HUB_URL, ErrorKind, Token, TokenSource};
 
 use crate::args::OnboardArgs;
+use crate::commands::service;
 use crate::context::{Context, UserModels, config_entry_for, env, runtime};
 use crate::error::{CliError, CliResult};
 
@@ -58,6 +59,36 @@ struct KeyChoice {
     token: Token,
     /// Save it to the state dir `.env` (it was typed or passed as a flag).
     store: bool,
+    /// Where it was found (`None`: `--huggingface-api-key` or typed).
+    source: Option<TokenSource>,
+}
+
+impl KeyChoice {
+    /// A key found where every command looks ([`Context::token`]): OpenClaw reads
+    /// neither `--token` nor the Hugging Face CLI's token file, so those are saved.
+    fn found(token: Token, source: TokenSource) -> KeyChoice {
+        let store = matches!(source, TokenSource::Flag | TokenSource::HfCliTokenFile(_));
+        KeyChoice {
+            token,
+            store,
+            source: Some(source),
+        }
+    }
+}
+
+/// The default model to write: `--model`, else the one the config has (a second run
+/// keeps it), else [`DEFAULT_MODEL`]. The flag says whether it is the kept one.
+fn chosen_model(
+    ctx: &Context,
+    args: &OnboardArgs,
+    user: &UserModels,
+    catalog: &Catalog,
+) -> CliResult<(ModelRef, bool)> {
+    match (&args.model, &user.primary) {
+        (Some(input), _) => Ok((ctx.resolve_model(input, user, catalog)?, false)),
+        (None, Some(primary)) => Ok((primary.clone(), true)),
+        (None, None) => Ok((ctx.resolve_model(DEFAULT_MODEL, user, catalog)?, false)),
+    }
 }
 
 fn non_interactive(
@@ -67,14 +98,16 @@ fn non_interactive(
     view: &OpenClawView,
 ) -> CliResult {
     let key = match &args.huggingface_api_key {
-        Some(value) => Token::new(value.clone()).map(|token| KeyChoice { token, store: true }),
-        None => ["HUGGINGFACE_HUB_TOKEN", "HF_TOKEN"]
-            .iter()
-            .find_map(|name| env(name).and_then(Token::new))
-            .map(|token| KeyChoice {
-                token,
-                store: false,
-            }),
+        Some(value) => Token::new(value.clone()).map(|token| KeyChoice {
+            token,
+            store: true,
+            source: None,
+        }),
+        // Wherever every other command finds one: --token, the environment, the state
+        // dir .env (a first run wrote it there), env.vars, the login shell, the HF CLI.
+        None => ctx
+            .token(view)?
+            .map(|(token, source)| KeyChoice::found(token, source)),
     };
     let Some(key) = key else {
         return Err(missing_key());
@@ -87,9 +120,15 @@ fn non_interactive(
     }
     let user = UserModels::from_view(view);
     let catalog = ctx.catalog(view, &user, false, false)?;
-    let input = args.model.as_deref().unwrap_or(DEFAULT_MODEL);
-    let model_ref = ctx.resolve_model(input, &user, &catalog)?;
-    apply(ctx, document, view, &catalog, &model_ref, Some(&key))
+    let (model_ref, kept) = chosen_model(ctx, args, &user, &catalog)?;
+    apply(
+        ctx,
+        document,
+        view,
+        &catalog,
+        (&model_ref, kept),
+        Some(&key),
+    )
 }
 
 fn missing_key() -> CliError {
@@ -99,18 +138,45 @@ fn missing_key() -> CliError {
         ))
 }
 
+/// When the token lives only in this shell's environment, says that a service
+/// (`hfclaw service`, OpenClaw's daemon) will not see it, and how to save it.
+fn note_where_a_service_looks(ctx: &Context, view: &OpenClawView, key: &KeyChoice) -> CliResult {
+    let Some(TokenSource::Env(name)) = &key.source else {
+        return Ok(());
+    };
+    match ctx.service_token(view)? {
+        None => ctx.messages.note(format!(
+            "a service (`hfclaw service`, OpenClaw's daemon) does not see this shell's \
+             {name}; {}",
+            service::no_token_hint(ctx, view)
+        )),
+        Some((other, other_source)) if other != key.token => ctx.messages.note(format!(
+            "a service (`hfclaw service`, OpenClaw's daemon) does not see this shell's \
+             {name}: it would use {} from {other_source}",
+            other.redacted()
+        )),
+        Some(_) => {}
+    }
+    Ok(())
+}
+
 /// Writes the onboarding result: primary, alias, allowlist entry, provider block with the
 /// model's catalog entry, and the key in `.env` when it should be stored.
+///
+/// `model` is the default and whether it is the config's own, kept as it is (no alias
+/// added). The provider block gets a `baseUrl` only from an explicit `--router-url` (the
+/// public router's removes a saved one): `$HFCLAW_ROUTER_URL` is this shell's, not the
+/// config's.
 fn apply(
     ctx: &Context,
     document: Option<ConfigDocument>,
     view: &OpenClawView,
     catalog: &Catalog,
-    model_ref: &ModelRef,
+    (model_ref, kept): (&ModelRef, bool),
     key: Option<&KeyChoice>,
 ) -> CliResult {
-    let base_url = ctx.base_url(view);
-    let alias = if view.alias_of(model_ref.as_str()).is_some() {
+    let base_url = ctx.base_url_to_write();
+    let alias = if kept || view.alias_of(model_ref.as_str()).is_some() {
         None
     } else {
         free_alias(view, catalog, model_ref)
@@ -122,18 +188,38 @@ fn apply(
         if let Some(alias) = &alias {
             editor.set_alias(model_ref.as_str(), alias)?;
         }
-        editor.ensure_provider_block(&base_url)?;
+        editor.ensure_provider_block(None)?;
+        if let Some(url) = &base_url {
+            editor.set_provider_base_url(url.as_deref())?;
+        }
         if let Some(entry) = &entry {
             editor.merge_provider_models(std::slice::from_ref(entry))?;
         }
         Ok(())
     })?;
-    ctx.messages.status(format!("default model: {model_ref}"));
+    if kept {
+        ctx.messages.status(format!(
+            "default model: {model_ref} (kept; --model changes it)"
+        ));
+    } else {
+        ctx.messages.status(format!("default model: {model_ref}"));
+    }
     if let Some(alias) = &alias {
         ctx.messages
             .status(format!("alias \"{alias}\" → {model_ref}"));
     }
     ctx.report_write(&outcome);
+    if let Some(KeyChoice {
+        token,
+        store: false,
+        source: Some(source),
+    }) = key
+    {
+        ctx.messages.status(format!(
+            "using the token ({}) from {source}",
+            token.redacted()
+        ));
+    }
     if let Some(key) = key.filter(|k| k.store) {
         let changed = env_file::set_var(&ctx.paths.env_file, "HF_TOKEN", key.token.expose())?;
         let path = ctx.paths.env_file.display();
@@ -142,6 +228,9 @@ fn apply(
         } else {
             format!("the token ({}) was already in {path}", key.token.redacted())
         });
+    }
+    if let Some(key) = key {
+        note_where_a_service_looks(ctx, view, key)?;
     }
     ctx.messages
         .status("next: `hfclaw chat \"hello\"`, or `openclaw` to start your agent");
@@ -185,7 +274,14 @@ fn interactive(
         Some(input) => ctx.resolve_model(input, &user, &catalog)?,
         None => pick_model(&catalog, user.primary.as_ref(), &theme)?,
     };
-    apply(ctx, document, view, &catalog, &model_ref, Some(&key))
+    apply(
+        ctx,
+        document,
+        view,
+        &catalog,
+        (&model_ref, false),
+        Some(&key),
+    )
 }
 
 /// Reuses a detected token if the user agrees, else asks for one (hidden), then checks it.
@@ -197,7 +293,11 @@ fn ask_token(
 ) -> CliResult<KeyChoice> {
     if let Some(value) = &args.huggingface_api_key {
         let token = Token::new(value.clone()).ok_or_else(missing_key)?;
-        return Ok(KeyChoice { token, store: true });
+        return Ok(KeyChoice {
+            token,
+            store: true,
+            source: None,
+        });
     }
     if let Some((token, source)) = ctx.token(view)? {
         let reuse = Confirm::with_theme(theme)
@@ -210,9 +310,7 @@ fn ask_token(
             .map_err(prompt_error)?;
         if reuse {
             check_token(ctx, view, &token)?;
-            // OpenClaw reads neither --token nor the HF CLI token file: save those to .env.
-            let store = matches!(source, TokenSource::Flag | TokenSource::HfCliTokenFile(_));
-            return Ok(KeyChoice { token, store });
+            return Ok(KeyChoice::found(token, source));
         }
     }
     ctx.messages.status(format!(
@@ -234,7 +332,13 @@ fn ask_token(
             continue;
         };
         match check_token(ctx, view, &token) {
-            Ok(()) => return Ok(KeyChoice { token, store: true }),
+            Ok(()) => {
+                return Ok(KeyChoice {
+                    token,
+                    store: true,
+                    source: None,
+                });
+            }
             Err(e) if e.exit_code() == 2 => {
                 ctx.messages.warn(e.message());
                 for hint in e.hints() {

@@ -71,6 +71,24 @@ impl Sandbox {
             String::from_utf8_lossy(&output.stdout),
             String::from_utf8_lossy(&output.stderr),
         );
-        text.replace(&home, "[HOME]")
+        redact_snapshot_age(&text.replace(&home, "[HOME]"))
     }
+}
+
+/// `built-in snapshot of 2026-07-27, 133 days old` → `…, [N] days old`: the age grows
+/// every day.
+pub fn redact_snapshot_age(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find(" days old") {
+        let digits = rest[..i].trim_end_matches(|c: char| c.is_ascii_digit());
+        out.push_str(digits);
+        if digits.len() < i {
+            out.push_str("[N]");
+        }
+        out.push_str(" days old");
+        rest = &rest[i + " days old".len()..];
+    }
+    out.push_str(rest);
+    out
 }

@@ -343,7 +343,7 @@ pub fn probe(
                 out.stdout
             };
             Err(format!(
-                "the systemd user manager is not running (systemctl --user is-system-running: {said})"
+                "the systemd user manager is not running (`systemctl --user is-system-running`: {said})"
             ))
         }
         Err(e) => Err(format!("cannot run {}: {e}", manager.program.display())),
@@ -510,21 +510,21 @@ mod tests {
         let find = |_: &str| Some(offline.clone());
         assert_eq!(
             probe(Platform::Systemd, &find, 0).unwrap_err(),
-            "the systemd user manager is not running (systemctl --user is-system-running: offline)"
+            "the systemd user manager is not running (`systemctl --user is-system-running`: offline)"
         );
         let no_bus = fake("echo 'Failed to connect to bus: No medium found' >&2; exit 1");
         let find = |_: &str| Some(no_bus.clone());
         assert!(
             probe(Platform::Systemd, &find, 0)
                 .unwrap_err()
-                .ends_with("is-system-running: Failed to connect to bus: No medium found)")
+                .ends_with("is-system-running`: Failed to connect to bus: No medium found)")
         );
         let silent = fake("exit 3");
         let find = |_: &str| Some(silent.clone());
         assert!(
             probe(Platform::Systemd, &find, 0)
                 .unwrap_err()
-                .ends_with("is-system-running: exit status: 3)")
+                .ends_with("is-system-running`: exit status: 3)")
         );
         let degraded = fake("echo degraded; exit 1");
         let find = |_: &str| Some(degraded.clone());

@@ -22,6 +22,15 @@ pub const WARN_MARK: Style = AnsiColor::Yellow.on_default().bold();
 /// Dimmed text (reasoning, closing lines).
 pub const DIM: Style = Style::new().dimmed();
 
+/// Whether stderr gets colour, by anstream's rule (a terminal, no `NO_COLOR`, …), for
+/// writers that do not go through anstream, such as the `-v` log.
+pub fn colour_on_stderr() -> bool {
+    !matches!(
+        anstream::AutoStream::choice(&io::stderr()),
+        anstream::ColorChoice::Never
+    )
+}
+
 /// Message levels on stderr.
 #[derive(Debug, Clone, Copy)]
 pub struct Messages {

@@ -21,7 +21,7 @@ use serde::Serialize;
 use crate::args::ChatArgs;
 use crate::context::{Context, UserModels, runtime};
 use crate::error::{CliError, CliResult};
-use crate::output::{DIM, print_data};
+use crate::output::{DIM, print_data, print_json};
 
 /// The key label `hfclaw chat` rows are recorded under (gateway rows carry the client
 /// key's label).
@@ -65,8 +65,22 @@ struct JsonSkip {
     error: String,
 }
 
-/// Runs `chat`.
+/// Runs `chat`. With `--json` an error is a JSON object on stdout too (`{"error":
+/// {"message", "hints"}, "skipped": [{"model", "error"}]}`), as an answer is.
 pub fn run(ctx: &Context, args: &ChatArgs) -> CliResult {
+    let mut skipped = Vec::new();
+    let result = run_chat(ctx, args, &mut skipped);
+    if let (true, Err(error)) = (args.json, &result) {
+        print_json(&serde_json::json!({
+            "error": {"message": error.message(), "hints": error.hints()},
+            "skipped": skipped,
+        }))?;
+    }
+    result
+}
+
+/// [`run`]; a failed chain leaves why each model was skipped in `skipped`.
+fn run_chat(ctx: &Context, args: &ChatArgs, skipped: &mut Vec<JsonSkip>) -> CliResult {
     let prompt = read_prompt(args)?;
     let view = ctx.load_view()?;
     let user = UserModels::from_view(&view);
@@ -96,7 +110,12 @@ pub fn run(ctx: &Context, args: &ChatArgs) -> CliResult {
     // The last failure, so that moving on can say why, as it happens.
     let last_error: RefCell<Option<RouterError>> = RefCell::new(None);
     let outcome = runtime()?.block_on(run_chain(&ids, &policy, |attempt| {
-        if attempt.retry == 0 && attempt.index > 0 && !args.json {
+        // An unreachable router is said once, at the end, not once per model.
+        let unreachable = last_error
+            .borrow()
+            .as_ref()
+            .is_some_and(|e| e.kind == ErrorKind::Network);
+        if attempt.retry == 0 && attempt.index > 0 && !args.json && !unreachable {
             let why = last_error
                 .borrow()
                 .as_ref()
@@ -142,7 +161,11 @@ pub fn run(ctx: &Context, args: &ChatArgs) -> CliResult {
                     .and_then(|s| u32::try_from(s.index).ok());
             }
             record(ctx, args, row);
-            return Err(chain_error(&chain, &failure));
+            skipped.extend(failure.skipped.iter().map(|s| JsonSkip {
+                model_ref: chain[s.index].to_string(),
+                error: reason(&s.error),
+            }));
+            return Err(chain_error(&chain, &failure, client.base_url()));
         }
     };
     let skipped: Vec<JsonSkip> = success
@@ -383,11 +406,19 @@ fn closing_line(c: &Closing<'_>) -> String {
     format!("{DIM}{line}{DIM:#}")
 }
 
-/// The error the user sees when no model answered: the last error, each skip as a hint.
-fn chain_error(chain: &[ModelRef], failure: &ChainFailure) -> CliError {
+/// The error the user sees when no model answered: the last error, each skip as a hint;
+/// a router no model could reach is said once, with the one hint that helps.
+fn chain_error(chain: &[ModelRef], failure: &ChainFailure, base_url: &str) -> CliError {
     let Some(last) = failure.last_error() else {
         return CliError::input("no model to try");
     };
+    if failure
+        .skipped
+        .iter()
+        .all(|s| s.error.kind == ErrorKind::Network)
+    {
+        return unreachable_router(base_url, last);
+    }
     let message = match failure.reason {
         StopReason::AfterContent => format!(
             "the answer broke off: {}",
@@ -408,6 +439,23 @@ fn chain_error(chain: &[ModelRef], failure: &ChainFailure) -> CliError {
         }
     }
     error.hint(last.hint())
+}
+
+/// `cannot reach the router at URL (Connection refused)`: the last cause of a network
+/// error's chain says it best (`error sending request for url (…): client error (Connect):
+/// tcp connect error: Connection refused` → `Connection refused`).
+fn unreachable_router(base_url: &str, error: &RouterError) -> CliError {
+    let last = error.message.rsplit(": ").next().unwrap_or_default();
+    let cause = last.split(" (os error ").next().unwrap_or_default().trim();
+    let message = if cause.is_empty() {
+        format!("cannot reach the router at {base_url}")
+    } else {
+        format!("cannot reach the router at {base_url} ({cause})")
+    };
+    CliError::runtime(message).hint(
+        "check the network and proxy settings, or the router URL (--router-url, \
+         $HFCLAW_ROUTER_URL or models.providers.huggingface.baseUrl); `hfclaw doctor` checks it",
+    )
 }
 
 fn describe(chain: &[ModelRef], i: usize, failure: &ChainFailure, error: &RouterError) -> String {

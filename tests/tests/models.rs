@@ -72,7 +72,9 @@ fn a_failed_fetch_is_not_repeated_by_the_next_commands() {
         insta::assert_snapshot!(format!("{first}\n{next}"));
     });
     assert!(
-        status.contains("catalog    built-in snapshot of 2026-07-27, [N] days old (the last fetch failed "),
+        status.contains(
+            "catalog    built-in snapshot of 2026-07-27, [N] days old (the last fetch failed "
+        ),
         "{status}"
     );
     // --refresh always asks.

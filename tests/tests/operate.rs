@@ -284,8 +284,11 @@ async fn the_status_page_needs_the_key_and_shows_the_load() {
     let html = response.text().await.unwrap();
     assert!(!html.contains(KEY) && !html.contains(TOKEN));
     for expected in [
-        "<div class=\"mono\">huggingface/deepseek-ai/DeepSeek-R1</div>",
-        "<li class=\"mono\">huggingface/Qwen/Qwen3-8B:cheapest</li>",
+        // Refs as the chart and the tables show them (issue 19, defect 11).
+        "<div class=\"mono\"><span title=\"huggingface/deepseek-ai/DeepSeek-R1\">\
+         deepseek-ai/<wbr>DeepSeek-R1</span></div>",
+        "<li class=\"mono\"><span title=\"huggingface/Qwen/Qwen3-8B:cheapest\">\
+         Qwen/<wbr>Qwen3-8B:cheapest</span></li>",
         "answering: last answer",
         "<b>10</b>requests",
         "<b>2</b>errors",
@@ -354,6 +357,46 @@ async fn the_status_page_needs_the_key_and_shows_the_load() {
         .filter(|[r, g, b]| near(*r, 0x4f) && near(*g, 0x6b) && near(*b, 0xed))
         .count();
     assert!(bars > 2000, "only {bars} chart-blue pixels");
+
+    // A phone's 420 px (issue 19, defect 11): the chart scales into its card and nothing
+    // is wider than the screen. Where a row's left edge is the page's background (below the
+    // header), so is its right edge: no card reaches past it.
+    let narrow = dir.path().join("narrow.png");
+    let narrow_arg = format!("--screenshot={}", narrow.display());
+    run_chromium(
+        &chromium,
+        dir.path(),
+        "narrow",
+        &[&narrow_arg, "--window-size=420,900", &page_url],
+    );
+    let (width, height, pixels) = decode_png(&narrow);
+    assert_eq!((width, height), (420, 900));
+    if let Some(keep) = std::env::var_os("HFCLAW_KEEP_NARROW_SCREENSHOT") {
+        std::fs::copy(&narrow, keep).unwrap();
+    }
+    let background = most_common(&pixels);
+    let at = |x: u32, y: u32| pixels[(y * width + x) as usize];
+    let overflowing: Vec<u32> = (0..height)
+        .filter(|&y| at(2, y) == background && at(width - 3, y) != background)
+        .collect();
+    assert!(
+        overflowing.len() < 3,
+        "rows reaching past a 420 px screen: {overflowing:?}"
+    );
+    let blue: Vec<u32> = (0..height)
+        .flat_map(|y| (0..width).map(move |x| (x, y)))
+        .filter(|&(x, y)| {
+            let [r, g, b] = at(x, y);
+            near(r, 0x4f) && near(g, 0x6b) && near(b, 0xed)
+        })
+        .map(|(x, _)| x)
+        .collect();
+    assert!(blue.len() > 500, "only {} chart-blue pixels", blue.len());
+    let rightmost = blue.iter().max().copied().unwrap_or(0);
+    assert!(
+        rightmost < width - 40,
+        "the chart's bars reach x = {rightmost} of {width}: not scaled to the screen"
+    );
 }
 
 fn near(a: u8, b: u8) -> bool {

@@ -52,5 +52,5 @@ pub use ledger::{
 pub use price::{
     Cost, Price, PriceBasis, PriceChoice, choose_price, cost, format_usd, price_in_catalog,
 };
-pub use row::{Outcome, Row, key_label};
+pub use row::{Outcome, REJECTED_MODEL, Row, key_label};
 pub use usage::{Api, Usage, UsageMeter, usage_of_answer};

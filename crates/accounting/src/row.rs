@@ -112,6 +112,10 @@ fn serialize_time<S: serde::Serializer>(time: &SystemTime, s: S) -> Result<S::Ok
     s.serialize_i64(crate::time::unix_ms(*time))
 }
 
+/// The requested model of a request refused before its body's `model` was read (bad
+/// JSON, too large, an invalid body, overloaded): totalled apart, never under `default`.
+pub const REJECTED_MODEL: &str = "(rejected)";
+
 /// The label a client key is recorded under: `key-` and the first 8 hex digits of its
 /// SHA-256 (a key is never stored, and 32 bits tell a handful of keys apart without
 /// helping anyone guess one). Named keys should be recorded under their name instead.

@@ -6,13 +6,14 @@
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::SystemTime;
 
-use hfclaw_accounting::{Outcome, Row, cost, price_in_catalog};
+use hfclaw_accounting::{Outcome, Row, cost, format_usd, price_in_catalog};
 use hfclaw_model_ref::ModelRef;
 use tokio::sync::{Mutex, Semaphore};
 
 use crate::activity::Activity;
 use crate::cooldown::Cooldowns;
-use crate::exchange::Exchange;
+use crate::exchange::{Exchange, log_millis};
+use crate::health::RouterHealth;
 use crate::metrics::Metrics;
 use crate::options::{Host, Options};
 use crate::snapshot::{DEFAULT_MODEL, Snapshot};
@@ -29,6 +30,8 @@ pub struct App {
     pub limit: Arc<Semaphore>,
     /// Models skipped for a while after failing.
     pub cooldowns: Cooldowns,
+    /// The router as requests last saw it (for `/healthz`).
+    pub router_health: RouterHealth,
     /// What `/metrics` counts.
     pub metrics: Metrics,
     /// What the status page shows of recent traffic.
@@ -47,6 +50,7 @@ impl App {
             host,
             limit: Arc::new(Semaphore::new(options.max_concurrent as usize)),
             cooldowns: Cooldowns::new(options.cooldown),
+            router_health: RouterHealth::default(),
             options,
             metrics: Metrics::new(),
             activity: Activity::new(),
@@ -151,9 +155,11 @@ impl App {
                 status = exchange.error.as_ref().map_or(200, |(_, status)| *status),
                 input_tokens = exchange.usage.map(|u| u.input_tokens),
                 output_tokens = exchange.usage.map(|u| u.output_tokens),
-                cost_usd = exchange.cost_usd,
-                ttfb_ms = exchange.ttfb.map(|d| d.as_secs_f64() * 1e3),
-                total_ms = exchange.total.as_secs_f64() * 1e3,
+                cost = exchange
+                    .cost_usd
+                    .map(|usd| format_usd(usd, exchange.cost_estimated)),
+                ttfb_ms = exchange.ttfb.map(log_millis),
+                total_ms = log_millis(exchange.total),
                 streamed = exchange.streamed,
                 "exchange"
             );

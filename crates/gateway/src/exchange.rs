@@ -1,7 +1,7 @@
 //! What a request leaves behind as it passes through the gateway: who sent it
-//! ([`ClientLabel`], set by the key check), the model a failed one asked for
-//! ([`Requested`], for the request log), and how it ended ([`Exchange`], which
-//! `App::record` prices, meters and logs). Records only, so every layer can import them.
+//! ([`ClientLabel`], set by the key check), whether its one log line is `App::record`'s
+//! ([`Recorded`]), and how it ended ([`Exchange`], which `App::record` prices, meters and
+//! logs). Records only, so every layer can import them.
 
 use std::time::{Duration, SystemTime};
 
@@ -14,9 +14,15 @@ use crate::api::Api;
 #[derive(Debug, Clone)]
 pub struct ClientLabel(pub String);
 
-/// The `model` a failed request asked for, for the request log (a response extension).
-#[derive(Debug, Clone)]
-pub struct Requested(pub String);
+/// Marks the response of a request that `App::record` logs (a response extension): the
+/// request log skips it, so a request is one line.
+#[derive(Debug, Clone, Copy)]
+pub struct Recorded;
+
+/// A duration in milliseconds for the log, to a tenth (`16.4`, not `16.396087`).
+pub fn log_millis(duration: Duration) -> f64 {
+    (duration.as_secs_f64() * 1e4).round() / 10.0
+}
 
 /// How a request ended, for the log and the accounts.
 #[derive(Debug, Clone)]

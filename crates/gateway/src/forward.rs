@@ -12,6 +12,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
 use bytes::{Bytes, BytesMut};
 use futures_util::StreamExt;
+use hfclaw_accounting::REJECTED_MODEL;
 use hfclaw_model_ref::ModelRef;
 use hfclaw_router_client::{ChainSuccess, RouterError, provider_of, run_chain};
 use serde_json::{Map, Value};
@@ -21,7 +22,7 @@ use crate::api::Api;
 use crate::app::App;
 use crate::cooldown::Plan;
 use crate::error::ApiError;
-use crate::exchange::{ClientLabel, Exchange, Requested};
+use crate::exchange::{ClientLabel, Exchange, Recorded};
 use crate::headers::{FALLBACK_HEADER, MODEL_HEADER, NO_FALLBACK_HEADER, SKIPPED_HEADER};
 use crate::meter::Meter;
 use crate::tap::{Tap, split_whole_answer};
@@ -34,6 +35,9 @@ struct Ticket {
     api: Api,
     key: Option<String>,
     requested: Option<String>,
+    /// The body was read and its `model` taken: a refusal before that (bad JSON, too
+    /// large, overloaded) concerns no model, not the default.
+    model_read: bool,
     streamed: bool,
 }
 
@@ -60,21 +64,24 @@ pub async fn forward(app: Arc<App>, api: Api, request: Request) -> Response {
             .get::<ClientLabel>()
             .map(|k| k.0.clone()),
         requested: None,
+        model_read: false,
         streamed: false,
     };
-    match forward_inner(&app, &mut ticket, request).await {
+    let mut response = match forward_inner(&app, &mut ticket, request).await {
         Ok(response) => response,
         Err(error) => {
             let mut exchange = ticket.exchange();
+            if !ticket.model_read {
+                exchange.requested = Some(REJECTED_MODEL.to_owned());
+            }
             exchange.error = Some((error.class().to_owned(), error.status.as_u16()));
             app.record(exchange);
-            let mut response = error.into_response_for(api);
-            if let Some(model) = ticket.requested {
-                response.extensions_mut().insert(Requested(model));
-            }
-            response
+            error.into_response_for(api)
         }
-    }
+    };
+    // `App::record` logs this request's one line (when its answer ends).
+    response.extensions_mut().insert(Recorded);
+    response
 }
 
 async fn forward_inner(
@@ -93,6 +100,7 @@ async fn forward_inner(
     let mut body = read_json(&parts.headers, body, app.options.max_body).await?;
     api.validate(&body)?;
     ticket.requested = model_field(&body)?;
+    ticket.model_read = true;
     ticket.streamed = api.wants_stream(&body);
     let no_fallback = parts
         .headers
@@ -160,6 +168,8 @@ async fn forward_inner(
         .collect();
     app.cooldowns
         .settle(&ids, &plan, &failed, succeeded, Instant::now());
+    app.router_health
+        .observe(&failed, succeeded.is_some(), Instant::now());
     let tried_refs: Vec<ModelRef> = plan.order.iter().map(|&i| chain[i].clone()).collect();
     let success = outcome.map_err(|failure| ApiError::from_failure(&failure, &tried_refs))?;
     Ok(respond(

@@ -14,7 +14,7 @@ use axum::response::Response;
 use crate::api::Api;
 use crate::app::App;
 use crate::error::ApiError;
-use crate::exchange::{ClientLabel, Requested};
+use crate::exchange::{ClientLabel, Recorded, log_millis};
 use crate::headers::{FALLBACK_HEADER, MODEL_HEADER};
 
 /// Rejects requests without one of the gateway's keys (`Authorization: Bearer KEY` or
@@ -105,8 +105,10 @@ fn same_secret(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-/// One `info` line per request (method, path, status, model, provider, latency) when `-v`
-/// asks; never headers or bodies.
+/// One `info` line per request when `-v` asks, never headers or bodies: the three front
+/// doors' requests are logged by `App::record` when their answer ends (API, model,
+/// provider, fallback, tokens, cost, times), every other one here (method, path, status,
+/// latency).
 pub async fn log_request(request: Request, next: Next) -> Response {
     if !tracing::enabled!(tracing::Level::INFO) {
         return next.run(request).await;
@@ -115,25 +117,19 @@ pub async fn log_request(request: Request, next: Next) -> Response {
     let path = request.uri().path().to_owned();
     let started = Instant::now();
     let response = next.run(request).await;
+    if response.extensions().get::<Recorded>().is_some() {
+        return response;
+    }
     let headers = response.headers();
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-    // The model that answered; for failures, the model the client asked for.
-    let model = header(MODEL_HEADER)
-        .or_else(|| {
-            response
-                .extensions()
-                .get::<Requested>()
-                .map(|r| r.0.as_str())
-        })
-        .unwrap_or("-");
     tracing::info!(
         %method,
         path,
         status = response.status().as_u16(),
-        model,
+        model = header(MODEL_HEADER).unwrap_or("-"),
         provider = header("x-inference-provider").unwrap_or("-"),
         fallback = header(FALLBACK_HEADER).unwrap_or("-"),
-        latency_ms = started.elapsed().as_secs_f64() * 1e3,
+        latency_ms = log_millis(started.elapsed()),
         "request"
     );
     response

@@ -33,6 +33,7 @@ mod error;
 mod exchange;
 mod forward;
 mod headers;
+mod health;
 mod labels;
 mod layers;
 mod meter;

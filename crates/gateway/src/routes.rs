@@ -24,6 +24,7 @@ use crate::api::Api;
 use crate::app::App;
 use crate::error::ApiError;
 use crate::forward::{forward, relay};
+use crate::health;
 use crate::layers::{log_request, require_key};
 use crate::metrics::{self, Readings};
 use crate::status_page::{self, Page};
@@ -51,15 +52,43 @@ pub fn router(app: Arc<App>) -> Router {
         .with_state(app)
 }
 
-/// `GET /healthz`: ok, and the models in cooldown with the seconds left.
+/// `GET /healthz`: `ok`, or `degraded` with the reasons while nothing can answer (the
+/// router unreachable, every model of the default chain cooling, no token); the models in
+/// cooldown with the seconds left. HTTP 200 either way: the gateway itself is up.
 async fn healthz(Extract(app): Extract<Arc<App>>) -> Response {
-    let cooling: Vec<serde_json::Value> = app
-        .cooldowns
-        .active(tokio::time::Instant::now())
+    let snapshot = app.snapshot();
+    let reach = match app.router_health.known(tokio::time::Instant::now()) {
+        Some(reach) => reach,
+        None => {
+            let no_headers = axum::http::HeaderMap::new();
+            let head = snapshot.client.forward_raw(
+                axum::http::Method::HEAD,
+                "/models",
+                Bytes::new(),
+                &no_headers,
+            );
+            let outcome = tokio::time::timeout(health::PROBE_TIMEOUT, head).await.ok();
+            let reach = health::probe_outcome(outcome);
+            app.router_health
+                .saw(reach.clone(), tokio::time::Instant::now());
+            reach
+        }
+    };
+    let active = app.cooldowns.active(tokio::time::Instant::now());
+    let default_chain: Vec<String> = snapshot
+        .chain(None, false)
+        .unwrap_or_default()
+        .iter()
+        .map(|r| r.router_model_id().to_owned())
+        .collect();
+    let reasons =
+        health::degraded_reasons(&reach, snapshot.client.has_token(), &default_chain, &active);
+    let cooling: Vec<serde_json::Value> = active
         .into_iter()
         .map(|(model, left)| json!({"model": model, "seconds_left": left.as_secs()}))
         .collect();
-    let body = json!({"status": "ok", "cooldowns": cooling});
+    let status = if reasons.is_empty() { "ok" } else { "degraded" };
+    let body = json!({"status": status, "reasons": reasons, "cooldowns": cooling});
     json_response(StatusCode::OK, Bytes::from(body.to_string()))
 }
 
@@ -129,13 +158,18 @@ async fn status(Extract(app): Extract<Arc<App>>) -> Response {
         .into_iter()
         .map(|(id, left)| (format!("{HUGGINGFACE_PREFIX}{id}"), left))
         .collect();
+    let aliases: Vec<(String, String)> = snapshot
+        .aliases
+        .iter()
+        .map(|(model_ref, alias)| (alias.to_owned(), model_ref.as_str().to_owned()))
+        .collect();
     let html = status_page::render(&Page {
         version: env!("CARGO_PKG_VERSION"),
         now,
         uptime: app.started.elapsed(),
         primary: snapshot.primary.as_ref(),
         fallbacks: &snapshot.fallbacks,
-        aliases: snapshot.aliases.len(),
+        aliases: &aliases,
         live_data: snapshot.catalog.has_live_data(),
         has_token: snapshot.client.has_token(),
         in_flight: (app.in_flight(), app.options.max_concurrent),

@@ -7,6 +7,7 @@
 use std::fmt::Write;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use hfclaw_accounting::format_usd;
 use hfclaw_catalog::display::thousands;
 use hfclaw_model_ref::{HUGGINGFACE_PREFIX, ModelRef};
 
@@ -21,6 +22,8 @@ pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'unsafe
 const CHART_ROWS: usize = 12;
 /// Requests listed.
 const TABLE_ROWS: usize = 25;
+/// Aliases listed (the rest are counted).
+const ALIAS_ROWS: usize = 12;
 
 /// Everything the page shows.
 #[derive(Debug)]
@@ -35,8 +38,8 @@ pub struct Page<'a> {
     pub primary: Option<&'a ModelRef>,
     /// Its fallbacks.
     pub fallbacks: &'a [ModelRef],
-    /// How many aliases the config has.
-    pub aliases: usize,
+    /// The config's aliases: alias, then ref.
+    pub aliases: &'a [(String, String)],
     /// Whether the catalog has the router's live list (else the built-in one).
     pub live_data: bool,
     /// Whether the gateway has a Hugging Face token.
@@ -77,6 +80,9 @@ svg text{font:12px system-ui,-apple-system,'Segoe UI',Roboto,'Liberation Sans',s
 svg .bar.req{fill:var(--req)}svg .bar.err{fill:var(--err)}svg .bar.spend{fill:var(--spend)}
 svg text.value{fill:var(--muted)}
 footer{padding:4px 28px 24px;color:var(--muted);font-size:12px}
+.scroll{overflow-x:auto}
+svg.chart{display:block;width:100%;max-width:480px;height:auto}
+@media (max-width:600px){header{padding:12px 12px}main{padding:12px 10px}.card{padding:10px 12px}footer{padding:4px 12px 16px}.cards{grid-template-columns:1fr}}
 ";
 
 /// The page.
@@ -117,7 +123,7 @@ fn models_card(html: &mut String, page: &Page<'_>) {
             let _ = write!(
                 html,
                 "<div class=\"mono\">{}</div>",
-                escape(primary.as_str())
+                short_ref(primary.as_str())
             );
         }
         None => html.push_str(
@@ -134,17 +140,34 @@ fn models_card(html: &mut String, page: &Page<'_>) {
             let _ = write!(
                 html,
                 "<li class=\"mono\">{}</li>",
-                escape(fallback.as_str())
+                short_ref(fallback.as_str())
             );
         }
         html.push_str("</ol>");
     }
-    let _ = write!(
-        html,
-        "<div class=\"muted\" style=\"margin-top:8px\">{} alias{}</div></div>",
-        page.aliases,
-        if page.aliases == 1 { "" } else { "es" }
-    );
+    html.push_str("<h2 style=\"margin-top:12px\">Aliases</h2>");
+    if page.aliases.is_empty() {
+        html.push_str("<div class=\"muted\">none</div>");
+    } else {
+        html.push_str("<table>");
+        for (alias, model) in page.aliases.iter().take(ALIAS_ROWS) {
+            let _ = write!(
+                html,
+                "<tr><td>{}</td><td class=\"mono\">{}</td></tr>",
+                escape(alias),
+                short_ref(model)
+            );
+        }
+        html.push_str("</table>");
+        if page.aliases.len() > ALIAS_ROWS {
+            let _ = write!(
+                html,
+                "<div class=\"muted\">and {} more</div>",
+                page.aliases.len() - ALIAS_ROWS
+            );
+        }
+    }
+    html.push_str("</div>");
 }
 
 fn router_card(html: &mut String, page: &Page<'_>) {
@@ -242,7 +265,7 @@ fn today_card(html: &mut String, page: &Page<'_>) {
         thousands(sum.input_tokens),
         thousands(sum.output_tokens),
         if sum.costed > 0 {
-            usd(sum.cost_usd)
+            format_usd(sum.cost_usd, false)
         } else {
             "—".to_owned()
         },
@@ -265,12 +288,15 @@ fn today_card(html: &mut String, page: &Page<'_>) {
     html.push_str("</section>");
 }
 
-/// Requests (errors in red) and spend per model, as horizontal bars.
+/// Requests (errors in red) and spend per model, as horizontal bars, each under its
+/// model's name. The SVG scales to its card (a phone's 420 px included): names never
+/// compete with the bars for width.
 fn chart(html: &mut String, today: &[(String, DayTotals)]) {
-    const LABEL_W: f64 = 330.0;
-    const BAR_W: f64 = 420.0;
-    const ROW_H: f64 = 36.0;
-    const TOP: f64 = 26.0;
+    /// The drawing's width; the bars take [`BAR_W`] of it, their values the rest.
+    const WIDTH: f64 = 420.0;
+    const BAR_W: f64 = 320.0;
+    const ROW_H: f64 = 50.0;
+    const TOP: f64 = 24.0;
     let rows = &today[..today.len().min(CHART_ROWS)];
     let max_requests = rows
         .iter()
@@ -279,24 +305,17 @@ fn chart(html: &mut String, today: &[(String, DayTotals)]) {
         .unwrap_or(1)
         .max(1) as f64;
     let max_cost = rows.iter().map(|(_, t)| t.cost_usd).fold(0.0, f64::max);
-    let height = TOP + ROW_H * rows.len() as f64 + 4.0;
-    let width = LABEL_W + BAR_W + 120.0;
+    let height = TOP + ROW_H * rows.len() as f64;
     let _ = write!(
         html,
         "<svg class=\"chart\" role=\"img\" aria-label=\"requests and spend today per model\" \
-         xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{height}\" \
-         viewBox=\"0 0 {width} {height}\">\
-         <rect x=\"{LABEL_W}\" y=\"4\" width=\"10\" height=\"10\" class=\"bar req\"/>\
-         <text x=\"{}\" y=\"13\">requests</text>\
-         <rect x=\"{}\" y=\"4\" width=\"10\" height=\"10\" class=\"bar err\"/>\
-         <text x=\"{}\" y=\"13\">errors</text>\
-         <rect x=\"{}\" y=\"4\" width=\"10\" height=\"10\" class=\"bar spend\"/>\
-         <text x=\"{}\" y=\"13\">spend (USD)</text>",
-        LABEL_W + 14.0,
-        LABEL_W + 90.0,
-        LABEL_W + 104.0,
-        LABEL_W + 160.0,
-        LABEL_W + 174.0,
+         xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {WIDTH} {height}\">\
+         <rect x=\"0\" y=\"4\" width=\"10\" height=\"10\" class=\"bar req\"/>\
+         <text x=\"14\" y=\"13\">requests</text>\
+         <rect x=\"84\" y=\"4\" width=\"10\" height=\"10\" class=\"bar err\"/>\
+         <text x=\"98\" y=\"13\">errors</text>\
+         <rect x=\"152\" y=\"4\" width=\"10\" height=\"10\" class=\"bar spend\"/>\
+         <text x=\"166\" y=\"13\">spend (USD)</text>",
     );
     for (i, (model, totals)) in rows.iter().enumerate() {
         let y = TOP + ROW_H * i as f64;
@@ -306,46 +325,45 @@ fn chart(html: &mut String, today: &[(String, DayTotals)]) {
         let _ = write!(
             html,
             "<g><title>{}: {} requests, {} errors, {}</title>\
-             <text x=\"{}\" y=\"{}\" text-anchor=\"end\">{}</text>\
-             <rect class=\"bar req\" x=\"{LABEL_W}\" y=\"{}\" width=\"{req_w:.1}\" height=\"14\" rx=\"2\"/>",
+             <text x=\"0\" y=\"{}\">{}</text>\
+             <rect class=\"bar req\" x=\"0\" y=\"{}\" width=\"{req_w:.1}\" height=\"12\" rx=\"2\"/>",
             escape(model),
             totals.requests,
             totals.errors,
             if totals.costed > 0 {
-                usd(totals.cost_usd)
+                format_usd(totals.cost_usd, false)
             } else {
                 "spend unknown".to_owned()
             },
-            LABEL_W - 10.0,
             y + 12.0,
-            escape(&ellipsize(shown, 44)),
-            y + 1.0,
+            escape(&ellipsize(shown, 58)),
+            y + 17.0,
         );
         if totals.errors > 0 {
             let _ = write!(
                 html,
-                "<rect class=\"bar err\" x=\"{:.1}\" y=\"{}\" width=\"{err_w:.1}\" height=\"14\" rx=\"2\"/>",
-                LABEL_W + req_w - err_w,
-                y + 1.0,
+                "<rect class=\"bar err\" x=\"{:.1}\" y=\"{}\" width=\"{err_w:.1}\" height=\"12\" rx=\"2\"/>",
+                req_w - err_w,
+                y + 17.0,
             );
         }
         let _ = write!(
             html,
             "<text class=\"value\" x=\"{:.1}\" y=\"{}\">{}</text>",
-            LABEL_W + req_w + 6.0,
-            y + 12.0,
+            req_w + 6.0,
+            y + 27.0,
             thousands(totals.requests),
         );
         if totals.costed > 0 && max_cost > 0.0 {
             let spend_w = (BAR_W * totals.cost_usd / max_cost).max(2.0);
             let _ = write!(
                 html,
-                "<rect class=\"bar spend\" x=\"{LABEL_W}\" y=\"{}\" width=\"{spend_w:.1}\" height=\"8\" rx=\"2\"/>\
+                "<rect class=\"bar spend\" x=\"0\" y=\"{}\" width=\"{spend_w:.1}\" height=\"7\" rx=\"2\"/>\
                  <text class=\"value\" x=\"{:.1}\" y=\"{}\">{}</text>",
-                y + 18.0,
-                LABEL_W + spend_w + 6.0,
-                y + 26.0,
-                usd(totals.cost_usd),
+                y + 32.0,
+                spend_w + 6.0,
+                y + 40.0,
+                format_usd(totals.cost_usd, false),
             );
         }
         html.push_str("</g>");
@@ -370,14 +388,14 @@ fn recent_card(html: &mut String, page: &Page<'_>) {
         return;
     }
     html.push_str(
-        "<table><tr><th>time</th><th>API</th><th>model</th><th>provider</th>\
+        "<div class=\"scroll\"><table><tr><th>time</th><th>API</th><th>model</th><th>provider</th>\
          <th class=\"num\">tokens in / out</th><th class=\"num\">cost</th>\
          <th class=\"num\">first byte</th><th class=\"num\">total</th><th>outcome</th></tr>",
     );
     for r in recent.iter().take(TABLE_ROWS) {
         row(html, r);
     }
-    html.push_str("</table></section>");
+    html.push_str("</table></div></section>");
 }
 
 fn row(html: &mut String, r: &Recent) {
@@ -405,7 +423,8 @@ fn row(html: &mut String, r: &Recent) {
         },
         r.model.as_deref().map_or_else(|| "—".to_owned(), short_ref),
         r.provider.as_deref().map_or_else(|| "—".to_owned(), escape),
-        r.cost_usd.map_or_else(|| "—".to_owned(), usd),
+        r.cost_usd
+            .map_or_else(|| "—".to_owned(), |usd| format_usd(usd, false)),
         r.ttfb.map_or_else(|| "—".to_owned(), millis),
         millis(r.total),
     );
@@ -471,14 +490,6 @@ fn ellipsize(text: &str, max: usize) -> String {
         .rev()
         .collect();
     format!("…{tail}")
-}
-
-fn usd(amount: f64) -> String {
-    if amount >= 1.0 {
-        format!("${amount:.2}")
-    } else {
-        format!("${amount:.4}")
-    }
 }
 
 fn millis(d: Duration) -> String {
@@ -567,6 +578,7 @@ mod tests {
         view: &'a View,
         fallbacks: &'a [ModelRef],
         cooling: &'a [(String, Duration)],
+        aliases: &'a [(String, String)],
     ) -> Page<'a> {
         Page {
             version: "0.1.0",
@@ -574,7 +586,7 @@ mod tests {
             uptime: Duration::from_secs(125),
             primary: fallbacks.first(),
             fallbacks: &fallbacks[1..],
-            aliases: 2,
+            aliases,
             live_data: true,
             has_token: true,
             in_flight: (1, 256),
@@ -600,7 +612,8 @@ mod tests {
         };
         let refs: Vec<ModelRef> = vec!["huggingface/Qwen/Qwen3-8B:cheapest".parse().unwrap()];
         let cooling = [("\"><script>".to_owned(), Duration::from_secs(12))];
-        let html = render(&page(&view, &refs, &cooling));
+        let aliases = [("<i>".to_owned(), "huggingface/a/<b>".to_owned())];
+        let html = render(&page(&view, &refs, &cooling, &aliases));
         assert!(!html.contains("<script"), "{html}");
         assert!(!html.contains("<img"), "{html}");
         assert!(!html.contains("<b>groq"), "{html}");
@@ -644,16 +657,31 @@ mod tests {
             "huggingface/deepseek-ai/DeepSeek-R1".parse().unwrap(),
             "huggingface/Qwen/Qwen3-8B:cheapest".parse().unwrap(),
         ];
-        let html = render(&page(&view, &refs, &[]));
+        let aliases = [
+            (
+                "qwen".to_owned(),
+                "huggingface/Qwen/Qwen3-8B:cheapest".to_owned(),
+            ),
+            (
+                "r1".to_owned(),
+                "huggingface/deepseek-ai/DeepSeek-R1".to_owned(),
+            ),
+        ];
+        let html = render(&page(&view, &refs, &[], &aliases));
         for expected in [
-            "<div class=\"mono\">huggingface/deepseek-ai/DeepSeek-R1</div>",
-            "<li class=\"mono\">huggingface/Qwen/Qwen3-8B:cheapest</li>",
+            // Refs as the chart and the tables show them, the full ref as their title.
+            "<div class=\"mono\"><span title=\"huggingface/deepseek-ai/DeepSeek-R1\">\
+             deepseek-ai/<wbr>DeepSeek-R1</span></div>",
+            "<li class=\"mono\"><span title=\"huggingface/Qwen/Qwen3-8B:cheapest\">\
+             Qwen/<wbr>Qwen3-8B:cheapest</span></li>",
+            "<tr><td>qwen</td><td class=\"mono\"><span title=\"huggingface/Qwen/Qwen3-8B:cheapest\">\
+             Qwen/<wbr>Qwen3-8B:cheapest</span></td></tr>",
             "answering: last answer 30 s ago",
             "no model is cooling down",
             "Today (2025-12-01 UTC)",
             "<b>10</b>requests",
             "<b>1,000</b>tokens in",
-            "<b>$0.0120</b>spend",
+            "<b>$0.012</b>spend",
             "<td class=\"num\">01:02:03</td>",
             "<span class=\"pill bad\">404 invalid_request_error</span>",
             "fallback 1",
@@ -668,9 +696,37 @@ mod tests {
         assert_eq!(svg.matches("class=\"bar req\"").count(), 3, "{svg}");
         assert_eq!(svg.matches("class=\"bar err\"").count(), 2);
         assert_eq!(svg.matches("class=\"bar spend\"").count(), 2);
-        // The busiest model's bar is the full width; the other is a quarter of it.
-        assert!(svg.contains("width=\"420.0\""), "{svg}");
-        assert!(svg.contains("width=\"105.0\""), "{svg}");
+        // The busiest model's bar is the full width; the other is a quarter of it. The
+        // drawing scales to its card: no fixed width.
+        assert!(svg.contains("width=\"320.0\""), "{svg}");
+        assert!(svg.contains("width=\"80.0\""), "{svg}");
+        assert!(svg.starts_with("<svg class=\"chart\""), "{svg}");
+        assert!(!svg[..svg.find('>').unwrap()].contains(" width="), "{svg}");
+    }
+
+    #[test]
+    fn costs_read_as_hfclaw_usage_writes_them() {
+        let view = View {
+            recent: vec![Recent {
+                cost_usd: Some(0.000_036),
+                ..recent("huggingface/a/b", None)
+            }],
+            today: vec![(
+                "huggingface/a/b".to_owned(),
+                DayTotals {
+                    requests: 1,
+                    cost_usd: 0.000_036,
+                    costed: 1,
+                    ..DayTotals::default()
+                },
+            )],
+            router: None,
+        };
+        let refs: Vec<ModelRef> = vec!["huggingface/a/b".parse().unwrap()];
+        let html = render(&page(&view, &refs, &[], &[]));
+        assert!(!html.contains("$0.0000<"), "{html}");
+        assert!(html.contains("<b>$0.000036</b>spend"), "{html}");
+        assert!(html.contains("<td class=\"num\">$0.000036</td>"), "{html}");
     }
 
     #[test]
@@ -681,8 +737,6 @@ mod tests {
         assert_eq!(date(at(951_782_400)), "2000-02-29");
         assert_eq!(date(at(1_798_675_200)), "2026-12-31");
         assert_eq!(clock(at(86_399)), "23:59:59");
-        assert_eq!(usd(0.00012), "$0.0001");
-        assert_eq!(usd(12.345), "$12.35");
         assert_eq!(ellipsize("abcdef", 4), "…def");
         assert_eq!(escape("a\u{0}b"), "a\u{fffd}b");
     }

@@ -251,6 +251,19 @@ impl RouterError {
         }
     }
 
+    /// The innermost cause of a transport failure, as a person would say it: `error
+    /// sending request for url (…): client error (Connect): tcp connect error: Connection
+    /// refused (os error 111)` → `Connection refused`. The whole message otherwise.
+    pub fn cause(&self) -> &str {
+        let last = self.message.rsplit(": ").next().unwrap_or_default();
+        let cause = last.split(" (os error ").next().unwrap_or_default().trim();
+        if cause.is_empty() {
+            &self.message
+        } else {
+            cause
+        }
+    }
+
     /// The same error, tagged with the model it concerns.
     pub fn with_model(mut self, model: impl Into<String>) -> RouterError {
         self.model = Some(model.into());
@@ -588,6 +601,24 @@ mod tests {
             assert_eq!(e.stops_chain(), stop, "{kind:?}");
             assert_eq!(e.moves_to_next(), !stop, "{kind:?}");
         }
+    }
+
+    #[test]
+    fn a_transport_failure_names_its_innermost_cause() {
+        let refused = RouterError::new(
+            ErrorKind::Network,
+            "error sending request for url (http://127.0.0.1:9/v1/models): client error \
+             (Connect): tcp connect error: Connection refused (os error 111)",
+        );
+        assert_eq!(refused.cause(), "Connection refused");
+        let dns = RouterError::new(
+            ErrorKind::Network,
+            "error sending request for url (http://x.invalid/v1): client error (Connect): dns \
+             error: failed to lookup address information: Name or service not known",
+        );
+        assert_eq!(dns.cause(), "Name or service not known");
+        assert_eq!(RouterError::new(ErrorKind::Network, "").cause(), "");
+        assert_eq!(RouterError::new(ErrorKind::Network, "down").cause(), "down");
     }
 
     #[test]

@@ -441,12 +441,9 @@ fn chain_error(chain: &[ModelRef], failure: &ChainFailure, base_url: &str) -> Cl
     error.hint(last.hint())
 }
 
-/// `cannot reach the router at URL (Connection refused)`: the last cause of a network
-/// error's chain says it best (`error sending request for url (…): client error (Connect):
-/// tcp connect error: Connection refused` → `Connection refused`).
+/// `cannot reach the router at URL (Connection refused)`.
 fn unreachable_router(base_url: &str, error: &RouterError) -> CliError {
-    let last = error.message.rsplit(": ").next().unwrap_or_default();
-    let cause = last.split(" (os error ").next().unwrap_or_default().trim();
+    let cause = error.cause();
     let message = if cause.is_empty() {
         format!("cannot reach the router at {base_url}")
     } else {

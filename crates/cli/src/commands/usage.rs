@@ -7,7 +7,9 @@ use std::time::SystemTime;
 use hfclaw_accounting::time::{
     ACCEPTED_TIME_FORMS, format_minute, from_unix_ms, parse_time, start_of_day, unix_ms,
 };
-use hfclaw_accounting::{BudgetScope, Budgets, Counts, GroupBy, Ledger, Totals, format_usd};
+use hfclaw_accounting::{
+    BudgetScope, Budgets, Counts, GroupBy, Ledger, REJECTED_MODEL, Totals, format_usd,
+};
 use hfclaw_catalog::display::thousands;
 use serde_json::{Map, Value, json};
 
@@ -62,6 +64,17 @@ pub fn run(ctx: &Context, args: &UsageArgs) -> CliResult {
         print_data(&format!("{json}\n"))?;
     } else {
         print_data(&format!("{}\n", table(&totals)))?;
+        if let Some(rejected) = totals
+            .groups
+            .iter()
+            .find(|g| g.group.as_deref() == Some(REJECTED_MODEL))
+        {
+            ctx.messages.note(format!(
+                "{REJECTED_MODEL}: {} request(s) the gateway refused before a model was chosen \
+                 (bad JSON, too large, an invalid body, overloaded); counted under no model",
+                thousands(rejected.counts.requests)
+            ));
+        }
         if totals.total.unpriced_requests > 0 {
             ctx.messages.note(format!(
                 "{} answered request(s) have no cost: the answer reported no usage, or no price is known for the model",

@@ -5,9 +5,7 @@
 
 mod common;
 
-use common::Sandbox;
-
-const TOKEN: &str = "hf_cliSecretToken0123456789abcdWXYZ";
+use common::{Sandbox, TOKEN, session};
 
 const COMMENTED: &str = r#"// my agent
 {
@@ -23,22 +21,6 @@ const COMMENTED: &str = r#"// my agent
   channels: { telegram: { botToken: 'keep-me' } },
 }
 "#;
-
-/// Runs the commands in order and snapshots every output plus the final file.
-fn session(sandbox: &Sandbox, commands: &[&[&str]]) -> String {
-    let mut out = String::new();
-    for args in commands {
-        out.push_str(&format!(
-            "$ hfclaw {}\n",
-            args.join(" ").replace(TOKEN, "[TOKEN]")
-        ));
-        out.push_str(&sandbox.run(args));
-    }
-    out.push_str("=== openclaw.json\n");
-    out.push_str(&sandbox.read_config());
-    assert!(!out.contains(TOKEN), "the token leaked:\n{out}");
-    out
-}
 
 #[test]
 fn set_resolves_alias_bare_and_full_refs() {

@@ -5,25 +5,7 @@
 
 mod common;
 
-use common::Sandbox;
-
-const TOKEN: &str = "hf_cliSecretToken0123456789abcdWXYZ";
-
-/// Runs the commands in order and renders each output, then the final config.
-fn session(sandbox: &Sandbox, commands: &[&[&str]]) -> String {
-    let mut out = String::new();
-    for args in commands {
-        out.push_str(&format!(
-            "$ hfclaw {}\n",
-            args.join(" ").replace(TOKEN, "[TOKEN]")
-        ));
-        out.push_str(&sandbox.run(args));
-    }
-    out.push_str("=== openclaw.json\n");
-    out.push_str(&sandbox.read_config());
-    assert!(!out.contains(TOKEN), "the token leaked:\n{out}");
-    out
-}
+use common::{Sandbox, TOKEN, session};
 
 fn config_json(sandbox: &Sandbox) -> serde_json::Value {
     json5::from_str(&sandbox.read_config()).unwrap()

@@ -4,6 +4,26 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+/// A token that looks real; sessions assert it never shows up in any output.
+pub const TOKEN: &str = "hf_cliSecretToken0123456789abcdWXYZ";
+
+/// Runs the commands in order and renders every output (the token as `[TOKEN]` in the
+/// command lines), then the final config.
+pub fn session(sandbox: &Sandbox, commands: &[&[&str]]) -> String {
+    let mut out = String::new();
+    for args in commands {
+        out.push_str(&format!(
+            "$ hfclaw {}\n",
+            args.join(" ").replace(TOKEN, "[TOKEN]")
+        ));
+        out.push_str(&sandbox.run(args));
+    }
+    out.push_str("=== openclaw.json\n");
+    out.push_str(&sandbox.read_config());
+    assert!(!out.contains(TOKEN), "the token leaked:\n{out}");
+    out
+}
+
 /// A scratch home with its own `~/.openclaw`, and no inherited tokens or config variables.
 pub struct Sandbox {
     dir: tempfile::TempDir,

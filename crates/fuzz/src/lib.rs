@@ -13,6 +13,7 @@
 //! ```
 
 pub mod engine;
+mod request_body;
 mod targets;
 
 /// One fuzz target.

@@ -116,6 +116,11 @@ pub(crate) const ALL: &[Target] = &[
             "\\u0000",
         ],
     },
+    Target {
+        name: "request_body",
+        run: crate::request_body::run,
+        dictionary: crate::request_body::DICTIONARY,
+    },
 ];
 
 const JSON5: &[&str] = &[

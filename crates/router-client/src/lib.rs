@@ -11,7 +11,8 @@
 //! - error classification by status and code, with hints ([`RouterError`], [`ErrorKind`]);
 //! - the SSE parser and chat chunk decoder ([`sse`]), and the splitter of a leading
 //!   `<think>…</think>` block out of answer text ([`think`]);
-//! - raw passthrough of any router API for a gateway ([`raw`]);
+//! - raw passthrough of any router API for a gateway ([`raw`]), with request bodies kept
+//!   as the client wrote them and only their `model` spliced per attempt ([`body`]);
 //! - the fallback engine ([`run_chain`]);
 //! - the discovery cache policy, with a negative cache for failed fetches
 //!   ([`load_live_models`]).
@@ -39,6 +40,7 @@
 //! ```
 
 pub mod base_url;
+pub mod body;
 pub mod chat;
 pub mod client;
 pub mod discovery;
@@ -52,6 +54,7 @@ pub mod think;
 pub mod token;
 
 pub use base_url::{BaseUrlSource, DEFAULT_BASE_URL, resolve_base_url, resolve_hub_url};
+pub use body::JsonBody;
 pub use chat::{ChatRequest, ChatResponse, Message, Usage};
 pub use client::{
     ChatStream, ClientError, ClientOptions, DEFAULT_HUB_URL, ListResponse, PROVIDER_HEADER,

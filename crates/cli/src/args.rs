@@ -103,6 +103,8 @@ pub struct ServiceInstallArgs {
     /// File holding the key clients must send (the service gets the path, never the key)
     #[arg(long, value_name = "PATH")]
     pub api_key_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub routes: RouteArgs,
 }
 
 /// `hfclaw service status`.
@@ -345,6 +347,23 @@ pub struct LedgerArgs {
     pub no_ledger: bool,
 }
 
+/// `--route PATTERN=MODEL` and `--no-default-routes`, for `serve` and the service that runs it.
+#[derive(Debug, Clone, Args)]
+pub struct RouteArgs {
+    /// Send a model name clients choose (e.g. Claude Code's claude-…) to one of yours: PATTERN=REF|ALIAS, `*` matches any characters; repeatable, first match wins [env: HFCLAW_ROUTES, `;`-separated, used when no --route is given]
+    #[arg(
+        long = "route",
+        value_name = "PATTERN=MODEL",
+        env = "HFCLAW_ROUTES",
+        value_delimiter = ';',
+        hide_env = true
+    )]
+    pub routes: Vec<String>,
+    /// Turn off the built-in routes (claude-*haiku* → the first fallback, else the default; claude-* → the default)
+    #[arg(long)]
+    pub no_default_routes: bool,
+}
+
 /// `hfclaw usage`.
 #[derive(Debug, Clone, Args)]
 pub struct UsageArgs {
@@ -421,6 +440,8 @@ pub struct ServeArgs {
     /// Fetch the router's list at start even if the cache is fresh or a recent fetch failed
     #[arg(long, conflicts_with = "offline")]
     pub refresh: bool,
+    #[command(flatten)]
+    pub routes: RouteArgs,
     #[command(flatten)]
     pub ledger: LedgerArgs,
 }

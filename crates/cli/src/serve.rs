@@ -12,9 +12,9 @@ use std::time::{Duration, SystemTime};
 
 use hfclaw_accounting::time::{from_unix_ms, start_of_day, unix_ms};
 use hfclaw_accounting::{BudgetConfig, Budgets, Ledger, key_label};
-use hfclaw_gateway::{ClientKey, Host, Options, Snapshot, SnapshotParts};
+use hfclaw_gateway::{ClientKey, Host, ModelRoute, ModelRoutes, Options, Snapshot, SnapshotParts};
 
-use crate::args::ServeArgs;
+use crate::args::{RouteArgs, ServeArgs};
 use crate::context::{Context, UserModels};
 use crate::error::{CliError, CliResult};
 
@@ -29,6 +29,7 @@ const LOGIN_CHECK_INTERVAL: Duration = Duration::from_secs(60);
 pub fn run(ctx: &Context, args: &ServeArgs) -> CliResult {
     let addr = listen_addr(&args.listen)?;
     let keys = client_keys(args)?;
+    let routes = model_routes(&args.routes)?;
     let budget_config = budget_config(args, &keys)?;
     if !addr.ip().is_loopback() && keys.is_empty() {
         ctx.messages.warn(format!(
@@ -54,6 +55,7 @@ pub fn run(ctx: &Context, args: &ServeArgs) -> CliResult {
     }
     ctx.messages
         .status(format!("serving {}", snapshot.summary()));
+    check_routes(ctx, &routes, &snapshot)?;
     let ledger = if args.ledger.no_ledger {
         None
     } else {
@@ -70,6 +72,7 @@ pub fn run(ctx: &Context, args: &ServeArgs) -> CliResult {
         header_read_timeout: Duration::from_secs(args.header_timeout),
         recorder: ledger.as_ref().map(|l| l.recorder()),
         budgets: budgets.clone(),
+        routes,
         ..Options::default()
     };
     if let Some(ledger) = &ledger {
@@ -128,6 +131,44 @@ pub fn run(ctx: &Context, args: &ServeArgs) -> CliResult {
         }
     }
     result
+}
+
+/// `--route PATTERN=MODEL` (or `HFCLAW_ROUTES`) in order, then the built-in routes unless
+/// `--no-default-routes`. Empty entries (a trailing `;`) are skipped.
+pub fn model_routes(args: &RouteArgs) -> CliResult<ModelRoutes> {
+    let user = args
+        .routes
+        .iter()
+        .filter(|text| !text.trim().is_empty())
+        .map(|text| {
+            text.parse::<ModelRoute>().map_err(|e| {
+                CliError::input(format!("invalid --route: {e}")).hint(
+                    "use --route 'PATTERN=MODEL', e.g. --route 'claude-*haiku*=qwen' (MODEL is \
+                     a ref, an alias, org/model or default)",
+                )
+            })
+        })
+        .collect::<CliResult<Vec<_>>>()?;
+    Ok(ModelRoutes::new(user, !args.no_default_routes))
+}
+
+/// Refuses routes whose target is no model of `snapshot`; warns about routes that never
+/// apply; says which routes the gateway serves.
+fn check_routes(ctx: &Context, routes: &ModelRoutes, snapshot: &Snapshot) -> CliResult {
+    let check = routes.check(snapshot);
+    for warning in &check.warnings {
+        ctx.messages.warn(warning);
+    }
+    if let Some(error) = check.errors.first() {
+        return Err(CliError::input(error.clone()).hint(
+            "point the route at a ref, an alias or org/model that `hfclaw models list` shows, or at default",
+        ));
+    }
+    let list: Vec<String> = routes.iter().map(ToString::to_string).collect();
+    if !list.is_empty() {
+        ctx.messages.status(format!("routes: {}", list.join(", ")));
+    }
+    Ok(())
 }
 
 /// The client keys: `--api-key` (labelled by its hash) and the lines of `--api-key-file`.

@@ -272,3 +272,33 @@ fn systemd_analyze_verifies_the_unit() {
         assert!(unit.contains("--listen [::1]:4000"), "{unit}");
     }
 }
+
+/// `--route` flags, or `HFCLAW_ROUTES` when there are none, and `--no-default-routes` go
+/// into the unit as flags (the service sees none of this shell's variables); a route that
+/// is not PATTERN=MODEL writes nothing.
+#[test]
+fn install_carries_the_routes_into_the_unit() {
+    let s = Service::new(None);
+    let out = s.session(&[
+        (
+            &["service", "install", "--route", "claude-*"],
+            &[("HF_TOKEN", TOKEN)],
+        ),
+        (
+            &["service", "install", "--no-default-routes"],
+            &[
+                ("HF_TOKEN", TOKEN),
+                ("HFCLAW_ROUTES", "claude-*haiku*=qwen; gpt-* = default;"),
+            ],
+        ),
+    ]);
+    insta::assert_snapshot!(format!("{out}=== hfclaw.service\n{}", s.unit()));
+    let unit = s.unit();
+    let exec = unit.lines().find(|l| l.starts_with("ExecStart=")).unwrap();
+    assert!(
+        exec.contains("claude-*haiku*=qwen")
+            && exec.contains("gpt-* = default")
+            && exec.ends_with("--no-default-routes"),
+        "{exec}"
+    );
+}

@@ -130,10 +130,11 @@ impl App {
         let snapshot = self.snapshot();
         // The first model of the request's chain (fallbacks aside), for the labels.
         let asked = || {
-            snapshot
-                .chain(exchange.requested.as_deref(), true)
+            self.options
+                .routes
+                .choose(&snapshot, exchange.requested.as_deref(), true)
                 .ok()
-                .and_then(|chain| chain.into_iter().next())
+                .and_then(|choice| choice.chain.into_iter().next())
         };
         let names = snapshot.labels.names(&snapshot.catalog, &exchange, asked);
         self.metrics.observe(&exchange, &names);
@@ -145,6 +146,7 @@ impl App {
                 api = exchange.api.label(),
                 key = exchange.key.as_deref().unwrap_or("-"),
                 requested = exchange.requested.as_deref().unwrap_or("-"),
+                route = exchange.route.as_deref(),
                 model = answered.unwrap_or("-"),
                 provider = exchange.provider.as_deref().unwrap_or("-"),
                 fallback = exchange.fallback.map_or(-1, |f| f as i64),

@@ -166,6 +166,15 @@ impl ApiError {
         .param("model")
     }
 
+    /// This error, said of the target of the client-name route `pattern`.
+    pub fn in_route(mut self, pattern: &str) -> ApiError {
+        self.message = format!(
+            "the route {pattern} (hfclaw serve --route) leads nowhere: {}",
+            self.message
+        );
+        self
+    }
+
     /// 404 for paths the gateway does not serve.
     pub fn no_route(path: &str) -> ApiError {
         ApiError::new(

@@ -3,6 +3,7 @@
 //! ([`Recorded`]), and how it ended ([`Exchange`], which `App::record` prices, meters and
 //! logs). Records only, so every layer can import them.
 
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use hfclaw_accounting::Usage;
@@ -35,6 +36,8 @@ pub struct Exchange {
     pub key: Option<String>,
     /// The `model` as the client wrote it.
     pub requested: Option<String>,
+    /// The `--route` pattern that chose the model for a name the client chose.
+    pub route: Option<Arc<str>>,
     /// The model that answered.
     pub answered: Option<ModelRef>,
     /// The backend that served it (`x-inference-provider`).
@@ -69,6 +72,7 @@ impl Exchange {
             api,
             key: None,
             requested: None,
+            route: None,
             answered: None,
             provider: None,
             fallback: None,

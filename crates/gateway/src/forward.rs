@@ -23,7 +23,9 @@ use crate::app::App;
 use crate::cooldown::Plan;
 use crate::error::ApiError;
 use crate::exchange::{ClientLabel, Exchange, Recorded};
-use crate::headers::{FALLBACK_HEADER, MODEL_HEADER, NO_FALLBACK_HEADER, SKIPPED_HEADER};
+use crate::headers::{
+    FALLBACK_HEADER, MODEL_HEADER, NO_FALLBACK_HEADER, ROUTE_HEADER, SKIPPED_HEADER,
+};
 use crate::meter::Meter;
 use crate::tap::{Tap, split_whole_answer};
 use crate::upstream::{self, Answer, Outgoing, Passthrough, StreamEnd};
@@ -39,6 +41,8 @@ struct Ticket {
     /// large, overloaded) concerns no model, not the default.
     model_read: bool,
     streamed: bool,
+    /// The `--route` pattern that chose the model.
+    route: Option<Arc<str>>,
 }
 
 impl Ticket {
@@ -47,6 +51,7 @@ impl Ticket {
             key: self.key.clone(),
             requested: self.requested.clone(),
             streamed: self.streamed,
+            route: self.route.clone(),
             ..Exchange::unanswered(self.at, self.api, self.started.elapsed())
         }
     }
@@ -66,6 +71,7 @@ pub async fn forward(app: Arc<App>, api: Api, request: Request) -> Response {
         requested: None,
         model_read: false,
         streamed: false,
+        route: None,
     };
     let mut response = match forward_inner(&app, &mut ticket, request).await {
         Ok(response) => response,
@@ -108,7 +114,12 @@ async fn forward_inner(
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| matches!(v.trim(), "1" | "true" | "yes"));
     let snapshot = app.snapshot();
-    let chain = snapshot.chain(ticket.requested.as_deref(), no_fallback)?;
+    let choice = app
+        .options
+        .routes
+        .choose(&snapshot, ticket.requested.as_deref(), no_fallback)?;
+    ticket.route.clone_from(&choice.route);
+    let chain = choice.chain;
     if let Some(budgets) = &app.options.budgets {
         let now = SystemTime::now();
         budgets.check(ticket.key.as_deref(), now).map_err(|spent| {
@@ -337,6 +348,11 @@ fn respond(
         headers.insert(MODEL_HEADER, value);
     }
     headers.insert(FALLBACK_HEADER, HeaderValue::from(index));
+    if let Some(route) = &ticket.route
+        && let Ok(value) = HeaderValue::from_str(route)
+    {
+        headers.insert(ROUTE_HEADER, value);
+    }
     let mut skipped: Vec<String> = success
         .skipped
         .iter()
@@ -397,6 +413,7 @@ async fn relay_inner(
     let (parts, body) = request.into_parts();
     let mut bytes = read_body(&parts.headers, body, app.options.max_body).await?;
     let snapshot = app.snapshot();
+    let mut route = None;
     if api == Api::Messages {
         let mut body: Map<String, Value> = serde_json::from_slice(&bytes).map_err(|e| {
             ApiError::invalid_request(
@@ -405,8 +422,12 @@ async fn relay_inner(
             )
         })?;
         let requested = model_field(&body)?;
-        let chain = snapshot.chain(requested.as_deref(), true)?;
-        let model = chain[0].router_model_id().to_owned();
+        let choice = app
+            .options
+            .routes
+            .choose(&snapshot, requested.as_deref(), true)?;
+        route = choice.route;
+        let model = choice.chain[0].router_model_id().to_owned();
         body.insert("model".to_owned(), Value::String(model));
         bytes = Bytes::from(Value::Object(body).to_string());
     }
@@ -423,6 +444,9 @@ async fn relay_inner(
     *response.status_mut() = status;
     if let Some(value) = content_type {
         response.headers_mut().insert(header::CONTENT_TYPE, value);
+    }
+    if let Some(value) = route.and_then(|r| HeaderValue::from_str(&r).ok()) {
+        response.headers_mut().insert(ROUTE_HEADER, value);
     }
     Ok(response)
 }

@@ -9,3 +9,5 @@ pub const MODEL_HEADER: &str = "x-hfclaw-model";
 pub const FALLBACK_HEADER: &str = "x-hfclaw-fallback";
 /// Response header listing the models skipped before it, and why.
 pub const SKIPPED_HEADER: &str = "x-hfclaw-skipped";
+/// Response header naming the `--route` pattern that chose the model (client names only).
+pub const ROUTE_HEADER: &str = "x-hfclaw-route";

@@ -38,6 +38,7 @@ mod labels;
 mod layers;
 mod meter;
 mod metrics;
+mod model_routes;
 mod options;
 mod routes;
 mod server;
@@ -48,7 +49,12 @@ mod upstream;
 
 pub use api::Api;
 pub use cooldown::CooldownPolicy;
-pub use headers::{FALLBACK_HEADER, MODEL_HEADER, NO_FALLBACK_HEADER, SKIPPED_HEADER};
+pub use headers::{
+    FALLBACK_HEADER, MODEL_HEADER, NO_FALLBACK_HEADER, ROUTE_HEADER, SKIPPED_HEADER,
+};
+pub use model_routes::{
+    BUILTIN_PATTERNS, ModelRoute, ModelRoutes, RouteCheck, RouteError, RouteTarget,
+};
 pub use options::{ClientKey, Host, Options};
 pub use server::{GatewayError, serve};
 pub use snapshot::{DEFAULT_MODEL, Snapshot, SnapshotParts};

@@ -10,6 +10,7 @@ use hfclaw_accounting::{Budgets, Recorder};
 use hfclaw_router_client::FallbackPolicy;
 
 use crate::cooldown::CooldownPolicy;
+use crate::model_routes::ModelRoutes;
 use crate::snapshot::Snapshot;
 
 /// A key clients may send, with the label that names it in logs and accounting.
@@ -59,6 +60,8 @@ pub struct Options {
     /// Daily spending limits, global and per key label; a request that would start
     /// after one is spent gets 429 `budget_exceeded`.
     pub budgets: Option<Arc<Budgets>>,
+    /// Routes for the model names clients choose (`--route`), built-in ones included.
+    pub routes: ModelRoutes,
 }
 
 impl Default for Options {
@@ -77,6 +80,7 @@ impl Default for Options {
             watch_interval: Duration::from_secs(2),
             recorder: None,
             budgets: None,
+            routes: ModelRoutes::default(),
         }
     }
 }

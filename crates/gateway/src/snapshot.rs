@@ -7,7 +7,7 @@ use std::collections::HashSet;
 
 use bytes::Bytes;
 use hfclaw_catalog::{Catalog, Model};
-use hfclaw_model_ref::{Aliases, ModelRef, ResolveError, resolve};
+use hfclaw_model_ref::{Aliases, HUGGINGFACE_PREFIX, ModelRef, ResolveError, resolve};
 use hfclaw_router_client::RouterClient;
 use serde_json::{Value, json};
 
@@ -125,10 +125,8 @@ impl Snapshot {
         requested: Option<&str>,
         no_fallback: bool,
     ) -> Result<Vec<ModelRef>, ApiError> {
+        let wants_default = self.means_default(requested);
         let requested = requested.map(str::trim).filter(|r| !r.is_empty());
-        let wants_default = requested.is_none_or(|r| {
-            r.eq_ignore_ascii_case(DEFAULT_MODEL) && self.aliases.refs_for(r).is_empty()
-        });
         let first = match requested {
             _ if wants_default => self.primary.clone().ok_or_else(ApiError::no_default)?,
             Some(input) => self.resolve(input)?,
@@ -143,6 +141,40 @@ impl Snapshot {
             }
         }
         Ok(chain)
+    }
+
+    /// True when a request's `model` asks for the configured default: none, `""` or
+    /// `"default"` (unless an alias is named `default`).
+    pub fn means_default(&self, requested: Option<&str>) -> bool {
+        requested
+            .map(str::trim)
+            .filter(|r| !r.is_empty())
+            .is_none_or(|r| {
+                r.eq_ignore_ascii_case(DEFAULT_MODEL) && self.aliases.refs_for(r).is_empty()
+            })
+    }
+
+    /// True when `name` is a model name in its own right — `default`, an alias, a
+    /// `huggingface/…` ref or a model id the catalog lists (in any letter case) — so no
+    /// route of client names (`model_routes`) may take it.
+    pub fn claims(&self, name: &str) -> bool {
+        let name = name.trim();
+        if self.means_default(Some(name))
+            || !self.aliases.refs_for(name).is_empty()
+            || name.starts_with(HUGGINGFACE_PREFIX)
+        {
+            return true;
+        }
+        if !name.contains('/') {
+            return false;
+        }
+        let id = name.split_once(':').map_or(name, |(id, _)| id);
+        self.catalog.get(id).is_some()
+            || self
+                .catalog
+                .models()
+                .iter()
+                .any(|m| m.id.eq_ignore_ascii_case(id))
     }
 
     fn resolve(&self, input: &str) -> Result<ModelRef, ApiError> {
@@ -295,7 +327,7 @@ fn model_entry(id: &str, model: &Model) -> Value {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     #![allow(clippy::unwrap_used)]
     use hfclaw_catalog::builtin;
     use hfclaw_router_client::ClientOptions;
@@ -306,7 +338,13 @@ mod tests {
         text.parse().unwrap()
     }
 
-    fn state(primary: Option<&str>, fallbacks: &[&str], aliases: &[(&str, &str)]) -> Snapshot {
+    /// A snapshot of the built-in catalog with this default, fallbacks and aliases
+    /// (`(target, alias)`).
+    pub(crate) fn state(
+        primary: Option<&str>,
+        fallbacks: &[&str],
+        aliases: &[(&str, &str)],
+    ) -> Snapshot {
         let catalog = Catalog::merge(builtin::models(), None, &[]);
         let aliases: Aliases = aliases
             .iter()
@@ -331,8 +369,8 @@ mod tests {
             .collect()
     }
 
-    const R1: &str = "huggingface/deepseek-ai/DeepSeek-R1";
-    const QWEN: &str = "huggingface/Qwen/Qwen3-8B:cheapest";
+    pub(crate) const R1: &str = "huggingface/deepseek-ai/DeepSeek-R1";
+    pub(crate) const QWEN: &str = "huggingface/Qwen/Qwen3-8B:cheapest";
 
     #[test]
     fn default_alias_ref_and_bare_id_get_the_fallbacks() {

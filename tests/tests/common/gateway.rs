@@ -134,6 +134,58 @@ impl Gateway {
     }
 }
 
+/// A gateway's answer as reqwest saw it.
+pub struct Answer {
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub text: String,
+}
+
+impl Answer {
+    /// A header's value (`""` when absent).
+    pub fn header(&self, name: &str) -> &str {
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.text).unwrap_or_else(|e| panic!("{e}: {}", self.text))
+    }
+}
+
+impl Gateway {
+    /// POSTs `body` to `path` (e.g. `/v1/messages`) with `headers`; panics if the token
+    /// reached the client.
+    pub async fn post(
+        &self,
+        path: &str,
+        body: &serde_json::Value,
+        headers: &[(&str, &str)],
+    ) -> Answer {
+        let mut request = reqwest::Client::new()
+            .post(format!("{}{path}", self.base()))
+            .header("content-type", "application/json")
+            .body(body.to_string());
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let response = request.send().await.unwrap();
+        let answer = Answer {
+            status: response.status().as_u16(),
+            headers: response.headers().clone(),
+            text: response.text().await.unwrap(),
+        };
+        assert!(
+            !answer.text.contains(TOKEN),
+            "the token leaked to a client: {}",
+            answer.text
+        );
+        answer
+    }
+}
+
 impl Drop for Gateway {
     fn drop(&mut self) {
         let _ = self.child.kill();

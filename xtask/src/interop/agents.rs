@@ -73,11 +73,21 @@ pub(super) struct AgentCase {
     pub(super) name: &'static str,
     slug: &'static str,
     run: fn(&Inside) -> Result<String>,
+    /// Flags for `hfclaw serve` beyond the recipe's.
+    serve_args: &'static [&'static str],
 }
+
+/// The route of the README's Claude Code recipe for haiku-tier calls.
+const HAIKU_ROUTE: &str = "claude-*haiku*=oss";
 
 /// The cases, in print order.
 pub(super) fn cases() -> Vec<AgentCase> {
-    let case = |name, slug, run| AgentCase { name, slug, run };
+    let case = |name, slug, run| AgentCase {
+        name,
+        slug,
+        run,
+        serve_args: &[],
+    };
     vec![
         case(
             "Claude Code: claude -p --model qwen (alias)",
@@ -100,10 +110,18 @@ pub(super) fn cases() -> Vec<AgentCase> {
             claude_bad_key,
         ),
         case(
-            "Claude Code: no model named → 404 shown",
+            "Claude Code: no model named → the default",
             "claude-no-model",
             claude_no_model,
         ),
+        AgentCase {
+            serve_args: &["--route", HAIKU_ROUTE],
+            ..case(
+                "Claude Code: --model haiku, --route claude-*haiku* → its model",
+                "claude-haiku-route",
+                claude_haiku_route,
+            )
+        },
         case(
             "Codex: codex exec, wire_api responses, qwen",
             "codex-alias",
@@ -219,28 +237,34 @@ fn claude_bad_key(inside: &Inside) -> Result<String> {
     ))
 }
 
-/// No model named: Claude Code asks for its own default (`claude-…`), which the gateway
-/// does not know; its 404 (`not_found_error`) reaches the user as Claude Code's "issue
-/// with the selected model".
+/// No model named and no model variables: Claude Code asks for its own names
+/// (`claude-opus-…`/`claude-sonnet-…`, `claude-haiku-…` for side tasks); the built-in
+/// routes send them to the default (and haiku-tier calls to the first fallback), and the
+/// default's answer reaches the user.
 fn claude_no_model(inside: &Inside) -> Result<String> {
-    let run = inside.claude(
-        &["-p", PROMPT],
-        &[
-            ("ANTHROPIC_AUTH_TOKEN", CLIENT_KEY),
-            ("CLAUDE_CODE_MAX_RETRIES", "0"),
-        ],
-    )?;
-    let says = "issue with the selected model";
-    if run.code == Some(0) || !run.stdout.contains(says) {
-        return Err(format!("expected a failure saying {says:?}\n{}", output(&run)).into());
+    let run = inside.claude(&["-p", PROMPT], &[("ANTHROPIC_AUTH_TOKEN", CLIENT_KEY)])?;
+    answered(&run, &answer(R1))?;
+    let sent = inside.routed_any_first(&["POST /v1/messages"], &[R1, QWEN])?;
+    if !sent.iter().any(|r| r.model().as_deref() == Some(R1)) {
+        return Err(format!("the default {R1} got no request: {}", summary(&sent)).into());
     }
-    gateway_said(inside, "404", "not_found_error", &run)?;
-    inside.routed(&["POST /v1/messages"], &[], &[])?;
-    let first_sentence = run.stdout.trim().split(". ").next().unwrap_or_default();
-    Ok(format!(
-        "exit {}, says {first_sentence:?}; router saw nothing",
-        run.code.unwrap_or(-1)
-    ))
+    Ok(summary(&sent))
+}
+
+/// The README's one route for haiku-tier calls (`--route 'claude-*haiku*=oss'`): Claude
+/// Code's own haiku tier (`--model haiku`, no model variables) asks for
+/// `claude-haiku-…`, which reaches `oss`.
+fn claude_haiku_route(inside: &Inside) -> Result<String> {
+    let run = inside.claude(
+        &["-p", PROMPT, "--model", "haiku"],
+        &[("ANTHROPIC_AUTH_TOKEN", CLIENT_KEY)],
+    )?;
+    answered(&run, &answer(OSS))?;
+    Ok(summary(&inside.routed(
+        &["POST /v1/messages"],
+        &[OSS],
+        &[OSS],
+    )?))
 }
 
 /// Claude Code's debug log holds an API error with `status` and `kind` (what the gateway
@@ -521,7 +545,7 @@ pub(super) fn run_inside(slug: &str, tools: &str) -> Result<()> {
         .into_iter()
         .find(|c| c.slug == slug)
         .ok_or_else(|| format!("no agent case {slug:?}"))?;
-    let verdict = match Inside::start(&tools, case.slug) {
+    let verdict = match Inside::start(&tools, case.slug, case.serve_args) {
         Ok(inside) => match (case.run)(&inside) {
             Ok(text) => Verdict { ok: true, text },
             Err(e) => Verdict {
@@ -550,7 +574,7 @@ struct Inside<'a> {
 }
 
 impl<'a> Inside<'a> {
-    fn start(tools: &'a Tools, slug: &str) -> Result<Self> {
+    fn start(tools: &'a Tools, slug: &str, serve_args: &[&str]) -> Result<Self> {
         if tools.isolated {
             let status = Command::new(ip())
                 .args(["link", "set", "lo", "up"])
@@ -568,7 +592,13 @@ impl<'a> Inside<'a> {
         } else {
             "127.0.0.1:0"
         };
-        let gateway = Gateway::start(&tools.hfclaw, &dir.join("gateway"), &router, listen)?;
+        let gateway = Gateway::start(
+            &tools.hfclaw,
+            &dir.join("gateway"),
+            &router,
+            listen,
+            serve_args,
+        )?;
         Ok(Self {
             tools,
             dir,
@@ -682,6 +712,22 @@ impl<'a> Inside<'a> {
             .into());
         }
         Ok(run)
+    }
+
+    /// [`Inside::routed`] for an agent whose first request may be any of `allowed` (side
+    /// tasks may come first).
+    fn routed_any_first(&self, routes: &[&str], allowed: &[&str]) -> Result<Vec<Recorded>> {
+        let models = self
+            .router
+            .requests()
+            .iter()
+            .filter(|r| routes.contains(&r.route.as_str()))
+            .find_map(Recorded::model);
+        let first: Vec<&str> = models.as_deref().into_iter().collect();
+        if first.is_empty() {
+            return Err("the router got no request".into());
+        }
+        self.routed(routes, &first, allowed)
     }
 
     /// The requests the router got, checked against what the gateway must send: the

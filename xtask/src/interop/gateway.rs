@@ -31,13 +31,14 @@ pub(super) struct Gateway {
 }
 
 impl Gateway {
-    /// `hfclaw serve --listen LISTEN --api-key KEY` with [`GATEWAY_CONFIG`], the user's
-    /// token in `HF_TOKEN` and `router` as the router; waits for "listening on".
+    /// `hfclaw serve --listen LISTEN --api-key KEY EXTRA…` with [`GATEWAY_CONFIG`], the
+    /// user's token in `HF_TOKEN` and `router` as the router; waits for "listening on".
     pub(super) fn start(
         hfclaw: &Path,
         dir: &Path,
         router: &FakeRouter,
         listen: &str,
+        extra: &[&str],
     ) -> Result<Self> {
         fs::create_dir_all(dir)?;
         let config = dir.join("openclaw.json");
@@ -47,6 +48,7 @@ impl Gateway {
             .arg(&config)
             .args(["serve", "--listen", listen, "--api-key", CLIENT_KEY])
             .args(["--router-url", &router.base_url()])
+            .args(extra)
             .env_clear()
             .env("PATH", "/usr/bin:/bin")
             .env("HOME", dir)

@@ -16,7 +16,7 @@ pub(super) const OPENCLAW_VERSION: &str = "2026.9.6";
 pub(super) const NODE_VERSION: &str = "24.21.0";
 /// Claude Code on npm: `@anthropic-ai/claude-code` is a small wrapper; the native binary
 /// comes in its optional dependency for the platform (`…-linux-x64`).
-pub(super) const CLAUDE_CODE_VERSION: &str = "2.1.332";
+pub(super) const CLAUDE_CODE_VERSION: &str = "2.1.337";
 /// Codex on npm: `@openai/codex`'s `bin/codex.js` starts the native binary of its
 /// platform package (`@openai/codex-linux-x64`).
 pub(super) const CODEX_VERSION: &str = "0.171.0";

@@ -115,7 +115,9 @@ fn install(ctx: &Context, system: &System, args: &ServiceInstallArgs) -> CliResu
             "--token is not written into the service; it reads the token from the state dir .env, env.vars or env.shellEnv",
         );
     }
-    let spec = service_spec(ctx, system, &args.listen, key_file.as_deref())?;
+    // Checked now: the service would fail at every start.
+    crate::serve::model_routes(&args.routes)?;
+    let spec = service_spec(ctx, system, args, key_file.as_deref())?;
     let text = match system.platform() {
         Platform::Systemd => unit::systemd_unit(&spec),
         Platform::Launchd => unit::launchd_plist(&spec),
@@ -394,7 +396,7 @@ fn render_status(status: &Status, platform: Platform) -> String {
 fn service_spec(
     ctx: &Context,
     system: &System,
-    listen: &str,
+    args: &ServiceInstallArgs,
     key_file: Option<&Path>,
 ) -> CliResult<ServiceSpec> {
     let exe = std::env::current_exe()
@@ -404,10 +406,18 @@ fn service_spec(
         utf8(&exe)?,
         "serve".to_owned(),
         "--listen".to_owned(),
-        listen.to_owned(),
+        args.listen.clone(),
     ];
     if let Some(key_file) = key_file {
         command.extend(["--api-key-file".to_owned(), utf8(key_file)?]);
+    }
+    // `--route` flags or `HFCLAW_ROUTES` (clap reads either), as flags: the unit gets no
+    // variables of this shell.
+    for route in args.routes.routes.iter().filter(|r| !r.trim().is_empty()) {
+        command.extend(["--route".to_owned(), route.trim().to_owned()]);
+    }
+    if args.routes.no_default_routes {
+        command.push("--no-default-routes".to_owned());
     }
     if ctx.paths.source == PathSource::Flag {
         command.extend(["--config".to_owned(), utf8(&absolute(&ctx.paths.config)?)?]);

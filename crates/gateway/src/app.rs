@@ -107,9 +107,9 @@ impl App {
         }
     }
 
-    /// A request is over: price it, count it against the budgets, record it in the
-    /// ledger (never blocking) and log it.
-    pub fn record(&self, mut exchange: Exchange) {
+    /// Prices an answered exchange from its usage at the serving provider's rate; leaves
+    /// the cost unknown (never 0) when the usage or a price is.
+    pub fn price(&self, exchange: &mut Exchange) {
         if let (Some(usage), Some(answered)) = (&exchange.usage, &exchange.answered) {
             let choice = price_in_catalog(
                 &self.snapshot().catalog,
@@ -119,10 +119,18 @@ impl App {
             if let Some(cost) = cost(usage, &choice) {
                 exchange.cost_usd = Some(cost.usd);
                 exchange.cost_estimated = cost.estimated;
-                if let Some(budgets) = &self.options.budgets {
-                    budgets.add(exchange.key.as_deref(), cost.usd, SystemTime::now());
-                }
             }
+        }
+    }
+
+    /// A request is over: price it (unless done), count it against the budgets, record it in the
+    /// ledger (never blocking) and log it.
+    pub fn record(&self, mut exchange: Exchange) {
+        if exchange.cost_usd.is_none() {
+            self.price(&mut exchange);
+        }
+        if let (Some(budgets), Some(usd)) = (&self.options.budgets, exchange.cost_usd) {
+            budgets.add(exchange.key.as_deref(), usd, SystemTime::now());
         }
         if let Some(recorder) = &self.options.recorder {
             recorder.record(row_of(&exchange));

@@ -24,7 +24,7 @@ use crate::cooldown::Plan;
 use crate::error::ApiError;
 use crate::exchange::{ClientLabel, Exchange, Recorded};
 use crate::headers::{
-    FALLBACK_HEADER, MODEL_HEADER, NO_FALLBACK_HEADER, ROUTE_HEADER, SKIPPED_HEADER,
+    COST_ESTIMATED_HEADER, COST_HEADER, FALLBACK_HEADER, MODEL_HEADER, NO_FALLBACK_HEADER, ROUTE_HEADER, SKIPPED_HEADER,
 };
 use crate::meter::Meter;
 use crate::tap::{Tap, split_whole_answer};
@@ -298,7 +298,7 @@ fn respond(
     let (status, mut headers, body) = match success.value {
         Answer::Whole {
             status,
-            headers,
+            mut headers,
             mut body,
         } => {
             drop(permit);
@@ -314,6 +314,15 @@ fn respond(
             exchange.usage = meter.usage();
             exchange.total = ticket.started.elapsed();
             exchange.ttfb = Some(exchange.total);
+            app.price(&mut exchange);
+            if let Some(usd) = exchange.cost_usd {
+                if let Ok(value) = HeaderValue::from_str(&header_usd(usd)) {
+                    headers.insert(COST_HEADER, value);
+                }
+                if exchange.cost_estimated {
+                    headers.insert(COST_ESTIMATED_HEADER, HeaderValue::from_static("true"));
+                }
+            }
             app.record(exchange);
             (status, headers, Body::from(body))
         }
@@ -389,6 +398,18 @@ fn respond(
     response
 }
 
+/// A cost for [`COST_HEADER`]: plain decimal USD to the nano-dollar, no trailing zeros
+/// (`0.000064`, `1.5`, `0`).
+fn header_usd(usd: f64) -> String {
+    let text = format!("{usd:.9}");
+    let text = text.trim_end_matches('0').trim_end_matches('.');
+    if text.is_empty() || text == "-" {
+        "0".to_owned()
+    } else {
+        text.to_owned()
+    }
+}
+
 /// Serves a request whose answer goes back as the router gives it, whatever its status:
 /// `POST /v1/messages/count_tokens` (with `model` resolved like any other request's, no
 /// fallbacks) and the stored-response endpoints under `/v1/responses/…` (no `model`).
@@ -449,4 +470,23 @@ async fn relay_inner(
         response.headers_mut().insert(ROUTE_HEADER, value);
     }
     Ok(response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::header_usd;
+
+    #[test]
+    fn costs_in_headers_are_plain_decimals() {
+        for (usd, text) in [
+            (0.000064, "0.000064"),
+            (1.5, "1.5"),
+            (0.0, "0"),
+            (12.0, "12"),
+            (0.1 + 0.2, "0.3"),
+            (0.0000000004, "0"),
+        ] {
+            assert_eq!(header_usd(usd), text, "{usd}");
+        }
+    }
 }

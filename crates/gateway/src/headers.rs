@@ -11,3 +11,7 @@ pub const FALLBACK_HEADER: &str = "x-hfclaw-fallback";
 pub const SKIPPED_HEADER: &str = "x-hfclaw-skipped";
 /// Response header naming the `--route` pattern that chose the model (client names only).
 pub const ROUTE_HEADER: &str = "x-hfclaw-route";
+/// Response header of whole answers: what the answer cost, in USD (absent when unknown).
+pub const COST_HEADER: &str = "x-hfclaw-cost-usd";
+/// Response header beside [`COST_HEADER`]: `true` when the price was an estimate.
+pub const COST_ESTIMATED_HEADER: &str = "x-hfclaw-cost-estimated";

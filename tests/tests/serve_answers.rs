@@ -1,0 +1,97 @@
+//! What `hfclaw serve`'s answers say beyond the router's bytes (issue 20): the cost of a
+//! whole answer in `x-hfclaw-cost-usd` (`x-hfclaw-cost-estimated` when the price is an
+//! estimate, absent when unknown), bodies byte for byte.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use common::Sandbox;
+use common::gateway::Gateway;
+use hfclaw_e2e::Reply;
+use serde_json::json;
+
+const CONFIG: &str = r#"{
+  agents: { defaults: {
+    model: { primary: "huggingface/deepseek-ai/DeepSeek-R1" },
+  } },
+}"#;
+
+/// together $3/$7 and cerebras $2/$5 per 1M tokens for R1; no price for `acme/unpriced`.
+const LIVE_MODELS: &str = r#"{"object":"list","data":[
+  {"id":"deepseek-ai/DeepSeek-R1","object":"model","providers":[
+    {"provider":"together","status":"live","pricing":{"input":3,"output":7}},
+    {"provider":"cerebras","status":"live","pricing":{"input":2,"output":5}}]},
+  {"id":"acme/unpriced","object":"model","providers":[
+    {"provider":"together","status":"live"}]}
+]}"#;
+
+const R1: &str = "deepseek-ai/DeepSeek-R1";
+const UNPRICED: &str = "acme/unpriced";
+
+fn sandbox() -> Sandbox {
+    let s = Sandbox::new();
+    s.write_config(CONFIG);
+    s.cache_live_models(LIVE_MODELS);
+    s
+}
+
+fn body_of(reply: &Reply) -> String {
+    match reply {
+        Reply::Json { body, .. } => body.clone(),
+        _ => unreachable!(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn whole_answers_carry_their_cost_and_bodies_stay_byte_for_byte() {
+    let s = sandbox();
+    // 5 input and 7 output tokens (the fake's usage) at together's $3/$7: $0.000064.
+    let chat = Reply::chat_json(R1, "hi");
+    let messages = Reply::messages_json(R1, "hi");
+    s.router
+        .chat(R1, [chat.clone().via("together"), chat.clone()])
+        .messages(R1, [messages.clone().via("cerebras")])
+        .chat(UNPRICED, [Reply::chat_json(UNPRICED, "hi").via("together")]);
+    let gw = Gateway::start(&s, &[]);
+    let ask = |path: &'static str, model: &'static str| {
+        let gw = &gw;
+        async move {
+            let body = json!({"model": model, "max_tokens": 9,
+                "messages": [{"role": "user", "content": "hi"}]});
+            let answer = gw.post(path, &body, &[]).await;
+            assert_eq!(answer.status, 200, "{}", answer.text);
+            answer
+        }
+    };
+    let priced = ask("/v1/chat/completions", R1).await;
+    assert_eq!(
+        (
+            priced.header("x-hfclaw-cost-usd"),
+            priced.header("x-hfclaw-cost-estimated")
+        ),
+        ("0.000064", "")
+    );
+    assert_eq!(priced.text, body_of(&chat));
+    // No x-inference-provider: the cheapest live price (cerebras), an estimate.
+    let estimated = ask("/v1/chat/completions", R1).await;
+    assert_eq!(
+        (
+            estimated.header("x-hfclaw-cost-usd"),
+            estimated.header("x-hfclaw-cost-estimated")
+        ),
+        ("0.000045", "true")
+    );
+    // Anthropic Messages too: 5 in, 7 out at cerebras' $2/$5.
+    let anthropic = ask("/v1/messages", R1).await;
+    assert_eq!(anthropic.header("x-hfclaw-cost-usd"), "0.000045");
+    assert_eq!(anthropic.header("x-hfclaw-cost-estimated"), "");
+    assert_eq!(anthropic.text, body_of(&messages));
+    // No price anywhere: no header, never "0".
+    let unknown = ask("/v1/chat/completions", UNPRICED).await;
+    assert!(
+        unknown.headers.get("x-hfclaw-cost-usd").is_none()
+            && unknown.headers.get("x-hfclaw-cost-estimated").is_none(),
+        "{:?}",
+        unknown.headers
+    );
+}

@@ -160,7 +160,11 @@ async fn token_counting_follows_the_routes() {
         )
         .await;
     assert_eq!(
-        (answer.status, answer.json(), answer.header("x-hfclaw-route")),
+        (
+            answer.status,
+            answer.json(),
+            answer.header("x-hfclaw-route")
+        ),
         (200, json!({"input_tokens": 42}), "claude-*haiku*")
     );
     assert_eq!(

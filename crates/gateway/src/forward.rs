@@ -24,7 +24,8 @@ use crate::cooldown::Plan;
 use crate::error::ApiError;
 use crate::exchange::{ClientLabel, Exchange, Recorded};
 use crate::headers::{
-    COST_ESTIMATED_HEADER, COST_HEADER, FALLBACK_HEADER, MODEL_HEADER, NO_FALLBACK_HEADER, ROUTE_HEADER, SKIPPED_HEADER,
+    COST_ESTIMATED_HEADER, COST_HEADER, FALLBACK_HEADER, MODEL_HEADER, NO_FALLBACK_HEADER,
+    ROUTE_HEADER, SKIPPED_HEADER,
 };
 use crate::meter::Meter;
 use crate::tap::{Tap, split_whole_answer};

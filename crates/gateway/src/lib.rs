@@ -50,7 +50,8 @@ mod upstream;
 pub use api::Api;
 pub use cooldown::CooldownPolicy;
 pub use headers::{
-    COST_ESTIMATED_HEADER, COST_HEADER, FALLBACK_HEADER, MODEL_HEADER, NO_FALLBACK_HEADER, ROUTE_HEADER, SKIPPED_HEADER,
+    COST_ESTIMATED_HEADER, COST_HEADER, FALLBACK_HEADER, MODEL_HEADER, NO_FALLBACK_HEADER,
+    ROUTE_HEADER, SKIPPED_HEADER,
 };
 pub use model_routes::{
     BUILTIN_PATTERNS, ModelRoute, ModelRoutes, RouteCheck, RouteError, RouteTarget,

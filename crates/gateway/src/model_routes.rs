@@ -166,7 +166,10 @@ impl FromStr for ModelRoute {
         if target.is_empty() {
             return Err(RouteError::EmptyTarget(text.to_owned()));
         }
-        Ok(ModelRoute::new(pattern, RouteTarget::Model(target.to_owned())))
+        Ok(ModelRoute::new(
+            pattern,
+            RouteTarget::Model(target.to_owned()),
+        ))
     }
 }
 
@@ -380,11 +383,14 @@ mod tests {
     }
 
     #[test]
-    fn built_in_routes_send_haiku_to_the_first_fallback_and_other_claude_names_to_the_default()
-    {
+    fn built_in_routes_send_haiku_to_the_first_fallback_and_other_claude_names_to_the_default() {
         let s = state(Some(R1), &[QWEN], &[]);
         let builtin = ModelRoutes::default();
-        for name in ["claude-sonnet-5-5", "claude-opus-5-5", "claude-sonnet-4-20250514"] {
+        for name in [
+            "claude-sonnet-5-5",
+            "claude-opus-5-5",
+            "claude-sonnet-4-20250514",
+        ] {
             assert_eq!(
                 chosen(&builtin, &s, name),
                 (vec![R1.to_owned(), QWEN.to_owned()], "claude-*".to_owned()),
@@ -417,7 +423,11 @@ mod tests {
     fn user_routes_come_first_in_order_and_names_the_snapshot_claims_are_never_routed() {
         let s = state(Some(R1), &[QWEN], &[(QWEN, "qwen"), (R1, "claude-opus")]);
         let r = routes(
-            &["claude-*haiku*=qwen", "claude-*=huggingface/Qwen/Qwen3-8B", "*=r1-nope"],
+            &[
+                "claude-*haiku*=qwen",
+                "claude-*=huggingface/Qwen/Qwen3-8B",
+                "*=r1-nope",
+            ],
             true,
         );
         assert_eq!(
@@ -428,12 +438,19 @@ mod tests {
         assert_eq!(
             chosen(&r, &s, "claude-sonnet-5-5"),
             (
-                vec!["huggingface/Qwen/Qwen3-8B".to_owned(), R1.to_owned(), QWEN.to_owned()],
+                vec![
+                    "huggingface/Qwen/Qwen3-8B".to_owned(),
+                    R1.to_owned(),
+                    QWEN.to_owned()
+                ],
                 "claude-*".to_owned()
             )
         );
         // An alias named like a Claude model is the alias.
-        assert_eq!(chosen(&r, &s, "claude-opus"), (vec![R1.to_owned(), QWEN.to_owned()], "-".to_owned()));
+        assert_eq!(
+            chosen(&r, &s, "claude-opus"),
+            (vec![R1.to_owned(), QWEN.to_owned()], "-".to_owned())
+        );
         // A catalog id, a ref and `default` are never routed.
         for name in ["deepseek-ai/DeepSeek-R1", R1, "default"] {
             assert_eq!(chosen(&r, &s, name).1, "-", "{name}");
@@ -443,9 +460,17 @@ mod tests {
         assert_eq!(error.status.as_u16(), 404);
         assert!(error.message.contains("route *"), "{}", error.message);
         let check = r.check(&s);
-        assert_eq!((check.errors.len(), check.warnings.len()), (1, 0), "{check:?}");
+        assert_eq!(
+            (check.errors.len(), check.warnings.len()),
+            (1, 0),
+            "{check:?}"
+        );
         let shadowed = routes(&["qwen=default"], false).check(&s);
-        assert_eq!((shadowed.errors.len(), shadowed.warnings.len()), (0, 1), "{shadowed:?}");
+        assert_eq!(
+            (shadowed.errors.len(), shadowed.warnings.len()),
+            (0, 1),
+            "{shadowed:?}"
+        );
     }
 
     #[test]

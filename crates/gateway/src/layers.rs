@@ -18,7 +18,7 @@ use crate::app::App;
 use crate::error::ApiError;
 use crate::exchange::{ClientLabel, Recorded, log_millis};
 use crate::guard::Verdict;
-use crate::headers::{FALLBACK_HEADER, MODEL_HEADER};
+use crate::headers::{EXPOSED_HEADERS, FALLBACK_HEADER, MODEL_HEADER};
 
 /// Refuses what web pages send (a foreign `Host`, a foreign `Origin`, a body not declared
 /// JSON) in the envelope of the API called, before any handler runs; answers CORS
@@ -52,10 +52,6 @@ fn allow_origin(headers: &mut axum::http::HeaderMap, origin: HeaderValue) {
         HeaderValue::from_static(EXPOSED_HEADERS),
     );
 }
-
-/// The answer headers a browser-based client may read besides the basic ones.
-const EXPOSED_HEADERS: &str =
-    "x-hfclaw-model, x-hfclaw-fallback, x-hfclaw-skipped, x-inference-provider, retry-after";
 
 /// 204 to a CORS preflight of an allowed origin: the gateway's methods, and the headers the
 /// page asked for (the origin is trusted; the request itself still needs the client key).

@@ -178,6 +178,54 @@ async fn models_list_has_refs_aliases_and_default() {
     gw.stderr_text();
 }
 
+/// `GET /v1/models/{id}` and the front doors decide what a name means by the same rule:
+/// what chat accepts can be retrieved (`models.retrieve("Qwen/Qwen3-8B")`), what it
+/// refuses is refused alike, with a "did you mean".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn models_retrieve_and_chat_agree_on_names() {
+    let s = sandbox();
+    let gw = Gateway::start(&s, &[]);
+    let get = |id: &str| {
+        let url = format!("{}/models/{id}", gw.v1());
+        async move {
+            let response = reqwest::get(url).await.unwrap();
+            let status = response.status().as_u16();
+            (status, response.json::<Value>().await.unwrap())
+        }
+    };
+    let (status, bare) = get("Qwen/Qwen3-8B").await;
+    assert_eq!(status, 200, "{bare}");
+    assert_eq!(bare["id"], "Qwen/Qwen3-8B");
+    assert_eq!(bare["object"], "model");
+    let (status, alias) = get("QWEN").await;
+    assert_eq!(status, 200, "{alias}");
+    assert_eq!(alias["target"], format!("huggingface/{QWEN}"));
+    let (status, typo) = get("Qwen/Qwen3-9B").await;
+    assert_eq!(status, 404, "{typo}");
+    let message = typo["error"]["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("did you mean \"Qwen/Qwen3-8B\"?"),
+        "{message}"
+    );
+    // Chat refuses the same typo the same way, before any request reaches the router.
+    let (status, _, text) = post(&gw, &body(Some("Qwen/Qwen3-9B"), false), &[]).await;
+    assert_eq!(status, 404, "{text}");
+    assert!(
+        text.contains("did you mean \\\"Qwen/Qwen3-8B\\\"?"),
+        "{text}"
+    );
+    // A pin the router's list does not have for the model: 400, with the nearest pin.
+    let (status, _, text) = post(&gw, &body(Some("Qwen/Qwen3-8B:nscal"), false), &[]).await;
+    assert_eq!(status, 400, "{text}");
+    assert!(text.contains("huggingface/Qwen/Qwen3-8B:nscale"), "{text}");
+    assert!(
+        s.router
+            .requests()
+            .iter()
+            .all(|r| r.route != "POST /v1/chat/completions")
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn non_streaming_chat_answers_for_the_default_model() {
     let s = sandbox();
@@ -304,7 +352,7 @@ async fn aliases_refs_and_bare_ids_resolve() {
         .chat(QWEN, [Reply::chat_json(QWEN, "from qwen")])
         .chat("Qwen/Qwen3-8B", [Reply::chat_json("Qwen/Qwen3-8B", "bare")])
         .chat(
-            "Qwen/Qwen3-8B:groq",
+            "Qwen/Qwen3-8B:nscale",
             [Reply::chat_json("Qwen/Qwen3-8B", "pinned")],
         );
     let gw = Gateway::start(&s, &[]);
@@ -314,7 +362,7 @@ async fn aliases_refs_and_bare_ids_resolve() {
         ("QWEN", "from qwen"),
         ("huggingface/Qwen/Qwen3-8B:cheapest", "from qwen"),
         ("Qwen/Qwen3-8B", "bare"),
-        ("huggingface/Qwen/Qwen3-8B:groq", "pinned"),
+        ("huggingface/Qwen/Qwen3-8B:nscale", "pinned"),
     ] {
         let answer = client.chat().create(request(model, "hi")).await.unwrap();
         assert_eq!(
@@ -325,7 +373,7 @@ async fn aliases_refs_and_bare_ids_resolve() {
     }
     assert_eq!(
         s.router.chat_models(),
-        [QWEN, QWEN, QWEN, "Qwen/Qwen3-8B", "Qwen/Qwen3-8B:groq"]
+        [QWEN, QWEN, QWEN, "Qwen/Qwen3-8B", "Qwen/Qwen3-8B:nscale"]
     );
 }
 
@@ -455,18 +503,18 @@ async fn router_errors_map_to_openai_statuses() {
     let gw = Gateway::start(&s, &["--timeout", "1"]);
     let no_fallback = [("x-hfclaw-no-fallback", "1")];
     for (model, expected, code) in [
-        ("a/payment", 402, "insufficient_quota"),
-        ("a/gated", 403, "permission_denied"),
-        ("a/missing", 404, "model_not_found"),
-        ("a/limited", 429, "rate_limit_exceeded"),
-        ("a/broken", 502, "upstream_error"),
-        ("a/invalid", 422, "bad_request"),
-        ("a/hangs", 504, "upstream_timeout"),
+        ("huggingface/a/payment", 402, "insufficient_quota"),
+        ("huggingface/a/gated", 403, "permission_denied"),
+        ("huggingface/a/missing", 404, "model_not_found"),
+        ("huggingface/a/limited", 429, "rate_limit_exceeded"),
+        ("huggingface/a/broken", 502, "upstream_error"),
+        ("huggingface/a/invalid", 422, "bad_request"),
+        ("huggingface/a/hangs", 504, "upstream_timeout"),
     ] {
         let (status, headers, text) = post(&gw, &body(Some(model), false), &no_fallback).await;
         assert_eq!(status, expected, "{model}: {text}");
         assert_eq!(error_of(&text)["code"], code, "{model}: {text}");
-        if model == "a/limited" {
+        if model == "huggingface/a/limited" {
             assert_eq!(header(&headers, "retry-after"), "60");
         }
     }
@@ -483,7 +531,6 @@ async fn bad_requests_get_clear_400s_and_404s() {
         async move {
             let response = reqwest::Client::new()
                 .post(url)
-                .header("content-type", "application/json")
                 .body(text)
                 .send()
                 .await
@@ -594,7 +641,6 @@ async fn concurrency_cap_answers_503_with_retry_after() {
     let url = format!("{}/chat/completions", gw.v1());
     let first = reqwest::Client::new()
         .post(&url)
-        .header("content-type", "application/json")
         .body(body(Some("r1"), true).to_string())
         .send()
         .await
@@ -620,7 +666,6 @@ async fn shutdown_lets_an_open_stream_finish() {
     let gw = Gateway::start(&s, &["-v"]);
     let response = reqwest::Client::new()
         .post(format!("{}/chat/completions", gw.v1()))
-        .header("content-type", "application/json")
         .body(body(Some("r1"), true).to_string())
         .send()
         .await

@@ -5,7 +5,7 @@ use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use std::borrow::Cow;
 use std::fmt;
 
-use hfclaw_model_ref::{Aliases, ModelRef};
+use hfclaw_model_ref::{Aliases, ModelRef, UserModels};
 use serde::{Serialize, Serializer};
 
 use crate::builtin;
@@ -27,6 +27,17 @@ pub struct Selection<'a> {
     pub aliases: &'a Aliases,
     /// The keys of `agents.defaults.models`.
     pub allowlist: &'a [ModelRef],
+}
+
+impl<'a> From<&'a UserModels> for Selection<'a> {
+    fn from(user: &'a UserModels) -> Selection<'a> {
+        Selection {
+            primary: user.primary.as_ref(),
+            fallbacks: &user.fallbacks,
+            aliases: &user.aliases,
+            allowlist: &user.allowlist,
+        }
+    }
 }
 
 impl<'a> Selection<'a> {

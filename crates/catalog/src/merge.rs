@@ -8,7 +8,7 @@
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use std::borrow::Cow;
 
-use hfclaw_model_ref::{ModelRef, Suffix};
+use hfclaw_model_ref::{Lookup, ModelRef, Suffix};
 
 use crate::config_entry::ConfigModel;
 use crate::discovery::LiveModel;
@@ -161,9 +161,25 @@ impl Catalog {
         &self.warnings
     }
 
-    /// Every id, for "did you mean" checks.
-    pub fn ids(&self) -> Vec<&str> {
-        self.models.iter().map(|m| m.id.as_str()).collect()
+    /// The entry whose id equals `id` ignoring ASCII case (the exact one first): the
+    /// sorted part is searched by its case-insensitive order, the config's one by one.
+    pub fn get_ignoring_case(&self, id: &str) -> Option<&Model> {
+        if let Some(exact) = self.get(id) {
+            return Some(exact);
+        }
+        let config = &self.models[..self.config_len];
+        if let Some(found) = config.iter().find(|m| m.id.eq_ignore_ascii_case(id)) {
+            return Some(found);
+        }
+        let rest = &self.models[self.config_len..];
+        let lower = |a: &str, b: &str| {
+            let (x, y) = (a.as_bytes(), b.as_bytes());
+            x.iter()
+                .map(u8::to_ascii_lowercase)
+                .cmp(y.iter().map(u8::to_ascii_lowercase))
+        };
+        let at = rest.partition_point(|m| lower(&m.id, id).is_lt());
+        rest.get(at).filter(|m| m.id.eq_ignore_ascii_case(id))
     }
 
     /// The model a ref stands for, with context and prices of its suffix: the pinned
@@ -226,6 +242,33 @@ impl Catalog {
         };
         let model = apply_config(with_suffix(base, model_ref.suffix()), entry);
         self.models.push(model);
+    }
+}
+
+/// What resolution (`hfclaw_model_ref::resolve`) asks of the catalog.
+impl Lookup for Catalog {
+    fn lists(&self, id: &str) -> bool {
+        self.get(id).is_some()
+    }
+
+    fn listed_ignoring_case(&self, id: &str) -> Option<String> {
+        self.get_ignoring_case(id).map(|m| m.id.clone())
+    }
+
+    fn each_id(&self, each: &mut dyn FnMut(&str)) {
+        for model in &self.models {
+            each(&model.id);
+        }
+    }
+
+    fn providers(&self, id: &str) -> Option<Vec<String>> {
+        let model = self.get(id)?;
+        (!model.providers.is_empty())
+            .then(|| model.providers.iter().map(|p| p.name.to_string()).collect())
+    }
+
+    fn live(&self) -> bool {
+        self.live
     }
 }
 

@@ -272,7 +272,7 @@ fn merge_dedups_by_exact_id_in_stable_order() {
         })
         .collect();
     let catalog = fixture_catalog_with(&entries);
-    let ids = catalog.ids();
+    let ids: Vec<&str> = catalog.models().iter().map(|m| m.id.as_str()).collect();
     assert_eq!(
         &ids[..3],
         [

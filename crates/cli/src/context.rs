@@ -9,13 +9,12 @@ use std::sync::{Arc, OnceLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use hfclaw_catalog::cache::unix_seconds;
-use hfclaw_catalog::checks::check_ref;
-use hfclaw_catalog::listing::Selection;
+use hfclaw_catalog::checks::{RefProblem, check_ref};
 use hfclaw_catalog::{Catalog, ConfigModel, DataSource, builtin};
 use hfclaw_config_merge::{
     AgentModelEntry, ConfigDocument, ConfigPaths, EditOutcome, Editor, OpenClawView, ProviderModels,
 };
-use hfclaw_model_ref::{Aliases, ModelRef, Via, resolve};
+use hfclaw_model_ref::{ModelRef, ResolveError, UserModels, Via};
 use hfclaw_router_client::base_url::normalize_base_url;
 use hfclaw_router_client::discovery::format_age;
 use hfclaw_router_client::oauth::{LoginFiles, LoginStatus, RefreshSettings, Refresher};
@@ -316,14 +315,8 @@ impl Context {
 
     /// The catalog with live data: from the network when `network` and the cache is stale
     /// (or `refresh`), else from the cache of any age, else built-in only.
-    pub fn catalog(
-        &self,
-        view: &OpenClawView,
-        user: &UserModels,
-        network: bool,
-        refresh: bool,
-    ) -> CliResult<Catalog> {
-        Ok(self.dated_catalog(view, user, network, refresh)?.0)
+    pub fn catalog(&self, view: &OpenClawView, network: bool, refresh: bool) -> CliResult<Catalog> {
+        Ok(self.dated_catalog(view, network, refresh)?.0)
     }
 
     /// [`Context::catalog`], dated ([`Catalog::data_source`]), with the failed fetch that
@@ -331,11 +324,10 @@ impl Context {
     pub fn dated_catalog(
         &self,
         view: &OpenClawView,
-        user: &UserModels,
         network: bool,
         refresh: bool,
     ) -> CliResult<(Catalog, Option<Retry>)> {
-        let config = Cow::Borrowed(user.provider_models);
+        let config = Cow::Borrowed(provider_models(view));
         self.dated_catalog_from(view, config, network, refresh)
     }
 
@@ -465,8 +457,8 @@ impl Context {
     }
 
     /// The built-in catalog merged with the config's provider entries (no network).
-    pub fn offline_catalog(&self, user: &UserModels) -> Catalog {
-        self.offline_catalog_from(Cow::Borrowed(user.provider_models))
+    pub fn offline_catalog(&self, view: &OpenClawView) -> Catalog {
+        self.offline_catalog_from(Cow::Borrowed(provider_models(view)))
     }
 
     fn offline_catalog_from(&self, config: Cow<'_, [ConfigModel]>) -> Catalog {
@@ -475,44 +467,58 @@ impl Context {
         catalog
     }
 
-    /// Turns what the user typed (ref, bare `org/model`, alias) into a ref, saying how when
-    /// it was not a full ref, and warning about refs the catalog does not know.
+    /// Turns what the user typed into a ref by the one rule (`UserModels::resolve`):
+    /// refused (exit 2, with a "did you mean") when nothing knows it; says how when it
+    /// was not a full ref, and what the catalog has to say about it (not listed, not
+    /// served, another provider's).
     pub fn resolve_model(
         &self,
         input: &str,
         user: &UserModels,
         catalog: &Catalog,
     ) -> CliResult<ModelRef> {
-        if let Some(model_ref) = user.literal_ref(input) {
-            return Ok(model_ref);
+        let resolved = user
+            .resolve(input, catalog)
+            .map_err(|e| self.resolve_error(e, catalog))?;
+        let model_ref = resolved.model_ref;
+        match &resolved.via {
+            Via::Ref | Via::Config | Via::Default => {}
+            Via::Alias(alias) => self
+                .messages
+                .note(format!("alias \"{alias}\" is {model_ref}")),
+            Via::BarePrefixed => self.messages.note(format!("using {model_ref}")),
+            Via::Provider => self.messages.note(format!(
+                "{model_ref} is a model of provider \"{}\" (not Hugging Face): kept as typed",
+                model_ref.provider()
+            )),
         }
-        let model_ref = self.resolve_input(input, user, catalog)?;
-        if let Some(problem) = check_ref(catalog, &model_ref) {
+        for warning in &resolved.warnings {
+            self.messages.warn(warning.to_string());
+        }
+        // Whether it is listed, and its `:<provider>`, were decided above.
+        if let Some(problem @ RefProblem::NotServed { .. }) = check_ref(catalog, &model_ref) {
             self.messages.warn(problem.to_string());
         }
         Ok(model_ref)
     }
 
-    /// [`Context::resolve_model`] without the catalog check, for a command that reports
-    /// an unknown model itself.
-    pub fn resolve_input(
-        &self,
-        input: &str,
-        user: &UserModels,
-        catalog: &Catalog,
-    ) -> CliResult<ModelRef> {
-        if let Some(model_ref) = user.literal_ref(input) {
-            return Ok(model_ref);
+    /// A name that did not resolve, as an input error; an unknown one says when only the
+    /// built-in snapshot was searched, and how to ask the router.
+    fn resolve_error(&self, error: ResolveError, catalog: &Catalog) -> CliError {
+        let unknown = matches!(error, ResolveError::Unknown { .. });
+        let error = CliError::from(error);
+        if !unknown || catalog.has_live_data() {
+            return error;
         }
-        let resolved = resolve(input, &user.aliases, &catalog.ids())?;
-        match &resolved.via {
-            Via::Ref => {}
-            Via::Alias(alias) => self
-                .messages
-                .note(format!("alias \"{alias}\" is {}", resolved.model_ref)),
-            Via::BarePrefixed => self.messages.note(format!("using {}", resolved.model_ref)),
-        }
-        Ok(resolved.model_ref)
+        let why = if self.global.offline {
+            " (--offline)".to_owned()
+        } else {
+            format!("; {} asks the router", self.refresh_advice())
+        };
+        error.hint(format!(
+            "only the built-in snapshot of {} was searched{why}",
+            builtin::AS_OF
+        ))
     }
 
     /// Applies `f` to the config under a lock and writes it safely; reports the backup.
@@ -634,7 +640,7 @@ pub fn config_entry_for(catalog: &Catalog, model_ref: &ModelRef) -> Option<Confi
 /// not kept: `models status` of a config synced with 200,000 models holds a handful.
 pub fn view_for(document: &ConfigDocument, input: Option<&str>, check_all: bool) -> OpenClawView {
     let mut view = document.view_with(ProviderModels::Skip);
-    let wanted = ids_named(input, &UserModels::from_view(&view));
+    let wanted = ids_named(input, &user_models(&view));
     let keep = |id: &str| wanted.contains(&id.to_ascii_lowercase());
     let which = if check_all {
         ProviderModels::Checked(&keep)
@@ -645,21 +651,25 @@ pub fn view_for(document: &ConfigDocument, input: Option<&str>, check_all: bool)
     view
 }
 
-/// Lower-cased router and model ids of `input` (resolved without the catalog) and of
-/// the Hugging Face refs of `user`'s default and fallbacks.
+/// Lower-cased router and model ids `input` may name (as a ref, a bare `org/model` or an
+/// alias; read without the catalog, which is not merged yet) and of the Hugging Face refs
+/// of `user`'s default and fallbacks.
 fn ids_named(input: Option<&str>, user: &UserModels) -> HashSet<String> {
-    let from_input = input
-        .and_then(|input| resolve(input, &user.aliases, &[]).ok())
-        .map(|resolved| resolved.model_ref);
+    let input = input.map(str::trim).unwrap_or_default();
+    let typed = input
+        .strip_prefix(hfclaw_model_ref::HUGGINGFACE_PREFIX)
+        .unwrap_or(input);
+    let from_input = ModelRef::from_router_id(typed)
+        .ok()
+        .into_iter()
+        .chain(user.aliases.refs_for(input).into_iter().cloned());
     // The catalog checks of an edit and of `models status` look at the default and the
     // fallbacks; the allowlist (maybe every alias of a big config) is checked by the view.
     let selection = user.primary.iter().chain(&user.fallbacks);
     from_input
-        .iter()
-        .chain(selection)
+        .chain(selection.cloned())
         .filter(|r| r.is_huggingface())
-        .flat_map(|r| [r.router_model_id(), r.model_id()])
-        .map(str::to_ascii_lowercase)
+        .flat_map(|r| [r.router_model_id(), r.model_id()].map(str::to_ascii_lowercase))
         .collect()
 }
 
@@ -669,95 +679,29 @@ pub fn no_config(paths: &ConfigPaths) -> CliError {
         .hint("run `hfclaw onboard` first, or pass --config PATH")
 }
 
-/// The user's model choices from the config, as typed refs.
-#[derive(Debug, Default)]
-pub struct UserModels<'a> {
-    /// `agents.defaults.model.primary`.
-    pub primary: Option<ModelRef>,
-    /// `agents.defaults.model.fallbacks`.
-    pub fallbacks: Vec<ModelRef>,
-    /// Aliases from `agents.defaults.models`.
-    pub aliases: Aliases,
-    /// Keys of `agents.defaults.models`.
-    pub allowlist: Vec<ModelRef>,
-    /// `models.providers.huggingface.models`, borrowed: a synced config may hold
-    /// thousands.
-    pub provider_models: &'a [ConfigModel],
-    /// Providers configured in `models.providers`, huggingface included.
-    pub providers: &'a [String],
-    /// Refs in the config that do not parse, one line each.
-    pub problems: Vec<String>,
+/// The user's model choices from a config view (`hfclaw_model_ref::UserModels`, the
+/// type the gateway serves from too); refs that do not parse become its problems.
+pub fn user_models(view: &OpenClawView) -> UserModels {
+    user_models_with(view, &view.models)
 }
 
-impl<'a> UserModels<'a> {
-    /// Parses the refs of a config view; unparseable ones become problems, not errors.
-    pub fn from_view(view: &'a OpenClawView) -> UserModels<'a> {
-        UserModels::from_view_and(view, &view.models)
-    }
-
-    /// [`UserModels::from_view`] with `agents.defaults.models` given apart: a caller that
-    /// took them out of a big config's view can drop them once they are read here.
-    pub fn from_view_and(view: &'a OpenClawView, models: &[AgentModelEntry]) -> UserModels<'a> {
-        let mut user = UserModels::default();
-        let mut parse = |what: &str, text: &str| match text.parse::<ModelRef>() {
-            Ok(r) => Some(r),
-            Err(e) => {
-                user.problems.push(format!("{what}: {e}"));
-                None
-            }
-        };
-        let primary = view.primary.as_deref().and_then(|p| parse("primary", p));
-        let fallbacks: Vec<ModelRef> = view
-            .fallbacks
+/// [`user_models`] with `agents.defaults.models` given apart: a caller that took them out
+/// of a big config's view can drop them once they are read here.
+pub fn user_models_with(view: &OpenClawView, models: &[AgentModelEntry]) -> UserModels {
+    UserModels::parse(
+        view.primary.as_deref(),
+        view.fallbacks.iter().map(String::as_str),
+        models
             .iter()
-            .filter_map(|f| parse("fallback", f))
-            .collect();
-        let mut aliases = Aliases::new();
-        let mut allowlist = Vec::new();
-        for entry in models {
-            if let Some(model_ref) = parse("agents.defaults.models key", &entry.key) {
-                if let Some(alias) = &entry.alias {
-                    aliases.insert(model_ref.clone(), alias.clone());
-                }
-                allowlist.push(model_ref);
-            }
-        }
-        user.primary = primary;
-        user.fallbacks = fallbacks;
-        user.aliases = aliases;
-        user.allowlist = allowlist;
-        user.provider_models = view.provider.as_ref().map_or(&[], |p| &p.models);
-        user.providers = &view.providers;
-        user
-    }
+            .map(|entry| (entry.key.as_str(), entry.alias.as_deref())),
+        view.providers.clone(),
+    )
+}
 
-    /// `input` as written when it is a ref of another provider (`my-proxy/llama-local`)
-    /// that the config uses or configures: the bare-id rule would turn it into a Hugging
-    /// Face model of the same name.
-    pub fn literal_ref(&self, input: &str) -> Option<ModelRef> {
-        let model_ref: ModelRef = input.trim().parse().ok()?;
-        if model_ref.is_huggingface() {
-            return None;
-        }
-        let used = self
-            .primary
-            .iter()
-            .chain(&self.fallbacks)
-            .chain(&self.allowlist)
-            .any(|r| r == &model_ref);
-        let configured = self.providers.iter().any(|p| p == model_ref.provider());
-        (used || configured).then_some(model_ref)
-    }
-
-    /// The selection the catalog listing needs.
-    pub fn selection(&self) -> Selection<'_> {
-        Selection {
-            primary: self.primary.as_ref(),
-            fallbacks: &self.fallbacks,
-            aliases: &self.aliases,
-            allowlist: &self.allowlist,
-        }
-    }
+/// `models.providers.huggingface.models` of a view (borrowed: a synced config may hold
+/// thousands).
+pub fn provider_models(view: &OpenClawView) -> &[ConfigModel] {
+    view.provider.as_ref().map_or(&[], |p| &p.models)
 }
 
 #[cfg(test)]

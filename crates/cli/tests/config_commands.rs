@@ -175,8 +175,18 @@ fn refs_of_another_configured_provider_are_taken_as_written() {
                 "my-proxy/llama-local"
             ],
             &["--offline", "models", "set", "my-proxy/llama-local"],
-            // Not configured, so still a bare Hugging Face id.
+            // Neither listed nor a provider: refused, the file untouched.
             &["--offline", "models", "fallbacks", "add", "other/model"],
+            // One of OpenClaw's own providers: written exactly as typed.
+            &["--offline", "models", "fallbacks", "add", "openai/gpt-5"],
+            // A catalog lists it: a Hugging Face model, whatever its organisation's name.
+            &[
+                "--offline",
+                "models",
+                "fallbacks",
+                "add",
+                "openai/gpt-oss-120b"
+            ],
         ]
     ));
 }

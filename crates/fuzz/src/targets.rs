@@ -7,7 +7,7 @@ use hfclaw_catalog::cache::CachedList;
 use hfclaw_catalog::listing::{Filter, Selection, rows};
 use hfclaw_catalog::{Catalog, ConfigModel, builtin, parse_model_list};
 use hfclaw_config_merge::{ConfigDocument, Editor, fuzzing};
-use hfclaw_model_ref::{Aliases, ModelRef, resolve};
+use hfclaw_model_ref::{Aliases, Ids, ModelRef, UserModels};
 use hfclaw_router_client::sse::{ChatDecoder, OwnedSseEvent, SseParser, decode_all};
 use serde_json::Value;
 
@@ -188,15 +188,14 @@ fn model_ref(data: &[u8]) {
             assert_eq!(again.as_ref(), Ok(&r), "router id round trip of {text:?}");
         }
     }
-    let mut aliases = Aliases::new();
+    let mut user = UserModels {
+        providers: vec!["my-proxy".to_owned()],
+        ..UserModels::default()
+    };
     if let Ok(r) = "huggingface/Qwen/Qwen3-8B:cheapest".parse::<ModelRef>() {
-        aliases.insert(r, "qwen");
+        user.aliases.insert(r, "qwen");
     }
-    if let Ok(resolved) = resolve(
-        text,
-        &aliases,
-        &["Qwen/Qwen3-8B", "deepseek-ai/DeepSeek-R1"],
-    ) {
+    if let Ok(resolved) = user.resolve(text, &Ids(&["Qwen/Qwen3-8B", "deepseek-ai/DeepSeek-R1"])) {
         let again = resolved.model_ref.to_string().parse::<ModelRef>();
         assert_eq!(again.as_ref(), Ok(&resolved.model_ref));
     }

@@ -32,7 +32,6 @@ mod cooldown;
 mod error;
 mod exchange;
 mod forward;
-mod guard;
 mod headers;
 mod health;
 mod labels;
@@ -50,7 +49,6 @@ mod upstream;
 
 pub use api::Api;
 pub use cooldown::CooldownPolicy;
-pub use guard::{Access, AccessError, Refusal, Verdict};
 pub use headers::{
     COST_ESTIMATED_HEADER, COST_HEADER, FALLBACK_HEADER, MODEL_HEADER, NO_FALLBACK_HEADER,
     ROUTE_HEADER, SKIPPED_HEADER,
@@ -60,4 +58,4 @@ pub use model_routes::{
 };
 pub use options::{ClientKey, Host, Options};
 pub use server::{GatewayError, serve};
-pub use snapshot::{DEFAULT_MODEL, Snapshot, SnapshotParts};
+pub use snapshot::{DEFAULT_MODEL, Snapshot};

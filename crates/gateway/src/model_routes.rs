@@ -292,6 +292,12 @@ pub struct RouteCheck {
     pub warnings: Vec<String>,
 }
 
+/// The default model, when the router can serve it.
+fn default(snapshot: &Snapshot) -> Result<ModelRef, ApiError> {
+    let first = snapshot.chain(None, true)?;
+    first.into_iter().next().ok_or_else(ApiError::no_default)
+}
+
 /// The chain of a routed request: the target, then the default model and its fallbacks
 /// (each once); only the target with `no_fallback`.
 fn route_chain(
@@ -306,15 +312,17 @@ fn route_chain(
                 .map_err(|e| e.in_route(route.pattern()))?;
             chain.swap_remove(0)
         }
-        RouteTarget::FirstFallback => match snapshot.fallbacks.first() {
-            Some(fallback) => fallback.clone(),
-            None => snapshot.primary.clone().ok_or_else(ApiError::no_default)?,
-        },
-        RouteTarget::Default => snapshot.primary.clone().ok_or_else(ApiError::no_default)?,
+        RouteTarget::FirstFallback => {
+            match snapshot.user.fallbacks.iter().find(|r| r.is_huggingface()) {
+                Some(fallback) => fallback.clone(),
+                None => default(snapshot)?,
+            }
+        }
+        RouteTarget::Default => default(snapshot)?,
     };
     let mut chain = vec![first];
     if !no_fallback {
-        for model in snapshot.primary.iter().chain(&snapshot.fallbacks) {
+        for model in snapshot.configured_chain() {
             if !chain.contains(model) {
                 chain.push(model.clone());
             }

@@ -2,8 +2,8 @@
 //! `GET /v1/models[/{id}]`, the three front doors (`POST /v1/chat/completions`,
 //! `/v1/messages`, `/v1/responses`, each a call of the one forwarding path in
 //! `forward.rs`), token counting and the stored-response endpoints (relayed), `GET
-//! /metrics` and the status page at `GET /`. The layers around them (access guard,
-//! client-key check, request log) are in `layers.rs`.
+//! /metrics` and the status page at `GET /`. The layers around them (client-key check,
+//! request log) are in `layers.rs`.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -25,7 +25,7 @@ use crate::app::App;
 use crate::error::ApiError;
 use crate::forward::{forward, relay};
 use crate::health;
-use crate::layers::{guard, log_request, require_key};
+use crate::layers::{log_request, require_key};
 use crate::metrics::{self, Readings};
 use crate::status_page::{self, Page};
 
@@ -48,7 +48,6 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/healthz", get(healthz))
         .merge(api)
         .fallback(no_route)
-        .layer(middleware::from_fn_with_state(app.clone(), guard))
         .layer(middleware::from_fn(log_request))
         .with_state(app)
 }
@@ -103,14 +102,9 @@ async fn list_models(Extract(app): Extract<Arc<App>>) -> Response {
 }
 
 async fn get_model(Extract(app): Extract<Arc<App>>, Path(id): Path<String>) -> Response {
-    let snapshot = app.snapshot();
-    match snapshot
-        .model_entries
-        .iter()
-        .find(|(entry_id, _)| *entry_id == id)
-    {
-        Some((_, entry)) => axum::Json(entry.clone()).into_response(),
-        None => ApiError::unknown_model(&id).into_response(),
+    match app.snapshot().model_entry(&id) {
+        Ok(entry) => axum::Json(entry).into_response(),
+        Err(error) => error.into_response(),
     }
 }
 
@@ -129,9 +123,7 @@ async fn scrape(Extract(app): Extract<Arc<App>>) -> Response {
     let snapshot = app.snapshot();
     // The configured chain is always listed (at 0 when healthy), so alerts can use it.
     let mut cooling: BTreeMap<String, bool> = snapshot
-        .primary
-        .iter()
-        .chain(&snapshot.fallbacks)
+        .configured_chain()
         .map(|m| (snapshot.labels.model(m, &snapshot.catalog), false))
         .collect();
     for (id, left) in app.cooldowns.active(tokio::time::Instant::now()) {
@@ -160,6 +152,7 @@ async fn status(Extract(app): Extract<Arc<App>>) -> Response {
         .map(|(id, left)| (format!("{HUGGINGFACE_PREFIX}{id}"), left))
         .collect();
     let aliases: Vec<(String, String)> = snapshot
+        .user
         .aliases
         .iter()
         .map(|(model_ref, alias)| (alias.to_owned(), model_ref.as_str().to_owned()))
@@ -168,8 +161,8 @@ async fn status(Extract(app): Extract<Arc<App>>) -> Response {
         version: env!("CARGO_PKG_VERSION"),
         now,
         uptime: app.started.elapsed(),
-        primary: snapshot.primary.as_ref(),
-        fallbacks: &snapshot.fallbacks,
+        primary: snapshot.user.primary.as_ref(),
+        fallbacks: &snapshot.user.fallbacks,
         aliases: &aliases,
         live_data: snapshot.catalog.has_live_data(),
         has_token: snapshot.client.has_token(),

@@ -7,40 +7,19 @@ use std::collections::HashSet;
 
 use bytes::Bytes;
 use hfclaw_catalog::{Catalog, Model};
-use hfclaw_model_ref::{Aliases, HUGGINGFACE_PREFIX, ModelRef, ResolveError, resolve};
+use hfclaw_model_ref::{ChainError, ModelRef, ResolveError, UserModels, Via};
 use hfclaw_router_client::RouterClient;
 use serde_json::{Value, json};
 
 use crate::error::ApiError;
 use crate::labels::LabelBook;
 
-/// The request `model` that means "the configured default" (as does no `model` at all).
-pub const DEFAULT_MODEL: &str = "default";
-
-/// What a snapshot is built from.
-pub struct SnapshotParts {
-    /// `agents.defaults.model.primary`.
-    pub primary: Option<ModelRef>,
-    /// `agents.defaults.model.fallbacks` (refs of other providers are dropped).
-    pub fallbacks: Vec<ModelRef>,
-    /// The user's aliases.
-    pub aliases: Aliases,
-    /// Keys of `agents.defaults.models` (listed in `GET /v1/models`).
-    pub allowlist: Vec<ModelRef>,
-    /// The merged catalog (built-in, live or cached, config).
-    pub catalog: Catalog,
-    /// The router client, with the user's token and provider headers.
-    pub client: RouterClient,
-}
+pub use hfclaw_model_ref::DEFAULT_MODEL;
 
 /// One snapshot of everything a request needs.
 pub struct Snapshot {
-    /// `agents.defaults.model.primary`.
-    pub primary: Option<ModelRef>,
-    /// `agents.defaults.model.fallbacks`, Hugging Face refs only.
-    pub fallbacks: Vec<ModelRef>,
-    /// The user's aliases.
-    pub aliases: Aliases,
+    /// The user's model choices: default, fallbacks, aliases, allowlist, providers.
+    pub user: UserModels,
     /// The merged catalog (built-in, live or cached, config).
     pub catalog: Catalog,
     /// The router client, with the user's token and provider headers.
@@ -55,32 +34,24 @@ pub struct Snapshot {
 
 impl Snapshot {
     /// Builds the snapshot and renders the model list.
-    pub fn new(parts: SnapshotParts) -> Snapshot {
-        let SnapshotParts {
-            primary,
-            fallbacks,
-            aliases,
-            allowlist,
-            catalog,
-            client,
-        } = parts;
-        let fallbacks: Vec<ModelRef> = fallbacks
-            .into_iter()
-            .filter(ModelRef::is_huggingface)
-            .collect();
-        let model_entries =
-            list_entries(&catalog, primary.as_ref(), &fallbacks, &aliases, &allowlist);
+    pub fn new(user: UserModels, catalog: Catalog, client: RouterClient) -> Snapshot {
+        let model_entries = list_entries(&catalog, &user);
         let list = json!({
             "object": "list",
             "data": model_entries.iter().map(|(_, entry)| entry).collect::<Vec<_>>(),
         });
         let models_body = Bytes::from(serde_json::to_vec(&list).unwrap_or_default());
-        let configured = primary.iter().chain(&fallbacks).chain(&allowlist);
-        let labels = LabelBook::new(configured.chain(aliases.iter().map(|(r, _)| r)), &catalog);
+        let configured = user
+            .primary
+            .iter()
+            .chain(&user.fallbacks)
+            .chain(&user.allowlist);
+        let labels = LabelBook::new(
+            configured.chain(user.aliases.iter().map(|(r, _)| r)),
+            &catalog,
+        );
         Snapshot {
-            primary,
-            fallbacks,
-            aliases,
+            user,
             catalog,
             client,
             models_body,
@@ -88,12 +59,20 @@ impl Snapshot {
             labels,
         }
     }
-}
 
-impl Snapshot {
+    /// The default and the fallbacks the router can serve (Hugging Face refs).
+    pub fn configured_chain(&self) -> impl Iterator<Item = &ModelRef> {
+        self.user
+            .primary
+            .iter()
+            .chain(&self.user.fallbacks)
+            .filter(|r| r.is_huggingface())
+    }
+
     /// One line for the operator: what the gateway serves.
     pub fn summary(&self) -> String {
         let default = self
+            .user
             .primary
             .as_ref()
             .map_or_else(|| "none".to_owned(), ModelRef::to_string);
@@ -106,8 +85,14 @@ impl Snapshot {
                 "built-in data"
             },
         );
-        if !self.fallbacks.is_empty() {
-            line.push_str(&format!(", {} fallback(s)", self.fallbacks.len()));
+        let fallbacks = self
+            .user
+            .fallbacks
+            .iter()
+            .filter(|r| r.is_huggingface())
+            .count();
+        if fallbacks > 0 {
+            line.push_str(&format!(", {fallbacks} fallback(s)"));
         }
         if !self.client.has_token() {
             line.push_str(", no token");
@@ -115,108 +100,120 @@ impl Snapshot {
         line
     }
 
-    /// The models to try for a request's `model`, in order.
-    ///
-    /// `None`, `""` and `"default"` mean the configured default (unless an alias is named
-    /// `default`); anything else is a ref, an alias or a bare `org/model`. The config's
-    /// fallbacks follow unless `no_fallback`.
+    /// The models to try for a request's `model`, in order: what
+    /// [`UserModels::requested`] and [`UserModels::chain`] decide, as the API's errors.
     pub fn chain(
         &self,
         requested: Option<&str>,
         no_fallback: bool,
     ) -> Result<Vec<ModelRef>, ApiError> {
-        let wants_default = self.means_default(requested);
-        let requested = requested.map(str::trim).filter(|r| !r.is_empty());
-        let first = match requested {
-            _ if wants_default => self.primary.clone().ok_or_else(ApiError::no_default)?,
-            Some(input) => self.resolve(input)?,
-            None => return Err(ApiError::no_default()),
-        };
-        let mut chain = vec![first];
-        if !no_fallback {
-            for fallback in &self.fallbacks {
-                if !chain.contains(fallback) {
-                    chain.push(fallback.clone());
-                }
-            }
+        let input = requested.unwrap_or_default();
+        let first = self
+            .user
+            .requested(requested, &self.catalog)
+            .map_err(|e| chain_error(input, e))?;
+        for warning in &first.warnings {
+            tracing::debug!("model {input:?}: {warning}");
         }
-        Ok(chain)
+        let chain = self
+            .user
+            .chain(&first, no_fallback)
+            .map_err(|e| chain_error(input, e))?;
+        Ok(chain.refs)
     }
 
     /// True when a request's `model` asks for the configured default: none, `""` or
-    /// `"default"` (unless an alias is named `default`).
+    /// `"default"` (unless an alias is named `default`): [`UserModels::means_default`].
     pub fn means_default(&self, requested: Option<&str>) -> bool {
-        requested
-            .map(str::trim)
-            .filter(|r| !r.is_empty())
-            .is_none_or(|r| {
-                r.eq_ignore_ascii_case(DEFAULT_MODEL) && self.aliases.refs_for(r).is_empty()
-            })
+        self.user.means_default(requested)
     }
 
     /// True when `name` is a model name in its own right — `default`, an alias, a
-    /// `huggingface/…` ref or a model id the catalog lists (in any letter case) — so no
-    /// route of client names (`model_routes`) may take it.
+    /// `huggingface/…` ref, a model id the catalog lists (in any letter case), a ref of
+    /// a provider the config or OpenClaw has — so no route of client names
+    /// (`model_routes`) may take it: whatever the one rule does not call unknown.
     pub fn claims(&self, name: &str) -> bool {
-        let name = name.trim();
-        if self.means_default(Some(name))
-            || !self.aliases.refs_for(name).is_empty()
-            || name.starts_with(HUGGINGFACE_PREFIX)
-        {
-            return true;
-        }
-        if !name.contains('/') {
-            return false;
-        }
-        let id = name.split_once(':').map_or(name, |(id, _)| id);
-        self.catalog.get(id).is_some()
-            || self
-                .catalog
-                .models()
-                .iter()
-                .any(|m| m.id.eq_ignore_ascii_case(id))
+        self.means_default(Some(name))
+            || !matches!(
+                self.user.resolve(name, &self.catalog),
+                Err(ResolveError::Unknown { .. })
+            )
     }
 
-    fn resolve(&self, input: &str) -> Result<ModelRef, ApiError> {
-        // The case check is done here against the catalog's sorted index, not by
-        // `resolve`, which would need every id collected for each request.
-        let resolved = resolve(input, &self.aliases, &[]).map_err(|e| match e {
-            ResolveError::Unknown { .. } => ApiError::unknown_model(input),
-            other => ApiError::bad_model(input, &other.to_string(), &other.hint()),
-        })?;
+    /// `GET /v1/models/{id}`: a listed entry, else what `id` resolves to (a bare
+    /// `org/model`, an alias in any case) under the name asked for.
+    pub fn model_entry(&self, id: &str) -> Result<Value, ApiError> {
+        if let Some((_, entry)) = self.model_entries.iter().find(|(e, _)| e == id) {
+            return Ok(entry.clone());
+        }
+        let resolved = self
+            .user
+            .resolve(id, &self.catalog)
+            .map_err(|e| chain_error(id, ChainError::Resolve(e)))?;
         let model_ref = resolved.model_ref;
         if !model_ref.is_huggingface() {
-            return Err(ApiError::bad_model(
-                input,
-                &format!("{model_ref} is not a Hugging Face model"),
-                "this gateway serves huggingface/… refs, bare org/model ids and your aliases",
+            return Err(chain_error(
+                id,
+                ChainError::NotHuggingFace(Box::new(model_ref)),
             ));
         }
-        let id = model_ref.model_id();
-        if self.catalog.get(id).is_none()
-            && let Some(known) = self
+        // An alias's own entry (it names its target), else the ref's.
+        let alias = matches!(resolved.via, Via::Alias(_))
+            .then(|| self.user.aliases.alias_of(&model_ref))
+            .flatten();
+        let listed = alias
+            .into_iter()
+            .chain([model_ref.as_str()])
+            .find_map(|name| self.model_entries.iter().find(|(e, _)| e == name))
+            .map(|(_, entry)| entry.clone());
+        let mut entry = listed.unwrap_or_else(|| {
+            let model = self
                 .catalog
-                .models()
-                .iter()
-                .find(|m| m.id.eq_ignore_ascii_case(id))
-        {
-            let suggestion = ModelRef::huggingface(&known.id, model_ref.suffix())
-                .map_or_else(|_| known.id.clone(), |r| r.to_string());
-            return Err(ApiError::model_case(input, &suggestion));
+                .model_for(&model_ref)
+                .unwrap_or_else(|| bare_model(&model_ref));
+            model_entry(model_ref.as_str(), &model)
+        });
+        if let Value::Object(map) = &mut entry {
+            map.insert("id".to_owned(), Value::from(id));
         }
-        Ok(model_ref)
+        Ok(entry)
+    }
+}
+
+/// A request's `model` that names nothing the gateway can serve, as the API's error.
+fn chain_error(input: &str, error: ChainError) -> ApiError {
+    match error {
+        ChainError::NoDefault => ApiError::no_default(),
+        ChainError::Resolve(ResolveError::CaseMismatch { suggestion, .. }) => {
+            ApiError::model_case(input, suggestion.as_str())
+        }
+        ChainError::Resolve(ResolveError::Unknown { suggestions, .. })
+            if suggestions.is_empty() =>
+        {
+            ApiError::unknown_model(input)
+        }
+        ChainError::Resolve(e @ ResolveError::Unknown { .. }) => {
+            ApiError::unknown_model_near(input, &e.hint())
+        }
+        ChainError::Resolve(e) => ApiError::bad_model(input, &e.to_string(), &e.hint()),
+        ChainError::NotHuggingFace(model_ref) => ApiError::bad_model(
+            input,
+            &format!("{model_ref} is not a Hugging Face model"),
+            "this gateway serves huggingface/… refs, bare org/model ids and your aliases",
+        ),
+        e => ApiError::bad_model(
+            input,
+            &e.to_string(),
+            "set a Hugging Face default with `hfclaw models set REF`",
+        ),
     }
 }
 
 /// The entries of `GET /v1/models`: `default`, the aliases, configured refs that are not
 /// plain catalog ids (suffixed ones), then every catalog model the router serves.
-fn list_entries(
-    catalog: &Catalog,
-    primary: Option<&ModelRef>,
-    fallbacks: &[ModelRef],
-    aliases: &Aliases,
-    allowlist: &[ModelRef],
-) -> Vec<(String, Value)> {
+fn list_entries(catalog: &Catalog, user: &UserModels) -> Vec<(String, Value)> {
+    let primary = user.primary.as_ref();
+    let (fallbacks, aliases, allowlist) = (&user.fallbacks, &user.aliases, &user.allowlist);
     let mut seen = HashSet::new();
     let mut out = Vec::new();
     let mut push = |id: String, entry: Value, out: &mut Vec<(String, Value)>| {
@@ -242,7 +239,7 @@ fn list_entries(
     }
     let configured = primary
         .into_iter()
-        .chain(fallbacks)
+        .chain(fallbacks.iter())
         .chain(aliases.iter().map(|(r, _)| r))
         .chain(allowlist)
         .filter(|r| r.is_huggingface());
@@ -330,6 +327,7 @@ fn model_entry(id: &str, model: &Model) -> Value {
 pub(crate) mod tests {
     #![allow(clippy::unwrap_used)]
     use hfclaw_catalog::builtin;
+    use hfclaw_model_ref::Aliases;
     use hfclaw_router_client::ClientOptions;
 
     use super::*;
@@ -350,14 +348,14 @@ pub(crate) mod tests {
             .iter()
             .map(|(t, a)| (r(t), (*a).to_owned()))
             .collect();
-        Snapshot::new(SnapshotParts {
+        let user = UserModels {
             primary: primary.map(r),
             fallbacks: fallbacks.iter().map(|f| r(f)).collect(),
             aliases,
-            allowlist: Vec::new(),
-            catalog,
-            client: RouterClient::new(ClientOptions::new("http://127.0.0.1:9/v1")).unwrap(),
-        })
+            ..UserModels::default()
+        };
+        let client = RouterClient::new(ClientOptions::new("http://127.0.0.1:9/v1")).unwrap();
+        Snapshot::new(user, catalog, client)
     }
 
     fn chain(state: &Snapshot, requested: Option<&str>, no_fallback: bool) -> Vec<String> {

@@ -1,11 +1,13 @@
 //! Model refs: `huggingface/<org>/<model>[:fastest|:cheapest|:preferred|:<provider>]`.
 //!
 //! This crate owns the grammar of a model ref (SPEC §1), its typed parse errors (which part
-//! is wrong and at which byte), the mapping from a ref to the id the router expects, and
-//! resolution of what a user types (a ref, an alias or a bare `org/model`) into a ref.
+//! is wrong and at which byte), the mapping from a ref to the id the router expects, the
+//! user's model choices ([`UserModels`]) and the one decision of what a user's input (a
+//! ref, an alias, a bare `org/model`, another provider's ref) means ([`resolve`]), with a
+//! "did you mean" for names nothing knows, and the chain of models a request tries.
 //!
-//! It does no I/O, no async and knows nothing of configs, catalogs or the network: callers
-//! hand it strings, alias tables and lists of known ids.
+//! It does no I/O, no async and knows nothing of configs or the network: callers hand it
+//! strings and a catalog behind the [`Lookup`] trait (the catalog crate implements it).
 //!
 //! ```
 //! use hfclaw_model_ref::{ModelRef, Suffix};
@@ -18,13 +20,17 @@
 //! ```
 
 mod error;
+mod lookup;
 mod resolve;
+mod user;
 
 use std::fmt;
 use std::str::FromStr;
 
 pub use error::{ParseError, ParseErrorKind};
-pub use resolve::{Aliases, ResolveError, Resolved, Via, resolve};
+pub use lookup::{Ids, Lookup, OPENCLAW_PROVIDERS, is_openclaw_provider};
+pub use resolve::{Aliases, ResolveError, Resolved, Suggestion, Via, Warning, resolve};
+pub use user::{Chain, ChainError, DEFAULT_MODEL, UserModels};
 
 /// The provider id of Hugging Face Inference Providers in OpenClaw refs.
 pub const HUGGINGFACE: &str = "huggingface";

@@ -248,6 +248,61 @@ fn aliases(pairs: &[(&str, &str)]) -> Aliases {
         .collect()
 }
 
+fn with_aliases(pairs: &[(&str, &str)]) -> UserModels {
+    UserModels {
+        aliases: aliases(pairs),
+        ..UserModels::default()
+    }
+}
+
+fn resolve(input: &str, table: &Aliases, known: &[&str]) -> Result<Resolved, ResolveError> {
+    let user = UserModels {
+        aliases: table.clone(),
+        ..UserModels::default()
+    };
+    user.resolve(input, &Ids(known))
+}
+
+/// A catalog with provider data: `live` says whether it is the router's list.
+struct Fake {
+    models: Vec<(&'static str, Vec<&'static str>)>,
+    live: bool,
+}
+
+impl Lookup for Fake {
+    fn lists(&self, id: &str) -> bool {
+        self.models.iter().any(|(m, _)| *m == id)
+    }
+    fn listed_ignoring_case(&self, id: &str) -> Option<String> {
+        let found = self.models.iter().find(|(m, _)| m.eq_ignore_ascii_case(id));
+        found.map(|(m, _)| (*m).to_owned())
+    }
+    fn each_id(&self, each: &mut dyn FnMut(&str)) {
+        for (m, _) in &self.models {
+            each(m);
+        }
+    }
+    fn providers(&self, id: &str) -> Option<Vec<String>> {
+        let (_, providers) = self.models.iter().find(|(m, _)| *m == id)?;
+        Some(providers.iter().map(|p| (*p).to_owned()).collect())
+    }
+    fn live(&self) -> bool {
+        self.live
+    }
+}
+
+fn catalog(live: bool) -> Fake {
+    Fake {
+        models: vec![
+            ("Qwen/Qwen3-8B", vec!["groq", "together"]),
+            ("Qwen/Qwen3-32B", vec!["cerebras"]),
+            ("openai/gpt-oss-120b", vec!["groq"]),
+            ("deepseek-ai/DeepSeek-R1", vec!["together"]),
+        ],
+        live,
+    }
+}
+
 #[test]
 fn alias_match_is_case_insensitive() {
     let table = aliases(&[("huggingface/deepseek-ai/DeepSeek-R1", "DeepSeek R1")]);
@@ -284,40 +339,139 @@ fn alias_matching_two_refs_is_an_error_listing_both() {
 #[test]
 fn ref_match_is_case_sensitive_with_did_you_mean() {
     let known = ["deepseek-ai/DeepSeek-R1", "Qwen/Qwen3-8B"];
-    let err = resolve(
+    for input in [
         "huggingface/deepseek-ai/deepseek-r1:cheapest",
-        &Aliases::new(),
-        &known,
-    )
-    .unwrap_err();
-    let ResolveError::CaseMismatch { suggestion, .. } = &err else {
-        panic!("expected a case mismatch, got {err:?}");
-    };
-    assert_eq!(
-        suggestion.as_str(),
-        "huggingface/deepseek-ai/DeepSeek-R1:cheapest"
-    );
-    assert!(
-        err.hint()
-            .starts_with("did you mean \"huggingface/deepseek-ai/DeepSeek-R1:cheapest\"")
-    );
+        "deepseek-ai/deepseek-r1:cheapest",
+    ] {
+        let err = resolve(input, &Aliases::new(), &known).unwrap_err();
+        let ResolveError::CaseMismatch { suggestion, .. } = &err else {
+            panic!("expected a case mismatch, got {err:?}");
+        };
+        assert_eq!(
+            suggestion.as_str(),
+            "huggingface/deepseek-ai/DeepSeek-R1:cheapest"
+        );
+        assert!(
+            err.hint()
+                .starts_with("did you mean \"huggingface/deepseek-ai/DeepSeek-R1:cheapest\"")
+        );
+    }
 }
 
 #[test]
-fn unknown_ids_that_differ_in_more_than_case_pass_through() {
+fn a_full_ref_no_catalog_lists_is_kept_with_a_warning() {
     let known = ["Qwen/Qwen3-8B"];
     let got = resolve("huggingface/Qwen/Qwen9", &Aliases::new(), &known).unwrap();
     assert_eq!(got.model_ref.model_id(), "Qwen/Qwen9");
+    assert_eq!(
+        got.warnings,
+        [Warning::Unlisted {
+            model_ref: parse("huggingface/Qwen/Qwen9"),
+            live: false
+        }]
+    );
+    let listed = resolve("huggingface/Qwen/Qwen3-8B", &Aliases::new(), &known).unwrap();
+    assert!(listed.warnings.is_empty());
 }
 
 #[test]
-fn bare_org_model_gets_the_prefix() {
-    let got = resolve("Qwen/Qwen3-8B:cheapest", &Aliases::new(), &[]).unwrap();
+fn bare_org_model_a_catalog_lists_gets_the_prefix() {
+    let known = ["Qwen/Qwen3-8B", "openai/gpt-oss-120b"];
+    let got = resolve("Qwen/Qwen3-8B:cheapest", &Aliases::new(), &known).unwrap();
     assert_eq!(got.model_ref.as_str(), "huggingface/Qwen/Qwen3-8B:cheapest");
     assert_eq!(got.via, Via::BarePrefixed);
-    // `openai/gpt-oss-120b` is a hub id, not a foreign `openai` ref.
-    let got = resolve(" openai/gpt-oss-120b ", &Aliases::new(), &[]).unwrap();
+    // `openai/gpt-oss-120b` is a hub id the catalog lists, not a foreign `openai` ref.
+    let got = resolve(" openai/gpt-oss-120b ", &Aliases::new(), &known).unwrap();
     assert_eq!(got.model_ref.as_str(), "huggingface/openai/gpt-oss-120b");
+}
+
+#[test]
+fn openclaw_provider_refs_are_kept_as_typed() {
+    let known = ["openai/gpt-oss-120b"];
+    for input in [
+        "openai/gpt-5",
+        "anthropic/claude-opus-4-6",
+        "ollama/llama3.3:70b",
+    ] {
+        let got = resolve(input, &Aliases::new(), &known).unwrap();
+        assert_eq!(got.model_ref.as_str(), input);
+        assert_eq!(got.via, Via::Provider);
+    }
+    let got = resolve("openrouter/meta-llama/llama-3", &Aliases::new(), &[]).unwrap();
+    assert_eq!(got.model_ref.provider(), "openrouter");
+}
+
+#[test]
+fn config_provider_refs_are_kept_as_typed() {
+    let user = UserModels {
+        providers: vec!["my-proxy".to_owned(), "huggingface".to_owned()],
+        ..UserModels::default()
+    };
+    let got = user.resolve("my-proxy/llama-local", &Ids(&[])).unwrap();
+    assert_eq!(
+        (got.model_ref.as_str(), got.via),
+        ("my-proxy/llama-local", Via::Provider)
+    );
+    // A ref the config already uses is taken as written, whoever serves it.
+    let user = UserModels {
+        fallbacks: vec![parse("lab/llama-local")],
+        ..UserModels::default()
+    };
+    let got = user.resolve("lab/llama-local", &Ids(&[])).unwrap();
+    assert_eq!(got.via, Via::Config);
+}
+
+#[test]
+fn unknown_models_are_refused_with_the_nearest_names() {
+    let known = ["Qwen/Qwen3-8B", "Qwen/Qwen3-32B", "deepseek-ai/DeepSeek-R1"];
+    let err = resolve("Qwen/Qwen3-9B", &Aliases::new(), &known).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "unknown model \"Qwen/Qwen3-9B\": no catalog lists it, and \"Qwen\" is not a provider of \
+         your config or of OpenClaw"
+    );
+    assert_eq!(err.hint(), "did you mean \"Qwen/Qwen3-8B\"?");
+    let user = with_aliases(&[("huggingface/Qwen/Qwen3-8B", "qwen")]);
+    let err = user.resolve("qwn", &Ids(&known)).unwrap_err();
+    assert_eq!(err.hint(), "did you mean the alias \"qwen\"?");
+    // A model's own name, without its organisation.
+    let err = user.resolve("DeepSeek-R1", &Ids(&known)).unwrap_err();
+    assert_eq!(err.hint(), "did you mean \"deepseek-ai/DeepSeek-R1\"?");
+    let err = user.resolve("nothing/like-it", &Ids(&known)).unwrap_err();
+    assert!(
+        err.hint().starts_with("use a ref such as"),
+        "{}",
+        err.hint()
+    );
+}
+
+#[test]
+fn a_provider_suffix_the_live_list_lacks_is_an_error_with_did_you_mean() {
+    let err = UserModels::default()
+        .resolve("Qwen/Qwen3-8B:grok", &catalog(true))
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "provider \"grok\" does not serve Qwen/Qwen3-8B; the router lists groq, together"
+    );
+    assert_eq!(
+        err.hint(),
+        "did you mean \"huggingface/Qwen/Qwen3-8B:groq\"?"
+    );
+    let ok = UserModels::default().resolve("huggingface/Qwen/Qwen3-8B:groq", &catalog(true));
+    assert!(ok.unwrap().warnings.is_empty());
+}
+
+#[test]
+fn a_provider_suffix_the_builtin_snapshot_lacks_is_a_warning() {
+    let got = UserModels::default()
+        .resolve("Qwen/Qwen3-8B:grok", &catalog(false))
+        .unwrap();
+    assert_eq!(got.model_ref.as_str(), "huggingface/Qwen/Qwen3-8B:grok");
+    assert!(matches!(
+        got.warnings.as_slice(),
+        [Warning::UncheckedProvider { provider, .. }] if provider == "grok"
+    ));
 }
 
 #[test]
@@ -342,18 +496,62 @@ fn doubled_prefix_is_an_error_when_resolving() {
 }
 
 #[test]
-fn three_segment_input_is_a_foreign_ref() {
-    let got = resolve("openrouter/meta-llama/llama-3", &Aliases::new(), &[]).unwrap();
-    assert_eq!(got.model_ref.provider(), "openrouter");
-}
-
-#[test]
 fn a_word_that_is_no_alias_is_unknown() {
     let err = resolve("deepseek", &Aliases::new(), &[]).unwrap_err();
     assert_eq!(
         err.to_string(),
         "\"deepseek\" is neither a model ref nor a known alias"
     );
+}
+
+#[test]
+fn default_means_the_primary_unless_an_alias_is_named_so() {
+    let r1 = "huggingface/deepseek-ai/DeepSeek-R1";
+    let qwen = "huggingface/Qwen/Qwen3-8B:cheapest";
+    let user = UserModels {
+        primary: Some(parse(r1)),
+        fallbacks: vec![parse(qwen), parse("openai/gpt-5")],
+        aliases: aliases(&[(qwen, "qwen")]),
+        ..UserModels::default()
+    };
+    let known = catalog(true);
+    let chain = |requested: Option<&str>, no_fallback: bool| -> Vec<String> {
+        let first = user.requested(requested, &known).unwrap();
+        let chain = user.chain(&first, no_fallback).unwrap();
+        chain.refs.iter().map(ToString::to_string).collect()
+    };
+    for requested in [None, Some(""), Some("default"), Some("DEFAULT"), Some(r1)] {
+        assert_eq!(chain(requested, false), [r1, qwen], "{requested:?}");
+    }
+    assert_eq!(
+        chain(Some("qwen"), false),
+        [qwen],
+        "a fallback is tried once"
+    );
+    assert_eq!(chain(None, true), [r1]);
+    let first = user.requested(None, &known).unwrap();
+    assert_eq!(
+        user.chain(&first, false).unwrap().left_out,
+        [parse("openai/gpt-5")]
+    );
+    let named = UserModels {
+        aliases: aliases(&[(qwen, "default")]),
+        ..user.clone()
+    };
+    let first = named.requested(Some("default"), &known).unwrap();
+    assert_eq!(first.model_ref.as_str(), qwen);
+}
+
+#[test]
+fn a_requested_model_of_another_provider_is_refused_and_no_default_is_said() {
+    let user = UserModels::default();
+    let known = catalog(true);
+    assert_eq!(user.requested(None, &known), Err(ChainError::NoDefault));
+    let first = user.requested(Some("openai/gpt-5"), &known).unwrap();
+    assert!(matches!(
+        user.chain(&first, false),
+        Err(ChainError::NotHuggingFace(_))
+    ));
 }
 
 #[test]
@@ -412,6 +610,7 @@ proptest! {
     fn parser_never_panics(s in "\\PC{0,64}") {
         let _ = s.parse::<ModelRef>();
         let _ = resolve(&s, &Aliases::new(), &["Qwen/Qwen3-8B"]);
+        let _ = UserModels::default().resolve(&s, &catalog(true));
     }
 
     #[test]

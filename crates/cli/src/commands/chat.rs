@@ -11,7 +11,7 @@ use std::time::{Instant, SystemTime};
 
 use hfclaw_accounting::{self as accounting, Api, Outcome, Row, format_usd, price_in_catalog};
 use hfclaw_catalog::Catalog;
-use hfclaw_model_ref::ModelRef;
+use hfclaw_model_ref::{ChainError, ModelRef, Resolved, UserModels, Via};
 use hfclaw_router_client::{
     AttemptError, ChainFailure, ChatEvent, ChatRequest, ErrorKind, FallbackPolicy, Message,
     RouterClient, RouterError, StopReason, Usage, run_chain,
@@ -19,7 +19,7 @@ use hfclaw_router_client::{
 use serde::Serialize;
 
 use crate::args::ChatArgs;
-use crate::context::{Context, UserModels, runtime};
+use crate::context::{Context, runtime, user_models};
 use crate::error::{CliError, CliResult};
 use crate::output::{DIM, print_data, print_json};
 
@@ -83,10 +83,10 @@ pub fn run(ctx: &Context, args: &ChatArgs) -> CliResult {
 fn run_chat(ctx: &Context, args: &ChatArgs, skipped: &mut Vec<JsonSkip>) -> CliResult {
     let prompt = read_prompt(args)?;
     let view = ctx.load_view()?;
-    let user = UserModels::from_view(&view);
+    let user = user_models(&view);
     // The cached router list when there is one, as the other commands; never a fetch
     // before the first token. It resolves `--model` and prices the answer.
-    let catalog = ctx.catalog(&view, &user, false, false)?;
+    let catalog = ctx.catalog(&view, false, false)?;
     let chain = chain(ctx, args, &catalog, &user)?;
     let Some((token, _)) = ctx.token(&view)? else {
         return Err(CliError::input("no Hugging Face token found").hint(
@@ -289,8 +289,9 @@ fn read_prompt(args: &ChatArgs) -> CliResult<String> {
     Ok(prompt)
 }
 
-/// `--model` (or the default), then the fallbacks unless `--no-fallback`; duplicates and
-/// refs the router cannot serve (other providers) are left out.
+/// `--model` (or the default), then the fallbacks unless `--no-fallback`: the chain
+/// `UserModels::chain` decides (the gateway's too); refs of other providers it leaves out
+/// are said.
 fn chain(
     ctx: &Context,
     args: &ChatArgs,
@@ -298,33 +299,37 @@ fn chain(
     user: &UserModels,
 ) -> CliResult<Vec<ModelRef>> {
     let first = match &args.model {
-        Some(input) => ctx.resolve_model(input, user, catalog)?,
-        None => user.primary.clone().ok_or_else(|| {
-            CliError::input("no default model")
-                .hint("pass --model REF, or set one with `hfclaw models set REF`")
-        })?,
+        Some(input) => Resolved {
+            model_ref: ctx.resolve_model(input, user, catalog)?,
+            via: Via::Ref,
+            warnings: Vec::new(),
+        },
+        None => user.requested(None, catalog).map_err(chain_problem)?,
     };
-    let mut chain = vec![first];
-    if !args.no_fallback {
-        for fallback in &user.fallbacks {
-            if !chain.contains(fallback) {
-                chain.push(fallback.clone());
-            }
-        }
-    }
-    chain.retain(|r| {
-        if r.is_huggingface() {
-            return true;
-        }
+    let chain = user
+        .chain(&first, args.no_fallback)
+        .map_err(chain_problem)?;
+    for model_ref in &chain.left_out {
         ctx.messages
-            .note(format!("leaving out {r}: not a Hugging Face model"));
-        false
-    });
-    if chain.is_empty() {
-        return Err(CliError::input("no Hugging Face model to try")
-            .hint("set one with `hfclaw models set huggingface/deepseek-ai/DeepSeek-R1`"));
+            .note(format!("leaving out {model_ref}: not a Hugging Face model"));
     }
-    Ok(chain)
+    Ok(chain.refs)
+}
+
+/// Why there is no model to try, with what to do.
+fn chain_problem(error: ChainError) -> CliError {
+    match error {
+        ChainError::NoDefault => CliError::input("no default model")
+            .hint("pass --model REF, or set one with `hfclaw models set REF`"),
+        ChainError::Resolve(e) => e.into(),
+        ChainError::NotHuggingFace(model_ref) => CliError::input(format!(
+            "{model_ref} is a model of provider \"{}\": `hfclaw chat` talks to Hugging Face",
+            model_ref.provider()
+        ))
+        .hint("pass a huggingface/… ref, an org/model a catalog lists, or an alias"),
+        other => CliError::input(other.to_string())
+            .hint("set one with `hfclaw models set huggingface/deepseek-ai/DeepSeek-R1`"),
+    }
 }
 
 /// One attempt: streams content to stdout as it arrives (unless `--json`).

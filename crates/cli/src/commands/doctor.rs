@@ -12,10 +12,12 @@ use serde::Serialize;
 
 use crate::args::DoctorArgs;
 use crate::commands::service;
-use crate::context::{Context, UserModels, env, runtime};
+use crate::context::{Context, env, provider_models, runtime, user_models};
 use crate::error::{CliError, CliResult};
 use crate::login::Health;
 use crate::output::{BAD, OK, WARN_MARK, print_data, print_json};
+use hfclaw_catalog::listing::Selection;
+use hfclaw_model_ref::UserModels;
 
 /// How a check came out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -97,7 +99,7 @@ pub fn run(ctx: &Context, args: &DoctorArgs) -> CliResult {
         ConfigState::Missing | ConfigState::Broken => OpenClawView::default(),
     };
     let broken = matches!(config, ConfigState::Broken);
-    let user = UserModels::from_view(&view);
+    let user = user_models(&view);
     let found = check_token(ctx, &view, &mut report)?;
     if broken {
         report.push(
@@ -401,14 +403,14 @@ fn check_models(
         Some(models) => hfclaw_catalog::Catalog::merge(
             hfclaw_catalog::builtin::models(),
             Some(models),
-            user.provider_models,
+            provider_models(view),
         ),
-        None => match ctx.catalog(view, user, false, false) {
+        None => match ctx.catalog(view, false, false) {
             Ok(catalog) => catalog,
-            Err(_) => ctx.offline_catalog(user),
+            Err(_) => ctx.offline_catalog(view),
         },
     };
-    let problems = check_selection(&catalog, &user.selection());
+    let problems = check_selection(&catalog, &Selection::from(user));
     for problem in &problems {
         let mark = match problem {
             SelectionProblem::Ref { problem, .. } if !problem.is_serious() => Mark::Warn,

@@ -4,18 +4,20 @@
 //! this module only resolves what the user typed and says what happened.
 
 use hfclaw_catalog::checks::{SelectionProblem, check_selection};
-use hfclaw_model_ref::{ModelRef, resolve};
+use hfclaw_model_ref::{Ids, ModelRef};
 
 use crate::args::{AliasesCommand, FallbacksCommand, SetArgs};
-use crate::context::{Context, UserModels, no_config};
+use crate::context::{Context, no_config, user_models};
 use crate::error::{CliError, CliResult};
 use crate::output::{print_data, print_json};
+use hfclaw_catalog::listing::Selection;
+use hfclaw_model_ref::UserModels;
 
 /// Runs `models set`.
 pub fn set(ctx: &Context, args: &SetArgs) -> CliResult {
     let (document, view) = ctx.load_for_edit_of(Some(&args.model))?;
-    let user = UserModels::from_view(&view);
-    let catalog = ctx.catalog(&view, &user, false, false)?;
+    let user = user_models(&view);
+    let catalog = ctx.catalog(&view, false, false)?;
     let model_ref = ctx.resolve_model(&args.model, &user, &catalog)?;
     // A big config's aliases are read again after the edit: not held twice meanwhile.
     drop(user);
@@ -26,7 +28,7 @@ pub fn set(ctx: &Context, args: &SetArgs) -> CliResult {
         Ok(editor.selection_view())
     })?;
     ctx.messages.status(format!("default model: {model_ref}"));
-    warn_selection(ctx, &UserModels::from_view(&after), &catalog);
+    warn_selection(ctx, &user_models(&after), &catalog);
     ctx.report_write(&outcome);
     Ok(())
 }
@@ -38,7 +40,7 @@ pub fn fallbacks(ctx: &Context, command: &FallbacksCommand) -> CliResult {
         _ => None,
     };
     let (document, view) = ctx.load_for_edit_of(input)?;
-    let user = UserModels::from_view(&view);
+    let user = user_models(&view);
     match command {
         FallbacksCommand::List(args) => {
             if view.fallbacks.is_empty() {
@@ -57,7 +59,7 @@ pub fn fallbacks(ctx: &Context, command: &FallbacksCommand) -> CliResult {
             print_data(&lines)
         }
         FallbacksCommand::Add { model } => {
-            let catalog = ctx.catalog(&view, &user, false, false)?;
+            let catalog = ctx.catalog(&view, false, false)?;
             let model_ref = ctx.resolve_model(model, &user, &catalog)?;
             if user.primary.as_ref() == Some(&model_ref) {
                 return Err(CliError::input(format!(
@@ -70,7 +72,7 @@ pub fn fallbacks(ctx: &Context, command: &FallbacksCommand) -> CliResult {
                 editor.allow(model_ref.as_str())?;
                 Ok((added, editor.selection_view()))
             })?;
-            warn_selection(ctx, &UserModels::from_view(&after), &catalog);
+            warn_selection(ctx, &user_models(&after), &catalog);
             if added {
                 let position = view.fallbacks.len() + 1;
                 ctx.messages
@@ -120,7 +122,7 @@ pub fn aliases(ctx: &Context, command: &AliasesCommand) -> CliResult {
         _ => None,
     };
     let (document, view) = ctx.load_for_edit_of(input)?;
-    let user = UserModels::from_view(&view);
+    let user = user_models(&view);
     match command {
         AliasesCommand::List(args) => {
             let entries: Vec<(&str, &str)> = view
@@ -159,7 +161,7 @@ pub fn aliases(ctx: &Context, command: &AliasesCommand) -> CliResult {
         AliasesCommand::Set { model, alias } => {
             let alias = alias.trim();
             validate_alias(alias)?;
-            let catalog = ctx.catalog(&view, &user, false, false)?;
+            let catalog = ctx.catalog(&view, false, false)?;
             let model_ref = ctx.resolve_model(model, &user, &catalog)?;
             let taken_by: Vec<&ModelRef> = user
                 .aliases
@@ -202,7 +204,7 @@ pub fn aliases(ctx: &Context, command: &AliasesCommand) -> CliResult {
 /// Warns about what the selection got wrong after an edit (duplicates, primary as
 /// fallback); ref problems were already reported when the input was resolved.
 fn warn_selection(ctx: &Context, user: &UserModels, catalog: &hfclaw_catalog::Catalog) {
-    for problem in check_selection(catalog, &user.selection()) {
+    for problem in check_selection(catalog, &Selection::from(user)) {
         if !matches!(
             problem,
             SelectionProblem::NoPrimary | SelectionProblem::Ref { .. }
@@ -212,12 +214,18 @@ fn warn_selection(ctx: &Context, user: &UserModels, catalog: &hfclaw_catalog::Ca
     }
 }
 
-/// Resolves input naming something already in the config: no catalog checks, no notes.
+/// Resolves input naming something already in the config, by the one rule with the
+/// config's own refs as the catalog: no notes, no warnings.
 fn resolve_known(input: &str, user: &UserModels) -> CliResult<ModelRef> {
-    match user.literal_ref(input) {
-        Some(model_ref) => Ok(model_ref),
-        None => Ok(resolve(input, &user.aliases, &[])?.model_ref),
-    }
+    let used: Vec<&str> = user
+        .primary
+        .iter()
+        .chain(&user.fallbacks)
+        .chain(&user.allowlist)
+        .filter(|r| r.is_huggingface())
+        .flat_map(|r| [r.model_id(), r.router_model_id()])
+        .collect();
+    Ok(user.resolve(input, &Ids(&used))?.model_ref)
 }
 
 fn not_a_fallback(model_ref: &ModelRef, fallbacks: &[String]) -> CliError {

@@ -10,9 +10,10 @@ use serde::Serializer as _;
 use std::borrow::Borrow;
 
 use crate::args::{ListArgs, SortArg};
-use crate::context::{Context, UserModels};
+use crate::context::{Context, user_models_with};
 use crate::error::CliResult;
 use crate::output::{Table, write_data};
+use hfclaw_catalog::listing::Selection;
 
 /// Runs `models list`.
 pub fn run(ctx: &Context, args: &ListArgs) -> CliResult {
@@ -27,7 +28,7 @@ pub fn run(ctx: &Context, args: &ListArgs) -> CliResult {
     // kept twice (a synced config may hold tens of thousands).
     view.allowlist = None;
     let aliases = std::mem::take(&mut view.models);
-    let user = UserModels::from_view_and(&view, &aliases);
+    let user = user_models_with(&view, &aliases);
     drop(aliases);
     ctx.warn_ref_problems(&user);
     let (catalog, retry) = ctx.dated_catalog_from(&view, Cow::Owned(config), true, args.refresh)?;
@@ -42,7 +43,7 @@ pub fn run(ctx: &Context, args: &ListArgs) -> CliResult {
         free: args.free,
         all: args.all,
     };
-    let listing = Listing::new(&catalog, &user.selection(), &filter);
+    let listing = Listing::new(&catalog, &Selection::from(&user), &filter);
     // Unsorted, the rows are made as they are written rather than held: a synced config
     // lists 100,000s.
     let sorted = args.sort.map(|sort| {

@@ -7,21 +7,22 @@ use hfclaw_catalog::{Catalog, Cost, builtin};
 use hfclaw_model_ref::ModelRef;
 
 use crate::args::ShowArgs;
-use crate::context::{Context, UserModels};
+use crate::context::{Context, provider_models, user_models};
 use crate::error::{CliError, CliResult};
 use crate::output::{print_data, table_text};
+use hfclaw_catalog::listing::Selection;
 
 /// Runs `models show`.
 pub fn run(ctx: &Context, args: &ShowArgs) -> CliResult {
     let view = ctx.load_view()?;
-    let user = UserModels::from_view(&view);
+    let user = user_models(&view);
     ctx.warn_ref_problems(&user);
-    let (catalog, retry) = ctx.dated_catalog(&view, &user, true, args.refresh)?;
-    let model_ref = ctx.resolve_input(&args.model, &user, &catalog)?;
+    let (catalog, retry) = ctx.dated_catalog(&view, true, args.refresh)?;
+    let model_ref = ctx.resolve_model(&args.model, &user, &catalog)?;
     let Some(details) = details(
         &catalog,
-        &user.selection(),
-        user.provider_models,
+        &Selection::from(&user),
+        provider_models(&view),
         &model_ref,
     ) else {
         return Err(unknown(&catalog, &model_ref, ctx.global.offline));

@@ -9,10 +9,11 @@ use hfclaw_router_client::oauth::LoginStatus;
 use serde::Serialize;
 
 use crate::args::StatusArgs;
-use crate::context::{Context, UserModels, describe_source, view_for};
+use crate::context::{Context, describe_source, user_models, view_for};
 use crate::error::{CliError, CliResult};
 use crate::login::Health;
 use crate::output::print_data;
+use hfclaw_catalog::listing::Selection;
 
 /// The status, as printed by `--json` (stable field names).
 #[derive(Debug, Serialize)]
@@ -104,9 +105,9 @@ pub fn run(ctx: &Context, args: &StatusArgs) -> CliResult {
         ctx.messages
             .warn(format!("{}: {warning}", ctx.paths.config.display()));
     }
-    let user = UserModels::from_view(&view);
+    let user = user_models(&view);
     // Only the cache, so status stays instant, unless --refresh asks the router.
-    let (catalog, retry) = ctx.dated_catalog(&view, &user, args.refresh, args.refresh)?;
+    let (catalog, retry) = ctx.dated_catalog(&view, args.refresh, args.refresh)?;
     if args.json {
         // The text form says it in its `catalog` line.
         ctx.report_catalog(&catalog, retry.as_ref());
@@ -122,7 +123,7 @@ pub fn run(ctx: &Context, args: &StatusArgs) -> CliResult {
         problems.push(format!("the Hugging Face login {}", login.description));
     }
     problems.extend(
-        check_selection(&catalog, &user.selection())
+        check_selection(&catalog, &Selection::from(&user))
             .iter()
             .map(ToString::to_string),
     );

@@ -7,14 +7,15 @@ use hfclaw_config_merge::MergeReport;
 use hfclaw_model_ref::ModelRef;
 
 use crate::args::SyncArgs;
-use crate::context::{Context, UserModels, config_entry_for};
+use crate::context::{Context, config_entry_for, user_models};
 use crate::error::CliResult;
+use hfclaw_model_ref::UserModels;
 
 /// Runs `models sync`.
 pub fn run(ctx: &Context, args: &SyncArgs) -> CliResult {
     let (document, view) = ctx.load_for_edit()?;
-    let user = UserModels::from_view(&view);
-    let catalog = ctx.catalog(&view, &user, true, false)?;
+    let user = user_models(&view);
+    let catalog = ctx.catalog(&view, true, false)?;
     let entries = if args.all {
         catalog
             .models()
@@ -63,7 +64,7 @@ pub fn run(ctx: &Context, args: &SyncArgs) -> CliResult {
 }
 
 /// The Hugging Face refs the config uses: default, fallbacks, then the models map.
-fn user_refs<'a>(user: &'a UserModels<'_>) -> Vec<&'a ModelRef> {
+fn user_refs(user: &UserModels) -> Vec<&ModelRef> {
     let mut refs: Vec<&ModelRef> = Vec::new();
     for model_ref in user
         .primary

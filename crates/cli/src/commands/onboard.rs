@@ -13,8 +13,9 @@ use hfclaw_router_client::{DEFAULT_HUB_URL, ErrorKind, Token, TokenSource};
 
 use crate::args::OnboardArgs;
 use crate::commands::service;
-use crate::context::{Context, UserModels, config_entry_for, env, runtime};
+use crate::context::{Context, config_entry_for, env, runtime, user_models};
 use crate::error::{CliError, CliResult};
+use hfclaw_model_ref::UserModels;
 
 /// The default model when `--model` is absent (the seed page's choice).
 pub const DEFAULT_MODEL: &str = "huggingface/deepseek-ai/DeepSeek-R1";
@@ -118,8 +119,8 @@ fn non_interactive(
         )
         .hint(format!("copy it again from {TOKENS_URL}")));
     }
-    let user = UserModels::from_view(view);
-    let catalog = ctx.catalog(view, &user, false, false)?;
+    let user = user_models(view);
+    let catalog = ctx.catalog(view, false, false)?;
     let (model_ref, kept) = chosen_model(ctx, args, &user, &catalog)?;
     apply(
         ctx,
@@ -263,10 +264,10 @@ fn interactive(
 ) -> CliResult {
     let theme = ColorfulTheme::default();
     let key = ask_token(ctx, args, view, &theme)?;
-    let user = UserModels::from_view(view);
+    let user = user_models(view);
     let catalog = {
         let spinner = spinner("loading the model list…");
-        let catalog = ctx.catalog(view, &user, true, false);
+        let catalog = ctx.catalog(view, true, false);
         spinner.finish_and_clear();
         catalog?
     };

@@ -317,6 +317,7 @@ async fn bad_requests_get_each_api_s_error_shape() {
         async move {
             let response = reqwest::Client::new()
                 .post(url)
+                .header("content-type", "application/json")
                 .body(text)
                 .send()
                 .await

@@ -2,18 +2,15 @@
 //! scripted load, and the status page at `GET /`, loaded by a real headless Chromium
 //! (its DOM and a screenshot checked).
 //!
-//! Chromium comes from `cargo xtask ci` (Debian's `chromium`, installed with apt-get when
-//! missing), which sets `HFCLAW_TEST_CHROMIUM` and `HFCLAW_REQUIRE_BROWSER_TESTS=1`; a
-//! plain `cargo test` without it skips the browser test with a note on stderr, CI never
-//! does.
+//! Chromium comes from `cargo xtask ci` (see `common/browser.rs`); a plain `cargo test`
+//! without it skips the browser test with a note on stderr, CI never does.
 #![allow(clippy::unwrap_used, clippy::print_stderr)]
 
 mod common;
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::path::Path;
 
+use common::browser::{chromium, run_chromium};
 use common::gateway::Gateway;
 use common::{CHAIN_CONFIG, Sandbox, TOKEN};
 use hfclaw_e2e::Reply;
@@ -401,70 +398,6 @@ async fn the_status_page_needs_the_key_and_shows_the_load() {
 
 fn near(a: u8, b: u8) -> bool {
     a.abs_diff(b) <= 6
-}
-
-/// The Chromium to test with, or `None` (and a note) when this run has none.
-fn chromium() -> Option<PathBuf> {
-    match std::env::var_os("HFCLAW_TEST_CHROMIUM") {
-        Some(path) => Some(PathBuf::from(path)),
-        None => {
-            assert!(
-                std::env::var_os("HFCLAW_REQUIRE_BROWSER_TESTS").is_none(),
-                "HFCLAW_REQUIRE_BROWSER_TESTS is set but HFCLAW_TEST_CHROMIUM is not"
-            );
-            eprintln!(
-                "note: browser test skipped: no HFCLAW_TEST_CHROMIUM (cargo xtask ci provides one)"
-            );
-            None
-        }
-    }
-}
-
-/// Runs headless Chromium with a fresh profile; returns its stdout. Killed after 90 s.
-fn run_chromium(chromium: &Path, dir: &Path, profile: &str, args: &[&str]) -> String {
-    let profile = dir.join(format!("profile-{profile}"));
-    let out_path = dir.join(format!("{}.out", profile.display()));
-    let err_path = dir.join(format!("{}.err", profile.display()));
-    let mut child = Command::new(chromium)
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--hide-scrollbars",
-        ])
-        .arg(format!("--user-data-dir={}", profile.display()))
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(std::fs::File::create(&out_path).unwrap())
-        .stderr(std::fs::File::create(&err_path).unwrap())
-        .spawn()
-        .unwrap();
-    let started = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if started.elapsed() > Duration::from_secs(90) {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!(
-                "chromium did not finish in 90 s:\n{}",
-                std::fs::read_to_string(&err_path).unwrap_or_default()
-            );
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    assert!(
-        status.success(),
-        "chromium failed ({status}):\n{}",
-        std::fs::read_to_string(&err_path).unwrap_or_default()
-    );
-    std::fs::read_to_string(&out_path).unwrap()
 }
 
 /// Width, height and RGB pixels of a PNG.

@@ -531,6 +531,7 @@ async fn bad_requests_get_clear_400s_and_404s() {
         async move {
             let response = reqwest::Client::new()
                 .post(url)
+                .header("content-type", "application/json")
                 .body(text)
                 .send()
                 .await
@@ -641,6 +642,7 @@ async fn concurrency_cap_answers_503_with_retry_after() {
     let url = format!("{}/chat/completions", gw.v1());
     let first = reqwest::Client::new()
         .post(&url)
+        .header("content-type", "application/json")
         .body(body(Some("r1"), true).to_string())
         .send()
         .await
@@ -666,6 +668,7 @@ async fn shutdown_lets_an_open_stream_finish() {
     let gw = Gateway::start(&s, &["-v"]);
     let response = reqwest::Client::new()
         .post(format!("{}/chat/completions", gw.v1()))
+        .header("content-type", "application/json")
         .body(body(Some("r1"), true).to_string())
         .send()
         .await

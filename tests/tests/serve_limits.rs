@@ -55,7 +55,7 @@ fn read_until_closed(stream: &mut TcpStream, limit: Duration) -> (String, Durati
 fn chat_request(keep_alive: bool) -> String {
     let body = r#"{"messages":[{"role":"user","content":"hi"}]}"#;
     format!(
-        "POST /v1/chat/completions HTTP/1.1\r\nHost: gw\r\nContent-Type: application/json\r\n\
+        "POST /v1/chat/completions HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n\
          Content-Length: {}\r\nConnection: {}\r\n\r\n{body}",
         body.len(),
         if keep_alive { "keep-alive" } else { "close" }
@@ -68,7 +68,7 @@ fn stalled_connections_are_closed_after_the_header_timeout() {
     // Idle from the start, half a header, and idle after a complete keep-alive request.
     let mut idle = TcpStream::connect(&gw.addr).unwrap();
     let mut half = TcpStream::connect(&gw.addr).unwrap();
-    half.write_all(b"POST /v1/chat/completions HTTP/1.1\r\nHost: gw\r\n")
+    half.write_all(b"POST /v1/chat/completions HTTP/1.1\r\nHost: localhost\r\n")
         .unwrap();
     let mut kept = TcpStream::connect(&gw.addr).unwrap();
     kept.write_all(chat_request(true).as_bytes()).unwrap();
@@ -134,7 +134,7 @@ fn an_oversized_chunked_body_is_refused_once_it_passes_the_cap() {
     let mut stream = TcpStream::connect(&gw.addr).unwrap();
     stream
         .write_all(
-            b"POST /v1/chat/completions HTTP/1.1\r\nHost: gw\r\nContent-Type: application/json\r\n\
+            b"POST /v1/chat/completions HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n\
               Transfer-Encoding: chunked\r\n\r\n",
         )
         .unwrap();
@@ -156,7 +156,7 @@ fn an_oversized_chunked_body_is_refused_once_it_passes_the_cap() {
     let mut stream = TcpStream::connect(&gw.addr).unwrap();
     stream
         .write_all(
-            b"POST /v1/messages HTTP/1.1\r\nHost: gw\r\nContent-Type: application/json\r\n\
+            b"POST /v1/messages HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n\
               Content-Length: 99999999\r\n\r\n{",
         )
         .unwrap();

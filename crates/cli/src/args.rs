@@ -416,6 +416,15 @@ pub struct ServeArgs {
     /// File of client keys, one per line: `KEY` or `LABEL KEY` (the label names the key in `hfclaw usage --by key`); `#` starts a comment
     #[arg(long, value_name = "PATH")]
     pub api_key_file: Option<PathBuf>,
+    /// Also answer requests that name the gateway NAME in their Host header (repeatable; behind a reverse proxy or on a LAN name); others get 421
+    #[arg(long, value_name = "NAME")]
+    pub allowed_host: Vec<String>,
+    /// Let web pages of ORIGIN (e.g. http://localhost:3000) call the gateway, with CORS (repeatable); other origins get 403
+    #[arg(long, value_name = "ORIGIN")]
+    pub cors_origin: Vec<String>,
+    /// Listen on a non-loopback address without a client key (anyone on the network could spend your credits)
+    #[arg(long)]
+    pub allow_unauthenticated_lan: bool,
     /// Stop spending for the rest of the UTC day once requests cost this many USD (429 budget_exceeded)
     #[arg(long, value_name = "USD")]
     pub budget_usd_per_day: Option<f64>,

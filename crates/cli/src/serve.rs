@@ -12,7 +12,9 @@ use std::time::{Duration, SystemTime};
 
 use hfclaw_accounting::time::{from_unix_ms, start_of_day, unix_ms};
 use hfclaw_accounting::{BudgetConfig, Budgets, Ledger, key_label};
-use hfclaw_gateway::{ClientKey, Host, ModelRoute, ModelRoutes, Options, Snapshot};
+use hfclaw_gateway::{
+    Access, AccessError, ClientKey, Host, ModelRoute, ModelRoutes, Options, Snapshot,
+};
 
 use crate::args::{RouteArgs, ServeArgs};
 use crate::context::{Context, user_models};
@@ -32,11 +34,22 @@ pub fn run(ctx: &Context, args: &ServeArgs) -> CliResult {
     let routes = model_routes(&args.routes)?;
     let budget_config = budget_config(args, &keys)?;
     if !addr.ip().is_loopback() && keys.is_empty() {
+        if !args.allow_unauthenticated_lan {
+            return Err(CliError::input(format!(
+                "refusing to listen on {addr} without a client key: anyone who can reach this \
+                 port could spend your Hugging Face credits"
+            ))
+            .hint(
+                "give clients a key with --api-key or --api-key-file, listen on 127.0.0.1, or \
+                 pass --allow-unauthenticated-lan if every host that can reach it is trusted",
+            ));
+        }
         ctx.messages.warn(format!(
             "listening on {addr} without --api-key: anyone who can reach this port can spend \
              your Hugging Face credits"
         ));
     }
+    let access = access(&args.listen, addr, args)?;
     // Reloads run on a thread of their own and need a context they own.
     let host = Arc::new(CliHost {
         ctx: Context::new(ctx.global.clone(), &ctx.command)?,
@@ -65,6 +78,7 @@ pub fn run(ctx: &Context, args: &ServeArgs) -> CliResult {
     let budgets = start_budgets(ctx, ledger.as_deref(), budget_config)?;
     let options = Options {
         keys,
+        access,
         max_concurrent: args.max_concurrent,
         timeout: Duration::from_secs(args.timeout),
         split_reasoning: args.split_reasoning,
@@ -356,6 +370,30 @@ fn sync_budgets(
             }
         })
         .ok()
+}
+
+/// What the gateway answers: the loopback names, the listen address (and the name in
+/// `--listen NAME:PORT`), `--allowed-host` names and `--cors-origin` origins.
+fn access(listen: &str, addr: SocketAddr, args: &ServeArgs) -> CliResult<Access> {
+    let mut access = Access::new(addr, &args.allowed_host, &args.cors_origin).map_err(|e| {
+        let hint = match e {
+            AccessError::Host(_) => {
+                "--allowed-host takes a host name or address, e.g. --allowed-host gw.example.com"
+            }
+            AccessError::Origin(_) => {
+                "--cors-origin takes an origin as a browser writes it, e.g. --cors-origin \
+                 http://localhost:3000"
+            }
+        };
+        CliError::input(e.to_string()).hint(hint)
+    })?;
+    if let Some((name, _port)) = listen.rsplit_once(':')
+        && name.parse::<std::net::IpAddr>().is_err()
+        && !name.starts_with('[')
+    {
+        access.add_host(name);
+    }
+    Ok(access)
 }
 
 /// `--listen`: `IP:PORT` or `HOST:PORT` (first address the host resolves to).

@@ -15,6 +15,7 @@ use hfclaw_router_client::{ChainFailure, ErrorKind, RouterError, StopReason};
 use serde_json::json;
 
 use crate::api::{Api, MissingField};
+use crate::guard::Refusal;
 
 /// Error types hfclaw itself defines: they are the `type` in every envelope.
 const OWN_TYPES: [&str; 1] = ["budget_exceeded"];
@@ -104,6 +105,35 @@ impl ApiError {
             "missing or wrong API key: send the key `hfclaw serve --api-key` was started with, \
              as `Authorization: Bearer KEY` or `x-api-key: KEY`",
         )
+    }
+
+    /// 421, 403 or 415: the request is not one the gateway answers (issue 24: a web page
+    /// or a rebound DNS name). Nothing of the gateway's own configuration is named.
+    pub fn refused(refusal: Refusal) -> ApiError {
+        match refusal {
+            Refusal::ForeignHost => ApiError::new(
+                StatusCode::MISDIRECTED_REQUEST,
+                "invalid_request_error",
+                "host_not_allowed",
+                "this gateway does not answer to the name in the Host header: reach it as \
+                 localhost or 127.0.0.1, or have its operator allow the name with `hfclaw serve \
+                 --allowed-host NAME`",
+            ),
+            Refusal::ForeignOrigin => ApiError::new(
+                StatusCode::FORBIDDEN,
+                "invalid_request_error",
+                "origin_not_allowed",
+                "requests from web pages of other origins are refused: a browser-based client \
+                 needs its origin allowed with `hfclaw serve --cors-origin ORIGIN`",
+            ),
+            Refusal::NotJson => ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "invalid_request_error",
+                "unsupported_media_type",
+                "the request body must be JSON sent with `Content-Type: application/json` \
+                 (with curl, add -H 'Content-Type: application/json')",
+            ),
+        }
     }
 
     /// 503: too many requests in flight.
@@ -222,10 +252,7 @@ impl ApiError {
             return ApiError::no_default();
         };
         let describe = |index: usize, error: &RouterError| {
-            let error = RouterError {
-                model: None,
-                ..error.clone()
-            };
+            let error = for_client(error);
             match chain.get(index) {
                 Some(name) => format!("{name}: {error}"),
                 None => error.to_string(),
@@ -351,10 +378,7 @@ impl ApiError {
     /// The event sent when a stream breaks after it was committed to the client, in the
     /// stream format of `api`.
     pub fn stream_event(api: Api, error: &RouterError) -> Bytes {
-        let error = RouterError {
-            model: None,
-            ..error.clone()
-        };
+        let error = for_client(error);
         let message = format!("the answer broke off: {error}");
         let event = match api {
             Api::Chat => {
@@ -420,6 +444,45 @@ impl ApiError {
         }
         response
     }
+}
+
+/// A router error as a client may see it: without the model tag (the message names the
+/// model itself) and, for a failure with no HTTP answer (connect, DNS, TLS, timeout), only
+/// its innermost cause with any URL left out: the transport's own message quotes the
+/// router URL this gateway is configured with, which is the operator's business.
+fn for_client(error: &RouterError) -> RouterError {
+    let message = if error.status.is_none() {
+        without_urls(error.cause())
+    } else {
+        error.message.clone()
+    };
+    RouterError {
+        model: None,
+        message,
+        ..error.clone()
+    }
+}
+
+/// `text` with every `http://…` and `https://…` (up to a space or closing bracket)
+/// replaced by "the router".
+fn without_urls(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = ["http://", "https://"]
+        .iter()
+        .filter_map(|scheme| rest.find(scheme))
+        .min()
+    {
+        out.push_str(&rest[..start]);
+        out.push_str("the router");
+        let after = &rest[start..];
+        let end = after
+            .find(|c: char| c.is_whitespace() || matches!(c, ')' | ']' | '>' | '"' | '\''))
+            .unwrap_or(after.len());
+        rest = &after[end..];
+    }
+    out.push_str(rest);
+    out
 }
 
 impl IntoResponse for ApiError {
@@ -620,5 +683,45 @@ mod tests {
         let budget = ApiError::budget_exceeded("x".into(), Duration::from_secs(5));
         let body = body_of(budget.into_response_for(Api::Responses)).await;
         assert_eq!(body["error"]["code"], "budget_exceeded");
+    }
+
+    #[test]
+    fn transport_failures_never_quote_the_router_url() {
+        let refused = RouterError::new(
+            ErrorKind::Network,
+            "error sending request for url (http://10.9.8.7:9/v1/chat/completions): client \
+             error (Connect): tcp connect error: Connection refused (os error 111)",
+        );
+        let bare = RouterError::new(
+            ErrorKind::Timeout,
+            "error sending request for url (https://router.internal/v1/messages)",
+        );
+        for error in [refused, bare] {
+            let answer = ApiError::from_failure(
+                &failure(StopReason::Exhausted, std::slice::from_ref(&error)),
+                &[],
+            );
+            assert!(!answer.message.contains("10.9.8.7"), "{}", answer.message);
+            assert!(
+                !answer.message.contains("router.internal"),
+                "{}",
+                answer.message
+            );
+            let event = ApiError::stream_event(Api::Chat, &error);
+            let event = String::from_utf8_lossy(&event);
+            assert!(!event.contains("://"), "{event}");
+        }
+        assert_eq!(
+            without_urls("for url (https://a.example/v1): x http://b"),
+            "for url (the router): x the router"
+        );
+        // The router's own answers are passed on as they are.
+        let answered =
+            RouterError::from_response(503, br#"{"error":"see https://status.hf.co"}"#, None);
+        assert!(
+            for_client(&answered)
+                .message
+                .contains("https://status.hf.co")
+        );
     }
 }

@@ -15,3 +15,33 @@ pub const ROUTE_HEADER: &str = "x-hfclaw-route";
 pub const COST_HEADER: &str = "x-hfclaw-cost-usd";
 /// Response header beside [`COST_HEADER`]: `true` when the price was an estimate.
 pub const COST_ESTIMATED_HEADER: &str = "x-hfclaw-cost-estimated";
+
+/// The answer headers a browser-based client of an allowed origin may read
+/// (`Access-Control-Expose-Headers`): every response header above, the router's
+/// provider, and `Retry-After`.
+pub const EXPOSED_HEADERS: &str = "x-hfclaw-model, x-hfclaw-fallback, x-hfclaw-skipped, \
+                                   x-hfclaw-route, x-hfclaw-cost-usd, x-hfclaw-cost-estimated, \
+                                   x-inference-provider, retry-after";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_response_header_is_exposed_to_allowed_origins() {
+        let exposed: Vec<&str> = EXPOSED_HEADERS.split(", ").collect();
+        for name in [
+            MODEL_HEADER,
+            FALLBACK_HEADER,
+            SKIPPED_HEADER,
+            ROUTE_HEADER,
+            COST_HEADER,
+            COST_ESTIMATED_HEADER,
+        ] {
+            assert!(
+                exposed.contains(&name),
+                "{name} is not in {EXPOSED_HEADERS}"
+            );
+        }
+    }
+}

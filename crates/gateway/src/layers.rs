@@ -1,6 +1,8 @@
-//! The layers every request passes before (and after) its handler: the client-key check
-//! ([`require_key`], on every route but `/healthz` when the gateway has keys) and the
-//! request log ([`log_request`]). A guard that looks at every request belongs here.
+//! The layers every request passes before (and after) its handler: the access guard
+//! ([`guard`]: Host, Origin and content type, on every route, before any routing; its
+//! rules are `guard.rs`), the client-key check ([`require_key`], on every route but
+//! `/healthz` when the gateway has keys) and the request log ([`log_request`]). A guard
+//! that looks at every request belongs here.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -15,7 +17,68 @@ use crate::api::Api;
 use crate::app::App;
 use crate::error::ApiError;
 use crate::exchange::{ClientLabel, Recorded, log_millis};
-use crate::headers::{FALLBACK_HEADER, MODEL_HEADER};
+use crate::guard::Verdict;
+use crate::headers::{EXPOSED_HEADERS, FALLBACK_HEADER, MODEL_HEADER};
+
+/// Refuses what web pages send (a foreign `Host`, a foreign `Origin`, a body not declared
+/// JSON) in the envelope of the API called, before any handler runs; answers CORS
+/// preflights of allowed origins and adds the CORS headers to their answers.
+pub async fn guard(Extract(app): Extract<Arc<App>>, request: Request, next: Next) -> Response {
+    match app
+        .options
+        .access
+        .check(request.method(), request.headers())
+    {
+        Verdict::Pass { cors: None } => next.run(request).await,
+        Verdict::Pass { cors: Some(origin) } => {
+            let mut response = next.run(request).await;
+            allow_origin(response.headers_mut(), origin);
+            response
+        }
+        Verdict::Preflight { origin } => preflight(origin, request.headers()),
+        Verdict::Refuse(refusal) => {
+            let api = Api::for_path(request.uri().path());
+            ApiError::refused(refusal).into_response_for(api)
+        }
+    }
+}
+
+/// The headers of an answer to an allowed cross-origin request.
+fn allow_origin(headers: &mut axum::http::HeaderMap, origin: HeaderValue) {
+    headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
+    headers.append(header::VARY, HeaderValue::from_static("Origin"));
+    headers.insert(
+        header::ACCESS_CONTROL_EXPOSE_HEADERS,
+        HeaderValue::from_static(EXPOSED_HEADERS),
+    );
+}
+
+/// 204 to a CORS preflight of an allowed origin: the gateway's methods, and the headers the
+/// page asked for (the origin is trusted; the request itself still needs the client key).
+fn preflight(origin: HeaderValue, request: &axum::http::HeaderMap) -> Response {
+    let mut response = Response::new(Body::empty());
+    *response.status_mut() = StatusCode::NO_CONTENT;
+    let headers = response.headers_mut();
+    headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
+    headers.insert(
+        header::ACCESS_CONTROL_ALLOW_METHODS,
+        HeaderValue::from_static("GET, POST, DELETE, OPTIONS"),
+    );
+    if let Some(asked) = request.get(header::ACCESS_CONTROL_REQUEST_HEADERS) {
+        headers.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, asked.clone());
+    }
+    headers.insert(
+        header::ACCESS_CONTROL_MAX_AGE,
+        HeaderValue::from_static("600"),
+    );
+    headers.insert(
+        header::VARY,
+        HeaderValue::from_static(
+            "Origin, Access-Control-Request-Method, Access-Control-Request-Headers",
+        ),
+    );
+    response
+}
 
 /// Rejects requests without one of the gateway's keys (`Authorization: Bearer KEY` or
 /// `x-api-key: KEY`, as OpenAI and Anthropic clients send them, or as the password of

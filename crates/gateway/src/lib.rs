@@ -32,6 +32,7 @@ mod cooldown;
 mod error;
 mod exchange;
 mod forward;
+mod guard;
 mod headers;
 mod health;
 mod labels;
@@ -49,6 +50,7 @@ mod upstream;
 
 pub use api::Api;
 pub use cooldown::CooldownPolicy;
+pub use guard::{Access, AccessError, Refusal, Verdict};
 pub use headers::{
     COST_ESTIMATED_HEADER, COST_HEADER, FALLBACK_HEADER, MODEL_HEADER, NO_FALLBACK_HEADER,
     ROUTE_HEADER, SKIPPED_HEADER,

@@ -10,6 +10,7 @@ use hfclaw_accounting::{Budgets, Recorder};
 use hfclaw_router_client::FallbackPolicy;
 
 use crate::cooldown::CooldownPolicy;
+use crate::guard::Access;
 use crate::model_routes::ModelRoutes;
 use crate::snapshot::Snapshot;
 
@@ -35,6 +36,8 @@ impl fmt::Debug for ClientKey {
 pub struct Options {
     /// Keys clients must send; empty: none needed.
     pub keys: Vec<ClientKey>,
+    /// The host names and browser origins the gateway answers (issue 24).
+    pub access: Access,
     /// Requests (and their streams) served at once; more get 503 with `Retry-After`.
     pub max_concurrent: u32,
     /// How long a model may take to start answering before the chain moves on.
@@ -68,6 +71,7 @@ impl Default for Options {
     fn default() -> Self {
         Options {
             keys: Vec::new(),
+            access: Access::default(),
             max_concurrent: 256,
             timeout: Duration::from_secs(300),
             policy: FallbackPolicy::default(),

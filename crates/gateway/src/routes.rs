@@ -2,8 +2,8 @@
 //! `GET /v1/models[/{id}]`, the three front doors (`POST /v1/chat/completions`,
 //! `/v1/messages`, `/v1/responses`, each a call of the one forwarding path in
 //! `forward.rs`), token counting and the stored-response endpoints (relayed), `GET
-//! /metrics` and the status page at `GET /`. The layers around them (client-key check,
-//! request log) are in `layers.rs`.
+//! /metrics` and the status page at `GET /`. The layers around them (access guard,
+//! client-key check, request log) are in `layers.rs`.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -25,7 +25,7 @@ use crate::app::App;
 use crate::error::ApiError;
 use crate::forward::{forward, relay};
 use crate::health;
-use crate::layers::{log_request, require_key};
+use crate::layers::{guard, log_request, require_key};
 use crate::metrics::{self, Readings};
 use crate::status_page::{self, Page};
 
@@ -48,6 +48,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/healthz", get(healthz))
         .merge(api)
         .fallback(no_route)
+        .layer(middleware::from_fn_with_state(app.clone(), guard))
         .layer(middleware::from_fn(log_request))
         .with_state(app)
 }

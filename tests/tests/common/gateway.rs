@@ -23,27 +23,35 @@ pub struct Gateway {
 impl Gateway {
     /// Starts `hfclaw serve --listen 127.0.0.1:0 ARGS` and waits for its address.
     pub fn start(sandbox: &Sandbox, args: &[&str]) -> Gateway {
-        Gateway::launch(sandbox, args, Sandbox::cmd)
+        let router_url = sandbox.router.base_url();
+        Gateway::launch(sandbox, "127.0.0.1:0", &router_url, args, Sandbox::cmd)
+    }
+
+    /// `hfclaw serve --listen LISTEN --router-url ROUTER_URL ARGS`.
+    pub fn start_at(sandbox: &Sandbox, listen: &str, router_url: &str, args: &[&str]) -> Gateway {
+        Gateway::launch(sandbox, listen, router_url, args, Sandbox::cmd)
     }
 
     /// [`Gateway::start`] without the test token in the environment.
     pub fn start_without_token(sandbox: &Sandbox, args: &[&str]) -> Gateway {
-        Gateway::launch(sandbox, args, Sandbox::cmd_without_token)
+        let router_url = sandbox.router.base_url();
+        Gateway::launch(
+            sandbox,
+            "127.0.0.1:0",
+            &router_url,
+            args,
+            Sandbox::cmd_without_token,
+        )
     }
 
     fn launch(
         sandbox: &Sandbox,
+        listen: &str,
+        router_url: &str,
         args: &[&str],
         command: fn(&Sandbox, &[&str]) -> std::process::Command,
     ) -> Gateway {
-        let router_url = sandbox.router.base_url();
-        let mut all = vec![
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--router-url",
-            &router_url,
-        ];
+        let mut all = vec!["serve", "--listen", listen, "--router-url", router_url];
         all.extend_from_slice(args);
         let mut child = command(sandbox, &all)
             .stdin(Stdio::null())

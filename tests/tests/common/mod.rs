@@ -7,6 +7,7 @@ use std::process::{Command, Output};
 
 use hfclaw_e2e::{FakeRouter, hfclaw_bin};
 
+pub mod browser;
 pub mod gateway;
 
 /// A token that looks real; tests assert it never shows up in any output.

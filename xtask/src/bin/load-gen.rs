@@ -307,7 +307,12 @@ async fn open_streams(fake: &FakeRouter, url: &str, gateway: &Gateway) -> Result
             started_tx.clone(),
         );
         tasks.push(tokio::spawn(async move {
-            let response = client.post(&url).body(body).send().await?;
+            let response = client
+                .post(&url)
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(body)
+                .send()
+                .await?;
             if !response.status().is_success() {
                 return Err(format!("stream answered {}", response.status()).into());
             }

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::gateway::Gateway;
+use common::gateway::{Answer, Gateway};
 use common::{CHAIN_CONFIG, Sandbox, TOKEN};
 use hfclaw_e2e::{Reply, anthropic_events, responses_events, sse_chat_events};
 use serde_json::{Value, json};
@@ -19,46 +19,9 @@ fn sandbox() -> Sandbox {
     sandbox
 }
 
-struct Answer {
-    status: u16,
-    headers: reqwest::header::HeaderMap,
-    text: String,
-}
-
-impl Answer {
-    fn header(&self, name: &str) -> &str {
-        self.headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-    }
-
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.text).unwrap_or_else(|e| panic!("{e}: {}", self.text))
-    }
-}
-
 /// POSTs `body` to the gateway's `path` (e.g. `/v1/messages`) with `headers`.
 async fn post(gw: &Gateway, path: &str, body: &Value, headers: &[(&str, &str)]) -> Answer {
-    let mut request = reqwest::Client::new()
-        .post(format!("{}{path}", gw.base()))
-        .header("content-type", "application/json")
-        .body(body.to_string());
-    for (name, value) in headers {
-        request = request.header(*name, *value);
-    }
-    let response = request.send().await.unwrap();
-    let answer = Answer {
-        status: response.status().as_u16(),
-        headers: response.headers().clone(),
-        text: response.text().await.unwrap(),
-    };
-    assert!(
-        !answer.text.contains(TOKEN),
-        "the token leaked to a client: {}",
-        answer.text
-    );
-    answer
+    gw.post(path, body, headers).await
 }
 
 fn messages_body(model: Option<&str>, stream: bool) -> Value {

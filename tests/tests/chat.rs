@@ -178,6 +178,11 @@ fn long_retry_after_moves_on_and_payment_is_explained() {
     let started = Instant::now();
     insta::assert_snapshot!(s.run(&["chat", "hi"]));
     assert!(started.elapsed() < Duration::from_secs(5));
+    // A 402 is the account's: the third model bills the same account and is not tried.
+    assert_eq!(
+        s.router.chat_models(),
+        ["deepseek-ai/DeepSeek-R1", "Qwen/Qwen3-8B:cheapest"]
+    );
 }
 
 #[test]

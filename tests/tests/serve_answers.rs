@@ -95,3 +95,78 @@ async fn whole_answers_carry_their_cost_and_bodies_stay_byte_for_byte() {
         unknown.headers
     );
 }
+
+/// A default (R1) with a fallback (Qwen).
+const CHAIN: &str = r#"{
+  agents: { defaults: {
+    model: {
+      primary: "huggingface/deepseek-ai/DeepSeek-R1",
+      fallbacks: ["huggingface/Qwen/Qwen3-8B:cheapest"],
+    },
+  } },
+}"#;
+
+/// A 402 is the account's: the chain stops there (the fallback bills the same account),
+/// the client gets the billing hint in its API's envelope, and during the hold every
+/// request gets the same answer at once without reaching the router; `/healthz` says so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_402_ends_the_chain_and_holds_the_account() {
+    let s = Sandbox::new();
+    s.write_config(CHAIN);
+    s.router
+        .chat(
+            R1,
+            [Reply::error(
+                402,
+                "You have exceeded your monthly included credits",
+                None,
+            )],
+        )
+        .chat("Qwen/Qwen3-8B:cheapest", [Reply::chat_json("q", "hi")]);
+    let gw = Gateway::start(&s, &[]);
+    let chat = json!({"messages": [{"role": "user", "content": "hi"}]});
+    let first = gw.post("/v1/chat/completions", &chat, &[]).await;
+    assert_eq!(first.status, 402, "{}", first.text);
+    assert_eq!(first.json()["error"]["code"], "insufficient_quota");
+    let message = first.json()["error"]["message"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        message.contains("huggingface.co/settings/billing"),
+        "{message}"
+    );
+    assert_eq!(s.router.chat_models(), [R1], "the fallback was tried");
+    // Held: the same answer at once, in each API's envelope, and nothing sent.
+    let again = gw.post("/v1/chat/completions", &chat, &[]).await;
+    assert_eq!(again.status, 402);
+    let retry_after: u64 = again.header("retry-after").parse().unwrap();
+    assert!((1..=60).contains(&retry_after), "{retry_after}");
+    let messages = gw
+        .post(
+            "/v1/messages",
+            &json!({"max_tokens": 9, "messages": [{"role": "user", "content": "hi"}]}),
+            &[],
+        )
+        .await;
+    assert_eq!(
+        (messages.status, messages.json()["error"]["type"].as_str()),
+        (402, Some("billing_error"))
+    );
+    assert_eq!(s.router.chat_models(), [R1]);
+    assert!(s.router.models_sent_to("POST /v1/messages").is_empty());
+    let health: serde_json::Value = reqwest::get(format!("{}/healthz", gw.base()))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(health["status"], "degraded", "{health}");
+    assert_eq!(health["account"]["held"], true, "{health}");
+    assert!(
+        health["reasons"][0].as_str().unwrap().contains("402"),
+        "{health}"
+    );
+    // The model is not cooling: the account is.
+    assert_eq!(health["cooldowns"], json!([]), "{health}");
+}

@@ -1,14 +1,19 @@
 //! Cooldowns: a model that just failed in a way that will likely repeat (5xx after the
-//! quick retries, 429, 402, timeouts, network errors) is skipped by later requests for a
+//! quick retries, 429, timeouts, network errors) is skipped by later requests for a
 //! while — 30 s by default, or the router's `Retry-After` when longer, doubling on each
 //! repeated failure up to 5 minutes. When the time is up, one request at a time probes
 //! the model (half-open); its outcome ends the cooldown or starts a longer one.
+//!
+//! A 402 (credits exhausted, spending limit) is the account's, not the model's: every
+//! model of a chain bills the same account (or `X-HF-Bill-To` organisation), so the
+//! account is held (60 s by default) and no request reaches the router until the hold
+//! ends; an answer clears it.
 //!
 //! Time is passed in (`now`), so the rules are tested without sleeping. With no model
 //! cooling, a request pays one atomic load.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
@@ -22,6 +27,9 @@ pub struct CooldownPolicy {
     pub base: Duration,
     /// The longest cooldown.
     pub max: Duration,
+    /// How long the account is held after a 402 (out of credits, spending limit): no
+    /// request reaches the router meanwhile.
+    pub account: Duration,
 }
 
 impl Default for CooldownPolicy {
@@ -29,8 +37,16 @@ impl Default for CooldownPolicy {
         CooldownPolicy {
             base: Duration::from_secs(30),
             max: Duration::from_secs(300),
+            account: Duration::from_secs(60),
         }
     }
+}
+
+/// The account held after a 402, and the router's error that said so.
+#[derive(Debug, Clone)]
+struct AccountHold {
+    until: Instant,
+    error: RouterError,
 }
 
 #[derive(Debug)]
@@ -50,6 +66,10 @@ pub struct Cooldowns {
     entries: Mutex<HashMap<String, Entry>>,
     /// `entries.len()`, readable without the lock.
     count: AtomicUsize,
+    /// The account's hold after a 402 (every model of a chain bills the same account).
+    account: Mutex<Option<AccountHold>>,
+    /// `account.is_some()`, readable without the lock.
+    account_held: AtomicBool,
 }
 
 /// Which models of a chain one request may try.
@@ -63,15 +83,12 @@ pub struct Plan {
     pub cooling: Vec<(usize, Duration)>,
 }
 
-/// True when an error of this kind puts the model in cooldown.
+/// True when an error of this kind puts the model in cooldown (a 402 holds the account
+/// instead: [`Cooldowns::account_hold`]).
 pub fn cools(kind: ErrorKind) -> bool {
     matches!(
         kind,
-        ErrorKind::Upstream
-            | ErrorKind::RateLimited
-            | ErrorKind::Payment
-            | ErrorKind::Timeout
-            | ErrorKind::Network
+        ErrorKind::Upstream | ErrorKind::RateLimited | ErrorKind::Timeout | ErrorKind::Network
     )
 }
 
@@ -129,9 +146,52 @@ impl Cooldowns {
         plan
     }
 
+    /// The account's hold after a 402: the router's error and the time left; `None`
+    /// when requests may go out. One atomic load when there is none.
+    pub fn account_hold(&self, now: Instant) -> Option<(RouterError, Duration)> {
+        if !self.account_held.load(Ordering::Acquire) {
+            return None;
+        }
+        let hold = self.account.lock().unwrap_or_else(PoisonError::into_inner);
+        hold.as_ref()
+            .filter(|h| h.until > now)
+            .map(|h| (h.error.clone(), h.until - now))
+    }
+
+    /// Holds the account after a 402, or clears the hold after an answer.
+    fn settle_account(&self, payment: Option<&RouterError>, answered: bool, now: Instant) {
+        if payment.is_none() && !(answered && self.account_held.load(Ordering::Acquire)) {
+            return;
+        }
+        let mut hold = self.account.lock().unwrap_or_else(PoisonError::into_inner);
+        match payment {
+            Some(error) => {
+                let wait = self
+                    .policy
+                    .account
+                    .max(error.retry_after.unwrap_or_default());
+                tracing::warn!(
+                    seconds = wait.as_secs(),
+                    "the Hugging Face account answered 402: holding every request"
+                );
+                *hold = Some(AccountHold {
+                    until: now + wait,
+                    error: error.clone(),
+                });
+            }
+            None => {
+                if hold.take().is_some() {
+                    tracing::info!("the Hugging Face account answers again");
+                }
+            }
+        }
+        self.account_held.store(hold.is_some(), Ordering::Release);
+    }
+
     /// Records the outcome of a request's chain: `failed` are the models given up on (with
     /// their last error), `succeeded` the one that answered. Probes of `plan` that were
-    /// never tried are released for the next request.
+    /// never tried are released for the next request. A 402 holds the account; an
+    /// answer ends the hold.
     pub fn settle(
         &self,
         chain: &[String],
@@ -140,6 +200,11 @@ impl Cooldowns {
         succeeded: Option<usize>,
         now: Instant,
     ) {
+        let payment = failed
+            .iter()
+            .map(|(_, e)| *e)
+            .find(|e| e.kind == ErrorKind::Payment);
+        self.settle_account(payment, succeeded.is_some(), now);
         let touches_cooling = failed.iter().any(|(_, e)| cools(e.kind))
             || !plan.probes.is_empty()
             || (succeeded.is_some() && self.count.load(Ordering::Acquire) > 0);
@@ -292,6 +357,7 @@ mod tests {
             ErrorKind::Auth,
             ErrorKind::BadRequest,
             ErrorKind::BadResponse,
+            ErrorKind::Payment,
         ] {
             fail(&c, &ids, 0, &error(kind, None), now);
             assert!(c.active(now).is_empty(), "{kind:?}");
@@ -299,7 +365,6 @@ mod tests {
         for kind in [
             ErrorKind::Upstream,
             ErrorKind::RateLimited,
-            ErrorKind::Payment,
             ErrorKind::Timeout,
             ErrorKind::Network,
         ] {
@@ -307,6 +372,28 @@ mod tests {
             fail(&c, &ids, 0, &error(kind, None), now);
             assert_eq!(c.active(now).len(), 1, "{kind:?}");
         }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_402_holds_the_account_until_its_time_is_up_or_an_answer_comes() {
+        let c = Cooldowns::new(CooldownPolicy::default());
+        let ids = chain(&["a", "b"]);
+        let t0 = Instant::now();
+        assert!(c.account_hold(t0).is_none());
+        fail(&c, &ids, 0, &error(ErrorKind::Payment, None), t0);
+        let (held, left) = c.account_hold(t0 + Duration::from_secs(10)).unwrap();
+        assert_eq!(
+            (held.kind, left),
+            (ErrorKind::Payment, Duration::from_secs(50))
+        );
+        // The model itself is not cooling: the account is.
+        assert!(c.active(t0).is_empty());
+        assert!(c.account_hold(t0 + Duration::from_secs(60)).is_none());
+        // After the hold, a request goes out; its answer clears the hold for good.
+        fail(&c, &ids, 0, &error(ErrorKind::Payment, None), t0);
+        let plan = c.plan(&ids, t0);
+        c.settle(&ids, &plan, &[], Some(0), t0 + Duration::from_secs(1));
+        assert!(c.account_hold(t0 + Duration::from_secs(1)).is_none());
     }
 
     #[tokio::test(start_paused = true)]

@@ -207,6 +207,20 @@ impl ApiError {
         .param("model")
     }
 
+    /// 402 while the account is held after the router's 402 (`error`), `left` to go: the
+    /// router's answer again, without asking it.
+    pub fn account_held(error: &RouterError, left: Duration) -> ApiError {
+        let mut held = ApiError::from_router(error);
+        let seconds = left.as_secs().max(1);
+        held.message = format!(
+            "the Hugging Face account is held for {seconds} s after the router answered 402 \
+             (no request goes out meanwhile): {}",
+            held.message
+        );
+        held.retry_after = Some(seconds);
+        held
+    }
+
     /// This error, said of the target of the client-name route `pattern`.
     pub fn in_route(mut self, pattern: &str) -> ApiError {
         self.message = format!(

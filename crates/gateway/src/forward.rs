@@ -128,6 +128,10 @@ async fn forward_inner(
             ApiError::budget_exceeded(spent.to_string(), resets_in)
         })?;
     }
+    // After a 402 every model bills the same account: answer at once, ask nobody.
+    if let Some((error, left)) = app.cooldowns.account_hold(Instant::now()) {
+        return Err(ApiError::account_held(&error, left));
+    }
     let ids: Vec<String> = chain
         .iter()
         .map(|r| r.router_model_id().to_owned())

@@ -80,8 +80,16 @@ pub fn degraded_reasons(
     has_token: bool,
     default_chain: &[String],
     cooling: &[(String, Duration)],
+    account_hold: Option<Duration>,
 ) -> Vec<String> {
     let mut reasons = Vec::new();
+    if let Some(left) = account_hold {
+        reasons.push(format!(
+            "the Hugging Face account answered 402 (credits exhausted or a spending limit): \
+             every request is answered 402 for {} s more",
+            left.as_secs().max(1)
+        ));
+    }
     if let Reach::Unreachable(cause) = reach {
         reasons.push(format!("the router cannot be reached ({cause})"));
     }
@@ -153,13 +161,13 @@ mod tests {
     fn degraded_while_nothing_can_answer() {
         let chain = vec!["a/B".to_owned(), "c/D".to_owned()];
         let secs = Duration::from_secs;
-        assert!(degraded_reasons(&Reach::Reachable, true, &chain, &[]).is_empty());
+        assert!(degraded_reasons(&Reach::Reachable, true, &chain, &[], None).is_empty());
         // One model of the chain cooling: the other can answer.
         let one = [("a/B".to_owned(), secs(12))];
-        assert!(degraded_reasons(&Reach::Reachable, true, &chain, &one).is_empty());
+        assert!(degraded_reasons(&Reach::Reachable, true, &chain, &one, None).is_empty());
         let both = [("a/B".to_owned(), secs(12)), ("c/D".to_owned(), secs(3))];
         assert_eq!(
-            degraded_reasons(&Reach::Reachable, true, &chain, &both),
+            degraded_reasons(&Reach::Reachable, true, &chain, &both, None),
             ["every model of the default chain is cooling down (a/B, c/D)"]
         );
         // A cooldown whose time is up is being probed: not cooling.
@@ -167,10 +175,16 @@ mod tests {
             ("a/B".to_owned(), secs(12)),
             ("c/D".to_owned(), Duration::ZERO),
         ];
-        assert!(degraded_reasons(&Reach::Reachable, true, &chain, &up).is_empty());
+        assert!(degraded_reasons(&Reach::Reachable, true, &chain, &up, None).is_empty());
+        let held = degraded_reasons(&Reach::Reachable, true, &chain, &[], Some(secs(42)));
+        assert_eq!(held.len(), 1);
+        assert!(
+            held[0].contains("402") && held[0].contains("42 s"),
+            "{held:?}"
+        );
         let down = Reach::Unreachable("Connection refused".to_owned());
         assert_eq!(
-            degraded_reasons(&down, false, &[], &[]),
+            degraded_reasons(&down, false, &[], &[], None),
             [
                 "the router cannot be reached (Connection refused)",
                 "no Hugging Face token: the router refuses every request"

@@ -76,20 +76,31 @@ async fn healthz(Extract(app): Extract<Arc<App>>) -> Response {
         }
     };
     let active = app.cooldowns.active(tokio::time::Instant::now());
+    let account_hold = app
+        .cooldowns
+        .account_hold(tokio::time::Instant::now())
+        .map(|(_, left)| left);
     let default_chain: Vec<String> = snapshot
         .chain(None, false)
         .unwrap_or_default()
         .iter()
         .map(|r| r.router_model_id().to_owned())
         .collect();
-    let reasons =
-        health::degraded_reasons(&reach, snapshot.client.has_token(), &default_chain, &active);
+    let reasons = health::degraded_reasons(
+        &reach,
+        snapshot.client.has_token(),
+        &default_chain,
+        &active,
+        account_hold,
+    );
     let cooling: Vec<serde_json::Value> = active
         .into_iter()
         .map(|(model, left)| json!({"model": model, "seconds_left": left.as_secs()}))
         .collect();
     let status = if reasons.is_empty() { "ok" } else { "degraded" };
-    let body = json!({"status": status, "reasons": reasons, "cooldowns": cooling});
+    let account = account_hold.map(|left| json!({"held": true, "seconds_left": left.as_secs()}));
+    let body = json!({"status": status, "reasons": reasons, "cooldowns": cooling,
+        "account": account});
     json_response(StatusCode::OK, Bytes::from(body.to_string()))
 }
 
@@ -169,6 +180,10 @@ async fn status(Extract(app): Extract<Arc<App>>) -> Response {
         has_token: snapshot.client.has_token(),
         in_flight: (app.in_flight(), app.options.max_concurrent),
         cooldowns: &cooldowns,
+        account_hold: app
+            .cooldowns
+            .account_hold(tokio::time::Instant::now())
+            .map(|(_, left)| left),
         activity: &view,
     });
     let mut response = html.into_response();

@@ -48,6 +48,8 @@ pub struct Page<'a> {
     pub in_flight: (usize, u32),
     /// Models cooling down (labels) with the time left.
     pub cooldowns: &'a [(String, Duration)],
+    /// The time left of the account's hold after a 402.
+    pub account_hold: Option<Duration>,
     /// Recent traffic.
     pub activity: &'a View,
 }
@@ -226,6 +228,15 @@ fn router_card(html: &mut String, page: &Page<'_>) {
 
 fn cooldown_card(html: &mut String, page: &Page<'_>) {
     html.push_str("<div class=\"card\"><h2>Cooldowns</h2>");
+    if let Some(left) = page.account_hold {
+        let _ = write!(
+            html,
+            "<div><span class=\"pill bad\">account</span> the Hugging Face account answered \
+             402 (credits exhausted or a spending limit): every request is answered 402 for {} \
+             s more</div>",
+            left.as_secs().max(1)
+        );
+    }
     if page.cooldowns.is_empty() {
         html.push_str("<div class=\"muted\">no model is cooling down</div></div>");
         return;
@@ -591,6 +602,7 @@ mod tests {
             has_token: true,
             in_flight: (1, 256),
             cooldowns: cooling,
+            account_hold: None,
             activity: view,
         }
     }
@@ -702,6 +714,17 @@ mod tests {
         assert!(svg.contains("width=\"80.0\""), "{svg}");
         assert!(svg.starts_with("<svg class=\"chart\""), "{svg}");
         assert!(!svg[..svg.find('>').unwrap()].contains(" width="), "{svg}");
+        assert!(!html.contains("answered 402"));
+        let held = render(&Page {
+            account_hold: Some(Duration::from_secs(42)),
+            ..page(&view, &refs, &[], &aliases)
+        });
+        assert!(
+            held.contains(
+                "<span class=\"pill bad\">account</span> the Hugging Face account answered 402"
+            ) && held.contains("for 42 s more"),
+            "{held}"
+        );
     }
 
     #[test]

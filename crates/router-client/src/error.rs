@@ -339,9 +339,14 @@ impl RouterError {
         !self.stops_chain()
     }
 
-    /// True when no other model can help: the token or the request itself is wrong.
+    /// True when no other model can help: the token or the request itself is wrong, or
+    /// the account is out of credits (every model of a chain bills the same account, or
+    /// the same `X-HF-Bill-To` organisation).
     pub fn stops_chain(&self) -> bool {
-        matches!(self.kind, ErrorKind::Auth | ErrorKind::BadRequest)
+        matches!(
+            self.kind,
+            ErrorKind::Auth | ErrorKind::BadRequest | ErrorKind::Payment
+        )
     }
 
     /// Replaces every occurrence of `secret` in the message by its redacted form.
@@ -588,7 +593,7 @@ mod tests {
             (ErrorKind::Auth, false, true),
             (ErrorKind::BadRequest, false, true),
             (ErrorKind::Forbidden, false, false),
-            (ErrorKind::Payment, false, false),
+            (ErrorKind::Payment, false, true),
             (ErrorKind::NotFound, false, false),
             (ErrorKind::Upstream, true, false),
             (ErrorKind::Timeout, false, false),

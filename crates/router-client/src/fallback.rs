@@ -98,7 +98,7 @@ pub struct ChainSuccess<T> {
 pub enum StopReason {
     /// The chain was empty.
     EmptyChain,
-    /// An error no other model can fix (`Auth`, `BadRequest`).
+    /// An error no other model can fix (`Auth`, `BadRequest`, `Payment`).
     Fatal,
     /// A model failed after emitting content.
     AfterContent,
@@ -143,9 +143,9 @@ impl fmt::Display for ChainFailure {
 ///
 /// Upstream (5xx) errors are retried up to `upstream_retries` times with backoff; a 429
 /// is waited for once when `Retry-After` ≤ `max_retry_after`; `NotFound`, `Forbidden`,
-/// `Payment`, `Timeout`, `Network`, `BadResponse` (and exhausted retries) move to the
-/// next model at once; `Auth` and `BadRequest` stop the chain, and so does any
-/// [`AttemptError::AfterContent`].
+/// `Timeout`, `Network`, `BadResponse` (and exhausted retries) move to the next model at
+/// once; `Auth`, `BadRequest` and `Payment` (the account, not the model) stop the chain,
+/// and so does any [`AttemptError::AfterContent`].
 pub async fn run_chain<T, F, Fut>(
     chain: &[String],
     policy: &FallbackPolicy,
@@ -391,7 +391,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn each_move_on_kind_moves_on() {
-        for code in [402, 403, 404, 408] {
+        for code in [403, 404, 408] {
             let script = Script::default()
                 .on("p", vec![status(code)])
                 .on("f", vec![Ok("f")]);
@@ -421,8 +421,8 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
-    async fn auth_and_bad_request_stop_the_chain() {
-        for code in [401, 400, 422] {
+    async fn auth_bad_request_and_payment_stop_the_chain() {
+        for code in [401, 400, 422, 402] {
             let script = Script::default()
                 .on("p", vec![status(code)])
                 .on("f", vec![Ok("f")]);

@@ -502,14 +502,15 @@ async fn router_errors_map_to_openai_statuses() {
         .chat("a/hangs", [Reply::Hang]);
     let gw = Gateway::start(&s, &["--timeout", "1"]);
     let no_fallback = [("x-hfclaw-no-fallback", "1")];
+    // The 402 last: it holds the account, so every later request would get 402 too.
     for (model, expected, code) in [
-        ("huggingface/a/payment", 402, "insufficient_quota"),
         ("huggingface/a/gated", 403, "permission_denied"),
         ("huggingface/a/missing", 404, "model_not_found"),
         ("huggingface/a/limited", 429, "rate_limit_exceeded"),
         ("huggingface/a/broken", 502, "upstream_error"),
         ("huggingface/a/invalid", 422, "bad_request"),
         ("huggingface/a/hangs", 504, "upstream_timeout"),
+        ("huggingface/a/payment", 402, "insufficient_quota"),
     ] {
         let (status, headers, text) = post(&gw, &body(Some(model), false), &no_fallback).await;
         assert_eq!(status, expected, "{model}: {text}");

@@ -260,6 +260,13 @@ async fn verbose_serve_logs_one_plain_line_per_request() {
     assert_eq!(post_chat(&gw, "{not json").await.0, 400);
     let models = reqwest::get(format!("{}/models", gw.v1())).await.unwrap();
     assert_eq!(models.status(), 200);
+    // The request log's line may be written just after the answer left: wait for it.
+    let started = std::time::Instant::now();
+    while gw.stderr_text().matches(" INFO ").count() < 3
+        && started.elapsed() < std::time::Duration::from_secs(5)
+    {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
     let log = gw.stderr_text();
     assert!(
         !log.contains('\u{1b}'),

@@ -14,30 +14,12 @@ use hfclaw_accounting::{GroupBy, Ledger, LedgerSpec};
 use hfclaw_e2e::Reply;
 use serde_json::json;
 
-const NEEDS: &str = "needs a PostgreSQL server: run through `cargo xtask ci`";
-
 const LIVE_MODELS: &str = r#"{"object":"list","data":[
   {"id":"deepseek-ai/DeepSeek-R1","object":"model","providers":[
     {"provider":"together","status":"live","pricing":{"input":3,"output":7}}]}
 ]}"#;
 
 const R1: &str = "deepseek-ai/DeepSeek-R1";
-
-/// A fresh database on the test server.
-fn fresh_database() -> String {
-    let url = std::env::var("HFCLAW_TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| panic!("HFCLAW_TEST_POSTGRES_URL is not set: {NEEDS}"));
-    let name = format!("hfclaw_e2e_{}", std::process::id());
-    let mut admin = postgres::Client::connect(&url, postgres::NoTls).unwrap();
-    admin
-        .batch_execute(&format!("DROP DATABASE IF EXISTS {name}"))
-        .unwrap();
-    admin
-        .batch_execute(&format!("CREATE DATABASE {name}"))
-        .unwrap();
-    let (base, _) = url.rsplit_once('/').unwrap();
-    format!("{base}/{name}")
-}
 
 async fn ask(gw: &Gateway) -> u16 {
     reqwest::Client::new()
@@ -54,7 +36,7 @@ async fn ask(gw: &Gateway) -> u16 {
 #[ignore = "needs a PostgreSQL server: run through `cargo xtask ci`"]
 async fn two_replicas_share_one_ledger_and_its_budget() {
     // The postgres client blocks: not on the runtime's own threads.
-    let url = tokio::task::block_in_place(fresh_database);
+    let url = tokio::task::block_in_place(|| common::postgres_database("budget"));
     let s = Sandbox::new();
     s.write_config(r#"{ agents: { defaults: { model: { primary: "huggingface/deepseek-ai/DeepSeek-R1" } } } }"#);
     s.cache_live_models(LIVE_MODELS);
@@ -100,4 +82,32 @@ async fn two_replicas_share_one_ledger_and_its_budget() {
     assert_eq!(totals.total.errors, 2);
     let cost = totals.total.cost_usd;
     assert!((cost - answered as f64 * 0.000064).abs() < 1e-9, "{cost}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs a PostgreSQL server: run through `cargo xtask ci`"]
+async fn two_replicas_honour_new_updated_and_revoked_keys_within_5_s() {
+    let url = tokio::task::block_in_place(|| common::postgres_database("keys"));
+    let s = common::team::sandbox();
+    let a = Gateway::start(&s, &["--ledger", &url]);
+    let b = Gateway::start(&s, &["--ledger", &url]);
+    common::team::key_lifecycle(&s, &["--ledger", &url], &[&a, &b]).await;
+    // A dump of the keys table holds hashes and prefixes, never a key.
+    let dump = tokio::task::block_in_place(|| {
+        let mut client = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+        let rows = client
+            .query("SELECT CAST(k AS TEXT) FROM hfclaw_keys AS k", &[])
+            .unwrap();
+        rows.iter()
+            .map(|r| r.get::<_, String>(0))
+            .collect::<Vec<_>>()
+            .join("\n")
+    });
+    assert!(dump.contains("alice"), "{dump}");
+    for word in dump.split(|c: char| !c.is_ascii_alphanumeric() && c != '_') {
+        assert!(
+            !(word.starts_with("hfk_") && word.len() > 12),
+            "a key in the database: {word}"
+        );
+    }
 }

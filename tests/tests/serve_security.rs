@@ -455,7 +455,7 @@ async fn a_keyless_gateway_on_every_interface_needs_the_operator_s_word() {
     };
     assert_eq!(get("192.168.7.7:1").await, 200);
     assert_eq!(get("rebound.example").await, 421);
-    assert!(gw.stderr_text().contains("without --api-key"));
+    assert!(gw.stderr_text().contains("without a client key"));
 }
 
 /// A page server on a loopback port of its own (another origin than the gateway's): every

@@ -108,6 +108,7 @@ fn budget_status_comes_from_the_gateways_stored_budgets() {
         .set_budgets(&BudgetConfig {
             usd_per_day: Some(0.00005),
             per_key_usd_per_day: [("team-a".to_owned(), 2.0)].into(),
+            ..BudgetConfig::default()
         })
         .unwrap();
     ledger.close().unwrap();

@@ -12,7 +12,11 @@
 //!   budgets and a status page need; beside the rows, their totals per UTC day (kept by
 //!   the writer in the same transaction), so [`Ledger::totals`] reads whole days from
 //!   those and only a period's partial edge days from the rows;
-//! - daily budgets ([`Budgets`]) — pure, seeded from the ledger.
+//! - budgets per UTC day and month ([`Budgets`]), with reservations of a request's
+//!   worst-case cost ([`Hold`]) — pure, seeded from the ledger;
+//! - client keys ([`keys`]): `hfk_` keys kept as hashes in the ledger, the key file
+//!   format, the in-memory [`keys::KeyDirectory`] and the follower thread that keeps it
+//!   and the budgets in step with the database.
 //!
 //! It does not talk to the router, parse command lines or know the gateway: callers hand
 //! it decoded JSON, the catalog entry of the answered model, the `x-inference-provider`
@@ -38,13 +42,17 @@
 //! ```
 
 mod budget;
+pub mod keys;
 mod ledger;
 mod price;
 mod row;
 pub mod time;
 mod usage;
 
-pub use budget::{BudgetConfig, BudgetExceeded, BudgetScope, BudgetStatus, Budgets, Spend};
+pub use budget::{
+    BudgetConfig, BudgetExceeded, BudgetPeriod, BudgetScope, BudgetStatus, Budgets, GlobalBudget,
+    Hold, Spend,
+};
 pub use ledger::{
     Counts, GroupBy, GroupTotals, Ledger, LedgerError, LedgerOptions, LedgerSpec, LedgerStats,
     Recorder, SCHEMA_VERSION, SQLITE_FILE, Totals, redact_url, sqlite_path,

@@ -38,6 +38,23 @@ pub fn start_of_day(ms: i64) -> i64 {
     day_of(ms) * DAY_MS
 }
 
+/// UTC midnight starting the calendar month of `ms`.
+pub fn start_of_month(ms: i64) -> i64 {
+    let (year, month, _) = civil_from_days(day_of(ms));
+    days_from_civil(year, month, 1) * DAY_MS
+}
+
+/// UTC midnight starting the calendar month after that of `ms`.
+pub fn start_of_next_month(ms: i64) -> i64 {
+    let (year, month, _) = civil_from_days(day_of(ms));
+    let (year, month) = if month == 12 {
+        (year + 1, 1)
+    } else {
+        (year, month + 1)
+    };
+    days_from_civil(year, month, 1) * DAY_MS
+}
+
 /// Days since 1970-01-01 of a proleptic Gregorian date.
 pub fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
     let year = if month <= 2 { year - 1 } else { year };
@@ -99,6 +116,16 @@ pub fn parse_time(text: &str, now_ms: i64) -> Option<i64> {
         return Some(now_ms.saturating_sub(ago));
     }
     parse_utc(text)
+}
+
+/// Reads an expiry relative to `now_ms`: a duration from now (`30d`, `12h`, `2w`) or a
+/// UTC date or date-time as [`parse_time`] reads them. `None` when it is neither.
+pub fn parse_expiry(text: &str, now_ms: i64) -> Option<i64> {
+    let text = text.trim();
+    match parse_duration_ms(text) {
+        Some(ahead) => Some(now_ms.saturating_add(ahead)),
+        None => parse_utc(text),
+    }
 }
 
 /// `30m`, `24h`, `7d`, `2w` (also `90s`) in milliseconds.

@@ -81,6 +81,143 @@ pub enum Command {
     /// Run the gateway as a user service (systemd on Linux, launchd on macOS)
     #[command(subcommand)]
     Service(ServiceCommand),
+    /// Client keys of the gateway, kept in the ledger database (hashes only): create, list, revoke, update, import
+    #[command(subcommand)]
+    Keys(KeysCommand),
+    /// The gateway's global spending budget, kept in the ledger database
+    #[command(subcommand)]
+    Budget(BudgetCommand),
+}
+
+/// `hfclaw keys …`.
+#[derive(Debug, Clone, Subcommand)]
+pub enum KeysCommand {
+    /// Make a key (`hfk_…`), print it once, and keep only its hash
+    Create(KeyCreateArgs),
+    /// Every key: label, prefix, created, expires, last used, limits, spend today and this month
+    List(KeyListArgs),
+    /// Revoke a key (every gateway refuses it within 5 s)
+    Revoke(KeyRevokeArgs),
+    /// Change a key's limits, expiry, models or admin right
+    Update(KeyUpdateArgs),
+    /// Move the keys of a key file (`KEY`, `LABEL KEY` or `LABEL KEY admin` per line) into the database
+    Import(KeyImportArgs),
+}
+
+/// Where the ledger database is, for the commands that only read or change it.
+#[derive(Debug, Clone, Args)]
+pub struct LedgerLocation {
+    /// Usage ledger: postgres://… or an SQLite file [default: $HFCLAW_LEDGER_URL, else usage.sqlite3 in $HFCLAW_DATA_DIR or ~/.local/share/hfclaw]
+    #[arg(long, value_name = "URL|PATH", conflicts_with = "ledger_file")]
+    pub ledger: Option<String>,
+    /// File holding the ledger's URL (keeps a PostgreSQL password off the command line)
+    #[arg(long, value_name = "PATH")]
+    pub ledger_file: Option<PathBuf>,
+}
+
+/// A key's limits and rights, as `keys create` and `keys update` take them.
+#[derive(Debug, Clone, Args)]
+pub struct KeySettingsArgs {
+    /// Spending limit per UTC day, USD (`none` removes it)
+    #[arg(long, value_name = "USD")]
+    pub budget_usd_per_day: Option<String>,
+    /// Spending limit per UTC calendar month, USD (`none` removes it)
+    #[arg(long, value_name = "USD")]
+    pub budget_usd_per_month: Option<String>,
+    /// Requests per minute (`none` removes it)
+    #[arg(long, value_name = "N")]
+    pub rpm: Option<String>,
+    /// Tokens per minute, input and output, counted when answers end (`none` removes it)
+    #[arg(long, value_name = "N")]
+    pub tpm: Option<String>,
+    /// When the key stops working: a duration from now (30d, 12h, 2w) or a UTC date 2027-01-31 (`never` removes it)
+    #[arg(long, value_name = "WHEN")]
+    pub expires: Option<String>,
+    /// The only models the key may use, comma-separated refs or aliases (`any` removes the restriction)
+    #[arg(long, value_name = "REF|ALIAS,…")]
+    pub models: Option<String>,
+}
+
+/// `hfclaw keys create`.
+#[derive(Debug, Clone, Args)]
+pub struct KeyCreateArgs {
+    /// The key's name (letters, digits, `-`, `_`, `.`), shown in `hfclaw usage --by key`
+    pub label: String,
+    #[command(flatten)]
+    pub settings: KeySettingsArgs,
+    /// The key opens the status page and /metrics
+    #[arg(long)]
+    pub admin: bool,
+    /// Print JSON (with the key) instead of the key alone
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub ledger: LedgerLocation,
+}
+
+/// `hfclaw keys list`.
+#[derive(Debug, Clone, Args)]
+pub struct KeyListArgs {
+    /// Print JSON instead of a table
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub ledger: LedgerLocation,
+}
+
+/// `hfclaw keys revoke`.
+#[derive(Debug, Clone, Args)]
+pub struct KeyRevokeArgs {
+    /// The key's label, or the start of its prefix as `keys list` shows it (hfk_1a2b…)
+    #[arg(value_name = "LABEL|PREFIX")]
+    pub key: String,
+    #[command(flatten)]
+    pub ledger: LedgerLocation,
+}
+
+/// `hfclaw keys update`.
+#[derive(Debug, Clone, Args)]
+pub struct KeyUpdateArgs {
+    /// The key's label, or the start of its prefix
+    #[arg(value_name = "LABEL|PREFIX")]
+    pub key: String,
+    #[command(flatten)]
+    pub settings: KeySettingsArgs,
+    /// Let the key open the status page and /metrics (`--admin false` takes it back)
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    pub admin: Option<bool>,
+    #[command(flatten)]
+    pub ledger: LedgerLocation,
+}
+
+/// `hfclaw keys import`.
+#[derive(Debug, Clone, Args)]
+pub struct KeyImportArgs {
+    /// The key file (readable by you only)
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    #[command(flatten)]
+    pub ledger: LedgerLocation,
+}
+
+/// `hfclaw budget …`.
+#[derive(Debug, Clone, Subcommand)]
+pub enum BudgetCommand {
+    /// Set the global budget every gateway on this ledger enforces (within 5 s)
+    Set(BudgetSetArgs),
+}
+
+/// `hfclaw budget set`.
+#[derive(Debug, Clone, Args)]
+pub struct BudgetSetArgs {
+    /// USD per UTC day for all requests together (`none` removes it)
+    #[arg(long, value_name = "USD", required_unless_present = "usd_per_month")]
+    pub usd_per_day: Option<String>,
+    /// USD per UTC calendar month for all requests together (`none` removes it)
+    #[arg(long, value_name = "USD")]
+    pub usd_per_month: Option<String>,
+    #[command(flatten)]
+    pub ledger: LedgerLocation,
 }
 
 /// `hfclaw service …`.
@@ -339,11 +476,11 @@ pub struct ChatArgs {
 /// `--ledger URL|PATH` and `--no-ledger`, for the commands that record requests.
 #[derive(Debug, Clone, Args)]
 pub struct LedgerArgs {
-    /// Usage ledger: postgres://… or an SQLite file [default: $HFCLAW_LEDGER_URL, else usage.sqlite3 in $HFCLAW_DATA_DIR or ~/.local/share/hfclaw]
-    #[arg(long, value_name = "URL|PATH", conflicts_with = "no_ledger")]
-    pub ledger: Option<String>,
+    /// Where the ledger is.
+    #[command(flatten)]
+    pub location: LedgerLocation,
     /// Record nothing in the usage ledger
-    #[arg(long)]
+    #[arg(long, conflicts_with_all = ["ledger", "ledger_file"])]
     pub no_ledger: bool,
 }
 
@@ -379,9 +516,8 @@ pub struct UsageArgs {
     /// Print a JSON array instead of a table
     #[arg(long)]
     pub json: bool,
-    /// Usage ledger: postgres://… or an SQLite file [default: $HFCLAW_LEDGER_URL, else usage.sqlite3 in $HFCLAW_DATA_DIR or ~/.local/share/hfclaw]
-    #[arg(long, value_name = "URL|PATH")]
-    pub ledger: Option<String>,
+    #[command(flatten)]
+    pub ledger: LedgerLocation,
 }
 
 /// What `hfclaw usage` groups by.

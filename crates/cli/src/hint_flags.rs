@@ -47,6 +47,12 @@ fn scope_of(relative: &str, leaves: &[Vec<String>]) -> Option<Scope> {
             path("chat"),
             path("serve"),
             path("usage"),
+            path("keys create"),
+            path("keys list"),
+            path("keys revoke"),
+            path("keys update"),
+            path("keys import"),
+            path("budget set"),
         ]))
     };
     if let Some(name) = relative.strip_prefix("cli/src/commands/") {
@@ -60,6 +66,9 @@ fn scope_of(relative: &str, leaves: &[Vec<String>]) -> Option<Scope> {
             "onboard.rs" => single("onboard"),
             "usage.rs" => single("usage"),
             "completions.rs" => single("completions"),
+            "keys.rs" => Some(Scope::Any(
+                [under("keys", leaves), under("budget", leaves)].concat(),
+            )),
             "models_edit.rs" => Some(Scope::Any(
                 [
                     under("models set", leaves),

@@ -25,3 +25,25 @@ impl From<LedgerError> for CliError {
         }
     }
 }
+
+/// The ledger `--ledger`, `--ledger-file` (a file holding the URL, so that a password stays
+/// off the command line) or `$HFCLAW_LEDGER_URL` names.
+pub fn spec_at(location: &crate::args::LedgerLocation) -> Result<LedgerSpec, CliError> {
+    match &location.ledger_file {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).map_err(|e| {
+                CliError::input(format!("cannot read --ledger-file {}: {e}", path.display()))
+                    .hint("the file holds the ledger's URL or path on one line")
+            })?;
+            let url = text.trim();
+            if url.is_empty() {
+                return Err(
+                    CliError::input(format!("--ledger-file {} is empty", path.display()))
+                        .hint("write the ledger's URL (postgres://…) or path into it"),
+                );
+            }
+            Ok(LedgerSpec::parse(url))
+        }
+        None => spec(location.ledger.as_deref()),
+    }
+}

@@ -64,6 +64,8 @@ fn run(cli: Cli, path: &[String]) -> CliResult {
         Command::Service(command) => commands::service::run(&context(cli.global)?, command),
         Command::Chat(args) => commands::chat::run(&context(cli.global)?, args),
         Command::Usage(args) => commands::usage::run(&context(cli.global)?, args),
+        Command::Keys(command) => commands::keys::run(&context(cli.global)?, command),
+        Command::Budget(command) => commands::keys::budget(&context(cli.global)?, command),
         Command::Onboard(args) => commands::onboard::run(&context(cli.global)?, args),
         Command::Models(command) => {
             let ctx = context(cli.global)?;

@@ -1,28 +1,25 @@
 //! `hfclaw serve`: composes the gateway (`hfclaw-gateway`) from the config — flags into
-//! options, client keys from `--api-key`/`--api-key-file`, the usage ledger and budgets
-//! (`hfclaw-accounting`), the config into snapshots (again on reload), messages onto
-//! stderr.
+//! options, client keys from `--api-key`/`--api-key-file` and the ledger database, the
+//! usage ledger, budgets and the follower that keeps keys and budgets in step with the
+//! database (`hfclaw-accounting`), the config into snapshots (again on reload), messages
+//! onto stderr.
 
-use std::collections::{BTreeMap, HashSet};
 use std::net::{SocketAddr, ToSocketAddrs};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, SystemTime};
 
-use hfclaw_accounting::time::{from_unix_ms, start_of_day, unix_ms};
-use hfclaw_accounting::{BudgetConfig, Budgets, Ledger, key_label};
-use hfclaw_gateway::{
-    Access, AccessError, ClientKey, Host, ModelRoute, ModelRoutes, Options, Snapshot,
+use hfclaw_accounting::keys::follower::{
+    FOLLOW_INTERVAL, FlagBudgets, Followed, Follower, effective_budgets,
 };
+use hfclaw_accounting::keys::{KeyDirectory, KeyEntry, KeyHash, KeySource, file};
+use hfclaw_accounting::{BudgetConfig, Budgets, Ledger, format_usd, key_label};
+use hfclaw_gateway::{Access, AccessError, Host, ModelRoute, ModelRoutes, Options, Snapshot};
 
 use crate::args::{RouteArgs, ServeArgs};
 use crate::context::{Context, user_models};
 use crate::error::{CliError, CliResult};
 
-/// How often a gateway with budgets re-reads today's spend from the ledger, so that
-/// other writers (replicas on PostgreSQL, `hfclaw chat`) count too.
-const BUDGET_SYNC_INTERVAL: Duration = Duration::from_secs(5);
 /// How often an `hf auth login` token is looked at between its refresh deadlines (a
 /// cached decision: no file is read, no request made until one is due).
 const LOGIN_CHECK_INTERVAL: Duration = Duration::from_secs(60);
@@ -30,25 +27,9 @@ const LOGIN_CHECK_INTERVAL: Duration = Duration::from_secs(60);
 /// Runs the gateway until SIGINT or SIGTERM.
 pub fn run(ctx: &Context, args: &ServeArgs) -> CliResult {
     let addr = listen_addr(&args.listen)?;
-    let keys = client_keys(args)?;
+    let directory = Arc::new(KeyDirectory::new(configured_keys(args)?));
+    let flags = flag_budgets(args)?;
     let routes = model_routes(&args.routes)?;
-    let budget_config = budget_config(args, &keys)?;
-    if !addr.ip().is_loopback() && keys.is_empty() {
-        if !args.allow_unauthenticated_lan {
-            return Err(CliError::input(format!(
-                "refusing to listen on {addr} without a client key: anyone who can reach this \
-                 port could spend your Hugging Face credits"
-            ))
-            .hint(
-                "give clients a key with --api-key or --api-key-file, listen on 127.0.0.1, or \
-                 pass --allow-unauthenticated-lan if every host that can reach it is trusted",
-            ));
-        }
-        ctx.messages.warn(format!(
-            "listening on {addr} without --api-key: anyone who can reach this port can spend \
-             your Hugging Face credits"
-        ));
-    }
     let access = access(&args.listen, addr, args)?;
     // Reloads run on a thread of their own and need a context they own.
     let host = Arc::new(CliHost {
@@ -72,12 +53,31 @@ pub fn run(ctx: &Context, args: &ServeArgs) -> CliResult {
     let ledger = if args.ledger.no_ledger {
         None
     } else {
-        let spec = crate::ledger::spec(args.ledger.ledger.as_deref())?;
+        let spec = crate::ledger::spec_at(&args.ledger.location)?;
         Some(Arc::new(crate::ledger::open(&spec)?))
     };
-    let budgets = start_budgets(ctx, ledger.as_deref(), budget_config)?;
+    let budgets = Arc::new(Budgets::new(BudgetConfig::default()));
+    let mut follower = start_following(ctx, ledger.as_ref(), &directory, &budgets, flags)?;
+    // Keys may be in the database: known only once the follower has read it.
+    if !addr.ip().is_loopback() && directory.is_empty() {
+        if !args.allow_unauthenticated_lan {
+            return Err(CliError::input(format!(
+                "refusing to listen on {addr} without a client key: anyone who can reach this \
+                 port could spend your Hugging Face credits"
+            ))
+            .hint(
+                "make a key with `hfclaw keys create LABEL` (or give one with --api-key-file), \
+                 listen on 127.0.0.1, or pass --allow-unauthenticated-lan if every host that can \
+                 reach it is trusted",
+            ));
+        }
+        ctx.messages.warn(format!(
+            "listening on {addr} without a client key: anyone who can reach this port can \
+             spend your Hugging Face credits"
+        ));
+    }
     let options = Options {
-        keys,
+        keys: directory,
         access,
         max_concurrent: args.max_concurrent,
         timeout: Duration::from_secs(args.timeout),
@@ -85,7 +85,7 @@ pub fn run(ctx: &Context, args: &ServeArgs) -> CliResult {
         max_body: args.max_body as usize * 1024 * 1024,
         header_read_timeout: Duration::from_secs(args.header_timeout),
         recorder: ledger.as_ref().map(|l| l.recorder()),
-        budgets: budgets.clone(),
+        budgets: Some(budgets),
         routes,
         ..Options::default()
     };
@@ -93,13 +93,6 @@ pub fn run(ctx: &Context, args: &ServeArgs) -> CliResult {
         ctx.messages
             .status(format!("recording usage in {}", ledger.location()));
     }
-    let syncing = Arc::new(AtomicBool::new(true));
-    let sync = match (&ledger, &budgets) {
-        (Some(ledger), Some(budgets)) => {
-            sync_budgets(ledger.clone(), budgets.clone(), syncing.clone())
-        }
-        _ => None,
-    };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("hfclaw-serve")
@@ -127,9 +120,8 @@ pub fn run(ctx: &Context, args: &ServeArgs) -> CliResult {
     });
     // Streams still open after the grace period are cut here (and recorded as cut).
     runtime.shutdown_timeout(Duration::from_secs(1));
-    syncing.store(false, Ordering::Release);
-    if let Some(sync) = sync {
-        let _ = sync.join();
+    if let Some(follower) = &mut follower {
+        follower.stop();
     }
     if let Some(ledger) = ledger {
         // Every row of a request that was answered is written before the process ends.
@@ -185,191 +177,131 @@ fn check_routes(ctx: &Context, routes: &ModelRoutes, snapshot: &Snapshot) -> Cli
     Ok(())
 }
 
-/// The client keys: `--api-key` (labelled by its hash) and the lines of `--api-key-file`.
-fn client_keys(args: &ServeArgs) -> CliResult<Vec<ClientKey>> {
-    let mut keys: Vec<ClientKey> = args
+/// The configured keys: `--api-key` (labelled by its hash; an admin key, the operator's
+/// own) and the lines of `--api-key-file`; one key under two labels, or two keys under one
+/// label, is an error. Only their hashes are kept.
+fn configured_keys(args: &ServeArgs) -> CliResult<Vec<KeyEntry>> {
+    let mut keys: Vec<(String, KeyHash, KeySource, bool)> = args
         .api_key
         .iter()
         .map(|k| k.trim())
         .filter(|k| !k.is_empty())
-        .map(|secret| ClientKey {
-            label: key_label(secret),
-            secret: secret.to_owned(),
+        .map(|secret| {
+            (
+                key_label(secret),
+                KeyHash::of(secret),
+                KeySource::Flag,
+                true,
+            )
         })
         .collect();
+    let bad_file = |e: file::KeyFileError| CliError::input(e.to_string()).hint(e.hint());
     if let Some(path) = &args.api_key_file {
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            CliError::input(format!(
-                "cannot read --api-key-file {}: {e}",
-                path.display()
-            ))
-            .hint("pass a readable file with one key per line (`KEY` or `LABEL KEY`)")
-        })?;
-        keys.extend(parse_key_file(path, &text)?);
+        let lines = file::read(path).map_err(bad_file)?;
+        keys.extend(
+            lines
+                .into_iter()
+                .map(|k| (k.label.clone(), k.hash(), KeySource::File, k.admin)),
+        );
     }
-    let mut labels = HashSet::new();
-    for key in &keys {
-        if !labels.insert(key.label.as_str()) {
-            return Err(
-                CliError::input(format!("two client keys are labelled {:?}", key.label))
-                    .hint("give each key its own label (`LABEL KEY` in --api-key-file)"),
-            );
-        }
-    }
-    Ok(keys)
+    file::check_unique(keys.iter().map(|(label, hash, ..)| (label.as_str(), *hash)))
+        .map_err(bad_file)?;
+    Ok(keys
+        .into_iter()
+        .map(|(label, hash, source, admin)| KeyEntry::configured(&label, hash, source, admin))
+        .collect())
 }
 
-/// One key per line: `KEY` or `LABEL KEY`; blank lines and `#` comments are skipped.
-fn parse_key_file(path: &Path, text: &str) -> CliResult<Vec<ClientKey>> {
-    let mut keys = Vec::new();
-    for (number, line) in text.lines().enumerate() {
-        let line = line.trim();
-        if line.is_empty() || line.starts_with('#') {
-            continue;
-        }
-        let words: Vec<&str> = line.split_whitespace().collect();
-        let (label, secret) = match words.as_slice() {
-            [secret] => (key_label(secret), *secret),
-            [label, secret] => ((*label).to_owned(), *secret),
-            _ => {
-                // The line may hold a key: say where, never what.
-                return Err(CliError::input(format!(
-                    "{}:{}: expected `KEY` or `LABEL KEY`, found {} words",
-                    path.display(),
-                    number + 1,
-                    words.len()
-                ))
-                .hint("one key per line, optionally after a label without spaces"));
-            }
-        };
-        if !label
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
-        {
-            return Err(CliError::input(format!(
-                "{}:{}: the label {label:?} may only hold letters, digits, `-`, `_` and `.`",
-                path.display(),
-                number + 1
-            ))
-            .hint("labels name keys in `hfclaw usage --by key`"));
-        }
-        keys.push(ClientKey {
-            label,
-            secret: secret.to_owned(),
-        });
-    }
-    Ok(keys)
-}
-
-/// `--budget-usd-per-day` and `--key-budget LABEL=USD` (labels must name a client key).
-fn budget_config(args: &ServeArgs, keys: &[ClientKey]) -> CliResult<BudgetConfig> {
-    let usd = |text: &str, flag: &str| -> CliResult<f64> {
-        text.trim()
-            .parse::<f64>()
-            .ok()
-            .filter(|v| v.is_finite() && *v >= 0.0)
-            .ok_or_else(|| {
-                CliError::input(format!("invalid {flag} {text:?}: not an amount of USD"))
-                    .hint("use a number of US dollars, e.g. 5 or 0.50")
-            })
+/// `--budget-usd-per-day` and `--key-budget LABEL=USD`.
+fn flag_budgets(args: &ServeArgs) -> CliResult<FlagBudgets> {
+    let invalid = |flag: &str, text: &str| {
+        CliError::input(format!("invalid {flag} {text:?}: not an amount of USD"))
+            .hint("use a number of US dollars, e.g. 5 or 0.50")
     };
     if let Some(limit) = args.budget_usd_per_day
         && !(limit.is_finite() && limit >= 0.0)
     {
-        return Err(
-            CliError::input(format!("invalid --budget-usd-per-day {limit}"))
-                .hint("use a number of US dollars, e.g. 5 or 0.50"),
-        );
+        return Err(invalid("--budget-usd-per-day", &limit.to_string()));
     }
-    let mut per_key = BTreeMap::new();
+    let mut per_key = Vec::new();
     for entry in &args.key_budget {
         let Some((label, amount)) = entry.split_once('=') else {
             return Err(CliError::input(format!("invalid --key-budget {entry:?}"))
                 .hint("use LABEL=USD, e.g. --key-budget ci=2"));
         };
-        let label = label.trim();
-        if !keys.iter().any(|k| k.label == label) {
-            let known: Vec<&str> = keys.iter().map(|k| k.label.as_str()).collect();
-            return Err(CliError::input(format!(
-                "--key-budget {label:?}: no client key has that label"
-            ))
-            .hint(if known.is_empty() {
-                "define keys with --api-key-file (`LABEL KEY` per line)".to_owned()
-            } else {
-                format!("the keys are labelled {}", known.join(", "))
-            }));
-        }
-        per_key.insert(label.to_owned(), usd(amount, "--key-budget")?);
+        let usd = amount
+            .trim()
+            .parse::<f64>()
+            .ok()
+            .filter(|v| v.is_finite() && *v >= 0.0)
+            .ok_or_else(|| invalid("--key-budget", amount))?;
+        per_key.push((label.trim().to_owned(), usd));
     }
-    Ok(BudgetConfig {
+    Ok(FlagBudgets {
         usd_per_day: args.budget_usd_per_day,
         per_key_usd_per_day: per_key,
     })
 }
 
-/// The budget tracker, seeded with today's spend from the ledger (so a budget survives
-/// restarts); the configured budgets are stored in the ledger for `hfclaw usage`.
-fn start_budgets(
+/// Reads the database's keys and budgets once (so the gateway starts with them), seeds
+/// the budgets with the spend of the day and month, and starts the follower that keeps
+/// both in step; without a ledger, only the flags' budgets count.
+fn start_following(
     ctx: &Context,
-    ledger: Option<&Ledger>,
-    config: BudgetConfig,
-) -> CliResult<Option<Arc<Budgets>>> {
-    if let Some(ledger) = ledger {
-        ledger.set_budgets(&config)?;
-    }
-    if config.is_empty() {
-        return Ok(None);
-    }
-    let budgets = Budgets::new(config);
-    let now = SystemTime::now();
-    match ledger {
+    ledger: Option<&Arc<Ledger>>,
+    directory: &Arc<KeyDirectory>,
+    budgets: &Arc<Budgets>,
+    flags: FlagBudgets,
+) -> CliResult<Option<Follower>> {
+    let follower = match ledger {
         Some(ledger) => {
-            let today = from_unix_ms(start_of_day(unix_ms(now)));
-            budgets.seed(&ledger.spend_since(today)?, now);
+            let followed = Followed {
+                ledger: ledger.clone(),
+                directory: directory.clone(),
+                budgets: budgets.clone(),
+                flags: flags.clone(),
+            };
+            followed.sync(true)?;
+            // What `hfclaw usage` shows as the budgets in force.
+            ledger.set_budgets(&budgets.config())?;
+            let follower = Follower::spawn(followed, FOLLOW_INTERVAL).map_err(|e| {
+                CliError::runtime(format!("cannot start the keys and budgets follower: {e}"))
+            })?;
+            Some(follower)
         }
-        None => ctx
-            .messages
-            .warn("budgets without a usage ledger (--no-ledger) start from zero on every restart"),
+        None => {
+            budgets.set_config(effective_budgets(&flags, None, &[]));
+            if !flags.per_key_usd_per_day.is_empty() || flags.usd_per_day.is_some() {
+                ctx.messages.warn(
+                    "budgets without a usage ledger (--no-ledger) start from zero on every restart",
+                );
+            }
+            None
+        }
+    };
+    // A label without a key is a warning, never a failed start: under a service manager
+    // a refused start would cut everyone off.
+    let labels: Vec<String> = directory
+        .entries()
+        .iter()
+        .map(|e| e.label.clone())
+        .collect();
+    for (label, _) in &flags.per_key_usd_per_day {
+        if !labels.contains(label) {
+            ctx.messages.warn(format!(
+                "--key-budget {label:?}: no client key has that label (yet); it applies once one does"
+            ));
+        }
     }
-    for status in budgets.status(now) {
+    for status in budgets.status(SystemTime::now()) {
         ctx.messages.status(format!(
-            "budget: {} of {} spent today ({})",
-            hfclaw_accounting::format_usd(status.spent, false),
-            hfclaw_accounting::format_usd(status.limit, false),
-            status.which
+            "budget: {} of {} spent ({})",
+            format_usd(status.spent, false),
+            format_usd(status.limit, false),
+            status.name()
         ));
     }
-    Ok(Some(Arc::new(budgets)))
-}
-
-/// Re-reads today's spend every few seconds (a thread: ledger reads block), so requests
-/// recorded by other gateways or `hfclaw chat` count against the budgets too.
-fn sync_budgets(
-    ledger: Arc<Ledger>,
-    budgets: Arc<Budgets>,
-    running: Arc<AtomicBool>,
-) -> Option<std::thread::JoinHandle<()>> {
-    std::thread::Builder::new()
-        .name("hfclaw-budgets".to_owned())
-        .spawn(move || {
-            let tick = Duration::from_millis(100);
-            let mut waited = Duration::ZERO;
-            while running.load(Ordering::Acquire) {
-                std::thread::sleep(tick);
-                waited += tick;
-                if waited < BUDGET_SYNC_INTERVAL {
-                    continue;
-                }
-                waited = Duration::ZERO;
-                let now = SystemTime::now();
-                let today = from_unix_ms(start_of_day(unix_ms(now)));
-                match ledger.spend_since(today) {
-                    Ok(spend) => budgets.sync(&spend, now),
-                    Err(e) => tracing::warn!(error = %e, "reading today's spend failed"),
-                }
-            }
-        })
-        .ok()
+    Ok(follower)
 }
 
 /// What the gateway answers: the loopback names, the listen address (and the name in

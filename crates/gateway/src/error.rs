@@ -10,6 +10,7 @@ use std::time::Duration;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
+use hfclaw_accounting::keys::KeyRefused;
 use hfclaw_model_ref::ModelRef;
 use hfclaw_router_client::{ChainFailure, ErrorKind, RouterError, StopReason};
 use serde_json::json;
@@ -102,8 +103,9 @@ impl ApiError {
             StatusCode::UNAUTHORIZED,
             "invalid_request_error",
             "invalid_api_key",
-            "missing or wrong API key: send the key `hfclaw serve --api-key` was started with, \
-             as `Authorization: Bearer KEY` or `x-api-key: KEY`",
+            "missing or wrong API key: send a key of this gateway (`hfclaw keys create`, or \
+             the one `hfclaw serve --api-key` was started with) as `Authorization: Bearer KEY` \
+             or `x-api-key: KEY`",
         )
     }
 
@@ -134,6 +136,55 @@ impl ApiError {
                  (with curl, add -H 'Content-Type: application/json')",
             ),
         }
+    }
+
+    /// 401: the key sent is unknown, revoked or expired.
+    pub fn key_refused(refused: &KeyRefused) -> ApiError {
+        match refused {
+            KeyRefused::Unknown => ApiError::bad_client_key(),
+            KeyRefused::Revoked { .. } => ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "invalid_request_error",
+                "key_revoked",
+                format!("{refused}: ask the gateway's operator for a new one"),
+            ),
+            KeyRefused::Expired { .. } => ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "invalid_request_error",
+                "key_expired",
+                format!(
+                    "{refused}: ask the gateway's operator to extend it (`hfclaw keys update \
+                     LABEL --expires …`) or for a new one"
+                ),
+            ),
+        }
+    }
+
+    /// 403: the status page and `/metrics` need an admin key.
+    pub fn admin_only(label: &str) -> ApiError {
+        ApiError::new(
+            StatusCode::FORBIDDEN,
+            "permission_error",
+            "admin_key_required",
+            format!(
+                "the key {label:?} may not see the gateway's status page or metrics: use an \
+                 admin key (`hfclaw keys create LABEL --admin`)"
+            ),
+        )
+    }
+
+    /// 403: the key may not use this model.
+    pub fn model_not_allowed(model: &str, label: &str, allowed: &[String]) -> ApiError {
+        ApiError::new(
+            StatusCode::FORBIDDEN,
+            "permission_error",
+            "model_not_allowed",
+            format!(
+                "the key {label:?} may not use {model}; it may use: {}",
+                allowed.join(", ")
+            ),
+        )
+        .param("model")
     }
 
     /// 503: too many requests in flight.

@@ -18,6 +18,7 @@ use hfclaw_router_client::{ChainSuccess, RouterError, provider_of, run_chain};
 use serde_json::{Map, Value};
 use tokio::time::Instant;
 
+use crate::access::{Caller, allowed_chain};
 use crate::api::Api;
 use crate::app::App;
 use crate::cooldown::Plan;
@@ -104,6 +105,7 @@ async fn forward_inner(
         .try_acquire_owned()
         .map_err(|_| ApiError::overloaded(app.options.max_concurrent))?;
     let (parts, body) = request.into_parts();
+    let caller = parts.extensions.get::<Caller>().cloned();
     let mut body = read_json(&parts.headers, body, app.options.max_body).await?;
     api.validate(&body)?;
     ticket.requested = model_field(&body)?;
@@ -120,7 +122,7 @@ async fn forward_inner(
         .routes
         .choose(&snapshot, ticket.requested.as_deref(), no_fallback)?;
     ticket.route.clone_from(&choice.route);
-    let chain = choice.chain;
+    let chain = allowed_chain(caller.as_ref(), &snapshot, choice.chain)?;
     if let Some(budgets) = &app.options.budgets {
         let now = SystemTime::now();
         budgets.check(ticket.key.as_deref(), now).map_err(|spent| {

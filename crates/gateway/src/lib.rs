@@ -25,6 +25,7 @@
 //! # }
 //! ```
 
+mod access;
 mod activity;
 mod api;
 mod app;
@@ -58,6 +59,6 @@ pub use headers::{
 pub use model_routes::{
     BUILTIN_PATTERNS, ModelRoute, ModelRoutes, RouteCheck, RouteError, RouteTarget,
 };
-pub use options::{ClientKey, Host, Options};
+pub use options::{Host, Options};
 pub use server::{GatewayError, serve};
 pub use snapshot::{DEFAULT_MODEL, Snapshot};

@@ -1,11 +1,11 @@
-//! How the gateway is set up: its [`Options`], the [`ClientKey`]s clients may send, and
+//! How the gateway is set up: its [`Options`] (with the keys clients may send), and
 //! the [`Host`] that runs it (and builds each [`Snapshot`]).
 
-use std::fmt;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use hfclaw_accounting::keys::KeyDirectory;
 use hfclaw_accounting::{Budgets, Recorder};
 use hfclaw_router_client::FallbackPolicy;
 
@@ -14,28 +14,12 @@ use crate::guard::Access;
 use crate::model_routes::ModelRoutes;
 use crate::snapshot::Snapshot;
 
-/// A key clients may send, with the label that names it in logs and accounting.
-#[derive(Clone, PartialEq, Eq)]
-pub struct ClientKey {
-    /// A name for the key (never the key itself).
-    pub label: String,
-    /// The key.
-    pub secret: String,
-}
-
-impl fmt::Debug for ClientKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ClientKey")
-            .field("label", &self.label)
-            .finish_non_exhaustive()
-    }
-}
-
 /// How the gateway behaves.
 #[derive(Debug, Clone)]
 pub struct Options {
-    /// Keys clients must send; empty: none needed.
-    pub keys: Vec<ClientKey>,
+    /// Keys clients must send (the database's kept in step by the host's follower);
+    /// none at all: no key needed.
+    pub keys: Arc<KeyDirectory>,
     /// The host names and browser origins the gateway answers (issue 24).
     pub access: Access,
     /// Requests (and their streams) served at once; more get 503 with `Retry-After`.
@@ -70,7 +54,7 @@ pub struct Options {
 impl Default for Options {
     fn default() -> Self {
         Options {
-            keys: Vec::new(),
+            keys: Arc::new(KeyDirectory::default()),
             access: Access::default(),
             max_concurrent: 256,
             timeout: Duration::from_secs(300),

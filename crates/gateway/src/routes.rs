@@ -31,7 +31,7 @@ use crate::status_page::{self, Page};
 
 /// The gateway's routes.
 pub fn router(app: Arc<App>) -> Router {
-    let mut api = Router::new()
+    let api = Router::new()
         .route("/", get(status))
         .route("/metrics", get(scrape))
         .route("/v1/models", get(list_models))
@@ -41,9 +41,8 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/v1/messages/count_tokens", post(count_tokens))
         .route("/v1/responses", post(responses))
         .route("/v1/responses/{*rest}", any(stored_response));
-    if !app.options.keys.is_empty() {
-        api = api.route_layer(middleware::from_fn_with_state(app.clone(), require_key));
-    }
+    // Always: keys may appear in the database while the gateway runs.
+    let api = api.route_layer(middleware::from_fn_with_state(app.clone(), require_key));
     Router::new()
         .route("/healthz", get(healthz))
         .merge(api)

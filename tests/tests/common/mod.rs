@@ -9,6 +9,7 @@ use hfclaw_e2e::{FakeRouter, hfclaw_bin};
 
 pub mod browser;
 pub mod gateway;
+pub mod team;
 
 /// A token that looks real; tests assert it never shows up in any output.
 pub const TOKEN: &str = "hf_e2eSecretToken0123456789abcdWXYZ";
@@ -45,6 +46,24 @@ pub fn test_python(what: &str) -> Option<PathBuf> {
     }
 }
 
+/// A fresh database `hfclaw_e2e_<pid>_<name>` on the test PostgreSQL server
+/// (`HFCLAW_TEST_POSTGRES_URL`, which `cargo xtask ci` sets); its URL. Blocking.
+pub fn postgres_database(name: &str) -> String {
+    let url = std::env::var("HFCLAW_TEST_POSTGRES_URL").unwrap_or_else(|_| {
+        panic!("HFCLAW_TEST_POSTGRES_URL is not set: run through `cargo xtask ci`")
+    });
+    let name = format!("hfclaw_e2e_{}_{name}", std::process::id());
+    let mut admin = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+    admin
+        .batch_execute(&format!("DROP DATABASE IF EXISTS {name}"))
+        .unwrap();
+    admin
+        .batch_execute(&format!("CREATE DATABASE {name}"))
+        .unwrap();
+    let (base, _) = url.rsplit_once('/').unwrap();
+    format!("{base}/{name}")
+}
+
 /// A scratch home plus a fake router.
 pub struct Sandbox {
     dir: tempfile::TempDir,
@@ -65,6 +84,15 @@ impl Sandbox {
 
     pub fn config_path(&self) -> PathBuf {
         self.home().join(".openclaw/openclaw.json")
+    }
+
+    /// Writes a file in the home only its owner may read (mode 0600: key files must be).
+    pub fn write_private(&self, name: &str, text: &str) -> PathBuf {
+        use std::os::unix::fs::PermissionsExt;
+        let path = self.home().join(name);
+        std::fs::write(&path, text).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        path
     }
 
     pub fn write_config(&self, text: &str) {

@@ -1,5 +1,6 @@
 //! What a ledger backend does; the writer thread owns one and runs everything on it.
 
+use super::keys::KeyColumns;
 use super::schema::{self, Columns, GroupBy};
 use crate::row::Row;
 
@@ -93,6 +94,14 @@ pub(crate) trait Backend: Send {
     fn meta(&mut self, key: &str) -> Result<Option<String>, BackendError>;
     /// Sets (or, with `None`, removes) a meta value.
     fn set_meta(&mut self, key: &str, value: Option<&str>) -> Result<(), BackendError>;
+    /// Every client key.
+    fn keys(&mut self) -> Result<Vec<KeyColumns>, BackendError>;
+    /// Adds a key; `Some(label)` of the key whose label or hash is taken instead.
+    fn insert_key(&mut self, key: &KeyColumns) -> Result<Option<String>, BackendError>;
+    /// Replaces a key's settings; false when no key has `label`.
+    fn update_key(&mut self, label: &str, settings: &str) -> Result<bool, BackendError>;
+    /// Records when keys were last used (label, Unix ms).
+    fn touch_keys(&mut self, used: &[(String, i64)]) -> Result<(), BackendError>;
 }
 
 /// Typed access to a result row of either database (PostgreSQL is strict about integer

@@ -20,6 +20,7 @@
 //! thousand, and a gateway's budget re-read of today reads no rows at all.
 
 mod backend;
+mod keys;
 mod postgres;
 mod rollup;
 mod schema;
@@ -209,6 +210,17 @@ pub enum LedgerError {
     /// The writer thread is gone (the ledger was closed).
     #[error("the usage ledger is closed")]
     Closed,
+    /// A new key's label, or the key itself, is in the ledger already.
+    #[error("{}", if label == existing { format!("a client key labelled {label:?} exists already") } else { format!("this key is in the ledger already, labelled {existing:?}") })]
+    KeyTaken {
+        /// The label asked for.
+        label: String,
+        /// The label of the key in the way.
+        existing: String,
+    },
+    /// No key has this label (or prefix).
+    #[error("no client key is labelled {0:?}")]
+    NoSuchKey(String),
 }
 
 fn found_text(found: i64) -> String {
@@ -234,6 +246,15 @@ impl LedgerError {
                 "upgrade hfclaw to read it, or use another ledger (HFCLAW_DATA_DIR, --ledger)"
                     .to_owned(),
             ),
+            LedgerError::KeyTaken { label, existing } if label == existing => {
+                Some("pick another label, or change the key with `hfclaw keys update`".to_owned())
+            }
+            LedgerError::KeyTaken { .. } => {
+                Some("a key is counted under one label: keep the one in the ledger".to_owned())
+            }
+            LedgerError::NoSuchKey(_) => {
+                Some("`hfclaw keys list` shows the labels and prefixes".to_owned())
+            }
             LedgerError::Open { .. } => Some(
                 "check the path's permissions or the PostgreSQL URL (--ledger, HFCLAW_LEDGER_URL)"
                     .to_owned(),
@@ -658,6 +679,16 @@ impl Ledger {
             }
         }
         Ok(spend)
+    }
+
+    /// Known cost since the UTC day and since the UTC month of `now` began (what
+    /// [`crate::Budgets::seed`] and [`crate::Budgets::sync`] take).
+    pub fn budget_spend(&self, now: SystemTime) -> Result<(Spend, Spend), LedgerError> {
+        let now = unix_ms(now);
+        let today = self.spend_since(crate::time::from_unix_ms(crate::time::start_of_day(now)))?;
+        let month =
+            self.spend_since(crate::time::from_unix_ms(crate::time::start_of_month(now)))?;
+        Ok((today, month))
     }
 
     /// The last `limit` rows, newest first (for a status page).

@@ -12,6 +12,7 @@ use postgres::{Client, Config, NoTls};
 
 use super::LedgerError;
 use super::backend::{self, Backend, BackendError, Cells, GroupRow};
+use super::keys::{self, KeyColumns};
 use super::rollup;
 use super::schema::{self, Columns, Dialect, GroupBy};
 use crate::row::Row;
@@ -235,5 +236,54 @@ impl Backend for Postgres {
             None => client.execute(schema::DELETE_META, &[&key]),
         })
         .map(drop)
+    }
+
+    fn keys(&mut self) -> Result<Vec<KeyColumns>, BackendError> {
+        let rows = self.with(|client| client.query(keys::SELECT, &[]))?;
+        rows.iter()
+            .map(|r| {
+                Ok(KeyColumns {
+                    label: r.try_get(0)?,
+                    hash: r.try_get(1)?,
+                    prefix: r.try_get(2)?,
+                    settings: r.try_get(3)?,
+                    last_used_ms: r.try_get(4)?,
+                })
+            })
+            .collect::<Result<Vec<_>, postgres::Error>>()
+            .map_err(db_error)
+    }
+
+    fn insert_key(&mut self, key: &KeyColumns) -> Result<Option<String>, BackendError> {
+        self.with(|client| {
+            let inserted = client.execute(
+                keys::INSERT,
+                &[&key.label, &key.hash, &key.prefix, &key.settings],
+            )?;
+            if inserted == 1 {
+                return Ok(None);
+            }
+            let row = client.query_opt(keys::CONFLICT, &[&key.label, &key.hash])?;
+            Ok(Some(match row {
+                Some(row) => row.try_get(0)?,
+                None => key.label.clone(),
+            }))
+        })
+    }
+
+    fn update_key(&mut self, label: &str, settings: &str) -> Result<bool, BackendError> {
+        self.with(|client| client.execute(keys::UPDATE, &[&settings, &label]))
+            .map(|n| n > 0)
+    }
+
+    fn touch_keys(&mut self, used: &[(String, i64)]) -> Result<(), BackendError> {
+        self.with(|client| {
+            let mut tx = client.transaction()?;
+            let statement = tx.prepare(keys::TOUCH)?;
+            for (label, ms) in used {
+                tx.execute(&statement, &[ms, label])?;
+            }
+            tx.commit()
+        })
     }
 }

@@ -20,7 +20,7 @@ use crate::time::{from_unix_ms, unix_ms};
 use crate::usage::{Api, Usage};
 
 /// The schema this build writes.
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
 
 /// The two SQL dialects.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -104,6 +104,20 @@ SELECT {DAY}, api, COALESCE(key_label, ''), COALESCE(answered_ref, requested_mod
 FROM hfclaw_requests GROUP BY 1, 2, 3, 4, 5;
 ",
     },
+    // Client keys (`hfclaw keys`): a hash and a prefix, never the key; the rest is JSON
+    // (`KeySettings`), so a new limit needs no migration.
+    Migration {
+        version: 3,
+        sql: "
+CREATE TABLE hfclaw_keys (
+    label TEXT PRIMARY KEY,
+    hash TEXT NOT NULL UNIQUE,
+    prefix TEXT NOT NULL,
+    settings TEXT NOT NULL,
+    last_used_ms BIGINT
+);
+",
+    },
 ];
 
 /// The meta table (created before any migration; it holds the version).
@@ -126,6 +140,9 @@ pub fn migration_sql(migration: &Migration, dialect: Dialect) -> String {
 pub const VERSION_KEY: &str = "schema_version";
 /// Meta key of the budgets a gateway runs with (JSON of [`crate::BudgetConfig`]).
 pub const BUDGETS_KEY: &str = "budgets";
+/// Meta key of the global budget `hfclaw budget set` stores (JSON of
+/// [`crate::GlobalBudget`]).
+pub const GLOBAL_BUDGET_KEY: &str = "global_budget";
 
 /// Reads a meta value.
 pub const GET_META: &str = "SELECT value FROM hfclaw_meta WHERE key = $1";

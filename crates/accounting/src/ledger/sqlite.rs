@@ -11,6 +11,7 @@ use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension, params};
 
 use super::LedgerError;
 use super::backend::{self, Backend, BackendError, Cells, GroupRow};
+use super::keys::{self, KeyColumns};
 use super::rollup;
 use super::schema::{self, Columns, Dialect, GroupBy};
 use crate::row::Row;
@@ -285,5 +286,62 @@ impl Backend for Sqlite {
         }
         .map(drop)
         .map_err(backend_error)
+    }
+
+    fn keys(&mut self) -> Result<Vec<KeyColumns>, BackendError> {
+        let mut statement = self
+            .conn
+            .prepare_cached(keys::SELECT)
+            .map_err(backend_error)?;
+        let rows = statement
+            .query_map([], |r| {
+                Ok(KeyColumns {
+                    label: r.get(0)?,
+                    hash: r.get(1)?,
+                    prefix: r.get(2)?,
+                    settings: r.get(3)?,
+                    last_used_ms: r.get(4)?,
+                })
+            })
+            .map_err(backend_error)?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(backend_error)
+    }
+
+    fn insert_key(&mut self, key: &KeyColumns) -> Result<Option<String>, BackendError> {
+        let inserted = self
+            .conn
+            .execute(
+                keys::INSERT,
+                params![key.label, key.hash, key.prefix, key.settings],
+            )
+            .map_err(backend_error)?;
+        if inserted == 1 {
+            return Ok(None);
+        }
+        self.conn
+            .query_row(keys::CONFLICT, params![key.label, key.hash], |r| r.get(0))
+            .optional()
+            .map(|label| Some(label.unwrap_or_else(|| key.label.clone())))
+            .map_err(backend_error)
+    }
+
+    fn update_key(&mut self, label: &str, settings: &str) -> Result<bool, BackendError> {
+        self.conn
+            .execute(keys::UPDATE, params![settings, label])
+            .map(|n| n > 0)
+            .map_err(backend_error)
+    }
+
+    fn touch_keys(&mut self, used: &[(String, i64)]) -> Result<(), BackendError> {
+        let tx = self.conn.transaction().map_err(backend_error)?;
+        {
+            let mut statement = tx.prepare_cached(keys::TOUCH).map_err(backend_error)?;
+            for (label, ms) in used {
+                statement
+                    .execute(params![ms, label])
+                    .map_err(backend_error)?;
+            }
+        }
+        tx.commit().map_err(backend_error)
     }
 }

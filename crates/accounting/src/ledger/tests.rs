@@ -140,6 +140,7 @@ fn budgets_are_stored_for_hfclaw_usage() {
     let config = BudgetConfig {
         usd_per_day: Some(5.0),
         per_key_usd_per_day: [("team-a".to_owned(), 1.0)].into(),
+        ..BudgetConfig::default()
     };
     ledger.set_budgets(&config).unwrap();
     assert_eq!(ledger.budgets().unwrap(), Some(config));
@@ -269,6 +270,21 @@ impl Backend for Flaky {
         Ok(None)
     }
     fn set_meta(&mut self, _: &str, _: Option<&str>) -> Result<(), backend::BackendError> {
+        Ok(())
+    }
+    fn keys(&mut self) -> Result<Vec<super::keys::KeyColumns>, backend::BackendError> {
+        Ok(Vec::new())
+    }
+    fn insert_key(
+        &mut self,
+        _: &super::keys::KeyColumns,
+    ) -> Result<Option<String>, backend::BackendError> {
+        Ok(None)
+    }
+    fn update_key(&mut self, _: &str, _: &str) -> Result<bool, backend::BackendError> {
+        Ok(false)
+    }
+    fn touch_keys(&mut self, _: &[(String, i64)]) -> Result<(), backend::BackendError> {
         Ok(())
     }
 }
@@ -594,4 +610,63 @@ fn a_v1_ledger_is_migrated_and_the_rollup_filled_from_its_rows() {
         .totals(GroupBy::Api, at(-24 * 60), at(4 * 24 * 60))
         .unwrap();
     assert_eq!(all.total.requests, 501);
+}
+
+#[test]
+fn keys_are_stored_as_hashes_found_by_label_or_prefix_and_updated() {
+    use crate::keys::{KeyRecord, KeySettings, new_secret};
+    let (_dir, spec) = temp_ledger();
+    let ledger = Ledger::open(&spec).unwrap();
+    let secret = new_secret().unwrap();
+    let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+    let record = KeyRecord::new("alice", &secret, now, KeySettings::default());
+    ledger.add_key(&record).unwrap();
+    // The same label, or the same key under another label, is refused.
+    let again = KeyRecord::new("alice", "hfk_other", now, KeySettings::default());
+    assert!(
+        matches!(ledger.add_key(&again), Err(LedgerError::KeyTaken { existing, .. }) if existing == "alice")
+    );
+    let twin = KeyRecord::new("bob", &secret, now, KeySettings::default());
+    let e = ledger.add_key(&twin).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "this key is in the ledger already, labelled \"alice\""
+    );
+    assert_eq!(ledger.find_key(&secret[..12]).unwrap().label, "alice");
+    assert!(matches!(
+        ledger.find_key("hfk_"),
+        Err(LedgerError::NoSuchKey(_))
+    ));
+    let mut revoked = ledger.find_key("alice").unwrap();
+    revoked.settings.revoked_ms = Some(5);
+    ledger.update_key(&revoked).unwrap();
+    ledger.touch_keys(vec![("alice".into(), 42)]).unwrap();
+    ledger.touch_keys(vec![("alice".into(), 41)]).unwrap();
+    let keys = ledger.keys().unwrap();
+    assert_eq!(keys.len(), 1);
+    assert_eq!(keys[0].settings.revoked_ms, Some(5));
+    assert_eq!(keys[0].last_used_ms, Some(42));
+    assert_eq!(keys[0].hash, record.hash);
+    let mut ghost = record.clone();
+    ghost.label = "ghost".into();
+    assert!(matches!(
+        ledger.update_key(&ghost),
+        Err(LedgerError::NoSuchKey(_))
+    ));
+    let budget = crate::GlobalBudget {
+        usd_per_day: Some(3.0),
+        usd_per_month: None,
+    };
+    ledger.set_global_budget(&budget).unwrap();
+    assert_eq!(ledger.global_budget().unwrap(), Some(budget));
+    ledger.close().unwrap();
+    // The key itself is nowhere in the file.
+    let crate::LedgerSpec::Sqlite(path) = &spec else {
+        unreachable!()
+    };
+    let bytes = std::fs::read(path).unwrap();
+    let wal = std::fs::read(path.with_extension("sqlite3-wal")).unwrap_or_default();
+    for data in [bytes, wal] {
+        assert!(!data.windows(secret.len()).any(|w| w == secret.as_bytes()));
+    }
 }

@@ -253,7 +253,7 @@ fn record(ctx: &Context, args: &ChatArgs, row: Row) {
     if args.ledger.no_ledger {
         return;
     }
-    let result = crate::ledger::spec(args.ledger.ledger.as_deref())
+    let result = crate::ledger::spec_at(&args.ledger.location)
         .and_then(|spec| crate::ledger::open(&spec))
         .and_then(|ledger| {
             ledger.recorder().record(row);

@@ -4,6 +4,7 @@
 pub mod chat;
 pub mod completions;
 pub mod doctor;
+pub mod keys;
 pub mod models_edit;
 pub mod models_list;
 pub mod models_show;

@@ -5,10 +5,10 @@
 use std::time::SystemTime;
 
 use hfclaw_accounting::time::{
-    ACCEPTED_TIME_FORMS, format_minute, from_unix_ms, parse_time, start_of_day, unix_ms,
+    ACCEPTED_TIME_FORMS, format_minute, from_unix_ms, parse_time, unix_ms,
 };
 use hfclaw_accounting::{
-    BudgetScope, Budgets, Counts, GroupBy, Ledger, REJECTED_MODEL, Totals, format_usd,
+    BudgetPeriod, BudgetScope, Budgets, Counts, GroupBy, Ledger, REJECTED_MODEL, Totals, format_usd,
 };
 use hfclaw_catalog::display::thousands;
 use serde_json::{Map, Value, json};
@@ -38,7 +38,7 @@ pub fn run(ctx: &Context, args: &UsageArgs) -> CliResult {
         )));
     }
     let by = group_by(args.by);
-    let spec = crate::ledger::spec(args.ledger.as_deref())?;
+    let spec = crate::ledger::spec_at(&args.ledger)?;
     if spec.is_missing_file() {
         return empty(
             ctx,
@@ -126,8 +126,8 @@ fn budget_lines(ledger: &Ledger, now: i64) -> CliResult<Vec<String>> {
         return Ok(Vec::new());
     };
     let budgets = Budgets::new(config);
-    let day_start = from_unix_ms(start_of_day(now));
-    budgets.seed(&ledger.spend_since(day_start)?, from_unix_ms(now));
+    let (today, month) = ledger.budget_spend(from_unix_ms(now))?;
+    budgets.seed(&today, &month, from_unix_ms(now));
     Ok(budgets
         .status(from_unix_ms(now))
         .iter()
@@ -146,8 +146,12 @@ fn budget_lines(ledger: &Ledger, now: i64) -> CliResult<Vec<String>> {
             } else {
                 ""
             };
+            let per = match status.period {
+                BudgetPeriod::Day => "UTC day",
+                BudgetPeriod::Month => "UTC month",
+            };
             format!(
-                "{which}: {} of {} per UTC day used ({percent}%{state}); resets {}",
+                "{which}: {} of {} per {per} used ({percent}%{state}); resets {}",
                 format_usd(status.spent, false),
                 format_usd(status.limit, false),
                 format_minute(unix_ms(status.resets_at))

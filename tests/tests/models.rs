@@ -158,3 +158,31 @@ fn doctor_flags_a_rejected_token() {
     s.router.models(Reply::json(200, ROUTER_LIST));
     insta::assert_snapshot!(s.run(&["doctor"]));
 }
+
+/// One model, three providers: `fast` (highest throughput), `cheap`, `broken` (error).
+const PRICED: &str = r#"{"object":"list","data":[{"id":"acme/Chat-1","owned_by":"acme","providers":[
+  {"provider":"fast","status":"live","context_length":131072,"pricing":{"input":1,"output":7},"throughput":300},
+  {"provider":"cheap","status":"live","context_length":32768,"pricing":{"input":0.2,"output":0.7},"throughput":20},
+  {"provider":"broken","status":"error","context_length":8192,"pricing":{"input":0.1,"output":0.1}}]}]}"#;
+
+/// A ref is priced at the provider it reaches, everywhere: the bare ref at the fastest
+/// provider (with the context every provider can hold, and the pick's own), `:cheap` at
+/// that one; a pin no live provider serves has no price and says why; a pin the list
+/// lacks is refused with the nearest one, by `models show` and `models set` alike.
+#[test]
+fn a_ref_is_priced_at_the_provider_it_reaches() {
+    let s = Sandbox::new();
+    s.router.models(Reply::json(200, PRICED));
+    insta::assert_snapshot!(s.run(&["models", "list", "--search", "Chat-1"]));
+    insta::assert_snapshot!(s.run(&["models", "show", "acme/Chat-1"]));
+    insta::assert_snapshot!(s.run(&["models", "show", "acme/Chat-1:cheap"]));
+    insta::assert_snapshot!(s.run(&["models", "show", "acme/Chat-1:broken"]));
+    insta::assert_snapshot!(s.run(&["models", "show", "acme/Chat-1:chep"]));
+    let set = s.run(&["models", "set", "acme/Chat-1:chep"]);
+    assert!(set.starts_with("exit: 2"), "{set}");
+    assert!(
+        set.contains("did you mean \"huggingface/acme/Chat-1:cheap\"?"),
+        "{set}"
+    );
+    assert!(!s.config_path().exists(), "{set}");
+}

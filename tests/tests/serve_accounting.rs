@@ -108,7 +108,8 @@ async fn every_api_is_priced_at_the_serving_provider_and_recorded() {
             R1,
             [
                 Reply::responses_json(R1, "hi").via("together"),
-                // No x-inference-provider: the cheapest live price, estimated.
+                // No x-inference-provider: what the ref reaches (no throughput data: the
+                // highest live price), estimated.
                 Reply::responses_stream(R1, &["x"]),
             ],
         );
@@ -210,13 +211,14 @@ async fn every_api_is_priced_at_the_serving_provider_and_recorded() {
                 "ok",
                 false
             ),
-            // Cheapest live price (cerebras), estimated: 5 × $2 + 7 × $5.
+            // No throughput data, so the provider a bare ref reaches is unknown: the
+            // highest live price (together), estimated: 5 × $3 + 7 × $7.
             (
                 Api::Responses,
                 Some("alice"),
                 None,
                 Some((5, 7)),
-                Some((0.000045, true)),
+                Some((0.000064, true)),
                 "ok",
                 true
             ),

@@ -2,11 +2,14 @@
 //!
 //! The rule (SPEC §6, issue 11): the price of the provider that served the request (the
 //! router's `x-inference-provider` header), else of the provider a `:provider` suffix
-//! pins, else the model's cheapest live price — then marked *estimated*, since the router
-//! may have picked another backend. Prices that are not live (the built-in snapshot, a
-//! config entry's `cost`) are always estimated. Prices are USD per 1M tokens.
+//! pins, else the price of what the ref reaches by the catalog's one rule
+//! (`hfclaw_catalog::reach`: the fastest live provider for a bare ref, the cheapest for
+//! `:cheapest`; the highest live price when the pick is unknown, so an estimate errs
+//! high) — then marked *estimated*, since the router may have picked another backend.
+//! Prices that are not live (the built-in snapshot, a config entry's `cost`) are always
+//! estimated. Prices are USD per 1M tokens.
 
-use hfclaw_catalog::{Catalog, Cost as CatalogCost, Model, ProviderInfo, cheapest_live};
+use hfclaw_catalog::{Catalog, Cost as CatalogCost, Model, ProviderInfo, RefPrice, reach};
 use hfclaw_model_ref::{ModelRef, Suffix};
 use serde::Serialize;
 
@@ -44,8 +47,10 @@ pub enum PriceBasis {
     ServingProvider,
     /// The provider the ref's `:provider` suffix pins.
     PinnedProvider,
-    /// The cheapest live provider (the server is unknown).
-    CheapestLive,
+    /// The provider the ref reaches by the catalog's rule (the server is unknown).
+    ReachedProvider,
+    /// The highest live price: the server and the provider the ref reaches are unknown.
+    HighestLive,
     /// The model-level price of the built-in catalog or a config entry.
     ModelPrice,
 }
@@ -123,17 +128,20 @@ pub fn choose_price(
         // served it — unless the router named another one (whose price is unknown).
         return from_provider(p, PriceBasis::PinnedProvider, served_by.is_some());
     }
-    if let Some(p) = cheapest_live(&model.providers) {
-        return from_provider(p, PriceBasis::CheapestLive, true);
-    }
-    match model.cost {
-        Some(cost) => PriceChoice {
-            price: Some(cost.into()),
-            provider: None,
-            basis: Some(PriceBasis::ModelPrice),
-            estimated: true,
-        },
-        None => PriceChoice::unknown(),
+    let reached = reach(model, suffix);
+    let (cost, basis) = match reached.price {
+        RefPrice::At { cost } => (cost, PriceBasis::ReachedProvider),
+        RefPrice::Range { high, .. } => (high, PriceBasis::HighestLive),
+        RefPrice::Model { cost } => (cost, PriceBasis::ModelPrice),
+        RefPrice::Unknown => return PriceChoice::unknown(),
+    };
+    PriceChoice {
+        price: Some(cost.into()),
+        provider: (basis == PriceBasis::ReachedProvider)
+            .then(|| reached.provider_name().map(str::to_owned))
+            .flatten(),
+        basis: Some(basis),
+        estimated: true,
     }
 }
 
@@ -286,16 +294,33 @@ mod tests {
     }
 
     #[test]
-    fn an_unknown_server_costs_the_cheapest_live_price_estimated() {
+    fn an_unknown_server_costs_what_the_ref_reaches_estimated() {
         let model = live_model();
         for served in [None, Some("unheard-of"), Some("novita"), Some("")] {
-            let choice = choose_price(Some(&model), Some(&Suffix::Fastest), served);
+            // `:cheapest` reaches the cheapest live provider.
+            let choice = choose_price(Some(&model), Some(&Suffix::Cheapest), served);
             assert_eq!(
                 chosen(&choice),
-                (Some("cerebras"), Some(PriceBasis::CheapestLive), true),
+                (Some("cerebras"), Some(PriceBasis::ReachedProvider), true),
                 "{served:?}"
             );
+            // Without throughput data a bare ref's provider is unknown: the highest live
+            // price, so the estimate errs high.
+            let choice = choose_price(Some(&model), None, served);
+            assert_eq!(
+                chosen(&choice),
+                (None, Some(PriceBasis::HighestLive), true),
+                "{served:?}"
+            );
+            assert_eq!(choice.price.map(|p| p.output), Some(7.0));
         }
+        let mut fast = live_model();
+        fast.providers[0].throughput = Some(100.0);
+        let choice = choose_price(Some(&fast), Some(&Suffix::Fastest), None);
+        assert_eq!(
+            chosen(&choice),
+            (Some("together"), Some(PriceBasis::ReachedProvider), true)
+        );
     }
 
     #[test]

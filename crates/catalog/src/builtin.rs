@@ -68,16 +68,21 @@ pub fn models() -> Vec<Model> {
 }
 
 fn to_model(m: &BuiltinModel) -> Model {
+    let providers: Vec<ProviderInfo> = m.providers.iter().map(to_provider).collect();
+    // A bare ref is priced where it goes (the fastest live provider; without throughput
+    // data, the highest live price): the snapshot's own model-level price is a fallback.
+    let cost = crate::reach::bare_price(&providers)
+        .or_else(|| m.cost.map(|(input, output)| Cost::new(input, output)));
     Model {
         id: m.id.to_owned(),
         name: m.name.to_owned(),
         owned_by: Some(m.owned_by.into()),
         context_window: m.context_window,
         max_output_tokens: m.max_output_tokens,
-        cost: m.cost.map(|(input, output)| Cost::new(input, output)),
+        cost,
         reasoning: m.reasoning,
         input: m.input.iter().map(|s| (*s).to_owned()).collect(),
-        providers: m.providers.iter().map(to_provider).collect(),
+        providers,
         source: Source::BuiltIn,
         available: None,
         options: serde_json::Map::new(),

@@ -83,6 +83,14 @@ pub fn write_prices(out: &mut String, input: f64, output: f64) {
     write_price(out, output);
 }
 
+/// A price range, `0.10/0.70–1.75/7.00`: the cheapest offering's in/out to the
+/// priciest's, for a ref whose provider is unknown.
+pub fn write_price_range(out: &mut String, low: (f64, f64), high: (f64, f64)) {
+    write_prices(out, low.0, low.1);
+    out.push('–');
+    write_prices(out, high.0, high.1);
+}
+
 /// A count with thousands separators: `1234567` → `1,234,567`.
 pub fn thousands(n: u64) -> String {
     let digits = n.to_string();

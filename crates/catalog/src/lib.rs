@@ -5,7 +5,8 @@
 //! `GET /v1/models` answer ([`parse_model_list`]), the merge of built-in, live and config
 //! data with SPEC §2's field precedence ([`Catalog::merge`]), where the numbers come from
 //! ([`DataSource`]), the rows of `models list` ([`listing`]) and the per-provider view of
-//! `models show` ([`show`]), how numbers read in tables ([`display`]), and the on-disk
+//! `models show` ([`show`]), which provider a ref reaches and what it costs there
+//! ([`reach`]: the one price rule), how numbers read in tables ([`display`]), and the on-disk
 //! format of the discovery cache and of failed fetches ([`cache`]).
 //!
 //! It does not fetch anything, read configs or decide when to refresh: the router client
@@ -31,6 +32,7 @@ mod merge;
 mod model;
 mod names;
 mod provenance;
+pub mod reach;
 pub mod show;
 
 pub use config_entry::{ConfigCost, ConfigModel};
@@ -44,6 +46,7 @@ pub use model::{
 };
 pub use names::derive_name;
 pub use provenance::DataSource;
+pub use reach::{Pick, Reach, RefPrice, reach};
 
 #[cfg(test)]
 mod tests;

@@ -15,6 +15,7 @@ use crate::model::{
 };
 use crate::names::derive_name;
 use crate::provenance::DataSource;
+use crate::reach::reach;
 
 /// What the user's config says about models.
 #[derive(Debug, Clone, Copy)]
@@ -140,8 +141,13 @@ pub struct Row<'a> {
     pub context_window: Option<u64>,
     /// Largest completion in tokens.
     pub max_output_tokens: Option<u64>,
-    /// Price per 1M tokens.
+    /// Price per 1M tokens at the provider the ref reaches ([`crate::reach`]); the high
+    /// end of `cost_range` when that provider is unknown.
     pub cost: Option<Cost>,
+    /// The cheapest and priciest live prices, when the provider the ref reaches is unknown
+    /// (no throughput data, `:preferred`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cost_range: Option<[Cost; 2]>,
     /// Usable providers (the pinned one for `:<provider>` refs).
     pub providers: Vec<Cow<'a, str>>,
     /// Tokens per second of the fastest live provider (the pinned one's for `:<provider>`).
@@ -181,6 +187,7 @@ impl Row<'_> {
             context_window: self.context_window,
             max_output_tokens: self.max_output_tokens,
             cost: self.cost,
+            cost_range: self.cost_range,
             throughput: self.throughput,
             tools: self.tools,
             structured_output: self.structured_output,
@@ -382,6 +389,7 @@ fn row<'a>(
             context_window: None,
             max_output_tokens: None,
             cost: None,
+            cost_range: None,
             providers: Vec::new(),
             throughput: None,
             tools: None,
@@ -423,6 +431,11 @@ fn row<'a>(
         context_window: model.context_window,
         max_output_tokens: model.max_output_tokens,
         cost: model.cost,
+        // A config entry's own price is the user's word: no range.
+        cost_range: (model.source != Source::Config)
+            .then(|| reach(model, model_ref.suffix()).price.range())
+            .flatten()
+            .map(|(low, high)| [low, high]),
         providers: serving().map(|p| Cow::Borrowed(p.name.as_str())).collect(),
         throughput,
         tools: any(|p| p.supports_tools),

@@ -12,7 +12,8 @@ use hfclaw_model_ref::{Lookup, ModelRef, Suffix};
 
 use crate::config_entry::ConfigModel;
 use crate::discovery::LiveModel;
-use crate::model::{Model, ProviderInfo, Source, cheapest_live, fastest_live, min_context};
+use crate::model::{Model, ProviderInfo, Source, min_context};
+use crate::reach::{bare_price, reach};
 use crate::names::derive_name;
 use crate::provenance::DataSource;
 
@@ -373,7 +374,7 @@ fn by_id_ignoring_case(a: &str, b: &str) -> std::cmp::Ordering {
 /// Live data over a built-in entry (or over nothing, for a model only the router knows).
 fn apply_live(base: Option<Model>, live: LiveModel) -> Model {
     let context = min_context(&live.providers);
-    let cost = cheapest_live(&live.providers).and_then(|p| p.pricing);
+    let cost = bare_price(&live.providers);
     let available = Some(live.providers.iter().any(ProviderInfo::is_usable));
     let mut model = match base {
         Some(model) => model,
@@ -412,30 +413,23 @@ fn apply_live(base: Option<Model>, live: LiveModel) -> Model {
     model
 }
 
-/// A base model seen through a suffix: per-provider values for `:<provider>`, the fastest
-/// provider's price for `:fastest`; policies keep the model-level values otherwise.
+/// A base model seen through a suffix: the context and price of what the suffix reaches
+/// ([`reach`], a config's single price: the high end when the provider is unknown), and
+/// for `:<provider>` whether that provider serves it.
 fn with_suffix(base: &Model, suffix: Option<&Suffix>) -> Model {
     let mut model = base.clone();
-    let chosen = match suffix {
-        Some(Suffix::Provider(name)) => {
-            let pinned = base.providers.iter().find(|p| p.name == *name);
-            model.available = match (base.available, pinned) {
-                (Some(_), Some(p)) => Some(p.is_usable()),
-                (Some(_), None) => Some(false),
-                (None, _) => None,
-            };
-            pinned
-        }
-        Some(Suffix::Fastest) => fastest_live(&base.providers),
-        _ => None,
-    };
-    if let Some(provider) = chosen {
-        if provider.context_length.is_some() {
-            model.context_window = provider.context_length;
-        }
-        if provider.pricing.is_some() {
-            model.cost = provider.pricing;
-        }
+    if let Some(Suffix::Provider(name)) = suffix {
+        let pinned = base.providers.iter().find(|p| p.name == *name);
+        model.available = match (base.available, pinned) {
+            (Some(_), Some(p)) => Some(p.is_usable()),
+            (Some(_), None) => Some(false),
+            (None, _) => None,
+        };
+    }
+    if !base.providers.is_empty() {
+        let reached = reach(base, suffix);
+        model.context_window = reached.context;
+        model.cost = reached.price.for_config();
     }
     if let Some(suffix) = suffix {
         model.id = format!("{}:{suffix}", base.id);

@@ -35,12 +35,20 @@ pub struct Details {
     pub reasoning: bool,
     /// Input modalities.
     pub input: Vec<String>,
-    /// Context window for this ref (the pinned provider's for `:<provider>`).
+    /// Context window for this ref: the minimum over usable providers (a prompt must fit
+    /// wherever the router fails over), the pinned provider's for `:<provider>`.
     pub context_window: Option<u64>,
+    /// The context of the provider this ref reaches, when it differs.
+    pub provider_context_window: Option<u64>,
     /// Largest completion in tokens.
     pub max_output_tokens: Option<u64>,
-    /// Price per 1M tokens for this ref.
+    /// Price per 1M tokens for this ref: at the provider it reaches ([`crate::reach`]);
+    /// the high end of `cost_range` when that provider is unknown.
     pub cost: Option<Cost>,
+    /// The cheapest and priciest live prices, when the provider this ref reaches is unknown.
+    pub cost_range: Option<[Cost; 2]>,
+    /// The provider this ref reaches, when the data says.
+    pub reaches: Option<String>,
     /// Whether a provider serves this ref now (`None` without live data).
     pub available: Option<bool>,
     /// Where the config uses this model (default, fallbacks), with the ref it uses.
@@ -119,6 +127,7 @@ pub fn details(
     model_ref: &ModelRef,
 ) -> Option<Details> {
     let view = catalog.model_for(model_ref)?;
+    let reached = catalog.reach(model_ref)?;
     let base = catalog
         .get(model_ref.model_id())
         .or_else(|| catalog.get(model_ref.router_model_id()))?;
@@ -152,9 +161,12 @@ pub fn details(
         alias: selection.aliases.alias_of(model_ref).map(str::to_owned),
         reasoning: view.reasoning,
         input: view.input.clone(),
-        context_window: view.context_window,
+        context_window: reached.context,
+        provider_context_window: reached.provider_context(),
         max_output_tokens: view.max_output_tokens,
-        cost: view.cost,
+        cost: reached.price.for_config(),
+        cost_range: reached.price.range().map(|(low, high)| [low, high]),
+        reaches: reached.provider_name().map(str::to_owned),
         available: view.available,
         used_as: uses(selection, base_id),
         config_entries: config

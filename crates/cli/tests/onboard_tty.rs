@@ -83,8 +83,9 @@ fn reuses_the_detected_token_and_picks_a_filtered_model_with_fastest_routing() {
         .exp_string("Default model (type to filter)")
         .unwrap();
     press(&mut session, "Qwen3-32B");
-    // The filtered list shows the model's context window and price per million tokens.
-    session.exp_string("40K ctx  $0.08/$0.25 per 1M").unwrap();
+    // The filtered list shows the model's context window and price per million tokens
+    // (no throughput in the snapshot: the highest live price, as a config gets it).
+    session.exp_string("40K ctx  $0.08/$0.28 per 1M").unwrap();
     press(&mut session, ENTER);
 
     session.exp_string("Routing").unwrap();

@@ -143,7 +143,9 @@ impl Sandbox {
         let text = text
             .replace(&self.home().display().to_string(), "[HOME]")
             .replace(&self.router.addr().to_string(), "[ROUTER]");
-        redact_snapshot_age(&redact_estimated_costs(&redact_seconds(&text)))
+        redact_cache_age(&redact_snapshot_age(&redact_estimated_costs(&redact_seconds(
+            &text,
+        ))))
     }
 
     /// Fills the discovery cache from `models` (a `GET /v1/models` body), as a
@@ -173,6 +175,25 @@ pub fn redact_snapshot_age(text: &str) -> String {
         }
         out.push_str(" days old");
         rest = &rest[i + " days old".len()..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// `catalog: cached 1 s ago` → `catalog: cached [N] s ago`: a loaded machine takes more
+/// than a second between two commands.
+fn redact_cache_age(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find("cached ") {
+        let start = i + "cached ".len();
+        out.push_str(&rest[..start]);
+        rest = &rest[start..];
+        let digits = rest.len() - rest.trim_start_matches(|c: char| c.is_ascii_digit()).len();
+        if digits > 0 && rest[digits..].starts_with(" s ago") {
+            out.push_str("[N]");
+            rest = &rest[digits..];
+        }
     }
     out.push_str(rest);
     out

@@ -106,11 +106,14 @@ fn table<'r, R: Borrow<Row<'r>>>(rows: impl IntoIterator<Item = R>, throughput: 
             }
             None => cells.push(MISSING),
         }
-        match &row.cost {
-            Some(c) => cells.push(prices.text((c.input.to_bits(), c.output.to_bits()), |t| {
+        match (&row.cost_range, &row.cost) {
+            (Some([low, high]), _) => cells.push_with(|t| {
+                display::write_price_range(t, (low.input, low.output), (high.input, high.output))
+            }),
+            (None, Some(c)) => cells.push(prices.text((c.input.to_bits(), c.output.to_bits()), |t| {
                 display::write_prices(t, c.input, c.output)
             })),
-            None => cells.push(MISSING),
+            (None, None) => cells.push(MISSING),
         }
         if throughput {
             match row.throughput {

@@ -3,7 +3,7 @@
 
 use hfclaw_catalog::display::{self, MISSING};
 use hfclaw_catalog::show::{Details, Pick, ProviderRow, details};
-use hfclaw_catalog::{Catalog, Cost, builtin};
+use hfclaw_catalog::{Catalog, Cost, ProviderStatus, builtin};
 use hfclaw_model_ref::ModelRef;
 
 use crate::args::ShowArgs;
@@ -68,17 +68,14 @@ fn render(d: &Details) -> String {
         if d.reasoning { "yes" } else { "no" }.to_owned(),
     ));
     lines.push(("input", or_dash(d.input.join(", "))));
-    lines.push((
-        "context",
-        d.context_window.map_or_else(dash, display::context_size),
-    ));
+    lines.push(("context", context_line(d)));
     lines.push((
         "max output",
         d.max_output_tokens.map_or_else(dash, display::context_size),
     ));
-    lines.push(("price", d.cost.as_ref().map_or_else(dash, price_line)));
+    lines.push(("price", price_line(d)));
     if d.available == Some(false) {
-        lines.push(("served", "no provider serves this ref right now".to_owned()));
+        lines.push(("served", served_line(d)));
     }
     lines.push((
         ":fastest",
@@ -172,12 +169,58 @@ fn picked_by(row: &ProviderRow) -> String {
     by.join(", ")
 }
 
-fn price_line(cost: &Cost) -> String {
-    format!(
-        "${} in, ${} out per 1M tokens",
-        display::price(cost.input),
-        display::price(cost.output)
-    )
+/// The price at the provider the ref reaches; the range when that is unknown.
+fn price_line(d: &Details) -> String {
+    let per = |c: &Cost| (display::price(c.input), display::price(c.output));
+    match (&d.cost_range, &d.cost) {
+        (Some([low, high]), _) => {
+            let ((low_in, low_out), (high_in, high_out)) = (per(low), per(high));
+            format!(
+                "${low_in}–{high_in} in, ${low_out}–{high_out} out per 1M tokens (the \
+                 provider this ref reaches is unknown; configs get the high end)"
+            )
+        }
+        (None, Some(cost)) => {
+            let (input, output) = per(cost);
+            let at = d
+                .reaches
+                .as_deref()
+                .map_or_else(String::new, |p| format!(" at {p}"));
+            format!("${input} in, ${output} out per 1M tokens{at}")
+        }
+        (None, None) => dash(),
+    }
+}
+
+/// `32K (the minimum over live providers; fireworks-ai: 128K)`.
+fn context_line(d: &Details) -> String {
+    let Some(context) = d.context_window else {
+        return dash();
+    };
+    let shown = display::context_size(context);
+    match (&d.reaches, d.provider_context_window) {
+        (Some(provider), Some(own)) if display::context_size(own) != shown => format!(
+            "{shown} (the minimum over live providers; {provider}: {})",
+            display::context_size(own)
+        ),
+        _ => shown,
+    }
+}
+
+/// Why the ref is not served: a pin whose provider does not serve the model (the
+/// others do, below), or no provider at all.
+fn served_line(d: &Details) -> String {
+    let live = d
+        .providers
+        .iter()
+        .any(|p| p.status == ProviderStatus::Live);
+    let model_ref = d.model_ref.parse::<ModelRef>().ok();
+    match model_ref.as_ref().and_then(|r| r.suffix()?.provider()) {
+        Some(pin) if live => format!(
+            "provider \"{pin}\" does not serve this model now; the live providers below do"
+        ),
+        _ => "no provider serves this ref right now".to_owned(),
+    }
 }
 
 fn dash() -> String {

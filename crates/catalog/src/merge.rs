@@ -13,9 +13,9 @@ use hfclaw_model_ref::{Lookup, ModelRef, Suffix};
 use crate::config_entry::ConfigModel;
 use crate::discovery::LiveModel;
 use crate::model::{Model, ProviderInfo, Source, min_context};
-use crate::reach::{bare_price, reach};
 use crate::names::derive_name;
 use crate::provenance::DataSource;
+use crate::reach::{bare_price, reach};
 
 /// The merged catalog.
 #[derive(Debug, Clone, Default)]

@@ -114,9 +114,7 @@ pub fn reach<'a>(model: &'a Model, suffix: Option<&Suffix>) -> Reach<'a> {
         Some(Suffix::Cheapest) => (Pick::Cheapest, cheapest_live(providers)),
         Some(Suffix::Provider(name)) => (
             Pick::Pinned,
-            providers
-                .iter()
-                .find(|p| p.name == *name && p.is_usable()),
+            providers.iter().find(|p| p.name == *name && p.is_usable()),
         ),
         Some(Suffix::Preferred) => (Pick::Preferred, None),
     };
@@ -125,7 +123,11 @@ pub fn reach<'a>(model: &'a Model, suffix: Option<&Suffix>) -> Reach<'a> {
         // A pin no usable provider matches (when providers are known): no price.
         (Pick::Pinned, None) if !providers.is_empty() => RefPrice::Unknown,
         _ => live_range(providers).map_or_else(
-            || model.cost.map_or(RefPrice::Unknown, |cost| RefPrice::Model { cost }),
+            || {
+                model
+                    .cost
+                    .map_or(RefPrice::Unknown, |cost| RefPrice::Model { cost })
+            },
             |(low, high)| {
                 if low == high {
                     RefPrice::At { cost: low }
@@ -238,7 +240,12 @@ mod tests {
         for s in [None, Some(suffix("fastest"))] {
             let r = reach(&m, s.as_ref());
             assert_eq!(r.provider_name(), Some("fast"));
-            assert_eq!(r.price, RefPrice::At { cost: Cost::new(1.75, 7.0) });
+            assert_eq!(
+                r.price,
+                RefPrice::At {
+                    cost: Cost::new(1.75, 7.0)
+                }
+            );
         }
         assert_eq!(bare_price(&m.providers), Some(Cost::new(1.75, 7.0)));
     }
@@ -268,7 +275,12 @@ mod tests {
         );
         assert_eq!(r.price.for_config(), Some(Cost::new(1.75, 7.0)));
         assert_eq!(bare_price(&m.providers), Some(Cost::new(1.75, 7.0)));
-        assert!(reach(&m, Some(&suffix("preferred"))).price.range().is_some());
+        assert!(
+            reach(&m, Some(&suffix("preferred")))
+                .price
+                .range()
+                .is_some()
+        );
     }
 
     #[test]
@@ -290,6 +302,11 @@ mod tests {
         // Without provider data, the model-level price stays.
         let bare = model(Vec::new());
         let r = reach(&bare, Some(&suffix("nobody")));
-        assert_eq!(r.price, RefPrice::Model { cost: Cost::new(9.0, 9.0) });
+        assert_eq!(
+            r.price,
+            RefPrice::Model {
+                cost: Cost::new(9.0, 9.0)
+            }
+        );
     }
 }

@@ -143,9 +143,9 @@ impl Sandbox {
         let text = text
             .replace(&self.home().display().to_string(), "[HOME]")
             .replace(&self.router.addr().to_string(), "[ROUTER]");
-        redact_cache_age(&redact_snapshot_age(&redact_estimated_costs(&redact_seconds(
-            &text,
-        ))))
+        redact_cache_age(&redact_snapshot_age(&redact_estimated_costs(
+            &redact_seconds(&text),
+        )))
     }
 
     /// Fills the discovery cache from `models` (a `GET /v1/models` body), as a

@@ -110,9 +110,11 @@ fn table<'r, R: Borrow<Row<'r>>>(rows: impl IntoIterator<Item = R>, throughput: 
             (Some([low, high]), _) => cells.push_with(|t| {
                 display::write_price_range(t, (low.input, low.output), (high.input, high.output))
             }),
-            (None, Some(c)) => cells.push(prices.text((c.input.to_bits(), c.output.to_bits()), |t| {
-                display::write_prices(t, c.input, c.output)
-            })),
+            (None, Some(c)) => {
+                cells.push(prices.text((c.input.to_bits(), c.output.to_bits()), |t| {
+                    display::write_prices(t, c.input, c.output)
+                }))
+            }
             (None, None) => cells.push(MISSING),
         }
         if throughput {

@@ -210,15 +210,12 @@ fn context_line(d: &Details) -> String {
 /// Why the ref is not served: a pin whose provider does not serve the model (the
 /// others do, below), or no provider at all.
 fn served_line(d: &Details) -> String {
-    let live = d
-        .providers
-        .iter()
-        .any(|p| p.status == ProviderStatus::Live);
+    let live = d.providers.iter().any(|p| p.status == ProviderStatus::Live);
     let model_ref = d.model_ref.parse::<ModelRef>().ok();
     match model_ref.as_ref().and_then(|r| r.suffix()?.provider()) {
-        Some(pin) if live => format!(
-            "provider \"{pin}\" does not serve this model now; the live providers below do"
-        ),
+        Some(pin) if live => {
+            format!("provider \"{pin}\" does not serve this model now; the live providers below do")
+        }
         _ => "no provider serves this ref right now".to_owned(),
     }
 }

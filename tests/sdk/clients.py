@@ -129,10 +129,51 @@ def chat_stream(url, key):
     return {"text": text}
 
 
+def refused_at_once(call, errors):
+    """A call refused by a spent budget, with the SDK's default retries: it must return at
+    once (the gateway says `x-should-retry: false` and no long `Retry-After`)."""
+    import time
+
+    started = time.monotonic()
+    try:
+        call()
+        return {"error": None}
+    except errors as e:
+        return {
+            "error": type(e).__name__,
+            "status": e.status_code,
+            "at_once": time.monotonic() - started < 3,
+        }
+
+
+def budget_refused_messages(url, key):
+    import anthropic
+
+    client = anthropic.Anthropic(base_url=url, api_key=key)  # default retries
+    return refused_at_once(
+        lambda: client.messages.create(
+            model="r1", max_tokens=64, messages=[{"role": "user", "content": "hi"}]
+        ),
+        anthropic.APIStatusError,
+    )
+
+
+def budget_refused_chat(url, key):
+    import openai
+
+    client = openai.OpenAI(base_url=url + "/v1", api_key=key)  # default retries
+    return refused_at_once(
+        lambda: client.chat.completions.create(
+            model="r1", max_tokens=64, messages=[{"role": "user", "content": "hi"}]
+        ),
+        openai.APIStatusError,
+    )
+
+
 CASES = {
     name: fn
     for name, fn in globals().items()
-    if callable(fn) and name.split("_")[0] in ("messages", "responses", "chat")
+    if callable(fn) and name.split("_")[0] in ("messages", "responses", "chat", "budget")
 }
 
 if __name__ == "__main__":

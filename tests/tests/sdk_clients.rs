@@ -1,7 +1,8 @@
 //! The official Python SDKs (`anthropic`, `openai`) as unmodified clients of `hfclaw
 //! serve`, against the loopback fake router: Anthropic `messages.create` and
 //! `messages.stream`, OpenAI `responses.create` with and without `stream=True`, chat
-//! streaming, and the SDKs' exception classes for the gateway's errors.
+//! streaming, the SDKs' exception classes for the gateway's errors, and a budget refusal
+//! that both SDKs return at once (no retry, no wait).
 //!
 //! The venv comes from `cargo xtask ci` (`target/pyenv`, created once), which sets
 //! `HFCLAW_TEST_PYTHON` and `HFCLAW_REQUIRE_SDK_TESTS=1`; a plain `cargo test` without it
@@ -148,4 +149,29 @@ fn openai_sdk_responses_and_chat_through_the_gateway() {
         json!({"error": "RateLimitError", "status": 429, "code": "rate_limit_exceeded"})
     );
     assert_eq!(got["chat_stream"], json!({"text": "Hello"}));
+}
+
+#[test]
+fn both_sdks_return_at_once_on_a_budget_refusal() {
+    let Some(python) = python() else { return };
+    let s = Sandbox::new();
+    s.write_config(CHAIN_CONFIG);
+    // A spent budget (zero): the refusal would last until UTC midnight.
+    let gw = Gateway::start(&s, &["--api-key", KEY, "--budget-usd-per-day", "0"]);
+    let got = run(
+        &python,
+        &gw,
+        &["budget_refused_messages", "budget_refused_chat"],
+    );
+    let refused = json!({"error": "RateLimitError", "status": 429, "at_once": true});
+    assert_eq!(got["budget_refused_messages"], refused);
+    assert_eq!(got["budget_refused_chat"], refused);
+    // Each SDK sent its request once: no retry.
+    std::thread::sleep(std::time::Duration::from_secs(1));
+    let ledger =
+        hfclaw_accounting::Ledger::open(&hfclaw_accounting::LedgerSpec::Sqlite(s.ledger_path()))
+            .unwrap();
+    let rows = ledger.recent(10).unwrap();
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    assert!(rows.iter().all(|r| r.outcome.class() == "budget_exceeded"));
 }

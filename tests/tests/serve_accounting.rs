@@ -63,7 +63,8 @@ async fn post(gw: &Gateway, path: &str, key: &str, body: Value) -> (u16, Value, 
 }
 
 fn chat(stream: bool) -> Value {
-    json!({"model": "r1", "stream": stream, "messages": [{"role": "user", "content": "hi"}]})
+    json!({"model": "r1", "stream": stream, "max_tokens": 10,
+        "messages": [{"role": "user", "content": "hi"}]})
 }
 
 fn messages(stream: bool) -> Value {
@@ -286,12 +287,13 @@ async fn a_spent_budget_answers_429_in_each_envelope_and_holds_after_a_restart()
         .chat(R1, [Reply::chat_json(R1, "hi").via("together")])
         .messages(R1, [Reply::messages_json(R1, "hi").via("together")])
         .responses(R1, [Reply::responses_json(R1, "hi").via("together")]);
-    // One chat answer costs $0.000064: the first request spends the budget.
+    // One chat answer costs $0.000064 and reserves about $0.00017 (its ~32 input tokens
+    // and 10 output tokens at the dearest price): after the first, no reservation fits.
     let args = [
         "--api-key-file",
         &keys_arg(&s),
         "--budget-usd-per-day",
-        "0.00005",
+        "0.0002",
     ];
     let gw = Gateway::start(&s, &args);
     assert_eq!(
@@ -309,10 +311,11 @@ async fn a_spent_budget_answers_429_in_each_envelope_and_holds_after_a_restart()
     );
     let message = body["error"]["message"].as_str().unwrap();
     assert!(
-        message.contains("the daily budget of $0.00005") && message.contains("resets at"),
+        message.contains("the daily budget of $0.0002") && message.contains("resets at"),
         "{message}"
     );
-    assert!(retry_after.parse::<u64>().unwrap() <= 86_400);
+    // Waiting for the reset takes hours: no Retry-After (SDKs would honour it).
+    assert_eq!(retry_after, "");
     let (status, body, _) = post(&gw, "/v1/messages", "sk-bob-0002", messages(false)).await;
     assert_eq!(status, 429);
     assert_eq!(
@@ -338,7 +341,7 @@ async fn a_spent_budget_answers_429_in_each_envelope_and_holds_after_a_restart()
     stop(gw);
     let out = s.run(&["usage"]);
     assert!(
-        out.contains("budget: $0.000064 of $0.00005 per UTC day used"),
+        out.contains("budget: $0.000064 of $0.0002 per UTC day used"),
         "{out}"
     );
     let rows = rows(&s);
@@ -361,7 +364,7 @@ async fn a_key_budget_stops_only_that_key() {
             "--api-key-file",
             &keys_arg(&s),
             "--key-budget",
-            "bob=0.00005",
+            "bob=0.0002",
         ],
     );
     for _ in 0..2 {
@@ -505,5 +508,62 @@ async fn the_gateway_and_chat_write_one_ledger_at_once() {
             .filter(|r| r.key.as_deref() == Some("hfclaw-chat"))
             .count(),
         4
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn eight_concurrent_requests_stay_within_a_small_budget() {
+    let s = sandbox();
+    // Slow streams, so that all eight are in flight at once; each reports 1,000 output
+    // tokens: $0.007015 at together's price, near the ~$0.0071 its max_tokens reserves.
+    let mut pieces = sse_chat_events(R1, &[], &["a", "b", "c"]);
+    let usage = pieces.len() - 2;
+    pieces[usage] = pieces[usage].replace("\"completion_tokens\":3", "\"completion_tokens\":1000");
+    assert!(pieces[usage].contains(":1000"));
+    s.router.chat(
+        R1,
+        [Reply::Sse {
+            pieces,
+            delay: Duration::from_millis(150),
+        }
+        .via("together")],
+    );
+    let gw = Gateway::start(&s, &["--budget-usd-per-day", "0.02"]);
+    let ask = || async {
+        let response = reqwest::Client::new()
+            .post(format!("{}/v1/chat/completions", gw.base()))
+            .json(&json!({"model": "r1", "stream": true, "max_tokens": 1000,
+                "messages": [{"role": "user", "content": "hi"}]}))
+            .send()
+            .await
+            .unwrap();
+        let header = |name: &str| {
+            response
+                .headers()
+                .get(name)
+                .map(|v| v.to_str().unwrap().to_owned())
+        };
+        let answer = (
+            response.status().as_u16(),
+            header("retry-after"),
+            header("x-should-retry"),
+        );
+        let _ = response.text().await;
+        answer
+    };
+    let answers = futures_util::future::join_all((0..8).map(|_| ask())).await;
+    // Two reservations fit in $0.02; the other six are told to retry shortly.
+    let served = answers.iter().filter(|a| a.0 == 200).count();
+    assert_eq!(served, 2, "{answers:?}");
+    for refused in answers.iter().filter(|a| a.0 != 200) {
+        assert_eq!(refused, &(429, Some("5".to_owned()), None));
+    }
+    // $0.01403 spent: one more reservation would pass the budget, and waiting will not help.
+    assert_eq!(ask().await, (429, None, Some("false".to_owned())));
+    stop(gw);
+    let spent: f64 = rows(&s).iter().filter_map(|r| r.cost.map(|c| c.usd)).sum();
+    assert!(
+        (spent - 2.0 * 0.007015).abs() < 1e-9 && spent <= 0.02,
+        "{spent}"
     );
 }

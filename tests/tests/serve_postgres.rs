@@ -24,7 +24,7 @@ const R1: &str = "deepseek-ai/DeepSeek-R1";
 async fn ask(gw: &Gateway) -> u16 {
     reqwest::Client::new()
         .post(format!("{}/v1/chat/completions", gw.base()))
-        .json(&json!({"messages": [{"role": "user", "content": "hi"}]}))
+        .json(&json!({"max_tokens": 5, "messages": [{"role": "user", "content": "hi"}]}))
         .send()
         .await
         .unwrap()

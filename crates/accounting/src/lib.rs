@@ -58,7 +58,8 @@ pub use ledger::{
     Recorder, SCHEMA_VERSION, SQLITE_FILE, Totals, redact_url, sqlite_path,
 };
 pub use price::{
-    Cost, Price, PriceBasis, PriceChoice, choose_price, cost, format_usd, price_in_catalog,
+    Cost, Price, PriceBasis, PriceChoice, UNKNOWN_MAX_OUTPUT_TOKENS, choose_price, cost,
+    format_usd, price_in_catalog, worst_case_usd,
 };
 pub use row::{Outcome, REJECTED_MODEL, Row, key_label};
 pub use usage::{Api, Usage, UsageMeter, usage_of_answer};

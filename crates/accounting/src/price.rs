@@ -420,3 +420,83 @@ mod tests {
         assert_eq!(format_usd(0.000748, true), "~$0.00075");
     }
 }
+
+/// Output tokens assumed for a request that sets no limit on a model whose catalog entry
+/// gives no maximum output either.
+pub const UNKNOWN_MAX_OUTPUT_TOKENS: u64 = 32_768;
+
+/// The most an answer of `model` (a ref of the chain) could cost: `input_tokens` and
+/// `output_tokens` (else the model's maximum output) at the highest input and output
+/// prices any of its providers charges — the pinned provider's when the ref pins one —
+/// else at the model's own price. `None` when no price is known (the request then
+/// reserves nothing). What a request reserves against the budgets before it is forwarded.
+pub fn worst_case_usd(
+    catalog: &Catalog,
+    model_ref: &ModelRef,
+    input_tokens: u64,
+    output_tokens: Option<u64>,
+) -> Option<f64> {
+    if !model_ref.is_huggingface() {
+        return None;
+    }
+    let model = catalog
+        .get(model_ref.model_id())
+        .or_else(|| catalog.get(model_ref.router_model_id()))?;
+    let pinned = match model_ref.suffix() {
+        Some(Suffix::Provider(name)) => Some(name.as_str()),
+        _ => None,
+    };
+    let prices = model
+        .providers
+        .iter()
+        .filter(|p| pinned.is_none_or(|name| p.name.eq_ignore_ascii_case(name)))
+        .filter_map(|p| p.pricing);
+    let (input, output) = prices
+        .map(|c| (c.input, c.output))
+        .reduce(|a, b| (a.0.max(b.0), a.1.max(b.1)))
+        .or(model.cost.map(|c| (c.input, c.output)))?;
+    let output_tokens = output_tokens
+        .or(model.max_output_tokens)
+        .unwrap_or(UNKNOWN_MAX_OUTPUT_TOKENS);
+    let usd = (input_tokens as f64 * input + output_tokens as f64 * output) / 1e6;
+    usd.is_finite().then_some(usd)
+}
+
+#[cfg(test)]
+mod worst_case_tests {
+    use hfclaw_catalog::{Cost as CatalogCost, Model, ProviderInfo, ProviderStatus, Source};
+
+    use super::*;
+
+    #[test]
+    fn the_worst_case_is_the_dearest_provider_and_the_model_s_max_output() {
+        let provider = |name: &str, input: f64, output: f64| ProviderInfo {
+            pricing: Some(CatalogCost::new(input, output)),
+            ..ProviderInfo::new(name, ProviderStatus::Live)
+        };
+        let model = Model {
+            providers: vec![provider("a", 1.0, 4.0), provider("b", 3.0, 2.0)],
+            max_output_tokens: Some(1_000),
+            available: Some(true),
+            ..Model::unknown("org/m".into(), "M".into(), Source::Live)
+        };
+        let catalog = Catalog::merge(vec![model], None, &[]);
+        let any: ModelRef = "huggingface/org/m"
+            .parse()
+            .unwrap_or_else(|_| unreachable!());
+        // 100 input at $3/M, 10 output at $4/M.
+        let usd = worst_case_usd(&catalog, &any, 100, Some(10)).unwrap_or_default();
+        assert!((usd - 0.00034).abs() < 1e-12, "{usd}");
+        // No limit asked: the model's maximum output.
+        let usd = worst_case_usd(&catalog, &any, 0, None).unwrap_or_default();
+        assert!((usd - 0.004).abs() < 1e-12, "{usd}");
+        // A pinned provider's own price.
+        let pinned: ModelRef = "huggingface/org/m:b"
+            .parse()
+            .unwrap_or_else(|_| unreachable!());
+        let usd = worst_case_usd(&catalog, &pinned, 100, Some(10)).unwrap_or_default();
+        assert!((usd - 0.00032).abs() < 1e-12, "{usd}");
+        let unknown: ModelRef = "huggingface/x/y".parse().unwrap_or_else(|_| unreachable!());
+        assert_eq!(worst_case_usd(&catalog, &unknown, 1, Some(1)), None);
+    }
+}

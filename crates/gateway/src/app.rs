@@ -129,8 +129,13 @@ impl App {
         if exchange.cost_usd.is_none() {
             self.price(&mut exchange);
         }
-        if let (Some(budgets), Some(usd)) = (&self.options.budgets, exchange.cost_usd) {
-            budgets.add(exchange.key.as_deref(), usd, SystemTime::now());
+        // The reservation gives way to the real cost (nothing, when unknown).
+        match (&exchange.hold, &self.options.budgets, exchange.cost_usd) {
+            (Some(hold), _, cost) => hold.settle(cost, SystemTime::now()),
+            (None, Some(budgets), Some(usd)) => {
+                budgets.add(exchange.key.as_deref(), usd, SystemTime::now());
+            }
+            _ => {}
         }
         if let Some(recorder) = &self.options.recorder {
             recorder.record(row_of(&exchange));

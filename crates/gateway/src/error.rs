@@ -18,6 +18,10 @@ use serde_json::json;
 use crate::api::{Api, MissingField};
 use crate::guard::Refusal;
 
+/// Seconds a request refused while others hold the budget is asked to wait: they settle
+/// within their answers' time.
+const SETTLE_WAIT_SECS: u64 = 5;
+
 /// Error types hfclaw itself defines: they are the `type` in every envelope.
 const OWN_TYPES: [&str; 1] = ["budget_exceeded"];
 
@@ -36,6 +40,9 @@ pub struct ApiError {
     pub param: Option<&'static str>,
     /// Seconds the client should wait before retrying (`Retry-After`).
     pub retry_after: Option<u64>,
+    /// Waiting will not help soon: `x-should-retry: false`, which the OpenAI and
+    /// Anthropic SDKs honour by not retrying.
+    pub no_retry: bool,
     /// For failures of the router: the error class of the decisive error (`rate_limited`,
     /// `upstream` …), as `hfclaw chat` records it too.
     pub router_class: Option<&'static str>,
@@ -55,6 +62,7 @@ impl ApiError {
             code: Some(Cow::Borrowed(code)),
             param: None,
             retry_after: None,
+            no_retry: false,
             router_class: None,
         }
     }
@@ -414,6 +422,7 @@ impl ApiError {
             code: Some(code),
             param: None,
             router_class: Some(last.kind.as_str()),
+            no_retry: false,
             retry_after: (last.kind == ErrorKind::RateLimited)
                 .then(|| last.retry_after.map_or(1, |d: Duration| d.as_secs().max(1))),
         }
@@ -427,10 +436,19 @@ impl ApiError {
             .unwrap_or(self.kind)
     }
 
-    /// 429: a spending budget is used up until `resets_in`.
-    pub fn budget_exceeded(message: String, resets_in: Duration) -> ApiError {
+    /// 429: a spending budget stands in the way until `resets_in`, or (`soon`) until
+    /// requests in flight settle. A `Retry-After` only when waiting helps within a minute;
+    /// otherwise `x-should-retry: false`, so that SDKs return at once instead of honouring
+    /// a wait of hours.
+    pub fn budget_exceeded(message: String, resets_in: Duration, soon: bool) -> ApiError {
+        let wait = if soon {
+            Some(resets_in.as_secs().clamp(1, SETTLE_WAIT_SECS))
+        } else {
+            Some(resets_in.as_secs().max(1)).filter(|s| *s <= 60)
+        };
         ApiError {
-            retry_after: Some(resets_in.as_secs().max(1)),
+            retry_after: wait,
+            no_retry: wait.is_none(),
             ..ApiError::new(
                 StatusCode::TOO_MANY_REQUESTS,
                 "budget_exceeded",
@@ -502,6 +520,11 @@ impl ApiError {
             }}),
         };
         let mut response = (self.status, axum::Json(body)).into_response();
+        if self.no_retry {
+            response
+                .headers_mut()
+                .insert("x-should-retry", HeaderValue::from_static("false"));
+        }
         if let Some(secs) = self.retry_after {
             response
                 .headers_mut()
@@ -699,7 +722,7 @@ mod tests {
             (ApiError::unknown_model("m"), 404, "not_found_error"),
             (ApiError::overloaded(4), 503, "overloaded_error"),
             (
-                ApiError::budget_exceeded("spent".into(), Duration::from_secs(60)),
+                ApiError::budget_exceeded("spent".into(), Duration::from_secs(60), false),
                 429,
                 "budget_exceeded",
             ),
@@ -745,9 +768,29 @@ mod tests {
                 .unwrap();
         assert_eq!(data["type"], "error");
         assert_eq!(data["code"], "upstream_stream_error");
-        let budget = ApiError::budget_exceeded("x".into(), Duration::from_secs(5));
+        let budget = ApiError::budget_exceeded("x".into(), Duration::from_secs(5), false);
         let body = body_of(budget.into_response_for(Api::Responses)).await;
         assert_eq!(body["error"]["code"], "budget_exceeded");
+    }
+
+    #[test]
+    fn budget_refusals_say_whether_waiting_helps() {
+        let header = |e: ApiError, name: &str| {
+            let response = e.into_response_for(Api::Chat);
+            response
+                .headers()
+                .get(name)
+                .map(|v| v.to_str().unwrap_or("").to_owned())
+        };
+        let hours = || ApiError::budget_exceeded("x".into(), Duration::from_secs(29_951), false);
+        assert_eq!(header(hours(), "x-should-retry").as_deref(), Some("false"));
+        assert_eq!(header(hours(), "retry-after"), None);
+        let minute = || ApiError::budget_exceeded("x".into(), Duration::from_secs(40), false);
+        assert_eq!(header(minute(), "retry-after").as_deref(), Some("40"));
+        assert_eq!(header(minute(), "x-should-retry"), None);
+        // Others' reservations stand in the way: they settle within seconds.
+        let held = ApiError::budget_exceeded("x".into(), Duration::from_secs(29_951), true);
+        assert_eq!(header(held, "retry-after").as_deref(), Some("5"));
     }
 
     #[test]

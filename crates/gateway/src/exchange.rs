@@ -6,7 +6,9 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use hfclaw_accounting::Usage;
+use std::sync::{Mutex, PoisonError};
+
+use hfclaw_accounting::{Hold, Usage};
 use hfclaw_model_ref::ModelRef;
 
 use crate::api::Api;
@@ -61,6 +63,28 @@ pub struct Exchange {
     pub total: Duration,
     /// Whether the answer was streamed.
     pub streamed: bool,
+    /// The request's reservation against the budgets, settled by `App::record`.
+    pub hold: Option<HoldSlot>,
+}
+
+/// A request's budget reservation, shared by the copies of its exchange; the first
+/// [`HoldSlot::settle`] settles it (a dropped, unsettled one is released).
+#[derive(Debug, Clone)]
+pub struct HoldSlot(Arc<Mutex<Option<Hold>>>);
+
+impl HoldSlot {
+    /// A slot holding `hold`.
+    pub fn new(hold: Hold) -> HoldSlot {
+        HoldSlot(Arc::new(Mutex::new(Some(hold))))
+    }
+
+    /// Settles the reservation with the request's cost (`None`: unknown, nothing counted).
+    pub fn settle(&self, cost: Option<f64>, now: SystemTime) {
+        let hold = self.0.lock().unwrap_or_else(PoisonError::into_inner).take();
+        if let Some(hold) = hold {
+            hold.settle(cost, now);
+        }
+    }
 }
 
 impl Exchange {
@@ -84,6 +108,7 @@ impl Exchange {
             ttfb: None,
             total,
             streamed: false,
+            hold: None,
         }
     }
 

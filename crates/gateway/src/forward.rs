@@ -23,12 +23,13 @@ use crate::api::Api;
 use crate::app::App;
 use crate::cooldown::Plan;
 use crate::error::ApiError;
-use crate::exchange::{ClientLabel, Exchange, Recorded};
+use crate::exchange::{ClientLabel, Exchange, HoldSlot, Recorded};
 use crate::headers::{
     COST_ESTIMATED_HEADER, COST_HEADER, FALLBACK_HEADER, MODEL_HEADER, NO_FALLBACK_HEADER,
     ROUTE_HEADER, SKIPPED_HEADER,
 };
 use crate::meter::Meter;
+use crate::reserve;
 use crate::tap::{Tap, split_whole_answer};
 use crate::upstream::{self, Answer, Outgoing, Passthrough, StreamEnd};
 
@@ -45,6 +46,8 @@ struct Ticket {
     streamed: bool,
     /// The `--route` pattern that chose the model.
     route: Option<Arc<str>>,
+    /// Its reservation against the budgets.
+    hold: Option<HoldSlot>,
 }
 
 impl Ticket {
@@ -54,6 +57,7 @@ impl Ticket {
             requested: self.requested.clone(),
             streamed: self.streamed,
             route: self.route.clone(),
+            hold: self.hold.clone(),
             ..Exchange::unanswered(self.at, self.api, self.started.elapsed())
         }
     }
@@ -74,6 +78,7 @@ pub async fn forward(app: Arc<App>, api: Api, request: Request) -> Response {
         model_read: false,
         streamed: false,
         route: None,
+        hold: None,
     };
     let mut response = match forward_inner(&app, &mut ticket, request).await {
         Ok(response) => response,
@@ -106,7 +111,7 @@ async fn forward_inner(
         .map_err(|_| ApiError::overloaded(app.options.max_concurrent))?;
     let (parts, body) = request.into_parts();
     let caller = parts.extensions.get::<Caller>().cloned();
-    let mut body = read_json(&parts.headers, body, app.options.max_body).await?;
+    let (mut body, body_len) = read_json(&parts.headers, body, app.options.max_body).await?;
     api.validate(&body)?;
     ticket.requested = model_field(&body)?;
     ticket.model_read = true;
@@ -124,11 +129,8 @@ async fn forward_inner(
     ticket.route.clone_from(&choice.route);
     let chain = allowed_chain(caller.as_ref(), &snapshot, choice.chain)?;
     if let Some(budgets) = &app.options.budgets {
-        let now = SystemTime::now();
-        budgets.check(ticket.key.as_deref(), now).map_err(|spent| {
-            let resets_in = spent.resets_at.duration_since(now).unwrap_or_default();
-            ApiError::budget_exceeded(spent.to_string(), resets_in)
-        })?;
+        let worst = reserve::worst_case(api, &body, body_len, &snapshot, &chain);
+        ticket.hold = Some(reserve::reserve(budgets, ticket.key.as_deref(), worst)?);
     }
     // After a 402 every model bills the same account: answer at once, ask nobody.
     if let Some((error, left)) = app.cooldowns.account_hold(Instant::now()) {
@@ -206,15 +208,16 @@ async fn read_json(
     headers: &HeaderMap,
     body: Body,
     max_body: usize,
-) -> Result<Map<String, Value>, ApiError> {
+) -> Result<(Map<String, Value>, usize), ApiError> {
     let bytes = read_body(headers, body, max_body).await?;
     tracing::trace!(body = %String::from_utf8_lossy(&bytes), "request");
-    serde_json::from_slice(&bytes).map_err(|e| {
+    let object = serde_json::from_slice(&bytes).map_err(|e| {
         ApiError::invalid_request(
             "invalid_json",
             format!("the request body is not a JSON object: {e}"),
         )
-    })
+    })?;
+    Ok((object, bytes.len()))
 }
 
 /// The body, refused with 413 as soon as it passes `max_body` (declared or sent).

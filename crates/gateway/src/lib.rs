@@ -42,6 +42,7 @@ mod meter;
 mod metrics;
 mod model_routes;
 mod options;
+mod reserve;
 mod routes;
 mod server;
 mod snapshot;

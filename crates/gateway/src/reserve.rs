@@ -1,0 +1,93 @@
+//! What a request may cost at most, reserved against the budgets before it is forwarded
+//! (issue 22, item 2): its output limit (`max_tokens`, `max_completion_tokens`,
+//! `max_output_tokens`; else the model's maximum output) at the highest live output price
+//! of any model of its chain, plus its input estimated from the body's size at the highest
+//! input price. The [`HoldSlot`] travels with the exchange and is settled with the real
+//! cost when the answer ends (`App::record`), or released if the request goes away.
+
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use hfclaw_accounting::{BudgetExceeded, Budgets, worst_case_usd};
+use hfclaw_model_ref::ModelRef;
+use serde_json::{Map, Value};
+
+use crate::api::Api;
+use crate::error::ApiError;
+use crate::exchange::HoldSlot;
+use crate::snapshot::Snapshot;
+
+/// Bytes of request body counted as one input token: fewer than any tokenizer packs into
+/// a token of text (about 4 for English), so the estimate errs high.
+const BYTES_PER_TOKEN: u64 = 3;
+
+/// The output limit the request sets, if any.
+pub fn max_output_tokens(api: Api, body: &Map<String, Value>) -> Option<u64> {
+    let fields: &[&str] = match api {
+        Api::Chat => &["max_completion_tokens", "max_tokens"],
+        Api::Messages => &["max_tokens"],
+        Api::Responses => &["max_output_tokens"],
+    };
+    fields
+        .iter()
+        .find_map(|f| body.get(*f).and_then(Value::as_u64))
+}
+
+/// The request's worst-case cost over its chain (0 when no model's price is known).
+pub fn worst_case(
+    api: Api,
+    body: &Map<String, Value>,
+    body_len: usize,
+    snapshot: &Snapshot,
+    chain: &[ModelRef],
+) -> f64 {
+    let input = (body_len as u64).div_ceil(BYTES_PER_TOKEN);
+    let output = max_output_tokens(api, body);
+    chain
+        .iter()
+        .filter_map(|r| worst_case_usd(&snapshot.catalog, r, input, output))
+        .fold(0.0, f64::max)
+}
+
+/// Reserves `usd` for a request of `key`, or the 429 that refuses it.
+pub fn reserve(budgets: &Arc<Budgets>, key: Option<&str>, usd: f64) -> Result<HoldSlot, ApiError> {
+    let now = SystemTime::now();
+    budgets
+        .reserve(key, usd, now)
+        .map(HoldSlot::new)
+        .map_err(|e| refusal(&e, now))
+}
+
+/// The 429 of a budget refusal: when only requests in flight stand in the way, a short
+/// `Retry-After`; when the budget itself is spent (or this request alone could pass it),
+/// `x-should-retry: false`, so that SDKs give up at once instead of waiting for hours.
+pub fn refusal(e: &BudgetExceeded, now: SystemTime) -> ApiError {
+    let resets_in = e.resets_at.duration_since(now).unwrap_or_default();
+    let in_flight_only = e.reserved > 0.0 && e.spent + e.asked <= e.limit;
+    let mut message = e.to_string();
+    if e.spent < e.limit && !in_flight_only {
+        message.push_str(": ask for fewer output tokens (max_tokens) or wait for the reset");
+    }
+    ApiError::budget_exceeded(message, resets_in, in_flight_only)
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn each_api_names_its_output_limit() {
+        let body = |v: Value| v.as_object().cloned().unwrap_or_default();
+        let chat = body(json!({"max_tokens": 10, "max_completion_tokens": 20}));
+        assert_eq!(max_output_tokens(Api::Chat, &chat), Some(20));
+        assert_eq!(
+            max_output_tokens(Api::Messages, &body(json!({"max_tokens": 9}))),
+            Some(9)
+        );
+        let responses = body(json!({"max_output_tokens": 7, "max_tokens": 99}));
+        assert_eq!(max_output_tokens(Api::Responses, &responses), Some(7));
+        assert_eq!(max_output_tokens(Api::Chat, &body(json!({}))), None);
+    }
+}

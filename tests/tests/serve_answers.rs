@@ -171,3 +171,169 @@ async fn a_402_ends_the_chain_and_holds_the_account() {
     // The model is not cooling: the account is.
     assert_eq!(health["cooldowns"], json!([]), "{health}");
 }
+
+fn chain_sandbox() -> Sandbox {
+    let s = Sandbox::new();
+    s.write_config(CHAIN);
+    s
+}
+
+const QWEN: &str = "Qwen/Qwen3-8B:cheapest";
+
+/// A name the client chose is kept: an unknown one is a 404 with a did-you-mean before
+/// anything is sent; the router's 404 for a model the client named ends the chain (no
+/// other model answers in its name), while `default` keeps the whole chain.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_model_the_client_named_is_kept_and_its_404_is_the_answer() {
+    let s = chain_sandbox();
+    s.router
+        .chat(
+            R1,
+            [Reply::error(
+                400,
+                "The requested model is not supported by any provider you have enabled",
+                Some("model_not_supported"),
+            )],
+        )
+        .chat(QWEN, [Reply::chat_json(QWEN, "hi")]);
+    let gw = Gateway::start(&s, &[]);
+    let ask = |model: Option<&'static str>| {
+        let gw = &gw;
+        async move {
+            let mut body = json!({"messages": [{"role": "user", "content": "hi"}]});
+            if let Some(model) = model {
+                body["model"] = json!(model);
+            }
+            gw.post("/v1/chat/completions", &body, &[]).await
+        }
+    };
+    let typo = ask(Some("deepseek-ai/DeepSeek-R2")).await;
+    assert_eq!(typo.status, 404, "{}", typo.text);
+    let message = typo.json()["error"]["message"].as_str().unwrap().to_owned();
+    assert!(message.contains("deepseek-ai/DeepSeek-R1"), "{message}");
+    for unknown in ["nope/nope", "gpt-4o"] {
+        assert_eq!(ask(Some(unknown)).await.status, 404, "{unknown}");
+    }
+    assert!(s.router.chat_models().is_empty(), "sent before refusing");
+    // Named (a bare id, then a ref): the router's verdict is the answer, no fallback.
+    for named in [R1, "huggingface/deepseek-ai/DeepSeek-R1"] {
+        let answer = ask(Some(named)).await;
+        assert_eq!(answer.status, 404, "{}", answer.text);
+        assert_eq!(answer.json()["error"]["code"], "model_not_supported");
+        assert_eq!(answer.header("x-should-retry"), "false");
+    }
+    assert_eq!(s.router.chat_models(), [R1, R1]);
+    // The default keeps its chain.
+    let default = ask(None).await;
+    assert_eq!(
+        (default.status, default.header("x-hfclaw-model")),
+        (200, "huggingface/Qwen/Qwen3-8B:cheapest")
+    );
+}
+
+/// With every model of the chain rate-limited (Retry-After 90 s and 30 s), the answer says
+/// when the first of them can serve again (30 s, not the last one's), and that the
+/// client's SDK should not retry what the gateway already tried.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn when_every_model_is_limited_retry_after_is_the_soonest_and_sdks_do_not_retry() {
+    let s = chain_sandbox();
+    s.router
+        .chat(
+            R1,
+            [Reply::error(429, "slow down", None).with_header("retry-after", "90")],
+        )
+        .chat(
+            QWEN,
+            [Reply::error(429, "slow down", None).with_header("retry-after", "30")],
+        );
+    let gw = Gateway::start(&s, &[]);
+    let body = json!({"messages": [{"role": "user", "content": "hi"}]});
+    let limited = gw.post("/v1/chat/completions", &body, &[]).await;
+    assert_eq!(limited.status, 429, "{}", limited.text);
+    assert_eq!(
+        (
+            limited.header("retry-after"),
+            limited.header("x-should-retry")
+        ),
+        ("30", "false")
+    );
+    assert_eq!(s.router.chat_models(), [R1, QWEN]);
+}
+
+/// Cooldowns are per provider where the ref pins one: a failing `:groq` puts `…:groq` in
+/// cooldown, and the same model on `:cerebras`, or bare, still goes out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pinned_provider_cools_alone() {
+    let s = Sandbox::new();
+    s.write_config(
+        r#"{ agents: { defaults: { model: {
+            primary: "huggingface/deepseek-ai/DeepSeek-R1:groq",
+            fallbacks: ["huggingface/deepseek-ai/DeepSeek-R1:cerebras"],
+        } } } }"#,
+    );
+    let (groq, cerebras) = (
+        "deepseek-ai/DeepSeek-R1:groq",
+        "deepseek-ai/DeepSeek-R1:cerebras",
+    );
+    s.router
+        .chat(groq, [Reply::error(503, "groq is down", None)])
+        .chat(cerebras, [Reply::chat_json(cerebras, "hi")])
+        .chat(R1, [Reply::chat_json(R1, "hi")]);
+    let gw = Gateway::start(&s, &[]);
+    let ask = |model: Option<&'static str>| {
+        let gw = &gw;
+        async move {
+            let mut body = json!({"messages": [{"role": "user", "content": "hi"}]});
+            if let Some(model) = model {
+                body["model"] = json!(model);
+            }
+            gw.post("/v1/chat/completions", &body, &[]).await
+        }
+    };
+    let first = ask(None).await;
+    assert_eq!(first.header("x-hfclaw-fallback"), "1", "{}", first.text);
+    // groq cools: the next request goes straight to cerebras; the bare model goes out.
+    let second = ask(None).await;
+    assert_eq!(
+        (second.status, second.header("x-hfclaw-model")),
+        (200, "huggingface/deepseek-ai/DeepSeek-R1:cerebras")
+    );
+    assert!(
+        second.header("x-hfclaw-skipped").contains("cooling down"),
+        "{:?}",
+        second.headers
+    );
+    assert_eq!(ask(Some(R1)).await.status, 200);
+    assert_eq!(
+        s.router.chat_models(),
+        [groq, groq, groq, cerebras, cerebras, R1]
+    );
+    let health: serde_json::Value = reqwest::get(format!("{}/healthz", gw.base()))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(health["cooldowns"][0]["model"], groq, "{health}");
+    assert_eq!(health["cooldowns"].as_array().unwrap().len(), 1, "{health}");
+}
+
+/// A 429 on a policy ref (bare = `:fastest`, `:cheapest`) moves on to the next model, not
+/// to the same model under another policy: the router already chose among that model's
+/// providers (policies fail over on its side), so another policy would meet the same
+/// limit (documented in the README).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_429_on_a_policy_ref_moves_on_to_the_next_model() {
+    let s = chain_sandbox();
+    s.router
+        .chat(
+            R1,
+            [Reply::error(429, "slow down", None).with_header("retry-after", "60")],
+        )
+        .chat(QWEN, [Reply::chat_json(QWEN, "hi")]);
+    let gw = Gateway::start(&s, &[]);
+    let body = json!({"messages": [{"role": "user", "content": "hi"}]});
+    let answer = gw.post("/v1/chat/completions", &body, &[]).await;
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    assert_eq!(s.router.chat_models(), [R1, QWEN]);
+}

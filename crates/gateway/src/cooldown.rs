@@ -86,10 +86,7 @@ pub struct Plan {
 /// True when an error of this kind puts the model in cooldown (a 402 holds the account
 /// instead: [`Cooldowns::account_hold`]).
 pub fn cools(kind: ErrorKind) -> bool {
-    matches!(
-        kind,
-        ErrorKind::Upstream | ErrorKind::RateLimited | ErrorKind::Timeout | ErrorKind::Network
-    )
+    kind.is_transient()
 }
 
 impl Cooldowns {
@@ -217,12 +214,19 @@ impl Cooldowns {
                 continue;
             };
             if cools(error.kind) {
-                let failures = entries.get(model).map_or(0, |e| e.failures) + 1;
+                // A model still cooling (tried anyway because every model of its chain
+                // was, or by a request that started before it cooled) fails in the same
+                // episode: its cooldown is renewed, not doubled.
+                let (failures, floor) = match entries.get(model) {
+                    Some(e) if e.until > now => (e.failures, e.until),
+                    Some(e) => (e.failures + 1, now),
+                    None => (1, now),
+                };
                 let wait = self.cooldown_for(failures, error.retry_after);
                 entries.insert(
                     model.clone(),
                     Entry {
-                        until: now + wait,
+                        until: (now + wait).max(floor),
                         failures,
                         probing: false,
                     },
@@ -256,6 +260,21 @@ impl Cooldowns {
         doubled
             .max(retry_after.unwrap_or_default())
             .min(self.policy.max.max(self.policy.base))
+    }
+
+    /// The soonest time any model of `chain` that is cooling can serve again (`None`
+    /// when none is cooling).
+    pub fn soonest(&self, chain: &[String], now: Instant) -> Option<Duration> {
+        if self.count.load(Ordering::Acquire) == 0 {
+            return None;
+        }
+        let entries = self.lock();
+        chain
+            .iter()
+            .filter_map(|model| entries.get(model))
+            .filter(|e| e.until > now)
+            .map(|e| e.until - now)
+            .min()
     }
 
     /// The models cooling now, with the time left (0 while one is being probed), by id.
@@ -344,6 +363,51 @@ mod tests {
         let c = Cooldowns::new(CooldownPolicy::default());
         fail(&c, &ids, 0, &error(ErrorKind::RateLimited, Some(90)), now);
         assert_eq!(c.active(now)[0].1, Duration::from_secs(90));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_cooldown_doubles_once_per_failure_episode_not_per_request() {
+        let c = Cooldowns::new(CooldownPolicy::default());
+        let ids = chain(&["a", "b"]);
+        let t0 = Instant::now();
+        let down = error(ErrorKind::Upstream, None);
+        // Both cool; then three requests find them cooling, try them anyway and fail.
+        fail(&c, &ids, 0, &down, t0);
+        fail(&c, &ids, 1, &down, t0);
+        for second in 1..=3 {
+            let now = t0 + Duration::from_secs(second);
+            let plan = c.plan(&ids, now);
+            assert_eq!(plan.order, [0, 1]);
+            c.settle(&ids, &plan, &[(0, &down), (1, &down)], None, now);
+        }
+        let left = |at: u64| c.active(t0 + Duration::from_secs(at));
+        // Renewed from the last failure (30 s from t0 + 3), not doubled to 240 s.
+        assert_eq!(left(3)[0].1, Duration::from_secs(30));
+        // The probe after the time is up fails: a new episode doubles it.
+        let probe_at = t0 + Duration::from_secs(33);
+        let plan = c.plan(&ids, probe_at);
+        assert_eq!(plan.probes, [0, 1]);
+        c.settle(&ids, &plan, &[(0, &down)], None, probe_at);
+        assert_eq!(left(33)[0].1, Duration::from_secs(60));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn retry_after_is_the_soonest_a_model_of_the_chain_can_serve() {
+        let c = Cooldowns::new(CooldownPolicy::default());
+        let ids = chain(&["a", "b", "c"]);
+        let t0 = Instant::now();
+        assert_eq!(c.soonest(&ids, t0), None);
+        let plan = c.plan(&ids, t0);
+        let (thirty, ninety) = (
+            error(ErrorKind::RateLimited, Some(30)),
+            error(ErrorKind::RateLimited, Some(90)),
+        );
+        c.settle(&ids, &plan, &[(0, &ninety), (1, &thirty)], None, t0);
+        assert_eq!(c.soonest(&ids, t0), Some(Duration::from_secs(30)));
+        assert_eq!(
+            c.soonest(&ids[..1], t0 + Duration::from_secs(10)),
+            Some(Duration::from_secs(80))
+        );
     }
 
     #[tokio::test(start_paused = true)]

@@ -17,6 +17,7 @@ use serde_json::json;
 
 use crate::api::{Api, MissingField};
 use crate::guard::Refusal;
+use crate::headers::SHOULD_RETRY_HEADER;
 
 /// Seconds a request refused while others hold the budget is asked to wait: they settle
 /// within their answers' time.
@@ -46,6 +47,9 @@ pub struct ApiError {
     /// For failures of the router: the error class of the decisive error (`rate_limited`,
     /// `upstream` …), as `hfclaw chat` records it too.
     pub router_class: Option<&'static str>,
+    /// `x-should-retry: false`: the gateway already tried what a retry would (its whole
+    /// chain), so the client's SDK should not multiply it.
+    pub no_retry: bool,
 }
 
 impl ApiError {
@@ -64,6 +68,7 @@ impl ApiError {
             retry_after: None,
             no_retry: false,
             router_class: None,
+            no_retry: false,
         }
     }
 
@@ -270,14 +275,34 @@ impl ApiError {
     /// router's answer again, without asking it.
     pub fn account_held(error: &RouterError, left: Duration) -> ApiError {
         let mut held = ApiError::from_router(error);
-        let seconds = left.as_secs().max(1);
+        let seconds = whole_seconds(left);
         held.message = format!(
             "the Hugging Face account is held for {seconds} s after the router answered 402 \
              (no request goes out meanwhile): {}",
             held.message
         );
         held.retry_after = Some(seconds);
+        held.no_retry = true;
         held
+    }
+
+    /// The answer for a chain that was tried and produced no answer: `from_failure`, with
+    /// `x-should-retry: false` (the SDKs' own retries would run the chain again) and, for
+    /// a transient failure, `Retry-After` = `soonest`, when the first model of the chain
+    /// can serve again.
+    pub fn chain_failed(
+        failure: &ChainFailure,
+        chain: &[ModelRef],
+        soonest: Option<Duration>,
+    ) -> ApiError {
+        let mut error = ApiError::from_failure(failure, chain);
+        error.no_retry = true;
+        if let (Some(last), Some(soonest)) = (failure.last_error(), soonest)
+            && last.kind.is_transient()
+        {
+            error.retry_after = Some(whole_seconds(soonest));
+        }
+        error
     }
 
     /// This error, said of the target of the client-name route `pattern`.
@@ -425,6 +450,7 @@ impl ApiError {
             no_retry: false,
             retry_after: (last.kind == ErrorKind::RateLimited)
                 .then(|| last.retry_after.map_or(1, |d: Duration| d.as_secs().max(1))),
+            no_retry: false,
         }
     }
 
@@ -530,8 +556,18 @@ impl ApiError {
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
+        if self.no_retry {
+            response
+                .headers_mut()
+                .insert(SHOULD_RETRY_HEADER, HeaderValue::from_static("false"));
+        }
         response
     }
+}
+
+/// A wait for `Retry-After`: whole seconds, rounded up, at least 1.
+fn whole_seconds(wait: Duration) -> u64 {
+    (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1)
 }
 
 /// A router error as a client may see it: without the model tag (the message names the

@@ -14,7 +14,7 @@ use bytes::{Bytes, BytesMut};
 use futures_util::StreamExt;
 use hfclaw_accounting::REJECTED_MODEL;
 use hfclaw_model_ref::ModelRef;
-use hfclaw_router_client::{ChainSuccess, RouterError, provider_of, run_chain};
+use hfclaw_router_client::{ChainSuccess, FallbackPolicy, RouterError, provider_of, run_chain};
 use serde_json::{Map, Value};
 use tokio::time::Instant;
 
@@ -127,6 +127,7 @@ async fn forward_inner(
         .routes
         .choose(&snapshot, ticket.requested.as_deref(), no_fallback)?;
     ticket.route.clone_from(&choice.route);
+    let named = choice.named;
     let chain = allowed_chain(caller.as_ref(), &snapshot, choice.chain)?;
     if let Some(budgets) = &app.options.budgets {
         let worst = reserve::worst_case(api, &body, body_len, &snapshot, &chain);
@@ -160,7 +161,13 @@ async fn forward_inner(
     let plan = app.cooldowns.plan(&ids, Instant::now());
     let tried: Vec<String> = plan.order.iter().map(|&i| ids[i].clone()).collect();
     let client = &snapshot.client;
-    let outcome = run_chain(&tried, &app.options.policy, |attempt| {
+    // A model the client named (not cooling, so tried first) is its answer unless it
+    // fails transiently; `default` and routes keep the whole chain.
+    let policy = FallbackPolicy {
+        named_first: named && plan.order.first() == Some(&0),
+        ..app.options.policy.clone()
+    };
+    let outcome = run_chain(&tried, &policy, |attempt| {
         // Attempts run one after the other: the body gets each one's model and is
         // encoded for it, never cloned.
         body.insert("model".to_owned(), Value::String(attempt.model.clone()));
@@ -191,7 +198,10 @@ async fn forward_inner(
     app.router_health
         .observe(&failed, succeeded.is_some(), Instant::now());
     let tried_refs: Vec<ModelRef> = plan.order.iter().map(|&i| chain[i].clone()).collect();
-    let success = outcome.map_err(|failure| ApiError::from_failure(&failure, &tried_refs))?;
+    let success = outcome.map_err(|failure| {
+        let soonest = app.cooldowns.soonest(&ids, Instant::now());
+        ApiError::chain_failed(&failure, &tried_refs, soonest)
+    })?;
     Ok(respond(
         app,
         ticket,

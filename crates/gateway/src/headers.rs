@@ -15,13 +15,16 @@ pub const ROUTE_HEADER: &str = "x-hfclaw-route";
 pub const COST_HEADER: &str = "x-hfclaw-cost-usd";
 /// Response header beside [`COST_HEADER`]: `true` when the price was an estimate.
 pub const COST_ESTIMATED_HEADER: &str = "x-hfclaw-cost-estimated";
+/// Response header the OpenAI and Anthropic SDKs obey: `false` once the gateway has tried
+/// its chain, so their own retries do not run it again.
+pub const SHOULD_RETRY_HEADER: &str = "x-should-retry";
 
 /// The answer headers a browser-based client of an allowed origin may read
 /// (`Access-Control-Expose-Headers`): every response header above, the router's
 /// provider, and `Retry-After`.
 pub const EXPOSED_HEADERS: &str = "x-hfclaw-model, x-hfclaw-fallback, x-hfclaw-skipped, \
                                    x-hfclaw-route, x-hfclaw-cost-usd, x-hfclaw-cost-estimated, \
-                                   x-inference-provider, retry-after";
+                                   x-should-retry, x-inference-provider, retry-after";
 
 #[cfg(test)]
 mod tests {
@@ -37,6 +40,7 @@ mod tests {
             ROUTE_HEADER,
             COST_HEADER,
             COST_ESTIMATED_HEADER,
+            SHOULD_RETRY_HEADER,
         ] {
             assert!(
                 exposed.contains(&name),

@@ -62,6 +62,15 @@ impl ErrorKind {
         }
     }
 
+    /// True for failures that may pass with time or elsewhere: 5xx, 429, timeouts and
+    /// network errors (the ones a model the user named gives way to its fallbacks on).
+    pub fn is_transient(self) -> bool {
+        matches!(
+            self,
+            ErrorKind::Upstream | ErrorKind::RateLimited | ErrorKind::Timeout | ErrorKind::Network
+        )
+    }
+
     /// A few words for messages, e.g. `model not found or not supported`.
     pub fn summary(self) -> &'static str {
         match self {

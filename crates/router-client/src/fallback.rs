@@ -23,6 +23,10 @@ pub struct FallbackPolicy {
     pub rate_limit_default_wait: Duration,
     /// Bound on all waiting across the chain; a wait that would exceed it is skipped.
     pub max_extra_delay: Duration,
+    /// The chain's first model is one the user named: it gives way to the fallbacks only
+    /// on a transient failure (5xx, 429, timeout, network); any other failure of it (404,
+    /// `model_not_supported`, 403 …) is the answer. Off: every model moves on alike.
+    pub named_first: bool,
 }
 
 impl Default for FallbackPolicy {
@@ -33,6 +37,7 @@ impl Default for FallbackPolicy {
             max_retry_after: Duration::from_secs(10),
             rate_limit_default_wait: Duration::from_secs(1),
             max_extra_delay: Duration::from_secs(20),
+            named_first: false,
         }
     }
 }
@@ -195,7 +200,9 @@ where
                 }
                 Err(AttemptError::BeforeContent(error)) => error,
             };
-            if error.stops_chain() {
+            if error.stops_chain()
+                || (policy.named_first && index == 0 && !error.kind.is_transient())
+            {
                 skipped.push(skip(model, index, error, retry));
                 return Err(ChainFailure {
                     reason: StopReason::Fatal,
@@ -434,6 +441,33 @@ mod tests {
             assert_eq!(script.calls(), [("p".into(), 0)], "{code}");
             assert_eq!(err.last_error().unwrap().status, Some(code));
         }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_named_first_model_falls_back_on_transient_failures_only() {
+        let named = FallbackPolicy {
+            named_first: true,
+            ..FallbackPolicy::default()
+        };
+        for code in [404, 403] {
+            let script = Script::default()
+                .on("p", vec![status(code)])
+                .on("f", vec![Ok("f")]);
+            let err = script.run(&["p", "f"], &named).await.unwrap_err();
+            assert_eq!(err.reason, StopReason::Fatal, "{code}");
+            assert_eq!(script.calls(), [("p".into(), 0)], "{code}");
+        }
+        // 5xx (after its retries) and network failures still give way.
+        let script = Script::default()
+            .on("p", vec![status(503), status(503), status(503)])
+            .on("f", vec![Ok("f")]);
+        assert_eq!(script.run(&["p", "f"], &named).await.unwrap().index, 1);
+        // A fallback's 404 moves on as before.
+        let script = Script::default()
+            .on("p", vec![status(503), status(503), status(503)])
+            .on("f", vec![status(404)])
+            .on("g", vec![Ok("g")]);
+        assert_eq!(script.run(&["p", "f", "g"], &named).await.unwrap().index, 2);
     }
 
     #[tokio::test(start_paused = true)]

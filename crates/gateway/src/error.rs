@@ -41,15 +41,13 @@ pub struct ApiError {
     pub param: Option<&'static str>,
     /// Seconds the client should wait before retrying (`Retry-After`).
     pub retry_after: Option<u64>,
-    /// Waiting will not help soon: `x-should-retry: false`, which the OpenAI and
-    /// Anthropic SDKs honour by not retrying.
+    /// `x-should-retry: false`, which the OpenAI and Anthropic SDKs honour by not
+    /// retrying: waiting will not help soon, or the gateway already tried what a retry
+    /// would (its whole chain).
     pub no_retry: bool,
     /// For failures of the router: the error class of the decisive error (`rate_limited`,
     /// `upstream` …), as `hfclaw chat` records it too.
     pub router_class: Option<&'static str>,
-    /// `x-should-retry: false`: the gateway already tried what a retry would (its whole
-    /// chain), so the client's SDK should not multiply it.
-    pub no_retry: bool,
 }
 
 impl ApiError {
@@ -68,7 +66,6 @@ impl ApiError {
             retry_after: None,
             no_retry: false,
             router_class: None,
-            no_retry: false,
         }
     }
 
@@ -450,7 +447,6 @@ impl ApiError {
             no_retry: false,
             retry_after: (last.kind == ErrorKind::RateLimited)
                 .then(|| last.retry_after.map_or(1, |d: Duration| d.as_secs().max(1))),
-            no_retry: false,
         }
     }
 
@@ -546,11 +542,6 @@ impl ApiError {
             }}),
         };
         let mut response = (self.status, axum::Json(body)).into_response();
-        if self.no_retry {
-            response
-                .headers_mut()
-                .insert("x-should-retry", HeaderValue::from_static("false"));
-        }
         if let Some(secs) = self.retry_after {
             response
                 .headers_mut()

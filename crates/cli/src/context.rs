@@ -154,10 +154,11 @@ impl Context {
             None => found,
         };
         if let Some((token, source)) = &found
-            && !token.looks_valid()
+            && let Some(problem) = token.shape_problem()
         {
             self.messages.warn(format!(
-                "the token from {source} does not look like a Hugging Face token (hf_…)"
+                "the token from {source} {problem}, so it does not look like a Hugging Face \
+                 token (hf_…)"
             ));
         }
         Ok(found)
@@ -640,7 +641,7 @@ pub fn config_entry_for(catalog: &Catalog, model_ref: &ModelRef) -> Option<Confi
 /// not kept: `models status` of a config synced with 200,000 models holds a handful.
 pub fn view_for(document: &ConfigDocument, input: Option<&str>, check_all: bool) -> OpenClawView {
     let mut view = document.view_with(ProviderModels::Skip);
-    let wanted = ids_named(input, &user_models(&view));
+    let wanted = ids_named(input, &user_models(&view), check_all);
     let keep = |id: &str| wanted.contains(&id.to_ascii_lowercase());
     let which = if check_all {
         ProviderModels::Checked(&keep)
@@ -653,8 +654,8 @@ pub fn view_for(document: &ConfigDocument, input: Option<&str>, check_all: bool)
 
 /// Lower-cased router and model ids `input` may name (as a ref, a bare `org/model` or an
 /// alias; read without the catalog, which is not merged yet) and of the Hugging Face refs
-/// of `user`'s default and fallbacks.
-fn ids_named(input: Option<&str>, user: &UserModels) -> HashSet<String> {
+/// of `user`'s default and fallbacks (and allowlist, with `allowlist`).
+fn ids_named(input: Option<&str>, user: &UserModels, allowlist: bool) -> HashSet<String> {
     let input = input.map(str::trim).unwrap_or_default();
     let typed = input
         .strip_prefix(hfclaw_model_ref::HUGGINGFACE_PREFIX)
@@ -665,7 +666,9 @@ fn ids_named(input: Option<&str>, user: &UserModels) -> HashSet<String> {
         .chain(user.aliases.refs_for(input).into_iter().cloned());
     // The catalog checks of an edit and of `models status` look at the default and the
     // fallbacks; the allowlist (maybe every alias of a big config) is checked by the view.
-    let selection = user.primary.iter().chain(&user.fallbacks);
+    // `models status` (`allowlist`) also looks at the allowlist's entries.
+    let listed: &[ModelRef] = if allowlist { &user.allowlist } else { &[] };
+    let selection = user.primary.iter().chain(&user.fallbacks).chain(listed);
     from_input
         .chain(selection.cloned())
         .filter(|r| r.is_huggingface())

@@ -197,3 +197,91 @@ fn help_shows_global_options_after_the_commands_own() {
     let s = Sandbox::new();
     insta::assert_snapshot!(s.run(&["models", "fallbacks", "list", "--help"]));
 }
+
+const NO_ALIASES: &str = r#"// my agent
+{
+  agents: {
+    defaults: {
+      model: {
+        primary: 'huggingface/deepseek-ai/DeepSeek-R1',
+        fallbacks: ['huggingface/Qwen/Qwen3-8B'],
+      },
+    },
+  },
+}
+"#;
+
+/// Defect 3: the first alias says it creates OpenClaw's allowlist and how to undo it;
+/// `aliases set` then `aliases remove` leaves the file as it was; `models status` reports
+/// allowlist entries no catalog lists.
+#[test]
+fn allowlist_hygiene() {
+    let s = Sandbox::new();
+    s.write_config(NO_ALIASES);
+    let set = s.run(&[
+        "--offline",
+        "models",
+        "aliases",
+        "set",
+        "huggingface/Qwen/Qwen3-32B",
+        "big qwen",
+    ]);
+    insta::assert_snapshot!(set);
+    let removed = s.run(&[
+        "--offline",
+        "models",
+        "aliases",
+        "remove",
+        "huggingface/Qwen/Qwen3-32B",
+    ]);
+    assert!(removed.starts_with("exit: 0"), "{removed}");
+    assert_eq!(s.read_config(), NO_ALIASES);
+    s.write_config(
+        r#"{ agents: { defaults: {
+  model: { primary: 'huggingface/deepseek-ai/DeepSeek-R1' },
+  models: { 'huggingface/deepseek-ai/DeepSeek-R1': {}, 'huggingface/acme/Gone-1': {} },
+} } }"#,
+    );
+    let status = s.run(&["--offline", "models", "status"]);
+    assert!(
+        status.contains(
+            "- allowlist entry huggingface/acme/Gone-1: acme/Gone-1 is not in the built-in catalog"
+        ),
+        "{status}"
+    );
+}
+
+/// Defect 15: a token with a space is said to contain one; swapped `aliases set`
+/// arguments are recognised; `models list --provider grok` names the known providers.
+#[test]
+fn typos_get_hints_that_fit() {
+    let s = Sandbox::new();
+    s.write_config(NO_ALIASES);
+    insta::assert_snapshot!(session(
+        &s,
+        &[
+            &[
+                "onboard",
+                "--non-interactive",
+                "--huggingface-api-key",
+                "hf_abc def",
+            ],
+            &[
+                "--offline",
+                "models",
+                "aliases",
+                "set",
+                "qwen2",
+                "huggingface/Qwen/Qwen2.5-7B-Instruct",
+            ],
+        ]
+    ));
+    let list = s.run(&["--offline", "models", "list", "--provider", "grok"]);
+    assert!(list.starts_with("exit: 2"), "{list}");
+    assert!(
+        list.contains("error: no model of the catalog is served by \"grok\""),
+        "{list}"
+    );
+    assert!(list.contains("hint: did you mean --provider groq?"), "{list}");
+    assert!(list.contains("hint: known providers: cerebras, "), "{list}");
+}

@@ -353,12 +353,40 @@ impl Editor {
                 Some(alias) => {
                     let splices = self.remove_member(alias);
                     self.apply(splices)?;
+                    self.drop_bare_models_map(model_ref)?;
                     Ok(true)
                 }
                 None => Ok(false),
             },
             _ => Err(self.wrong_type(&entry_key(model_ref), "an object")),
         }
+    }
+
+    /// Removes `agents.defaults.models` when it holds nothing but what the first alias
+    /// brought (`set_alias`): empty entries for `unaliased`, the default and the
+    /// fallbacks. An alias set and removed again then leaves the file as it was, and
+    /// OpenClaw no longer reads an allowlist nobody wrote.
+    fn drop_bare_models_map(&mut self, unaliased: &str) -> Result<(), ConfigError> {
+        let path = ["agents", "defaults", "models"];
+        let Lookup::Found(models) = self.lookup(&path)? else {
+            return Ok(());
+        };
+        let selection = self.selection_view();
+        let brought = |key: &str| {
+            key == unaliased
+                || selection.primary.as_deref() == Some(key)
+                || selection.fallbacks.iter().any(|f| f == key)
+        };
+        let bare = self.tree.children(models).all(|member| {
+            let node = self.tree.node(member);
+            let empty = node.kind == Kind::Object && !node.has_children();
+            empty && self.tree.key(&self.text, member).is_some_and(|k| brought(&k))
+        });
+        if bare {
+            let splices = self.remove_member(models);
+            self.apply(splices)?;
+        }
+        Ok(())
     }
 
     /// Adds `ref` to OpenClaw's allowlist when one is in force and lacks it (SPEC §3); with

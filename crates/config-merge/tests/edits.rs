@@ -218,6 +218,26 @@ fn aliases_set_and_remove_keep_the_entry() {
     assert_comments_kept(COMMENTED, &removed);
 }
 
+/// Defect 3 of issue 19: the first alias creates `agents.defaults.models` (with the
+/// default and fallbacks, so OpenClaw's allowlist keeps them); removing it again leaves
+/// the file exactly as it was.
+#[test]
+fn an_alias_set_and_removed_leaves_the_file_as_it_was() {
+    let model = "huggingface/Qwen/Qwen3-32B";
+    let mut checked = 0;
+    for original in [TWO_SPACE, COMMENTED, TABS, STRING_MODEL] {
+        if !value(original)["agents"]["defaults"]["models"].is_null() {
+            continue;
+        }
+        let set = edit(original, |e| e.set_alias(model, "big qwen").map(drop));
+        assert!(set.contains("big qwen"), "{set}");
+        let removed = edit(&set, |e| e.remove_alias(model).map(drop));
+        assert_eq!(removed, original, "set:\n{set}");
+        checked += 1;
+    }
+    assert!(checked > 0);
+}
+
 #[test]
 fn alias_in_an_empty_map_and_in_a_missing_map() {
     let out = edit(TWO_SPACE, |e| {

@@ -128,9 +128,9 @@ const SUGGESTIONS: usize = 3;
 
 /// The candidates nearest to `input` by edit distance, ignoring case: those at the
 /// smallest distance, when it is small for the input's length (a third of it, at least
-/// 1 and at most 3), in the order given, at most three. `name_of` maps a candidate to
-/// the text compared (its last segment, for an input without one).
-pub(crate) fn nearest<'a>(
+/// 1 and at most 3), in the order given, at most three. Each candidate is the text
+/// compared and the suggestion it stands for. Every "did you mean" of hfclaw uses it.
+pub fn nearest<'a>(
     input: &str,
     candidates: impl IntoIterator<Item = (&'a str, String)>,
 ) -> Vec<String> {

@@ -62,12 +62,29 @@ impl Token {
 
     /// True when the token has the `hf_` shape of a Hugging Face access token.
     pub fn looks_valid(&self) -> bool {
+        self.shape_problem().is_none()
+    }
+
+    /// What keeps the token from the `hf_` shape, in words for a message ("the token …
+    /// contains a space"), the most telling first; `None` when it has the shape.
+    pub fn shape_problem(&self) -> Option<&'static str> {
         let value = self.expose();
-        value.len() > TOKEN_PREFIX.len()
-            && value.starts_with(TOKEN_PREFIX)
-            && value
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        if value.chars().any(char::is_whitespace) {
+            return Some("contains a space");
+        }
+        if !value.starts_with(TOKEN_PREFIX) {
+            return Some("does not start with hf_");
+        }
+        if value.len() == TOKEN_PREFIX.len() {
+            return Some("has nothing after hf_");
+        }
+        if !value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        {
+            return Some("has characters a Hugging Face token never has");
+        }
+        None
     }
 }
 
@@ -631,6 +648,17 @@ mod tests {
         assert!(!Token::new("sk-abc").unwrap().looks_valid());
         assert!(!Token::new("hf_").unwrap().looks_valid());
         assert!(!Token::new("hf_abc def").unwrap().looks_valid());
+    }
+
+    #[test]
+    fn a_token_with_a_space_is_said_to_contain_one() {
+        let problem = |t: &str| Token::new(t).unwrap().shape_problem();
+        assert_eq!(problem("hf_abc def"), Some("contains a space"));
+        assert_eq!(problem("hf abcdef"), Some("contains a space"));
+        assert_eq!(problem("sk-abc"), Some("does not start with hf_"));
+        assert_eq!(problem("hf_"), Some("has nothing after hf_"));
+        assert_eq!(problem("hf_ab-c"), Some("has characters a Hugging Face token never has"));
+        assert_eq!(problem("hf_AbC123"), None);
         assert!(Token::new("   ").is_none());
         assert_eq!(Token::new(" hf_x \n").unwrap().expose(), "hf_x");
     }

@@ -160,8 +160,10 @@ pub fn aliases(ctx: &Context, command: &AliasesCommand) -> CliResult {
         }
         AliasesCommand::Set { model, alias } => {
             let alias = alias.trim();
-            validate_alias(alias)?;
             let catalog = ctx.catalog(&view, false, false)?;
+            if let Err(error) = validate_alias(alias) {
+                return Err(swapped(model, alias, &user, &catalog).unwrap_or(error));
+            }
             let model_ref = ctx.resolve_model(model, &user, &catalog)?;
             let taken_by: Vec<&ModelRef> = user
                 .aliases
@@ -177,11 +179,21 @@ pub fn aliases(ctx: &Context, command: &AliasesCommand) -> CliResult {
                     "pick another alias, or first run `hfclaw models aliases remove {other}`"
                 )));
             }
-            let (_, outcome) = ctx.edit_config(document, |editor| {
+            // OpenClaw reads `agents.defaults.models` as an allowlist; the first alias
+            // creates it.
+            let creates_allowlist = view.allowlist.is_none();
+            let (changed, outcome) = ctx.edit_config(document, |editor| {
                 editor.set_alias(model_ref.as_str(), alias)
             })?;
             ctx.messages
                 .status(format!("alias \"{alias}\" → {model_ref}"));
+            if changed && creates_allowlist {
+                ctx.messages.note(format!(
+                    "this first alias creates agents.defaults.models, which OpenClaw reads as \
+                     an allowlist (your default and fallbacks were added to it); to keep every \
+                     model allowed, undo it with `hfclaw models aliases remove {model_ref}`"
+                ));
+            }
             ctx.report_write(&outcome);
             Ok(())
         }
@@ -235,6 +247,33 @@ fn not_a_fallback(model_ref: &ModelRef, fallbacks: &[String]) -> CliError {
         format!("current fallbacks: {}", fallbacks.join(", "))
     };
     CliError::input(format!("{model_ref} is not a fallback")).hint(current)
+}
+
+/// `aliases set qwen2 huggingface/…`: the alias first and the model second, when the
+/// "alias" names a model and the "model" could be an alias.
+fn swapped(
+    model: &str,
+    alias: &str,
+    user: &UserModels,
+    catalog: &hfclaw_catalog::Catalog,
+) -> Option<CliError> {
+    if model.contains('/') {
+        return None;
+    }
+    let model_ref = user.resolve(alias, catalog).ok()?.model_ref;
+    let quoted = if model.contains(char::is_whitespace) {
+        format!("\"{}\"", model.trim())
+    } else {
+        model.trim().to_owned()
+    };
+    Some(
+        CliError::input(format!(
+            "\"{alias}\" is a model, not an alias: the arguments look swapped"
+        ))
+        .hint(format!(
+            "did you mean `hfclaw models aliases set {model_ref} {quoted}`?"
+        )),
+    )
 }
 
 /// An alias must be something a user can type and that cannot be mistaken for a ref.

@@ -11,9 +11,11 @@ use std::borrow::Borrow;
 
 use crate::args::{ListArgs, SortArg};
 use crate::context::{Context, user_models_with};
-use crate::error::CliResult;
+use crate::error::{CliError, CliResult};
 use crate::output::{Table, write_data};
+use hfclaw_catalog::Catalog;
 use hfclaw_catalog::listing::Selection;
+use hfclaw_model_ref::nearest;
 
 /// Runs `models list`.
 pub fn run(ctx: &Context, args: &ListArgs) -> CliResult {
@@ -43,6 +45,9 @@ pub fn run(ctx: &Context, args: &ListArgs) -> CliResult {
         free: args.free,
         all: args.all,
     };
+    if let Some(provider) = &filter.provider {
+        check_provider(&catalog, provider)?;
+    }
     let listing = Listing::new(&catalog, &Selection::from(&user), &filter);
     // Unsorted, the rows are made as they are written rather than held: a synced config
     // lists 100,000s.
@@ -75,6 +80,28 @@ pub fn run(ctx: &Context, args: &ListArgs) -> CliResult {
         return Ok(());
     }
     write_data(|out| table.write(out))
+}
+
+/// `--provider NAME` that no model of the catalog has: an input error naming the known
+/// providers (the nearest first), not an empty table.
+fn check_provider(catalog: &Catalog, wanted: &str) -> CliResult {
+    let mut known: Vec<&str> = catalog
+        .models()
+        .iter()
+        .flat_map(|m| m.providers.iter().map(|p| p.name.as_str()))
+        .collect();
+    known.sort_unstable();
+    known.dedup();
+    if known.is_empty() || known.iter().any(|p| p.eq_ignore_ascii_case(wanted)) {
+        return Ok(());
+    }
+    let error = CliError::input(format!("no model of the catalog is served by \"{wanted}\""));
+    let near = nearest(wanted, known.iter().map(|p| (*p, (*p).to_owned())));
+    let error = match near.first() {
+        Some(near) => error.hint(format!("did you mean --provider {near}?")),
+        None => error,
+    };
+    Err(error.hint(format!("known providers: {}", known.join(", "))))
 }
 
 fn sort_key(arg: SortArg) -> SortKey {

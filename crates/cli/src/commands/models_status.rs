@@ -3,7 +3,9 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use hfclaw_catalog::cache::rfc3339;
-use hfclaw_catalog::checks::check_selection;
+use hfclaw_catalog::Catalog;
+use hfclaw_catalog::checks::{RefProblem, check_ref, check_selection};
+use hfclaw_model_ref::{ModelRef, UserModels};
 use hfclaw_config_merge::{AllowlistLocation, OpenClawView};
 use hfclaw_router_client::oauth::LoginStatus;
 use serde::Serialize;
@@ -128,6 +130,7 @@ pub fn run(ctx: &Context, args: &StatusArgs) -> CliResult {
             .map(ToString::to_string),
     );
     problems.extend(allowlist_problems(&view));
+    problems.extend(unlisted_allowlist_entries(&user, &catalog));
     let status = Status {
         config: ConfigStatus {
             path: ctx.paths.config.display().to_string(),
@@ -208,6 +211,22 @@ fn allowlist_problems(view: &OpenClawView) -> Vec<String> {
             format!(
                 "{role} {model_ref} is not in the allowlist ({key}), so OpenClaw will refuse it"
             )
+        })
+        .collect()
+}
+
+/// Allowlist entries (Hugging Face refs) that no catalog lists: OpenClaw allows a model
+/// the router will refuse (a typo, or a model the router dropped).
+fn unlisted_allowlist_entries(user: &UserModels, catalog: &Catalog) -> Vec<String> {
+    let in_selection = |r: &ModelRef| user.primary.as_ref() == Some(r) || user.fallbacks.contains(r);
+    user.allowlist
+        .iter()
+        .filter(|r| !in_selection(r))
+        .filter_map(|r| match check_ref(catalog, r)? {
+            problem @ RefProblem::UnknownModel { .. } => {
+                Some(format!("allowlist entry {r}: {problem}"))
+            }
+            _ => None,
         })
         .collect()
 }

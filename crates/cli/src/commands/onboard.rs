@@ -113,10 +113,10 @@ fn non_interactive(
     let Some(key) = key else {
         return Err(missing_key());
     };
-    if !key.token.looks_valid() {
-        return Err(CliError::input(
-            "the Hugging Face key does not look like a token (they start with hf_)",
-        )
+    if let Some(problem) = key.token.shape_problem() {
+        return Err(CliError::input(format!(
+            "the Hugging Face key {problem} (a token is hf_ followed by letters and digits)"
+        ))
         .hint(format!("copy it again from {TOKENS_URL}")));
     }
     let user = user_models(view);
@@ -321,10 +321,10 @@ fn ask_token(
         let typed = Password::with_theme(theme)
             .with_prompt("Hugging Face token")
             .validate_with(|v: &String| {
-                if v.trim().starts_with("hf_") {
-                    Ok(())
-                } else {
-                    Err("a token starts with hf_")
+                match Token::new(v.clone()).map(|t| t.shape_problem()) {
+                    Some(None) => Ok(()),
+                    Some(Some(problem)) => Err(format!("this token {problem}")),
+                    None => Err("a token is hf_ followed by letters and digits".to_owned()),
                 }
             })
             .interact()

@@ -282,6 +282,9 @@ fn typos_get_hints_that_fit() {
         list.contains("error: no model of the catalog is served by \"grok\""),
         "{list}"
     );
-    assert!(list.contains("hint: did you mean --provider groq?"), "{list}");
+    assert!(
+        list.contains("hint: did you mean --provider groq?"),
+        "{list}"
+    );
     assert!(list.contains("hint: known providers: cerebras, "), "{list}");
 }

@@ -380,7 +380,11 @@ impl Editor {
         let bare = self.tree.children(models).all(|member| {
             let node = self.tree.node(member);
             let empty = node.kind == Kind::Object && !node.has_children();
-            empty && self.tree.key(&self.text, member).is_some_and(|k| brought(&k))
+            empty
+                && self
+                    .tree
+                    .key(&self.text, member)
+                    .is_some_and(|k| brought(&k))
         });
         if bare {
             let splices = self.remove_member(models);

@@ -657,7 +657,10 @@ mod tests {
         assert_eq!(problem("hf abcdef"), Some("contains a space"));
         assert_eq!(problem("sk-abc"), Some("does not start with hf_"));
         assert_eq!(problem("hf_"), Some("has nothing after hf_"));
-        assert_eq!(problem("hf_ab-c"), Some("has characters a Hugging Face token never has"));
+        assert_eq!(
+            problem("hf_ab-c"),
+            Some("has characters a Hugging Face token never has")
+        );
         assert_eq!(problem("hf_AbC123"), None);
         assert!(Token::new("   ").is_none());
         assert_eq!(Token::new(" hf_x \n").unwrap().expose(), "hf_x");

@@ -2,11 +2,11 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use hfclaw_catalog::cache::rfc3339;
 use hfclaw_catalog::Catalog;
+use hfclaw_catalog::cache::rfc3339;
 use hfclaw_catalog::checks::{RefProblem, check_ref, check_selection};
-use hfclaw_model_ref::{ModelRef, UserModels};
 use hfclaw_config_merge::{AllowlistLocation, OpenClawView};
+use hfclaw_model_ref::{ModelRef, UserModels};
 use hfclaw_router_client::oauth::LoginStatus;
 use serde::Serialize;
 
@@ -218,7 +218,8 @@ fn allowlist_problems(view: &OpenClawView) -> Vec<String> {
 /// Allowlist entries (Hugging Face refs) that no catalog lists: OpenClaw allows a model
 /// the router will refuse (a typo, or a model the router dropped).
 fn unlisted_allowlist_entries(user: &UserModels, catalog: &Catalog) -> Vec<String> {
-    let in_selection = |r: &ModelRef| user.primary.as_ref() == Some(r) || user.fallbacks.contains(r);
+    let in_selection =
+        |r: &ModelRef| user.primary.as_ref() == Some(r) || user.fallbacks.contains(r);
     user.allowlist
         .iter()
         .filter(|r| !in_selection(r))

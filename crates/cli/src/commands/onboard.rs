@@ -320,13 +320,13 @@ fn ask_token(
     loop {
         let typed = Password::with_theme(theme)
             .with_prompt("Hugging Face token")
-            .validate_with(|v: &String| {
-                match Token::new(v.clone()).map(|t| t.shape_problem()) {
+            .validate_with(
+                |v: &String| match Token::new(v.clone()).map(|t| t.shape_problem()) {
                     Some(None) => Ok(()),
                     Some(Some(problem)) => Err(format!("this token {problem}")),
                     None => Err("a token is hf_ followed by letters and digits".to_owned()),
-                }
-            })
+                },
+            )
             .interact()
             .map_err(prompt_error)?;
         let Some(token) = Token::new(typed) else {

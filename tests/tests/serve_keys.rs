@@ -160,3 +160,130 @@ fn key_files_others_can_read_or_with_one_key_twice_are_refused() {
         "{list}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_sees_its_own_limits_spend_and_what_is_left() {
+    let s = sandbox();
+    let key = ok(
+        &s,
+        &[
+            "keys",
+            "create",
+            "alice",
+            "--budget-usd-per-day",
+            "1",
+            "--budget-usd-per-month",
+            "10",
+            "--rpm",
+            "60",
+        ],
+    )
+    .trim()
+    .to_owned();
+    ok(&s, &["budget", "set", "--usd-per-day", "20"]);
+    let gw = Gateway::start(&s, &[]);
+    let client = reqwest::Client::new();
+    let response = client
+        .post(format!("{}/v1/chat/completions", gw.base()))
+        .bearer_auth(&key)
+        .json(&chat("r1"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    // One answer at together's price ($0.000064) off the key's $1 a day, the least left.
+    let left = response.headers()["x-hfclaw-budget-remaining-usd"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(left, "0.999936");
+    let me: serde_json::Value = client
+        .get(format!("{}/v1/hfclaw/me", gw.base()))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me["label"], "alice");
+    assert_eq!(me["limits"]["rpm"], 60);
+    let budgets: Vec<(&str, f64, f64)> = me["budgets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| {
+            (
+                b["budget"].as_str().unwrap(),
+                b["limit_usd"].as_f64().unwrap(),
+                b["spent_usd"].as_f64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        budgets,
+        [
+            ("the daily budget", 20.0, 0.000064),
+            ("the daily budget of key \"alice\"", 1.0, 0.000064),
+            ("the monthly budget of key \"alice\"", 10.0, 0.000064),
+        ]
+    );
+    assert_eq!(me["remaining_usd"], 0.999936);
+    // Without a key: 401 like any route.
+    let status = client
+        .get(format!("{}/v1/hfclaw/me", gw.base()))
+        .send()
+        .await
+        .unwrap()
+        .status();
+    assert_eq!(status, 401);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_and_tokens_per_minute_per_key() {
+    let s = sandbox();
+    let rpm = ok(&s, &["keys", "create", "slow", "--rpm", "2"])
+        .trim()
+        .to_owned();
+    let tpm = ok(&s, &["keys", "create", "thrifty", "--tpm", "20"])
+        .trim()
+        .to_owned();
+    let gw = Gateway::start(&s, &[]);
+    let client = reqwest::Client::new();
+    let ask = async |key: &str| {
+        let response = client
+            .post(format!("{}/v1/chat/completions", gw.base()))
+            .bearer_auth(key)
+            .json(&chat("r1"))
+            .send()
+            .await
+            .unwrap();
+        let retry = response
+            .headers()
+            .get("retry-after")
+            .map(|v| v.to_str().unwrap().parse::<u64>().unwrap());
+        let status = response.status().as_u16();
+        let body: serde_json::Value = response.json().await.unwrap();
+        (
+            status,
+            retry,
+            body["error"]["code"].as_str().map(str::to_owned),
+        )
+    };
+    assert_eq!(ask(&rpm).await.0, 200);
+    assert_eq!(ask(&rpm).await.0, 200);
+    let (status, retry, code) = ask(&rpm).await;
+    assert_eq!(
+        (status, code.as_deref()),
+        (429, Some("key_rate_limit_exceeded"))
+    );
+    assert!(retry.is_some_and(|s| (1..=60).contains(&s)), "{retry:?}");
+    // 12 tokens an answer: the third request finds 24 of 20 used.
+    assert_eq!(ask(&tpm).await.0, 200);
+    assert_eq!(ask(&tpm).await.0, 200);
+    let (status, _, code) = ask(&tpm).await;
+    assert_eq!(
+        (status, code.as_deref()),
+        (429, Some("key_rate_limit_exceeded"))
+    );
+}

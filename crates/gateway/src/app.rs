@@ -6,6 +6,7 @@
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::SystemTime;
 
+use hfclaw_accounting::keys::rate::RateLimits;
 use hfclaw_accounting::{Outcome, Row, cost, format_usd, price_in_catalog};
 use hfclaw_model_ref::ModelRef;
 use tokio::sync::{Mutex, Semaphore};
@@ -32,6 +33,8 @@ pub struct App {
     pub cooldowns: Cooldowns,
     /// The router as requests last saw it (for `/healthz`).
     pub router_health: RouterHealth,
+    /// Requests and tokens per minute of the keys with such limits.
+    pub rates: RateLimits,
     /// What `/metrics` counts.
     pub metrics: Metrics,
     /// What the status page shows of recent traffic.
@@ -52,6 +55,7 @@ impl App {
             cooldowns: Cooldowns::new(options.cooldown),
             router_health: RouterHealth::default(),
             options,
+            rates: RateLimits::default(),
             metrics: Metrics::new(),
             activity: Activity::new(),
             started: std::time::Instant::now(),
@@ -128,6 +132,14 @@ impl App {
     pub fn record(&self, mut exchange: Exchange) {
         if exchange.cost_usd.is_none() {
             self.price(&mut exchange);
+        }
+        if let (Some(key), Some(usage)) = (&exchange.key, &exchange.usage) {
+            let tokens = usage.input_tokens + usage.output_tokens;
+            self.rates.add_tokens(
+                key,
+                tokens,
+                hfclaw_accounting::time::unix_ms(SystemTime::now()),
+            );
         }
         // The reservation gives way to the real cost (nothing, when unknown).
         match (&exchange.hold, &self.options.budgets, exchange.cost_usd) {

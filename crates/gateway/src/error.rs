@@ -11,6 +11,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use hfclaw_accounting::keys::KeyRefused;
+use hfclaw_accounting::keys::rate::RateExceeded;
 use hfclaw_model_ref::ModelRef;
 use hfclaw_router_client::{ChainFailure, ErrorKind, RouterError, StopReason};
 use serde_json::json;
@@ -167,6 +168,19 @@ impl ApiError {
                      LABEL --expires …`) or for a new one"
                 ),
             ),
+        }
+    }
+
+    /// 429: a key is over its requests or tokens per minute (waiting helps: `Retry-After`).
+    pub fn key_rate_limited(e: &RateExceeded) -> ApiError {
+        ApiError {
+            retry_after: Some(e.retry_after_secs),
+            ..ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limit_error",
+                "key_rate_limit_exceeded",
+                e.to_string(),
+            )
         }
     }
 

@@ -92,6 +92,9 @@ pub async fn forward(app: Arc<App>, api: Api, request: Request) -> Response {
             error.into_response_for(api)
         }
     };
+    if let Some(budgets) = &app.options.budgets {
+        reserve::tell_remaining(budgets, ticket.key.as_deref(), response.headers_mut());
+    }
     // `App::record` logs this request's one line (when its answer ends).
     response.extensions_mut().insert(Recorded);
     response
@@ -129,6 +132,12 @@ async fn forward_inner(
     ticket.route.clone_from(&choice.route);
     let named = choice.named;
     let chain = allowed_chain(caller.as_ref(), &snapshot, choice.chain)?;
+    if let Some(Caller(key)) = &caller {
+        let now = hfclaw_accounting::time::unix_ms(SystemTime::now());
+        app.rates
+            .admit(&key.label, &key.limits, now)
+            .map_err(|e| ApiError::key_rate_limited(&e))?;
+    }
     if let Some(budgets) = &app.options.budgets {
         let worst = reserve::worst_case(api, &body, body_len, &snapshot, &chain);
         ticket.hold = Some(reserve::reserve(budgets, ticket.key.as_deref(), worst)?);

@@ -19,12 +19,17 @@ pub const COST_ESTIMATED_HEADER: &str = "x-hfclaw-cost-estimated";
 /// its chain, so their own retries do not run it again.
 pub const SHOULD_RETRY_HEADER: &str = "x-should-retry";
 
+/// Response header of the three APIs when a budget applies to the request's key: what it
+/// may still spend (the least any applying budget has left), in USD.
+pub const BUDGET_REMAINING_HEADER: &str = "x-hfclaw-budget-remaining-usd";
+
 /// The answer headers a browser-based client of an allowed origin may read
 /// (`Access-Control-Expose-Headers`): every response header above, the router's
 /// provider, and `Retry-After`.
 pub const EXPOSED_HEADERS: &str = "x-hfclaw-model, x-hfclaw-fallback, x-hfclaw-skipped, \
                                    x-hfclaw-route, x-hfclaw-cost-usd, x-hfclaw-cost-estimated, \
-                                   x-should-retry, x-inference-provider, retry-after";
+                                   x-should-retry, x-hfclaw-budget-remaining-usd, \
+                                   x-inference-provider, retry-after";
 
 #[cfg(test)]
 mod tests {
@@ -41,6 +46,7 @@ mod tests {
             COST_HEADER,
             COST_ESTIMATED_HEADER,
             SHOULD_RETRY_HEADER,
+            BUDGET_REMAINING_HEADER,
         ] {
             assert!(
                 exposed.contains(&name),

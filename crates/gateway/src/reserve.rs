@@ -4,17 +4,22 @@
 //! of any model of its chain, plus its input estimated from the body's size at the highest
 //! input price. The [`HoldSlot`] travels with the exchange and is settled with the real
 //! cost when the answer ends (`App::record`), or released if the request goes away.
+//! Also what a key may still spend: the `x-hfclaw-budget-remaining-usd` header and
+//! `GET /v1/hfclaw/me`.
 
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use hfclaw_accounting::{BudgetExceeded, Budgets, worst_case_usd};
+use axum::http::{HeaderMap, HeaderValue};
+use hfclaw_accounting::{BudgetExceeded, BudgetScope, Budgets, worst_case_usd};
 use hfclaw_model_ref::ModelRef;
-use serde_json::{Map, Value};
+use serde_json::{Map, Value, json};
 
+use crate::access::Caller;
 use crate::api::Api;
 use crate::error::ApiError;
 use crate::exchange::HoldSlot;
+use crate::headers::BUDGET_REMAINING_HEADER;
 use crate::snapshot::Snapshot;
 
 /// Bytes of request body counted as one input token: fewer than any tokenizer packs into
@@ -49,6 +54,54 @@ pub fn worst_case(
         .fold(0.0, f64::max)
 }
 
+/// Sets [`BUDGET_REMAINING_HEADER`] when a budget applies to `key`.
+pub fn tell_remaining(budgets: &Budgets, key: Option<&str>, headers: &mut HeaderMap) {
+    if let Some(usd) = budgets.remaining(key, SystemTime::now())
+        && let Ok(value) = HeaderValue::from_str(&format!("{usd:.6}"))
+    {
+        headers.insert(BUDGET_REMAINING_HEADER, value);
+    }
+}
+
+/// What `GET /v1/hfclaw/me` answers: the key's label, rights and limits, and every budget
+/// that applies to it with its spend and what is left, today and this month.
+pub fn me(caller: Option<&Caller>, budgets: Option<&Budgets>) -> Value {
+    let now = SystemTime::now();
+    let key = caller.map(|c| c.0.label.as_str());
+    let statuses = budgets.map(|b| b.status_of(key, now)).unwrap_or_default();
+    let budgets: Vec<Value> = statuses
+        .iter()
+        .map(|b| {
+            json!({
+                "budget": b.name(),
+                "scope": if b.which == BudgetScope::Global { "global" } else { "key" },
+                "period": b.period,
+                "limit_usd": b.limit,
+                "spent_usd": b.spent,
+                "reserved_usd": b.reserved,
+                "remaining_usd": b.remaining(),
+                "resets_at": hfclaw_accounting::time::unix_ms(b.resets_at),
+            })
+        })
+        .collect();
+    let remaining = statuses
+        .iter()
+        .map(|b| b.remaining())
+        .min_by(f64::total_cmp);
+    match caller {
+        Some(Caller(entry)) => json!({
+            "label": entry.label,
+            "admin": entry.admin,
+            "models": entry.models,
+            "limits": entry.limits,
+            "expires_at": entry.expires_ms,
+            "budgets": budgets,
+            "remaining_usd": remaining,
+        }),
+        None => json!({"label": null, "budgets": budgets, "remaining_usd": remaining}),
+    }
+}
+
 /// Reserves `usd` for a request of `key`, or the 429 that refuses it.
 pub fn reserve(budgets: &Arc<Budgets>, key: Option<&str>, usd: f64) -> Result<HoldSlot, ApiError> {
     let now = SystemTime::now();
@@ -73,8 +126,6 @@ pub fn refusal(e: &BudgetExceeded, now: SystemTime) -> ApiError {
 
 #[cfg(test)]
 mod tests {
-    use serde_json::json;
-
     use super::*;
 
     #[test]

@@ -11,7 +11,7 @@ use std::time::{Duration, SystemTime};
 
 use axum::Router;
 use axum::body::Body;
-use axum::extract::{Path, Request, State as Extract};
+use axum::extract::{Extension, Path, Request, State as Extract};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware;
 use axum::response::{IntoResponse, Response};
@@ -20,6 +20,7 @@ use bytes::Bytes;
 use hfclaw_model_ref::HUGGINGFACE_PREFIX;
 use serde_json::json;
 
+use crate::access::Caller;
 use crate::api::Api;
 use crate::app::App;
 use crate::error::ApiError;
@@ -27,6 +28,7 @@ use crate::forward::{forward, relay};
 use crate::health;
 use crate::layers::{guard, log_request, require_key};
 use crate::metrics::{self, Readings};
+use crate::reserve;
 use crate::status_page::{self, Page};
 
 /// The gateway's routes.
@@ -35,6 +37,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/", get(status))
         .route("/metrics", get(scrape))
         .route("/v1/models", get(list_models))
+        .route("/v1/hfclaw/me", get(me))
         .route("/v1/models/{*id}", get(get_model))
         .route("/v1/chat/completions", post(chat))
         .route("/v1/messages", post(messages))
@@ -106,6 +109,15 @@ async fn healthz(Extract(app): Extract<Arc<App>>) -> Response {
 async fn no_route(request: Request) -> Response {
     let path = request.uri().path();
     ApiError::no_route(path).into_response_for(Api::for_path(path))
+}
+
+/// `GET /v1/hfclaw/me`: the calling key's label, limits, spend and remaining budget.
+async fn me(Extract(app): Extract<Arc<App>>, caller: Option<Extension<Caller>>) -> Response {
+    let body = reserve::me(
+        caller.as_ref().map(|c| &c.0),
+        app.options.budgets.as_deref(),
+    );
+    json_response(StatusCode::OK, Bytes::from(body.to_string()))
 }
 
 async fn list_models(Extract(app): Extract<Arc<App>>) -> Response {

@@ -11,6 +11,7 @@
 pub mod directory;
 pub mod file;
 pub mod follower;
+pub mod rate;
 
 use std::fmt;
 use std::time::SystemTime;

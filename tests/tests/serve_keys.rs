@@ -287,3 +287,21 @@ async fn requests_and_tokens_per_minute_per_key() {
         (429, Some("key_rate_limit_exceeded"))
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_on_the_command_line_is_warned_about() {
+    let s = sandbox();
+    let gw = Gateway::start(&s, &["--api-key", "sk-visible-in-ps"]);
+    assert_eq!(
+        post(&gw, "/v1/chat/completions", "sk-visible-in-ps", chat("r1"))
+            .await
+            .0,
+        200
+    );
+    let log = gw.stderr_text();
+    assert!(
+        log.contains("warning: --api-key on the command line is visible to every user"),
+        "{log}"
+    );
+    assert!(!log.contains("sk-visible-in-ps"), "{log}");
+}

@@ -240,6 +240,9 @@ pub struct ServiceInstallArgs {
     /// File holding the key clients must send (the service gets the path, never the key)
     #[arg(long, value_name = "PATH")]
     pub api_key_file: Option<PathBuf>,
+    /// File holding the ledger's URL, e.g. a shared PostgreSQL (the service gets the path, never the password)
+    #[arg(long, value_name = "PATH")]
+    pub ledger_file: Option<PathBuf>,
     #[command(flatten)]
     pub routes: RouteArgs,
 }

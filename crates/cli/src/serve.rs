@@ -13,7 +13,7 @@ use hfclaw_accounting::keys::follower::{
     FOLLOW_INTERVAL, FlagBudgets, Followed, Follower, effective_budgets,
 };
 use hfclaw_accounting::keys::{KeyDirectory, KeyEntry, KeyHash, KeySource, file};
-use hfclaw_accounting::{BudgetConfig, Budgets, Ledger, format_usd, key_label};
+use hfclaw_accounting::{BudgetConfig, Budgets, Ledger, format_usd, key_label, redact_url};
 use hfclaw_gateway::{Access, AccessError, Host, ModelRoute, ModelRoutes, Options, Snapshot};
 
 use crate::args::{RouteArgs, ServeArgs};
@@ -50,6 +50,7 @@ pub fn run(ctx: &Context, args: &ServeArgs) -> CliResult {
     ctx.messages
         .status(format!("serving {}", snapshot.summary()));
     check_routes(ctx, &routes, &snapshot)?;
+    warn_about_visible_secrets(ctx, args);
     let ledger = if args.ledger.no_ledger {
         None
     } else {
@@ -210,6 +211,30 @@ fn configured_keys(args: &ServeArgs) -> CliResult<Vec<KeyEntry>> {
         .into_iter()
         .map(|(label, hash, source, admin)| KeyEntry::configured(&label, hash, source, admin))
         .collect())
+}
+
+/// Every user of the machine sees a process's command line (`ps`): a client key or a
+/// ledger password given there is said to belong in the environment or a file.
+fn warn_about_visible_secrets(ctx: &Context, args: &ServeArgs) {
+    let argv: Vec<String> = std::env::args().collect();
+    if argv
+        .iter()
+        .any(|a| a == "--api-key" || a.starts_with("--api-key="))
+    {
+        ctx.messages.warn(
+            "--api-key on the command line is visible to every user of this machine (`ps`): \
+             set HFCLAW_SERVE_API_KEY, use --api-key-file, or `hfclaw keys create`",
+        );
+    }
+    if let Some(url) = &args.ledger.location.ledger
+        && redact_url(url) != url.trim()
+        && argv.iter().any(|a| a.contains(url.trim()))
+    {
+        ctx.messages.warn(
+            "the --ledger URL's password is visible to every user of this machine (`ps`): \
+             put the URL in HFCLAW_LEDGER_URL or in a file read with --ledger-file",
+        );
+    }
 }
 
 /// `--budget-usd-per-day` and `--key-budget LABEL=USD`.

@@ -174,6 +174,17 @@ fn install_pins_the_config_and_never_writes_the_token() {
         std::fs::Permissions::from_mode(0o644),
     )
     .unwrap();
+    // A key file others can read is refused, as `serve` would refuse it at every start.
+    let refused = s.session(&[(
+        &["service", "install", "--api-key-file", "gateway.key"],
+        &[],
+    )]);
+    assert!(!s.unit_path().exists());
+    std::fs::set_permissions(
+        home.join("gateway.key"),
+        std::fs::Permissions::from_mode(0o600),
+    )
+    .unwrap();
     std::fs::create_dir_all(home.join("state")).unwrap();
     std::fs::write(
         home.join("state/.env"),
@@ -199,7 +210,7 @@ fn install_pins_the_config_and_never_writes_the_token() {
             ("HF_TOKEN", TOKEN),
         ],
     )]);
-    insta::assert_snapshot!(format!("{out}=== hfclaw.service\n{}", s.unit()));
+    insta::assert_snapshot!(format!("{refused}{out}=== hfclaw.service\n{}", s.unit()));
 }
 
 #[test]

@@ -24,6 +24,7 @@ use crate::args::{ServiceCommand, ServiceInstallArgs, ServiceStatusArgs};
 use crate::context::{Context, SERVICE_ENV_VARS, env, env_os, home_dir};
 use crate::error::{CliError, CliResult};
 use crate::output::print_data;
+use hfclaw_accounting::keys::file;
 
 /// Runs `service …`.
 pub fn run(ctx: &Context, command: &ServiceCommand) -> CliResult {
@@ -97,13 +98,37 @@ fn install(ctx: &Context, system: &System, args: &ServiceInstallArgs) -> CliResu
             ctx.paths.config.display()
         ));
     }
-    if let Some(path) = &key_file
-        && readable_by_others(path)
-    {
-        ctx.messages.warn(format!(
-            "{} can be read by other users; `chmod 600` it",
-            path.display()
-        ));
+    // Checked now, as `serve` checks it: the service would fail at every start.
+    if let Some(path) = &key_file {
+        let bad = |e: file::KeyFileError| CliError::input(e.to_string()).hint(e.hint());
+        let keys = file::read(path).map_err(bad)?;
+        file::check_unique(keys.iter().map(|k| (k.label.as_str(), k.hash()))).map_err(bad)?;
+    }
+    let ledger_file = args
+        .ledger_file
+        .as_deref()
+        .map(|path| {
+            crate::ledger::spec_at(&crate::args::LedgerLocation {
+                ledger: None,
+                ledger_file: Some(path.to_owned()),
+            })?;
+            absolute(path)
+        })
+        .transpose()?;
+    // Secrets of this shell stay out of the unit file: say what the service will not get.
+    for (name, instead) in [
+        ("HFCLAW_LEDGER_URL", "--ledger-file PATH"),
+        (
+            "HFCLAW_SERVE_API_KEY",
+            "--api-key-file PATH or `hfclaw keys create`",
+        ),
+    ] {
+        if env(name).is_some() {
+            ctx.messages.warn(format!(
+                "{name} is set here but the service does not get it (a secret does not belong \
+                 in a unit file): use {instead}"
+            ));
+        }
     }
     if key_file.is_none() && !listen.ip().is_loopback() {
         ctx.messages.warn(format!(
@@ -117,7 +142,13 @@ fn install(ctx: &Context, system: &System, args: &ServiceInstallArgs) -> CliResu
     }
     // Checked now: the service would fail at every start.
     crate::serve::model_routes(&args.routes)?;
-    let spec = service_spec(ctx, system, args, key_file.as_deref())?;
+    let spec = service_spec(
+        ctx,
+        system,
+        args,
+        key_file.as_deref(),
+        ledger_file.as_deref(),
+    )?;
     let text = match system.platform() {
         Platform::Systemd => unit::systemd_unit(&spec),
         Platform::Launchd => unit::launchd_plist(&spec),
@@ -398,6 +429,7 @@ fn service_spec(
     system: &System,
     args: &ServiceInstallArgs,
     key_file: Option<&Path>,
+    ledger_file: Option<&Path>,
 ) -> CliResult<ServiceSpec> {
     let exe = std::env::current_exe()
         .and_then(std::fs::canonicalize)
@@ -410,6 +442,9 @@ fn service_spec(
     ];
     if let Some(key_file) = key_file {
         command.extend(["--api-key-file".to_owned(), utf8(key_file)?]);
+    }
+    if let Some(ledger_file) = ledger_file {
+        command.extend(["--ledger-file".to_owned(), utf8(ledger_file)?]);
     }
     // `--route` flags or `HFCLAW_ROUTES` (clap reads either), as flags: the unit gets no
     // variables of this shell.
@@ -483,17 +518,6 @@ fn api_key_file(path: &Path) -> CliResult<PathBuf> {
                 .hint("write the key clients must send into that file (one line, mode 0600) first"),
         ),
     }
-}
-
-#[cfg(unix)]
-fn readable_by_others(path: &Path) -> bool {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::metadata(path).is_ok_and(|m| m.permissions().mode() & 0o077 != 0)
-}
-
-#[cfg(not(unix))]
-fn readable_by_others(_path: &Path) -> bool {
-    false
 }
 
 fn warn_about_the_binary(ctx: &Context, program: &str) {

@@ -469,3 +469,108 @@ async fn a_cooling_chain_is_tried_anyway_when_every_model_cools() {
     assert_eq!(answer.status, 200, "{}", answer.text);
     assert!(count(&s) > before);
 }
+
+/// Each attempt sends the client's bytes with only `model` changed (issue 23): spacing,
+/// escapes, key order and an integer wider than 64 bits reach the router as written, in
+/// every API, on a fallback, and for token counting; a chat stream gets only its
+/// `stream_options` added besides.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_router_gets_the_clients_bytes_with_only_the_model_changed() {
+    let s = sandbox();
+    s.router
+        .chat(
+            R1,
+            [
+                Reply::chat_stream(R1, &[], &["streamed"]),
+                Reply::error(500, "upstream exploded", None),
+            ],
+        )
+        .chat(QWEN, [Reply::chat_json(QWEN, "from qwen")])
+        .messages(R1, [Reply::messages_json(R1, "hi")])
+        .responses(R1, [Reply::responses_json(R1, "hi")])
+        .on(
+            "/v1/messages/count_tokens",
+            R1,
+            [Reply::json(200, r#"{"input_tokens":42}"#)],
+        );
+    let gw = Gateway::start(&s, &[]);
+    // A chat stream that did not ask for usage gets `stream_options` added, nothing else.
+    let body = "{\"model\":\"r1\", \"stream\" :true,\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"seed\":123456789012345678901234567890}";
+    let response = reqwest::Client::new()
+        .post(format!("{}/v1/chat/completions", gw.base()))
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    response.text().await.unwrap();
+    let last = s
+        .router
+        .requests()
+        .into_iter()
+        .rev()
+        .find(|r| r.route == "POST /v1/chat/completions")
+        .unwrap();
+    assert_eq!(
+        last.body,
+        format!(
+            "{{\"model\":\"{R1}\", \"stream\" :true,\"messages\":[{{\"role\":\"user\",\"content\":\"x\"}}],\"seed\":123456789012345678901234567890,\"stream_options\":{{\"include_usage\":true}}}}"
+        )
+    );
+    let written = |model: &str, rest: &str| {
+        format!(
+            "{{ \"seed\": 123456789012345678901234567890,\n  \"model\" : \"{model}\", \
+             {rest}, \"temperature\": 0.10 }}"
+        )
+    };
+    let messages = r#""messages":[ {"role":"user","content":"caf\u00e9 \/ \"q\" é"} ]"#;
+    // Chat last: its primary fails (and then cools down).
+    let cases = [
+        ("/v1/messages", "POST /v1/messages", messages),
+        (
+            "/v1/responses",
+            "POST /v1/responses",
+            r#""input" : "caf\u00e9""#,
+        ),
+        (
+            "/v1/messages/count_tokens",
+            "POST /v1/messages/count_tokens",
+            messages,
+        ),
+        (
+            "/v1/chat/completions",
+            "POST /v1/chat/completions",
+            messages,
+        ),
+    ];
+    for (path, route, rest) in cases {
+        let response = reqwest::Client::new()
+            .post(format!("{}{path}", gw.base()))
+            .header("content-type", "application/json")
+            .header("anthropic-version", "2023-06-01")
+            .body(written("default", rest))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            response.status(),
+            200,
+            "{path}: {}",
+            response.text().await.unwrap()
+        );
+        let sent: Vec<_> = s
+            .router
+            .requests()
+            .into_iter()
+            .filter(|r| r.route == route && r.body != last.body)
+            .collect();
+        assert!(!sent.is_empty(), "{path} reached no router");
+        for request in sent {
+            let model = request.model().unwrap();
+            assert_eq!(request.body, written(&model, rest), "{path}");
+        }
+    }
+    // Chat tried the primary (and its retries), then the fallback: each got the bytes.
+    assert_eq!(s.router.chat_models(), [R1, R1, R1, R1, QWEN]);
+}

@@ -7,7 +7,8 @@
 //! - every body the old path accepted is accepted; one it refused is accepted only for a
 //!   reason the old path had from building values (nesting past 128 levels, a number
 //!   beyond `f64`, a lone surrogate escape);
-//! - the members the gateway reads (`model`, `stream`, `messages`, `input`) read alike;
+//! - the members the gateway reads (`model`, `stream`, `messages`, `input`, the output
+//!   limits) read alike;
 //! - the spliced body is a JSON document equal to the old encoding, and byte for byte the
 //!   client's body outside the values of `model` and the member set (added ones included).
 
@@ -61,6 +62,8 @@ pub(crate) const DICTIONARY: &[&str] = &[
     "\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]",
     "\"input\":null",
     "\"input\":\"x\"",
+    "\"max_tokens\":",
+    "\"max_output_tokens\":1.0",
     "\"stream_options\":{\"include_usage\":false}",
     "\"seed\":123456789012345678901234567890",
     "1e400",
@@ -154,6 +157,12 @@ fn check(body: &[u8], set: Option<(&str, Value)>, model: &str) {
         new.is_absent_or_null("input"),
         read.get("input").is_none_or(Value::is_null)
     );
+    for limit in ["max_tokens", "max_completion_tokens", "max_output_tokens"] {
+        assert_eq!(
+            new.get::<u64>(limit).and_then(Result::ok),
+            read.get(limit).and_then(Value::as_u64)
+        );
+    }
     if let Some((key, value)) = &set {
         new.set(key, value);
     }

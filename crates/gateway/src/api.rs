@@ -3,8 +3,8 @@
 //! says "the answer has begun" or "this failed". Everything else — resolution, fallbacks,
 //! cooldowns, limits, logging, streaming — is one shared path ([`crate::forward`]).
 
-use hfclaw_router_client::RouterError;
-use serde_json::{Map, Value};
+use hfclaw_router_client::{JsonBody, RouterError};
+use serde_json::Value;
 
 /// One of the APIs the gateway serves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -90,14 +90,10 @@ impl Api {
 
     /// Checks what the API itself requires of a body (beyond `model`, which the shared
     /// path resolves).
-    pub fn validate(self, body: &Map<String, Value>) -> Result<(), MissingField> {
+    pub fn validate(self, body: &JsonBody) -> Result<(), MissingField> {
         match self {
             Api::Chat => {
-                if body
-                    .get("messages")
-                    .and_then(Value::as_array)
-                    .is_none_or(Vec::is_empty)
-                {
+                if !body.is_non_empty_array("messages") {
                     return Err(MissingField {
                         param: "messages",
                         message: "`messages` is required: a non-empty array of {\"role\", \
@@ -106,11 +102,7 @@ impl Api {
                 }
             }
             Api::Messages => {
-                if body
-                    .get("messages")
-                    .and_then(Value::as_array)
-                    .is_none_or(Vec::is_empty)
-                {
+                if !body.is_non_empty_array("messages") {
                     return Err(MissingField {
                         param: "messages",
                         message: "messages: field required: a non-empty array of \
@@ -119,7 +111,7 @@ impl Api {
                 }
             }
             Api::Responses => {
-                if body.get("input").is_none_or(Value::is_null) {
+                if body.is_absent_or_null("input") {
                     return Err(MissingField {
                         param: "input",
                         message: "`input` is required: a string or an array of input items",
@@ -131,8 +123,8 @@ impl Api {
     }
 
     /// True when the body asks for a stream.
-    pub fn wants_stream(self, body: &Map<String, Value>) -> bool {
-        body.get("stream").and_then(Value::as_bool).unwrap_or(false)
+    pub fn wants_stream(self, body: &JsonBody) -> bool {
+        body.is_true("stream")
     }
 
     /// What one SSE event means before the answer is committed. `data` is the event's

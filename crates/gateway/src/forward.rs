@@ -14,7 +14,9 @@ use bytes::{Bytes, BytesMut};
 use futures_util::StreamExt;
 use hfclaw_accounting::REJECTED_MODEL;
 use hfclaw_model_ref::ModelRef;
-use hfclaw_router_client::{ChainSuccess, FallbackPolicy, RouterError, provider_of, run_chain};
+use hfclaw_router_client::{
+    ChainSuccess, FallbackPolicy, JsonBody, RouterError, provider_of, run_chain,
+};
 use serde_json::{Map, Value};
 use tokio::time::Instant;
 
@@ -114,7 +116,7 @@ async fn forward_inner(
         .map_err(|_| ApiError::overloaded(app.options.max_concurrent))?;
     let (parts, body) = request.into_parts();
     let caller = parts.extensions.get::<Caller>().cloned();
-    let (mut body, body_len) = read_json(&parts.headers, body, app.options.max_body).await?;
+    let mut body = read_json(&parts.headers, body, app.options.max_body).await?;
     api.validate(&body)?;
     ticket.requested = model_field(&body)?;
     ticket.model_read = true;
@@ -139,7 +141,7 @@ async fn forward_inner(
             .map_err(|e| ApiError::key_rate_limited(&e))?;
     }
     if let Some(budgets) = &app.options.budgets {
-        let worst = reserve::worst_case(api, &body, body_len, &snapshot, &chain);
+        let worst = reserve::worst_case(api, &body, &snapshot, &chain);
         ticket.hold = Some(reserve::reserve(budgets, ticket.key.as_deref(), worst)?);
     }
     // After a 402 every model bills the same account: answer at once, ask nobody.
@@ -153,11 +155,14 @@ async fn forward_inner(
     // Usage is asked for on the gateway's own account; the extra chunk is then hidden.
     let hide_usage_chunk = api == Api::Chat && ticket.streamed && !asks_for_usage(&body);
     if hide_usage_chunk {
-        let options = body
-            .entry("stream_options")
-            .or_insert_with(|| Value::Object(Map::new()));
-        if let Value::Object(options) = options {
-            options.insert("include_usage".to_owned(), Value::Bool(true));
+        // Only `stream_options` is rewritten; a value that is not an object is left alone.
+        let mut options = body
+            .get::<Value>("stream_options")
+            .and_then(Result::ok)
+            .unwrap_or_else(|| Value::Object(Map::new()));
+        if let Value::Object(members) = &mut options {
+            members.insert("include_usage".to_owned(), Value::Bool(true));
+            body.set("stream_options", &options);
         }
     }
     let headers = forwarded_headers(api, &parts.headers);
@@ -177,20 +182,11 @@ async fn forward_inner(
         ..app.options.policy.clone()
     };
     let outcome = run_chain(&tried, &policy, |attempt| {
-        // Attempts run one after the other: the body gets each one's model and is
-        // encoded for it, never cloned.
-        body.insert("model".to_owned(), Value::String(attempt.model.clone()));
-        let encoded = serde_json::to_vec(&body).map(Bytes::from);
+        // Each attempt sends the client's bytes with its model spliced in: nothing else
+        // is re-encoded.
+        let encoded = body.with_model(&attempt.model);
         let outgoing = &outgoing;
-        async move {
-            let encoded = encoded.map_err(|e| {
-                RouterError::new(
-                    hfclaw_router_client::ErrorKind::BadRequest,
-                    format!("cannot encode the request: {e}"),
-                )
-            })?;
-            upstream::attempt(client, outgoing, encoded, &attempt.model).await
-        }
+        async move { upstream::attempt(client, outgoing, encoded, &attempt.model).await }
     })
     .await;
     let in_chain = |tried_index: usize| plan.order[tried_index];
@@ -222,21 +218,21 @@ async fn forward_inner(
     ))
 }
 
-/// Reads the body (up to `max_body`) as a JSON object.
-async fn read_json(
-    headers: &HeaderMap,
-    body: Body,
-    max_body: usize,
-) -> Result<(Map<String, Value>, usize), ApiError> {
+/// Reads the body (up to `max_body`) as a JSON object, kept as the client's bytes.
+async fn read_json(headers: &HeaderMap, body: Body, max_body: usize) -> Result<JsonBody, ApiError> {
     let bytes = read_body(headers, body, max_body).await?;
     tracing::trace!(body = %String::from_utf8_lossy(&bytes), "request");
-    let object = serde_json::from_slice(&bytes).map_err(|e| {
+    scan_json(bytes)
+}
+
+/// The body as a JSON object; a 400 saying why when it is not one.
+fn scan_json(bytes: Bytes) -> Result<JsonBody, ApiError> {
+    JsonBody::parse(bytes).map_err(|e| {
         ApiError::invalid_request(
             "invalid_json",
             format!("the request body is not a JSON object: {e}"),
         )
-    })?;
-    Ok((object, bytes.len()))
+    })
 }
 
 /// The body, refused with 413 as soon as it passes `max_body` (declared or sent).
@@ -271,11 +267,11 @@ pub async fn read_body(
 }
 
 /// The body's `model`: absent or null means the default.
-fn model_field(body: &Map<String, Value>) -> Result<Option<String>, ApiError> {
-    match body.get("model") {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(model)) => Ok(Some(model.clone())),
-        Some(_) => Err(ApiError::invalid_request(
+fn model_field(body: &JsonBody) -> Result<Option<String>, ApiError> {
+    match body.get::<Option<String>>("model") {
+        None => Ok(None),
+        Some(Ok(model)) => Ok(model),
+        Some(Err(_)) => Err(ApiError::invalid_request(
             "invalid_model",
             "`model` must be a string: a huggingface/… ref, org/model, an alias or \"default\"",
         )),
@@ -283,10 +279,10 @@ fn model_field(body: &Map<String, Value>) -> Result<Option<String>, ApiError> {
 }
 
 /// True when a chat request asked for the usage chunk itself.
-fn asks_for_usage(body: &Map<String, Value>) -> bool {
-    body.get("stream_options")
-        .and_then(|o| o.get("include_usage"))
-        .and_then(Value::as_bool)
+fn asks_for_usage(body: &JsonBody) -> bool {
+    body.get::<Value>("stream_options")
+        .and_then(Result::ok)
+        .and_then(|o| o.get("include_usage").and_then(Value::as_bool))
         .unwrap_or(false)
 }
 
@@ -465,21 +461,14 @@ async fn relay_inner(
     let snapshot = app.snapshot();
     let mut route = None;
     if api == Api::Messages {
-        let mut body: Map<String, Value> = serde_json::from_slice(&bytes).map_err(|e| {
-            ApiError::invalid_request(
-                "invalid_json",
-                format!("the request body is not a JSON object: {e}"),
-            )
-        })?;
+        let body = scan_json(bytes)?;
         let requested = model_field(&body)?;
         let choice = app
             .options
             .routes
             .choose(&snapshot, requested.as_deref(), true)?;
         route = choice.route;
-        let model = choice.chain[0].router_model_id().to_owned();
-        body.insert("model".to_owned(), Value::String(model));
-        bytes = Bytes::from(Value::Object(body).to_string());
+        bytes = body.with_model(choice.chain[0].router_model_id());
     }
     let headers = forwarded_headers(api, &parts.headers);
     let raw = snapshot

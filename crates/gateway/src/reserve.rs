@@ -13,7 +13,8 @@ use std::time::SystemTime;
 use axum::http::{HeaderMap, HeaderValue};
 use hfclaw_accounting::{BudgetExceeded, BudgetScope, Budgets, worst_case_usd};
 use hfclaw_model_ref::ModelRef;
-use serde_json::{Map, Value, json};
+use hfclaw_router_client::JsonBody;
+use serde_json::{Value, json};
 
 use crate::access::Caller;
 use crate::api::Api;
@@ -27,7 +28,7 @@ use crate::snapshot::Snapshot;
 const BYTES_PER_TOKEN: u64 = 3;
 
 /// The output limit the request sets, if any.
-pub fn max_output_tokens(api: Api, body: &Map<String, Value>) -> Option<u64> {
+pub fn max_output_tokens(api: Api, body: &JsonBody) -> Option<u64> {
     let fields: &[&str] = match api {
         Api::Chat => &["max_completion_tokens", "max_tokens"],
         Api::Messages => &["max_tokens"],
@@ -35,18 +36,12 @@ pub fn max_output_tokens(api: Api, body: &Map<String, Value>) -> Option<u64> {
     };
     fields
         .iter()
-        .find_map(|f| body.get(*f).and_then(Value::as_u64))
+        .find_map(|f| body.get::<u64>(f).and_then(Result::ok))
 }
 
 /// The request's worst-case cost over its chain (0 when no model's price is known).
-pub fn worst_case(
-    api: Api,
-    body: &Map<String, Value>,
-    body_len: usize,
-    snapshot: &Snapshot,
-    chain: &[ModelRef],
-) -> f64 {
-    let input = (body_len as u64).div_ceil(BYTES_PER_TOKEN);
+pub fn worst_case(api: Api, body: &JsonBody, snapshot: &Snapshot, chain: &[ModelRef]) -> f64 {
+    let input = (body.bytes().len() as u64).div_ceil(BYTES_PER_TOKEN);
     let output = max_output_tokens(api, body);
     chain
         .iter()
@@ -130,7 +125,7 @@ mod tests {
 
     #[test]
     fn each_api_names_its_output_limit() {
-        let body = |v: Value| v.as_object().cloned().unwrap_or_default();
+        let body = |v: Value| JsonBody::parse(v.to_string().into()).expect("a JSON object");
         let chat = body(json!({"max_tokens": 10, "max_completion_tokens": 20}));
         assert_eq!(max_output_tokens(Api::Chat, &chat), Some(20));
         assert_eq!(

@@ -12,6 +12,8 @@ use serde::Deserialize;
 
 use crate::{Result, cargo, root};
 
+mod proxy;
+
 /// One measured number with its in-run baseline.
 #[derive(Debug, Deserialize)]
 struct Measurement {
@@ -92,7 +94,14 @@ pub fn run() -> Result<()> {
     let mut results = cli(&bin)?;
     results.extend(ledger(&bin)?);
     results.extend(gateway(&bin)?);
+    results.extend(proxy::run_comparison(&bin.hfclaw)?);
     report(&results)
+}
+
+/// `cargo xtask bench gateway`: only the gateway against nginx (`proxy.rs`).
+pub fn run_gateway() -> Result<()> {
+    let bin = build()?;
+    report(&proxy::run_comparison(&bin.hfclaw)?)
 }
 
 /// `cargo xtask bench ledger`: only the usage ledger's entries (the whole run is long).

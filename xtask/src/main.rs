@@ -4,8 +4,8 @@
 //! - `catalog check`: fail when the generated catalog is stale
 //! - `ci`: what CI runs (fmt, clippy, tests, PostgreSQL ledger tests, catalog check, interop)
 //! - `postgres`: the ledger's PostgreSQL tests against a throw-away server (part of `ci`)
-//! - `bench [ledger]`: performance numbers against a baseline measured in the same run
-//!   (`ledger`: only the usage ledger's)
+//! - `bench [ledger|gateway]`: performance numbers against a baseline measured in the same
+//!   run (`ledger`: only the usage ledger's; `gateway`: only `hfclaw serve` against nginx)
 //! - `interop [--no-install]`: the real OpenClaw loads our fixture configs (see `interop.rs`)
 //! - `fuzz [--seconds N] [--target NAME] [--engine stable|libfuzzer]`: the fuzz targets
 #![allow(clippy::print_stdout, clippy::print_stderr)]
@@ -33,6 +33,7 @@ commands:
   postgres                                      the ledger's PostgreSQL tests against a throw-away server
   bench                                         benchmarks with ratios against an in-run baseline
   bench ledger                                  only the usage ledger's benchmarks
+  bench gateway                                 only hfclaw serve against nginx (direct, keep-alive proxy), wrk
   interop [--no-install]                        real OpenClaw (npm, cached in target/interop) loads the configs
   fuzz [--seconds N] [--target NAME]            fuzz targets for N s each (libFuzzer on nightly, else stable)
        [--engine stable|libfuzzer]";
@@ -47,6 +48,7 @@ fn main() -> ExitCode {
         ["postgres"] => ci::postgres_tests(),
         ["bench"] => bench::run(),
         ["bench", "ledger"] => bench::run_ledger(),
+        ["bench", "gateway"] => bench::run_gateway(),
         ["interop", rest @ ..] => interop::run(rest),
         ["fuzz", rest @ ..] => fuzz::run(rest),
         ["help" | "--help" | "-h"] | [] => {

@@ -7,7 +7,7 @@
 
 use std::fmt;
 
-use hfclaw_model_ref::{ModelRef, Suffix};
+use hfclaw_model_ref::{ModelRef, ResolveError, Suffix, UserModels, Warning};
 use serde::{Serialize, Serializer};
 
 use crate::listing::Selection;
@@ -111,33 +111,41 @@ impl Serialize for RefProblem {
     }
 }
 
-/// Checks one ref against the catalog.
+/// Checks one ref of the config against the catalog. Whether the model is listed and
+/// whether its `:<provider>` is known are `hfclaw_model_ref::resolve`'s decision (the one
+/// every command and the gateway use); this adds whether live data says it is served.
 pub fn check_ref(catalog: &Catalog, model_ref: &ModelRef) -> Option<RefProblem> {
     if !model_ref.is_huggingface() {
         return Some(RefProblem::Foreign {
             model_ref: model_ref.clone(),
         });
     }
-    let Some(model) = catalog.get(model_ref.model_id()) else {
-        if catalog.get(model_ref.router_model_id()).is_some() {
-            return None;
-        }
-        return Some(RefProblem::UnknownModel {
-            model_ref: model_ref.clone(),
-            live: catalog.has_live_data(),
-        });
+    let unknown = || RefProblem::UnknownModel {
+        model_ref: model_ref.clone(),
+        live: catalog.has_live_data(),
     };
-    if let (Some(Suffix::Provider(provider)), Some(known)) = (
-        model_ref.suffix(),
-        catalog.known_providers(model_ref.model_id()),
-    ) && !known.contains(&provider.as_str())
-    {
-        return Some(RefProblem::UnknownProvider {
-            model_ref: model_ref.clone(),
-            provider: provider.clone(),
-            known: known.into_iter().map(str::to_owned).collect(),
-        });
+    match UserModels::default().resolve(model_ref.as_str(), catalog) {
+        Err(ResolveError::UnknownProvider {
+            provider, known, ..
+        }) => {
+            return Some(RefProblem::UnknownProvider {
+                model_ref: model_ref.clone(),
+                provider,
+                known,
+            });
+        }
+        Err(_) => return Some(unknown()),
+        Ok(resolved) => {
+            if resolved
+                .warnings
+                .iter()
+                .any(|w| matches!(w, Warning::Unlisted { .. }))
+            {
+                return Some(unknown());
+            }
+        }
     }
+    let model = catalog.get(model_ref.model_id())?;
     let served = catalog.model_for(model_ref).and_then(|m| m.available);
     if model.available.is_some() && served == Some(false) {
         return Some(RefProblem::NotServed {

@@ -203,16 +203,6 @@ impl Catalog {
         Some(Cow::Owned(with_suffix(base, model_ref.suffix())))
     }
 
-    /// Providers known for a model, when live data is present; `None` means "cannot tell".
-    pub fn known_providers(&self, model_id: &str) -> Option<Vec<&str>> {
-        if !self.live {
-            return None;
-        }
-        let base = model_id.split_once(':').map_or(model_id, |(m, _)| m);
-        let model = self.get(base)?;
-        Some(model.providers.iter().map(|p| p.name.as_str()).collect())
-    }
-
     fn push_config_entry(&mut self, entry: Cow<'_, ConfigModel>, rest: &[Model]) {
         let model_ref = match ModelRef::from_router_id(&entry.id) {
             Ok(r) => r,

@@ -311,15 +311,19 @@ fn bad_config_ids_are_skipped_with_a_warning() {
 }
 
 #[test]
-fn known_providers_needs_live_data() {
+fn the_catalog_answers_resolution_lookups() {
+    use hfclaw_model_ref::Lookup;
+    let offline = Catalog::merge(builtin::models(), None, &[]);
+    assert!(!offline.live());
     assert_eq!(
-        Catalog::merge(builtin::models(), None, &[]).known_providers("Qwen/Qwen3-8B"),
-        None
+        offline.listed_ignoring_case("qwen/qwen3-8b").as_deref(),
+        Some("Qwen/Qwen3-8B")
     );
-    assert_eq!(
-        fixture_catalog().known_providers("Qwen/Qwen3-8B:cheapest"),
-        Some(vec!["featherless-ai", "nscale"])
-    );
+    assert_eq!(offline.listed_ignoring_case("qwen/qwen3-9b"), None);
+    let live = fixture_catalog();
+    assert!(live.live());
+    assert!(live.providers("Qwen/Qwen3-8B").is_some_and(|p| !p.is_empty()));
+    assert_eq!(live.providers("nobody/nothing"), None);
 }
 
 #[test]

@@ -322,7 +322,10 @@ fn the_catalog_answers_resolution_lookups() {
     assert_eq!(offline.listed_ignoring_case("qwen/qwen3-9b"), None);
     let live = fixture_catalog();
     assert!(live.live());
-    assert!(live.providers("Qwen/Qwen3-8B").is_some_and(|p| !p.is_empty()));
+    assert!(
+        live.providers("Qwen/Qwen3-8B")
+            .is_some_and(|p| !p.is_empty())
+    );
     assert_eq!(live.providers("nobody/nothing"), None);
 }
 

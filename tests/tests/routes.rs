@@ -206,3 +206,46 @@ fn bad_routes_stop_serve_before_it_listens() {
     );
     assert!(!stderr.contains("listening on"), "{stderr}");
 }
+
+/// `GET /v1/models` answers Anthropic clients (`anthropic-version` or `x-api-key`) in
+/// Anthropic's list shape, everyone else in OpenAI's, with the same models.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_model_list_speaks_anthropic_to_anthropic_clients() {
+    let s = sandbox();
+    let gw = Gateway::start(&s, &[]);
+    let list = |header: Option<(&'static str, &'static str)>| {
+        let url = format!("{}/v1/models", gw.base());
+        async move {
+            let mut request = reqwest::Client::new().get(url);
+            if let Some((name, value)) = header {
+                request = request.header(name, value);
+            }
+            let response = request.send().await.unwrap();
+            assert_eq!(response.status(), 200);
+            response.json::<Value>().await.unwrap()
+        }
+    };
+    let openai = list(None).await;
+    assert_eq!(openai["object"], "list");
+    for header in [("anthropic-version", "2023-06-01"), ("x-api-key", "any")] {
+        let anthropic = list(Some(header)).await;
+        let data = anthropic["data"].as_array().unwrap();
+        assert_eq!(data.len(), openai["data"].as_array().unwrap().len());
+        assert_eq!(
+            (&anthropic["has_more"], &anthropic["first_id"], &anthropic["last_id"]),
+            (&json!(false), &data[0]["id"], &data[data.len() - 1]["id"])
+        );
+        assert_eq!(data[0]["id"], "default");
+        assert_eq!(
+            data[0]["display_name"],
+            "default → huggingface/deepseek-ai/DeepSeek-R1"
+        );
+        assert!(
+            data.iter().all(|m| m["type"] == "model"
+                && m["created_at"] == "1970-01-01T00:00:00Z"
+                && m["display_name"].is_string()),
+            "{anthropic}"
+        );
+        assert!(data.iter().any(|m| m["id"] == "qwen"), "{anthropic}");
+    }
+}

@@ -33,6 +33,8 @@ enum Target {
     RatioAtLeast(f64),
     /// The value divided by its in-run baseline.
     RatioAtMost(f64),
+    /// At most this much more than the in-run baseline (in the measurement's unit).
+    AddsAtMost(f64),
 }
 
 impl Target {
@@ -42,6 +44,7 @@ impl Target {
             Target::AtLeast(limit) => m.value >= limit,
             Target::RatioAtLeast(ratio) => m.value >= ratio * m.baseline_value,
             Target::RatioAtMost(limit) => m.value <= limit * m.baseline_value,
+            Target::AddsAtMost(limit) => m.value - m.baseline_value <= limit,
         }
     }
 
@@ -51,6 +54,7 @@ impl Target {
             Target::AtLeast(limit) => format!("≥ {limit} {unit}"),
             Target::RatioAtLeast(ratio) => format!("≥ {:.0}% of baseline", ratio * 100.0),
             Target::RatioAtMost(limit) => format!("ratio ≤ {limit}"),
+            Target::AddsAtMost(limit) => format!("≤ baseline + {limit} {unit}"),
         }
     }
 }
@@ -159,6 +163,10 @@ fn cli(bin: &Binaries) -> Result<Vec<(Measurement, Target)>> {
         Target::RatioAtMost(1.2),
     ));
     results.push((runner_measurement(runner, "refs")?, Target::AtLeast(5.0)));
+    results.push((
+        runner_measurement(runner, "routes")?,
+        Target::AddsAtMost(1.0),
+    ));
     results.push((
         runner_measurement(runner, "discovery")?,
         Target::AtMost(20.0),

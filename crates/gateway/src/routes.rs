@@ -12,7 +12,7 @@ use std::time::{Duration, SystemTime};
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{Extension, Path, Request, State as Extract};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post};
@@ -120,8 +120,38 @@ async fn me(Extract(app): Extract<Arc<App>>, caller: Option<Extension<Caller>>) 
     json_response(StatusCode::OK, Bytes::from(body.to_string()))
 }
 
-async fn list_models(Extract(app): Extract<Arc<App>>) -> Response {
-    json_response(StatusCode::OK, app.snapshot().models_body.clone())
+/// `GET /v1/models`: OpenAI's list, or Anthropic's when the client speaks Anthropic (it
+/// sends `anthropic-version` or `x-api-key`, as Claude Code and the `anthropic` SDKs do).
+async fn list_models(Extract(app): Extract<Arc<App>>, headers: HeaderMap) -> Response {
+    let snapshot = app.snapshot();
+    if headers.contains_key("anthropic-version") || headers.contains_key("x-api-key") {
+        let body = anthropic_model_list(&snapshot.model_entries);
+        return json_response(StatusCode::OK, Bytes::from(body.to_string()));
+    }
+    json_response(StatusCode::OK, snapshot.models_body.clone())
+}
+
+/// The model list in Anthropic's shape: `data[]` of `{type, id, display_name,
+/// created_at}` (the catalog has no dates: the epoch), all in one page.
+fn anthropic_model_list(entries: &[(String, serde_json::Value)]) -> serde_json::Value {
+    let data: Vec<serde_json::Value> = entries
+        .iter()
+        .map(|(id, entry)| {
+            let name = entry["name"].as_str().unwrap_or(id);
+            let display_name = match entry["target"].as_str() {
+                Some(target) => format!("{id} → {target}"),
+                None => name.to_owned(),
+            };
+            json!({"type": "model", "id": id, "display_name": display_name,
+                "created_at": "1970-01-01T00:00:00Z"})
+        })
+        .collect();
+    json!({
+        "data": data,
+        "has_more": false,
+        "first_id": entries.first().map(|(id, _)| id),
+        "last_id": entries.last().map(|(id, _)| id),
+    })
 }
 
 async fn get_model(Extract(app): Extract<Arc<App>>, Path(id): Path<String>) -> Response {

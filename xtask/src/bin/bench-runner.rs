@@ -16,6 +16,7 @@ use std::process::{Command, ExitCode};
 use std::time::{Duration, Instant};
 
 use hfclaw_catalog::{Catalog, builtin, parse_model_list};
+use hfclaw_gateway::{ModelRoute, ModelRoutes};
 use hfclaw_model_ref::ModelRef;
 
 type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
@@ -24,6 +25,7 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("refs") => bench_refs(),
+        Some("routes") => bench_routes(),
         Some("discovery") => bench_discovery(),
         Some("sse") => bench_sse(),
         Some("first-byte") => first_byte(&args[1..]),
@@ -35,7 +37,7 @@ fn main() -> ExitCode {
         Some("ledger-fill") => ledger::fill(&args[1..]),
         Some("ledger-record") => ledger::record(),
         _ => Err(
-            "usage: bench-runner refs|discovery|sse|first-byte HFCLAW|chain HFCLAW|ledger-fill PATH ROWS|ledger-record|rss -- CMD..."
+            "usage: bench-runner refs|routes|discovery|sse|first-byte HFCLAW|chain HFCLAW|ledger-fill PATH ROWS|ledger-record|rss -- CMD..."
                 .into(),
         ),
     };
@@ -117,6 +119,44 @@ fn bench_refs() -> Result<()> {
         "M refs/s",
         "String copy",
         per_sec(copy),
+    );
+    Ok(())
+}
+
+/// Route matching of client model names (`hfclaw serve --route`): the time per request
+/// to find the route of a name with 20 user routes and the built-in ones, against no
+/// routes at all, over names as agents send them (refs, aliases, Claude Code's names,
+/// one that the last user route takes, one that none takes).
+fn bench_routes() -> Result<()> {
+    let user: Vec<ModelRoute> = (0..20)
+        .map(|i| format!("vendor{i}-*-model*=qwen").parse())
+        .collect::<std::result::Result<_, _>>()?;
+    let twenty = ModelRoutes::new(user, true);
+    let none = ModelRoutes::none();
+    let names = [
+        "huggingface/deepseek-ai/DeepSeek-R1",
+        "qwen",
+        "deepseek-ai/DeepSeek-R1",
+        "claude-sonnet-5-5",
+        "claude-haiku-4-5-20251001",
+        "vendor19-large-model-2026",
+        "gpt-4o-mini",
+        "default",
+    ];
+    let per_request = |routes: &ModelRoutes| {
+        let best = best_time(Duration::from_millis(800), || {
+            for name in &names {
+                black_box(routes.find(black_box(name)));
+            }
+        });
+        best.as_secs_f64() * 1e6 / names.len() as f64
+    };
+    emit(
+        "route matching, 20 routes + built-ins",
+        per_request(&twenty),
+        "µs/request",
+        "no routes",
+        per_request(&none),
     );
     Ok(())
 }

@@ -232,7 +232,11 @@ async fn the_model_list_speaks_anthropic_to_anthropic_clients() {
         let data = anthropic["data"].as_array().unwrap();
         assert_eq!(data.len(), openai["data"].as_array().unwrap().len());
         assert_eq!(
-            (&anthropic["has_more"], &anthropic["first_id"], &anthropic["last_id"]),
+            (
+                &anthropic["has_more"],
+                &anthropic["first_id"],
+                &anthropic["last_id"]
+            ),
             (&json!(false), &data[0]["id"], &data[data.len() - 1]["id"])
         );
         assert_eq!(data[0]["id"], "default");

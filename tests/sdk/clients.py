@@ -58,7 +58,8 @@ def messages_stream(url, key):
 def messages_not_found(url, key):
     try:
         anthropic_client(url, key).messages.create(
-            model="claude-sonnet-4-5",
+            # Not a `claude-*` name: the gateway routes those to the default (issue 20).
+            model="no-such/model-anywhere",
             max_tokens=8,
             messages=[{"role": "user", "content": "hi"}],
         )

@@ -5,7 +5,6 @@
 //! Policy (when to use, refresh or ignore the cache, when to retry) belongs to the caller;
 //! this module reads, writes (atomically) and answers "how old".
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -176,7 +175,8 @@ fn read_text(path: &Path) -> Result<Option<String>, CacheError> {
     }
 }
 
-/// Temp file in the same directory, fsync, rename; creates the directory if needed.
+/// Creates the directory if needed, then the one safe write (lock, temp file, fsync,
+/// rename), 0600.
 fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), CacheError> {
     let io = |source| CacheError::Io {
         path: path.display().to_string(),
@@ -184,11 +184,7 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), CacheError> {
     };
     let dir = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).map_err(io)?;
-    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(io)?;
-    tmp.write_all(bytes).map_err(io)?;
-    tmp.as_file().sync_all().map_err(io)?;
-    tmp.persist(path).map_err(|e| io(e.error))?;
-    Ok(())
+    crate::safe_write::write_locked(path, bytes, 0o600).map_err(io)
 }
 
 /// `now` as an RFC 3339 UTC time to the second, e.g. `2026-07-27T15:31:00Z`.

@@ -6,8 +6,9 @@
 //! data with SPEC §2's field precedence ([`Catalog::merge`]), where the numbers come from
 //! ([`DataSource`]), the rows of `models list` ([`listing`]) and the per-provider view of
 //! `models show` ([`show`]), which provider a ref reaches and what it costs there
-//! ([`reach`]: the one price rule), how numbers read in tables ([`display`]), and the on-disk
-//! format of the discovery cache and of failed fetches ([`cache`]).
+//! ([`reach`]: the one price rule), how numbers read in tables ([`display`]), the on-disk
+//! format of the discovery cache and of failed fetches ([`cache`]), and the one safe write
+//! of a file that every crate uses ([`safe_write`]: lock, temp file, fsync, rename).
 //!
 //! It does not fetch anything, read configs or decide when to refresh: the router client
 //! and the CLI do that and hand it bytes and entries.
@@ -33,6 +34,7 @@ mod model;
 mod names;
 mod provenance;
 pub mod reach;
+pub mod safe_write;
 pub mod show;
 
 pub use config_entry::{ConfigCost, ConfigModel};

@@ -10,7 +10,7 @@ use std::path::Path;
 
 use crate::ConfigError;
 use crate::locate::parent_dir;
-use crate::write::{create_private_dir, refuse_read_only, write_atomic};
+use crate::write::{create_private_dir, lock_beside, refuse_read_only, write_atomic};
 
 /// The value of `name` in a `.env` file (`NAME=value`, `export NAME=value`, quotes
 /// removed); with several assignments the last one, as `dotenv` does.
@@ -29,7 +29,8 @@ pub fn read_var(path: &Path, name: &str) -> Result<Option<String>, ConfigError> 
 
 /// Sets `name=value`: the first assignment is replaced in place (keeping `export `), later
 /// ones are dropped, a missing one is appended; comments, blank lines, other variables and
-/// line endings are kept. The file is (re)written 0600. Returns whether it changed.
+/// line endings are kept. The file is (re)written 0600, under its lock (`.env.lock`).
+/// Returns whether it changed.
 pub fn set_var(path: &Path, name: &str, value: &str) -> Result<bool, ConfigError> {
     let invalid = |reason| ConfigError::EnvValue {
         path: path.to_path_buf(),
@@ -47,6 +48,10 @@ pub fn set_var(path: &Path, name: &str, value: &str) -> Result<bool, ConfigError
         "{name}={}",
         quote(value).ok_or_else(|| invalid("the value mixes quotes and line breaks"))?
     );
+    create_private_dir(&parent_dir(path))?;
+    // The read-modify-write under the file's lock: two writers never lose a variable.
+    let _lock = lock_beside(path)?;
+    hfclaw_catalog::safe_write::sweep_temps(path);
     let old = match std::fs::read_to_string(path) {
         Ok(text) => Some(text),
         Err(e) if e.kind() == io::ErrorKind::NotFound => None,
@@ -57,7 +62,6 @@ pub fn set_var(path: &Path, name: &str, value: &str) -> Result<bool, ConfigError
         return Ok(false);
     }
     refuse_read_only(path)?;
-    create_private_dir(&parent_dir(path))?;
     write_atomic(path, text.as_bytes(), 0o600)?;
     tracing::debug!(path = %path.display(), name, "env file updated");
     Ok(true)

@@ -1,13 +1,15 @@
-//! Safe writes: a sibling lock file for the whole read-modify-write, a temp file in the
-//! same directory, fsync, rename, OpenClaw's `.bak` ring, and the file's mode kept.
+//! Safe writes of configs: a sibling lock file for the whole read-modify-write, the
+//! sweep of temp files killed writes left, the one safe write of `hfclaw-catalog`'s
+//! `safe_write` (temp file, fsync, rename), OpenClaw's `.bak` ring, and the file's mode
+//! kept.
 
-use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write};
+use std::fs::{self, File};
+use std::io;
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime};
 
 use hfclaw_catalog::ConfigModel;
+use hfclaw_catalog::safe_write::{self, sibling};
 
 use crate::document::{parse_json5, utf8};
 use crate::editor::{Editor, MergeReport};
@@ -59,7 +61,7 @@ pub fn edit_loaded_config<T>(
     create_private_dir(&dir)?;
     let _lock = lock_beside(path)?;
     let target = resolve_link(path);
-    remove_stale_temps(&parent_dir(&target));
+    safe_write::sweep_temps(&target);
     // The loaded text is reused when the file still holds it: compared in pieces, so a
     // 50 MB config is not held twice.
     let reused = match loaded {
@@ -175,58 +177,6 @@ pub(crate) fn refuse_read_only(path: &Path) -> Result<(), ConfigError> {
     }
 }
 
-/// A temp file older than this whose writer holds no lock on it is a leftover.
-const STALE_AFTER: Duration = Duration::from_secs(2);
-
-/// Removes temp files of writes killed before their rename (`.hfclaw-XXXXXX`, each a full
-/// copy of a file) from `dir`. Called under the config's lock, so no write of the config
-/// is under way; a write of another file in the directory (the `.env`) holds its temp
-/// file's lock while it lives (see [`write_atomic`]), and the age covers the instant
-/// between creating and locking it.
-fn remove_stale_temps(dir: &Path) {
-    let Ok(entries) = fs::read_dir(dir) else {
-        return;
-    };
-    let now = SystemTime::now();
-    for entry in entries.flatten() {
-        let name = entry.file_name();
-        if !name.to_str().is_some_and(is_temp_name) {
-            continue;
-        }
-        let path = entry.path();
-        let Ok(meta) = fs::symlink_metadata(&path) else {
-            continue;
-        };
-        let age = meta
-            .modified()
-            .ok()
-            .and_then(|m| now.duration_since(m).ok());
-        if !meta.file_type().is_file() || age.is_none_or(|age| age < STALE_AFTER) {
-            continue;
-        }
-        let Ok(file) = File::open(&path) else {
-            continue;
-        };
-        if file.try_lock().is_err() {
-            continue;
-        }
-        match fs::remove_file(&path) {
-            Ok(()) => tracing::debug!(path = %path.display(), "removed a stale temp file"),
-            Err(e) => {
-                tracing::debug!(path = %path.display(), "cannot remove a stale temp file: {e}")
-            }
-        }
-    }
-}
-
-/// `.hfclaw-` and the six letters or digits `tempfile` adds.
-fn is_temp_name(name: &str) -> bool {
-    name.strip_prefix(TEMP_PREFIX)
-        .is_some_and(|rest| rest.len() == 6 && rest.bytes().all(|b| b.is_ascii_alphanumeric()))
-}
-
-const TEMP_PREFIX: &str = ".hfclaw-";
-
 /// Creates `dir` (0700, like OpenClaw's state dir) if it is missing.
 pub(crate) fn create_private_dir(dir: &Path) -> Result<(), ConfigError> {
     if dir.is_dir() {
@@ -239,26 +189,9 @@ pub(crate) fn create_private_dir(dir: &Path) -> Result<(), ConfigError> {
         .map_err(|e| ConfigError::io("creating directory", dir, e))
 }
 
-/// An exclusive lock on `<file>.lock` beside `path`, held until dropped. A sibling file,
-/// not the config itself, because the config is replaced by rename while locked.
-fn lock_beside(path: &Path) -> Result<File, ConfigError> {
-    let lock_path = sibling(path, ".lock");
-    let file = OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&lock_path)
-        .map_err(|e| ConfigError::io("opening lock file", &lock_path, e))?;
-    file.lock()
-        .map_err(|e| ConfigError::io("locking", &lock_path, e))?;
-    Ok(file)
-}
-
-/// `path` with `suffix` appended to its file name.
-fn sibling(path: &Path, suffix: &str) -> PathBuf {
-    let mut name = path.file_name().unwrap_or_default().to_os_string();
-    name.push(suffix);
-    path.with_file_name(name)
+/// An exclusive lock on `<file>.lock` beside `path` (0600), held until dropped.
+pub(crate) fn lock_beside(path: &Path) -> Result<File, ConfigError> {
+    safe_write::lock_beside(path).map_err(|e| ConfigError::io("locking", sibling(path, ".lock"), e))
 }
 
 /// Rotates backups, keeps the old text as `.bak`, and atomically replaces the file.
@@ -313,27 +246,8 @@ fn keep_backup(path: &Path, meta: Option<&fs::Metadata>) -> Result<PathBuf, Conf
     Ok(backup)
 }
 
-/// Temp file in the same directory, mode set, fsync, rename, fsync of the directory.
+/// The one safe write ([`safe_write::write_file`]: temp file created 0600, mode set,
+/// fsync, rename, fsync of the directory); call it under [`lock_beside`].
 pub(crate) fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> Result<(), ConfigError> {
-    let dir = parent_dir(path);
-    let mut temp = tempfile::Builder::new()
-        .prefix(TEMP_PREFIX)
-        .tempfile_in(&dir)
-        .map_err(|e| ConfigError::io("creating a temporary file in", &dir, e))?;
-    // Held until the rename: tells `remove_stale_temps` this write is alive (the kernel
-    // drops the lock when a killed writer dies). Best effort: not every file system locks.
-    let _ = temp.as_file().lock();
-    let io = |e| ConfigError::io("writing", path, e);
-    temp.write_all(bytes).map_err(io)?;
-    temp.as_file()
-        .set_permissions(fs::Permissions::from_mode(mode))
-        .map_err(io)?;
-    temp.as_file().sync_all().map_err(io)?;
-    temp.persist(path)
-        .map_err(|e| ConfigError::io("replacing", path, e.error))?;
-    // The rename is durable only once the directory entry is.
-    if let Ok(dir) = File::open(&dir) {
-        let _ = dir.sync_all();
-    }
-    Ok(())
+    safe_write::write_file(path, bytes, mode).map_err(|e| ConfigError::io("writing", path, e))
 }

@@ -236,7 +236,7 @@ fn temp_files(dir: &Path) -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(dir)
         .unwrap()
         .map(|e| e.unwrap().file_name().into_string().unwrap())
-        .filter(|n| n.starts_with(".hfclaw-"))
+        .filter(|n| n.contains(".hfclaw-"))
         .collect();
     names.sort();
     names
@@ -252,30 +252,45 @@ fn backdate(path: &Path) {
 fn stale_temp_files_of_killed_writes_are_removed_under_the_lock() {
     let dir = tempfile::tempdir().unwrap();
     let path = config(dir.path(), b"{}\n");
+    // Temp files of the config's own writes (and of its backups): only writes holding the
+    // config's lock make them, so under the lock they are stale however young.
     for name in [
-        ".hfclaw-Ab12Cd",
-        ".hfclaw-ZZZZZZ",
-        ".hfclaw-live01",
-        ".hfclaw-notours",
+        ".openclaw.json.hfclaw-Ab12Cd",
+        ".openclaw.json.hfclaw-ZZZZZZ",
+        ".openclaw.json.bak.hfclaw-q1w2e3",
+        ".openclaw.json.hfclaw-live01",
+        "..env.hfclaw-other1",
     ] {
+        std::fs::write(dir.path().join(name), "{ copy }").unwrap();
+    }
+    // The older naming, of any file: removed once old and unheld.
+    for name in [".hfclaw-old123", ".hfclaw-notours"] {
         std::fs::write(dir.path().join(name), "{ copy }").unwrap();
         backdate(&dir.path().join(name));
     }
     std::fs::write(dir.path().join(".hfclaw-young1"), "{ copy }").unwrap();
     // A writer that is still alive holds its temp file's lock.
-    let live = std::fs::File::open(dir.path().join(".hfclaw-live01")).unwrap();
+    let live = std::fs::File::open(dir.path().join(".openclaw.json.hfclaw-live01")).unwrap();
     live.lock().unwrap();
     edit_config(&path, |e| e.set_primary("huggingface/a/b")).unwrap();
     assert_eq!(
         temp_files(dir.path()),
-        [".hfclaw-live01", ".hfclaw-notours", ".hfclaw-young1"]
+        [
+            "..env.hfclaw-other1",
+            ".hfclaw-notours",
+            ".hfclaw-young1",
+            ".openclaw.json.hfclaw-live01"
+        ]
     );
     drop(live);
-    // The next write, even one that changes nothing, sweeps again.
-    std::thread::sleep(Duration::from_millis(10));
-    backdate(&dir.path().join(".hfclaw-young1"));
+    // The next write, even one that changes nothing, sweeps again; the `.env`'s own
+    // write sweeps its temp file.
     edit_config(&path, |e| e.set_primary("huggingface/a/b")).unwrap();
-    assert_eq!(temp_files(dir.path()), [".hfclaw-notours"]);
+    env_file::set_var(&dir.path().join(".env"), "A", "1").unwrap();
+    assert_eq!(
+        temp_files(dir.path()),
+        [".hfclaw-notours", ".hfclaw-young1"]
+    );
 }
 
 /// Run by the test below in a child process: rewrites a 2 MB config until killed.
@@ -292,7 +307,7 @@ fn kill_worker() {
 }
 
 #[test]
-fn writes_killed_mid_way_leave_at_most_the_last_temp_file() {
+fn temp_files_of_writes_killed_mid_way_are_all_swept_by_the_next_write() {
     let dir = tempfile::tempdir().unwrap();
     let filler = format!("// {}\n", "x".repeat(100)).repeat(20_000);
     let path = config(dir.path(), format!("{filler}{{}}\n").as_bytes());
@@ -307,10 +322,6 @@ fn writes_killed_mid_way_leave_at_most_the_last_temp_file() {
         child.kill().unwrap();
         child.wait().unwrap();
         killed += 1;
-        // Leftovers of earlier kills are swept by the next write.
-        for name in temp_files(dir.path()) {
-            backdate(&dir.path().join(name));
-        }
     }
     assert_eq!(killed, 12);
     edit_config(&path, |e| e.set_primary("huggingface/a/b")).unwrap();

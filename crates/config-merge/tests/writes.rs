@@ -341,3 +341,37 @@ fn a_blank_file_stays_untouched_by_a_no_op() {
         "\n"
     );
 }
+
+#[test]
+fn files_beside_the_config_are_private() {
+    // Issue 19, defect 12: the lock files (of the config and of the `.env`) and backups
+    // are 0600 whatever the config's own mode and the umask; temp files are 0600 from their
+    // creation (`hfclaw_catalog::safe_write`'s tests).
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("openclaw.json");
+    std::fs::write(&path, "{}\n").unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    edit_config(&path, |e| e.set_primary("huggingface/a/b")).unwrap();
+    assert_eq!(mode(&path), 0o644, "the config keeps its mode");
+    assert_eq!(mode(&dir.path().join("openclaw.json.lock")), 0o600);
+    assert_eq!(mode(&dir.path().join("openclaw.json.bak")), 0o600);
+    let env = dir.path().join(".env");
+    hfclaw_config_merge::env_file::set_var(&env, "HF_TOKEN", "hf_x").unwrap();
+    assert_eq!(mode(&env), 0o600);
+    assert_eq!(mode(&dir.path().join(".env.lock")), 0o600);
+    let mut names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            ".env",
+            ".env.lock",
+            "openclaw.json",
+            "openclaw.json.bak",
+            "openclaw.json.lock"
+        ]
+    );
+}

@@ -7,9 +7,11 @@
 use bytes::Bytes;
 use hfclaw_router_client::sse::SseParser;
 use hfclaw_router_client::think::{Split, ThinkSplitter};
+use hfclaw_router_client::{ErrorKind, RouterError};
 use serde_json::{Map, Value, json};
 
 use crate::api::Api;
+use crate::error::ApiError;
 use hfclaw_accounting::Usage;
 
 use crate::meter::Meter;
@@ -19,6 +21,8 @@ pub struct Tap {
     parser: SseParser,
     meter: Meter,
     rewrite: Option<ChatRewrite>,
+    /// The parser gave up on the stream (an event past its cap).
+    stopped: bool,
 }
 
 /// How a chat stream is rewritten.
@@ -41,6 +45,7 @@ impl Tap {
             parser: SseParser::new(),
             meter: Meter::new(api),
             rewrite,
+            stopped: false,
         }
     }
 
@@ -55,15 +60,31 @@ impl Tap {
             parser,
             meter,
             rewrite,
+            stopped,
         } = self;
         match rewrite {
             None => {
-                parser.feed(&chunk, |e| meter.observe_event(e.data));
+                // Bytes pass as they came; an event past the parser's cap only ends the
+                // metering of this stream.
+                if let Err(e) = parser.feed(&chunk, |e| meter.observe_event(e.data))
+                    && !*stopped
+                {
+                    *stopped = true;
+                    tracing::warn!(error = %e, "stopped reading a stream for usage");
+                }
                 chunk
             }
+            Some(_) if *stopped => Bytes::new(),
             Some(rewrite) => {
                 let mut out = Vec::with_capacity(chunk.len() + 64);
-                parser.feed(&chunk, |e| rewrite.event(meter, e.event, e.data, &mut out));
+                let fed = parser.feed(&chunk, |e| rewrite.event(meter, e.event, e.data, &mut out));
+                if let Err(e) = fed {
+                    // What was held back cannot be rewritten: the client is told the answer
+                    // broke off, and gets nothing more.
+                    *stopped = true;
+                    let error = RouterError::new(ErrorKind::BadResponse, e.to_string());
+                    out.extend_from_slice(&ApiError::stream_event(Api::Chat, &error));
+                }
                 Bytes::from(out)
             }
         }
@@ -75,6 +96,7 @@ impl Tap {
             parser,
             meter,
             rewrite,
+            ..
         } = self;
         match rewrite {
             None => {
@@ -260,9 +282,11 @@ mod tests {
     fn events(text: &str) -> Vec<Value> {
         let mut parser = SseParser::new();
         let mut out = Vec::new();
-        parser.feed(text.as_bytes(), |e| {
-            out.push(serde_json::from_str(e.data).unwrap_or(Value::String(e.data.to_owned())));
-        });
+        parser
+            .feed(text.as_bytes(), |e| {
+                out.push(serde_json::from_str(e.data).unwrap_or(Value::String(e.data.to_owned())));
+            })
+            .unwrap();
         out
     }
 
@@ -362,5 +386,26 @@ mod tests {
         let mut tap = Tap::new(Api::Messages, true, true);
         assert_eq!(run(&mut tap, stream, 17), stream);
         assert_eq!(tap.usage().map(|u| u.total_tokens()), Some(12));
+    }
+
+    #[test]
+    fn an_event_past_the_parser_s_cap_ends_a_rewritten_stream_with_an_error_event() {
+        let huge = Bytes::from(vec![b'x'; hfclaw_router_client::sse::MAX_EVENT_BYTES + 1]);
+        // Rewritten: what was held back is lost, so the client is told and gets nothing more.
+        let mut tap = Tap::new(Api::Chat, true, false);
+        assert!(tap.chunk(Bytes::from_static(b"data: ")).is_empty());
+        let out = tap.chunk(huge.clone());
+        let text = String::from_utf8_lossy(&out);
+        assert!(text.starts_with("data: {\"error\""), "{text}");
+        assert!(text.contains("larger than 16 MiB"), "{text}");
+        assert!(
+            tap.chunk(Bytes::from_static(b"data: [DONE]\n\n"))
+                .is_empty()
+        );
+        // Passed through: every byte still reaches the client; only metering stops.
+        let mut tap = Tap::new(Api::Chat, false, false);
+        assert_eq!(tap.chunk(huge.clone()).len(), huge.len());
+        assert_eq!(&tap.chunk(Bytes::from_static(b"\n\n"))[..], b"\n\n");
+        assert!(tap.usage().is_none());
     }
 }

@@ -147,7 +147,10 @@ async fn attempt_inner(
     loop {
         match stream.next().await {
             Some(Ok(chunk)) => {
-                parser.feed(&chunk, |e| judge(e.event, e.data, &mut verdict));
+                if let Err(e) = parser.feed(&chunk, |e| judge(e.event, e.data, &mut verdict)) {
+                    let error = RouterError::new(ErrorKind::BadResponse, e.to_string());
+                    return Err(AttemptError::BeforeContent(error.with_model(model)));
+                }
                 peeked += chunk.len();
                 head.push(chunk);
                 match verdict {

@@ -5,7 +5,9 @@
 //! and `\n`) and gives the same events as for the whole stream. Lines end with `\n`,
 //! `\r\n` or `\r`; `data:` lines of one event are joined with `\n`; comment lines (`:`)
 //! are ignored; a UTF-8 BOM at the start is skipped. Complete lines are read in place from
-//! the chunk; only a line split across chunks is copied.
+//! the chunk; only a line split across chunks is copied. An event (its lines or its joined
+//! data) larger than [`MAX_EVENT_BYTES`] is an error ([`SseError`]), so a stream that never
+//! ends a line cannot fill the memory.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -16,6 +18,19 @@ use serde_json::value::RawValue;
 
 use crate::chat::Usage;
 use crate::error::{ErrorKind, RouterError};
+
+/// The largest event the parser holds (a line being read, or an event's joined data):
+/// 16 MiB, far above any real chunk (a chat delta is a few hundred bytes; a whole answer
+/// of a million tokens in one event is about 4 MiB).
+pub const MAX_EVENT_BYTES: usize = 16 * 1024 * 1024;
+
+/// Why a stream cannot be parsed further.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum SseError {
+    /// A line or an event's data passed [`MAX_EVENT_BYTES`].
+    #[error("the stream sent an event larger than {} MiB without ending it", MAX_EVENT_BYTES / (1024 * 1024))]
+    EventTooLarge,
+}
 
 /// One server-sent event, borrowed from the parser.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,6 +74,8 @@ pub struct SseParser {
     skip_lf: bool,
     /// No line has been completed yet (for the BOM check).
     at_start: bool,
+    /// An event passed [`MAX_EVENT_BYTES`]: nothing more is parsed.
+    too_large: bool,
 }
 
 impl SseParser {
@@ -70,11 +87,19 @@ impl SseParser {
         }
     }
 
-    /// Feeds a chunk, calling `on_event` for each event it completes.
-    pub fn feed(&mut self, chunk: &[u8], mut on_event: impl FnMut(SseEvent<'_>)) {
+    /// Feeds a chunk, calling `on_event` for each event it completes. Once an event passes
+    /// [`MAX_EVENT_BYTES`] the parser lets go of what it held and every call fails.
+    pub fn feed(
+        &mut self,
+        chunk: &[u8],
+        mut on_event: impl FnMut(SseEvent<'_>),
+    ) -> Result<(), SseError> {
+        if self.too_large {
+            return Err(SseError::EventTooLarge);
+        }
         let mut rest = chunk;
         if rest.is_empty() {
-            return;
+            return Ok(());
         }
         if self.skip_lf {
             self.skip_lf = false;
@@ -101,20 +126,39 @@ impl SseParser {
                 }
             }
             rest = &rest[end..];
+            if self.too_large {
+                return self.give_up();
+            }
+        }
+        if self.partial.len() + rest.len() > MAX_EVENT_BYTES {
+            return self.give_up();
         }
         self.partial.extend_from_slice(rest);
+        Ok(())
+    }
+
+    /// An event passed the cap: frees what was held.
+    fn give_up(&mut self) -> Result<(), SseError> {
+        self.too_large = true;
+        self.partial = Vec::new();
+        self.data = Vec::new();
+        self.event = Vec::new();
+        Err(SseError::EventTooLarge)
     }
 
     /// Feeds a chunk and returns the events it completes, owned.
-    pub fn push(&mut self, chunk: &[u8]) -> Vec<OwnedSseEvent> {
+    pub fn push(&mut self, chunk: &[u8]) -> Result<Vec<OwnedSseEvent>, SseError> {
         let mut out = Vec::new();
-        self.feed(chunk, |e| out.push(e.into()));
-        out
+        self.feed(chunk, |e| out.push(e.into()))?;
+        Ok(out)
     }
 
     /// Ends the stream: an unterminated last line and a pending event are delivered
     /// (leniently, for servers that close without the final blank line).
     pub fn finish(&mut self, mut on_event: impl FnMut(SseEvent<'_>)) {
+        if self.too_large {
+            return;
+        }
         if !self.partial.is_empty() {
             let line = std::mem::take(&mut self.partial);
             self.line(&line, &mut on_event);
@@ -144,6 +188,10 @@ impl SseParser {
         };
         match field {
             b"data" => {
+                if self.data.len() + value.len() + 1 > MAX_EVENT_BYTES {
+                    self.too_large = true;
+                    return;
+                }
                 if self.has_data {
                     self.data.push(b'\n');
                 }
@@ -246,6 +294,8 @@ pub fn decode_event(event: SseEvent<'_>, out: &mut Vec<ChatEvent>) {
 #[derive(Debug)]
 pub struct ChatDecoder {
     parser: SseParser,
+    /// The parser failed and the error was reported.
+    failed: bool,
 }
 
 impl Default for ChatDecoder {
@@ -259,12 +309,23 @@ impl ChatDecoder {
     pub fn new() -> ChatDecoder {
         ChatDecoder {
             parser: SseParser::new(),
+            failed: false,
         }
     }
 
     /// Feeds a chunk; decoded events are appended to `out`.
+    /// A stream the parser cannot read further gives one [`ChatEvent::Error`]
+    /// (`BadResponse`), then nothing.
     pub fn push(&mut self, chunk: &[u8], out: &mut Vec<ChatEvent>) {
-        self.parser.feed(chunk, |e| decode_event(e, out));
+        if let Err(e) = self.parser.feed(chunk, |e| decode_event(e, out))
+            && !self.failed
+        {
+            self.failed = true;
+            out.push(ChatEvent::Error(RouterError::new(
+                ErrorKind::BadResponse,
+                e.to_string(),
+            )));
+        }
     }
 
     /// Ends the stream, delivering an event left without its final blank line.
@@ -446,7 +507,7 @@ mod tests {
         let mut p = SseParser::new();
         let mut out = Vec::new();
         for c in chunks {
-            out.extend(p.push(c));
+            out.extend(p.push(c).unwrap());
         }
         p.finish(|e| out.push(e.into()));
         out
@@ -643,5 +704,72 @@ mod tests {
             let cut = cut.min(bytes.len());
             let _ = decode_chunks(&[&bytes[..cut], &bytes[cut..]]);
         }
+    }
+
+    #[test]
+    fn an_event_past_the_cap_is_an_error_and_frees_its_buffer() {
+        // A line that never ends, fed in 1 MiB reads: refused once it passes 16 MiB.
+        let mut p = SseParser::new();
+        let read = vec![b'x'; 1024 * 1024];
+        assert_eq!(p.feed(b"data: ", |_| {}), Ok(()));
+        let mut fed = 6;
+        let error = loop {
+            match p.feed(&read, |_| panic!("no event")) {
+                Ok(()) => fed += read.len(),
+                Err(e) => break e,
+            }
+            assert!(fed <= MAX_EVENT_BYTES, "still buffering at {fed} bytes");
+        };
+        assert_eq!(error, SseError::EventTooLarge);
+        assert!(error.to_string().contains("larger than 16 MiB"), "{error}");
+        assert_eq!(p.partial.capacity(), 0);
+        // Every later read fails too, and nothing is delivered at the end.
+        assert_eq!(
+            p.feed(b"\n\ndata: ok\n\n", |_| panic!("no event")),
+            Err(error)
+        );
+        p.finish(|_| panic!("no event"));
+
+        // Many complete `data:` lines of one event, joined past the cap, fail the same way.
+        let mut p = SseParser::new();
+        let line = format!("data: {}\n", "y".repeat(1024 * 1024));
+        let mut result = Ok(());
+        for _ in 0..17 {
+            result = p.feed(line.as_bytes(), |_| panic!("no event"));
+            if result.is_err() {
+                break;
+            }
+        }
+        assert_eq!(result, Err(SseError::EventTooLarge));
+        assert_eq!(p.data.capacity(), 0);
+
+        // Just under the cap is an event like any other.
+        let mut p = SseParser::new();
+        let big = "z".repeat(MAX_EVENT_BYTES - 16);
+        let got = p.push(format!("data: {big}\n\n").as_bytes()).unwrap();
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].data.len(), big.len());
+    }
+
+    #[test]
+    fn a_chat_stream_past_the_cap_ends_with_one_error() {
+        let mut decoder = ChatDecoder::new();
+        let mut out = Vec::new();
+        decoder.push(
+            b"data: {\"choices\":[{\"delta\":{\"content\":\"Hi\"}}]}\n\n",
+            &mut out,
+        );
+        let huge = vec![b'x'; MAX_EVENT_BYTES + 1];
+        decoder.push(b"data: ", &mut out);
+        decoder.push(&huge, &mut out);
+        decoder.push(b"more", &mut out);
+        decoder.finish(&mut out);
+        assert_eq!(out.len(), 2, "{out:?}");
+        assert_eq!(out[0], ChatEvent::Content("Hi".to_owned()));
+        let ChatEvent::Error(error) = &out[1] else {
+            panic!("{out:?}")
+        };
+        assert_eq!(error.kind, ErrorKind::BadResponse);
+        assert!(error.to_string().contains("larger than 16 MiB"), "{error}");
     }
 }

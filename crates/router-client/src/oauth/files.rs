@@ -2,7 +2,6 @@
 //! and owner-only writes of the token files.
 
 use std::fs::{self, File, OpenOptions, TryLockError};
-use std::io::Write;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -118,23 +117,12 @@ pub fn write_secret(path: &Path, content: &str) -> Result<(), FileError> {
         .mode(SECRET_DIR_MODE)
         .create(dir)
         .map_err(io_error("creating the directory of", path))?;
-    let mut temp = tempfile::Builder::new()
-        .prefix(".hfclaw-")
-        .permissions(fs::Permissions::from_mode(SECRET_FILE_MODE))
-        .tempfile_in(dir)
-        .map_err(io_error("creating a temporary file beside", path))?;
-    let write = io_error("writing", path);
-    let written = temp
-        .write_all(content.as_bytes())
-        .and_then(|()| temp.as_file().sync_all());
-    written.map_err(write)?;
-    temp.persist(&target)
-        .map_err(|e| io_error("replacing", path)(e.error))?;
+    // The one safe write (temp file created 0600, fsync, rename, fsync of the directory);
+    // no lock file of ours in the Hugging Face CLI's directory.
+    hfclaw_catalog::safe_write::write_file(&target, content.as_bytes(), SECRET_FILE_MODE)
+        .map_err(io_error("writing", path))?;
     // huggingface_hub restricts the directory on every write; best effort, as there.
     let _ = fs::set_permissions(dir, fs::Permissions::from_mode(SECRET_DIR_MODE));
-    if let Ok(dir) = File::open(dir) {
-        let _ = dir.sync_all();
-    }
     Ok(())
 }
 

@@ -555,7 +555,9 @@ fn run_steps(ctx: &Context, manager: &Manager, steps: &[Step]) -> CliResult {
     Ok(())
 }
 
-/// Writes the service file atomically (temp file in the same directory, then rename).
+/// Writes the service file with the one safe write (`hfclaw_catalog::safe_write`: lock,
+/// stale temp files swept, temp file, fsync, rename, fsync of the directory), 0644 as
+/// systemd and launchd expect.
 fn write_file(path: &Path, text: &str) -> CliResult {
     let fail =
         |e: std::io::Error| CliError::runtime(format!("cannot write {}: {e}", path.display()));
@@ -563,16 +565,7 @@ fn write_file(path: &Path, text: &str) -> CliResult {
         .parent()
         .ok_or_else(|| fail(std::io::Error::other("no parent directory")))?;
     std::fs::create_dir_all(dir).map_err(fail)?;
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let temp = dir.join(format!(".{name}.tmp"));
-    std::fs::write(&temp, text).map_err(fail)?;
-    std::fs::rename(&temp, path).map_err(|e| {
-        let _ = std::fs::remove_file(&temp);
-        fail(e)
-    })
+    hfclaw_catalog::safe_write::write_locked(path, text.as_bytes(), 0o644).map_err(fail)
 }
 
 fn remove(path: &Path) -> CliResult {

@@ -172,6 +172,8 @@ fn cli(bin: &Binaries) -> Result<Vec<(Measurement, Target)>> {
         Target::AtMost(20.0),
     ));
     results.push((runner_measurement(runner, "sse")?, Target::AtLeast(200.0)));
+    // The gateway's access guard (issue 24): ≤ 1 µs per request.
+    results.push((runner_measurement(runner, "guard")?, Target::AtMost(1000.0)));
     let hfclaw_arg = path_str(hfclaw)?;
     results.push((
         runner_measurement_with(runner, &["first-byte", hfclaw_arg])?,

@@ -36,8 +36,9 @@ fn main() -> ExitCode {
         Some("rss") => rss(&args[1..]),
         Some("ledger-fill") => ledger::fill(&args[1..]),
         Some("ledger-record") => ledger::record(),
+        Some("guard") => bench_guard(),
         _ => Err(
-            "usage: bench-runner refs|routes|discovery|sse|first-byte HFCLAW|chain HFCLAW|ledger-fill PATH ROWS|ledger-record|rss -- CMD..."
+            "usage: bench-runner refs|routes|discovery|sse|first-byte HFCLAW|chain HFCLAW|guard|ledger-fill PATH ROWS|ledger-record|rss -- CMD..."
                 .into(),
         ),
     };
@@ -157,6 +158,58 @@ fn bench_routes() -> Result<()> {
         "µs/request",
         "no routes",
         per_request(&none),
+    );
+    Ok(())
+}
+
+/// The gateway's access guard (issue 24: Host, Origin, content type) on the headers of a
+/// real SDK request (the OpenAI Python SDK's, 12 headers), against a no-op that only
+/// reads the same headers' `Host`: the time per request the checks add.
+fn bench_guard() -> Result<()> {
+    use axum::http::{HeaderMap, HeaderName, HeaderValue, Method};
+    let access = hfclaw_gateway::Access::new(
+        "127.0.0.1:4000".parse()?,
+        &["gw.example.com".to_owned()],
+        &["http://localhost:3000".to_owned()],
+    )?;
+    let mut headers = HeaderMap::new();
+    for (name, value) in [
+        ("host", "127.0.0.1:4000"),
+        ("accept-encoding", "gzip, deflate"),
+        ("connection", "keep-alive"),
+        ("accept", "application/json"),
+        ("content-type", "application/json"),
+        ("user-agent", "OpenAI/Python 3.57.0"),
+        ("x-stainless-lang", "python"),
+        ("x-stainless-package-version", "3.57.0"),
+        ("x-stainless-os", "Linux"),
+        ("x-stainless-arch", "x64"),
+        ("authorization", "Bearer my-gateway-key"),
+        ("content-length", "97"),
+    ] {
+        headers.insert(
+            HeaderName::from_static(name),
+            HeaderValue::from_static(value),
+        );
+    }
+    let requests = 100_000u32;
+    let guard = best_time(Duration::from_millis(800), || {
+        for _ in 0..requests {
+            black_box(access.check(black_box(&Method::POST), black_box(&headers)));
+        }
+    });
+    let no_op = best_time(Duration::from_millis(800), || {
+        for _ in 0..requests {
+            black_box(black_box(&headers).get("host"));
+        }
+    });
+    let ns = |d: Duration| d.as_secs_f64() * 1e9 / f64::from(requests);
+    emit(
+        "access guard per request",
+        ns(guard),
+        "ns",
+        "a Host lookup",
+        ns(no_op),
     );
     Ok(())
 }

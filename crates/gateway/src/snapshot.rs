@@ -133,11 +133,7 @@ impl Snapshot {
     /// a provider the config or OpenClaw has — so no route of client names
     /// (`model_routes`) may take it: whatever the one rule does not call unknown.
     pub fn claims(&self, name: &str) -> bool {
-        self.means_default(Some(name))
-            || !matches!(
-                self.user.resolve(name, &self.catalog),
-                Err(ResolveError::Unknown { .. })
-            )
+        self.means_default(Some(name)) || self.user.claims(name, &self.catalog)
     }
 
     /// `GET /v1/models/{id}`: a listed entry, else what `id` resolves to (a bare

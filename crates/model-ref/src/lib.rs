@@ -29,7 +29,7 @@ use std::str::FromStr;
 
 pub use error::{ParseError, ParseErrorKind};
 pub use lookup::{Ids, Lookup, OPENCLAW_PROVIDERS, is_openclaw_provider, nearest};
-pub use resolve::{Aliases, ResolveError, Resolved, Suggestion, Via, Warning, resolve};
+pub use resolve::{Aliases, ResolveError, Resolved, Suggestion, Via, Warning, is_claimed, resolve};
 pub use user::{Chain, ChainError, DEFAULT_MODEL, UserModels};
 
 /// The provider id of Hugging Face Inference Providers in OpenClaw refs.

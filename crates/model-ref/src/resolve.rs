@@ -409,6 +409,39 @@ pub fn resolve(
     user: &UserModels,
     known: &dyn Lookup,
 ) -> Result<Resolved, ResolveError> {
+    resolve_with(input, user, known, Suggest::Nearest)
+}
+
+/// Whether [`resolve`] would call `input` anything but unknown, without computing the
+/// "did you mean" (an edit distance to every catalog id): a gateway asks this for every
+/// client name that a route may take (`claude-…`), on the request path.
+pub fn is_claimed(input: &str, user: &UserModels, known: &dyn Lookup) -> bool {
+    !matches!(
+        resolve_with(input, user, known, Suggest::None),
+        Err(ResolveError::Unknown { .. })
+    )
+}
+
+/// Whether an unknown input's error carries the nearest names (costly) or none.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Suggest {
+    Nearest,
+    None,
+}
+
+fn resolve_with(
+    input: &str,
+    user: &UserModels,
+    known: &dyn Lookup,
+    suggest: Suggest,
+) -> Result<Resolved, ResolveError> {
+    let unknown = |input: &str| match suggest {
+        Suggest::Nearest => unknown(input, user, known),
+        Suggest::None => ResolveError::Unknown {
+            input: input.to_owned(),
+            suggestions: Vec::new(),
+        },
+    };
     let input = input.trim();
     if input.starts_with(HUGGINGFACE_PREFIX) {
         let model_ref: ModelRef = input.parse().map_err(ResolveError::Parse)?;
@@ -430,7 +463,7 @@ pub fn resolve(
         }
     }
     if !input.contains('/') {
-        return Err(unknown(input, user, known));
+        return Err(unknown(input));
     }
     let model_part = input.split_once(':').map_or(input, |(model, _)| model);
     if model_part.matches('/').count() == 1 {
@@ -452,7 +485,7 @@ pub fn resolve(
     {
         return Err(ResolveError::Parse(reanchor(e, input)));
     }
-    Err(unknown(input, user, known))
+    Err(unknown(input))
 }
 
 /// A Hugging Face ref checked against the catalog: letter case, whether it is listed

@@ -621,3 +621,24 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn is_claimed_agrees_with_resolve_on_what_is_unknown() {
+    let known = Ids(&["Qwen/Qwen3-8B", "openai/gpt-oss-120b"]);
+    let user = with_aliases(&[("huggingface/Qwen/Qwen3-8B", "qwen")]);
+    for name in [
+        "Qwen/Qwen3-8B",
+        "huggingface/made-up/model",
+        "openai/gpt-5",
+        "claude-haiku-4-5-20251001",
+        "Qwen/Qwen3-9B",
+        "qwen3",
+        "qwen",
+    ] {
+        let unknown = matches!(
+            user.resolve(name, &known),
+            Err(ResolveError::Unknown { .. })
+        );
+        assert_eq!(user.claims(name, &known), !unknown, "{name}");
+    }
+}

@@ -84,6 +84,11 @@ impl UserModels {
         resolve(input, self, known)
     }
 
+    /// Whether `input` names anything with this config: [`is_claimed`](crate::is_claimed).
+    pub fn claims(&self, input: &str, known: &dyn Lookup) -> bool {
+        crate::resolve::is_claimed(input, self, known)
+    }
+
     /// True when a request's `model` asks for the configured default: none, `""` or
     /// `"default"` (unless an alias is named `default`).
     pub fn means_default(&self, requested: Option<&str>) -> bool {

@@ -1,4 +1,5 @@
-"""The official SDKs as clients of `hfclaw serve` (run by tests/tests/sdk_clients.rs).
+"""The official SDKs as clients of `hfclaw serve` (run by tests/tests/sdk_clients.rs and
+tests/tests/serve_embeddings.rs).
 
 Usage: python clients.py GATEWAY_URL CLIENT_KEY CASE...
 Prints one JSON object: per case, what the SDK returned (or the exception it raised).
@@ -171,10 +172,41 @@ def budget_refused_chat(url, key):
     )
 
 
+def embeddings_create(url, key):
+    # What OpenClaw's memory search sends: a list of texts, floats.
+    answer = openai_client(url, key).embeddings.create(
+        model="huggingface/BAAI/bge-m3", input=["hello", "world"], encoding_format="float"
+    )
+    return {
+        "vectors": [item.embedding for item in answer.data],
+        "indexes": [item.index for item in answer.data],
+        "model": answer.model,
+        "prompt_tokens": answer.usage.prompt_tokens,
+    }
+
+
+def embeddings_default(url, key):
+    # The SDK's default: it asks for base64 and decodes it to floats itself.
+    client = openai_client(url, key)
+    answer = client.embeddings.create(model="BAAI/bge-m3:hf-inference", input="one")
+    return {"vectors": [item.embedding for item in answer.data]}
+
+
+def embeddings_not_supported(url, key):
+    try:
+        openai_client(url, key).embeddings.create(model="deepseek-ai/DeepSeek-R1", input="hi")
+    except Exception as e:  # openai.NotFoundError, imported lazily
+        if not hasattr(e, "status_code"):
+            raise
+        return {"error": type(e).__name__, "status": e.status_code, "code": e.code}
+    return {"error": None}
+
+
 CASES = {
     name: fn
     for name, fn in globals().items()
-    if callable(fn) and name.split("_")[0] in ("messages", "responses", "chat", "budget")
+    if callable(fn)
+    and name.split("_")[0] in ("messages", "responses", "chat", "budget", "embeddings")
 }
 
 if __name__ == "__main__":

@@ -19,6 +19,10 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use futures_util::StreamExt;
 
+pub mod hub;
+
+pub use hub::Mapping;
+
 /// What the fake router answers to one request.
 #[derive(Debug, Clone)]
 pub enum Reply {
@@ -338,6 +342,8 @@ struct Script {
     /// The Hub's `POST /oauth/token` answers, in order (the last repeats), and a pause
     /// before each ([`FakeRouter::oauth_token`]).
     oauth: (VecDeque<Reply>, Duration),
+    /// The Hub's models and their provider mappings ([`FakeRouter::embedding_model`]).
+    hub: hub::HubScript,
     recorded: Vec<Recorded>,
 }
 
@@ -382,6 +388,9 @@ impl FakeRouter {
                     .route("/v1/responses/{*rest}", axum::routing::any(answer))
                     .route("/api/whoami-v2", get(whoami))
                     .route("/oauth/token", post(oauth_token))
+                    .route("/api/models", get(hub_list))
+                    .route("/api/models/{*id}", get(hub_model))
+                    .fallback(provider)
                     .with_state(shared);
                 let _ = axum::serve(listener, app)
                     .with_graceful_shutdown(async move {
@@ -481,6 +490,48 @@ impl FakeRouter {
     ) -> &FakeRouter {
         self.lock().oauth = (replies.into_iter().collect(), delay);
         self
+    }
+
+    /// Sets up `model_id` on the fake Hub with `mappings` (its
+    /// `inferenceProviderMapping`), and each mapped provider's path answering
+    /// `dims`-float vectors computed from the inputs (in that provider's shape).
+    pub fn embedding_model(
+        &self,
+        model_id: &str,
+        dims: usize,
+        mappings: &[Mapping],
+    ) -> &FakeRouter {
+        let mut script = self.lock();
+        script
+            .hub
+            .models
+            .insert(model_id.to_owned(), mappings.to_vec());
+        script.hub.dims.insert(model_id.to_owned(), dims);
+        self
+    }
+
+    /// Sets the answer of the Hub's list endpoint (`GET /api/models?…`); unset, it lists
+    /// the models of [`FakeRouter::embedding_model`].
+    pub fn hub_list(&self, reply: Reply) -> &FakeRouter {
+        self.lock().hub.list = Some(reply);
+        self
+    }
+
+    /// The requests made to the Hub's model endpoints (`GET /api/models…`).
+    pub fn hub_requests(&self) -> Vec<Recorded> {
+        self.requests()
+            .into_iter()
+            .filter(|r| r.route.starts_with("GET /api/models"))
+            .collect()
+    }
+
+    /// The requests made to providers' own paths (`POST /together/v1/embeddings` …).
+    pub fn provider_requests(&self) -> Vec<Recorded> {
+        self.requests()
+            .into_iter()
+            .filter(|r| r.route.starts_with("POST /") && !r.route.starts_with("POST /v1/"))
+            .filter(|r| r.route != "POST /oauth/token")
+            .collect()
     }
 
     /// `http://127.0.0.1:PORT`, the fake Hub.
@@ -625,6 +676,70 @@ async fn answer(State(script): State<Shared>, request: Request) -> Response {
         )
     });
     respond(reply).await
+}
+
+async fn hub_model(
+    State(script): State<Shared>,
+    axum::extract::Path(id): axum::extract::Path<String>,
+    request: Request,
+) -> Response {
+    record(
+        &script,
+        &format!("GET /api/models/{id}"),
+        request.headers(),
+        b"",
+    );
+    let reply = script
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .hub
+        .model_reply(&id);
+    respond(reply).await
+}
+
+async fn hub_list(State(script): State<Shared>, request: Request) -> Response {
+    let query = request.uri().query().unwrap_or("").to_owned();
+    record(
+        &script,
+        &format!("GET /api/models?{query}"),
+        request.headers(),
+        b"",
+    );
+    let reply = script
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .hub
+        .list_reply();
+    respond(reply).await
+}
+
+/// A provider's own path (`/together/v1/embeddings`, `/hf-inference/models/…`): a scripted
+/// reply for the path and the body's `model` (`""` when it has none), else the answer of
+/// a model set up with [`FakeRouter::embedding_model`], else 404.
+async fn provider(State(script): State<Shared>, request: Request) -> Response {
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    let (parts, body) = request.into_parts();
+    let body = axum::body::to_bytes(body, 64 * 1024 * 1024)
+        .await
+        .unwrap_or_default();
+    record(&script, &format!("{method} {path}"), &parts.headers, &body);
+    let value: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+    let model = value
+        .get("model")
+        .and_then(|m| m.as_str())
+        .unwrap_or("")
+        .to_owned();
+    let reply = {
+        let mut script = script.lock().unwrap_or_else(PoisonError::into_inner);
+        let scripted = match script.replies.get_mut(&(path.clone(), model)) {
+            Some(queue) if queue.len() > 1 => queue.pop_front(),
+            Some(queue) => queue.front().cloned(),
+            None => None,
+        };
+        scripted.or_else(|| script.hub.provider_reply(&path, &value))
+    };
+    respond(reply.unwrap_or_else(|| Reply::json(404, r#"{"error":"Not Found"}"#))).await
 }
 
 /// What [`FakeRouter::answer_any`] sends for a request to `path` with `body`.

@@ -177,4 +177,74 @@ fn both_sdks_return_at_once_on_a_budget_refusal() {
     let rows = ledger.recent(10).unwrap();
     assert_eq!(rows.len(), 2, "{rows:?}");
     assert!(rows.iter().all(|r| r.outcome.class() == "budget_exceeded"));
+
+fn openai_sdk_embeddings_through_the_gateway() {
+    let Some(python) = python() else { return };
+    let s = Sandbox::new();
+    s.write_config(CHAIN_CONFIG);
+    s.router.embedding_model(
+        "BAAI/bge-m3",
+        4,
+        &[
+            hfclaw_e2e::Mapping::live("together", "baai-bge-m3"),
+            hfclaw_e2e::Mapping::live("hf-inference", "BAAI/bge-m3"),
+        ],
+    );
+    s.router.embedding_model(
+        R1,
+        4,
+        &[hfclaw_e2e::Mapping::new(
+            "together",
+            R1,
+            "live",
+            "conversational",
+        )],
+    );
+    let gw = Gateway::start(&s, &["--api-key", KEY]);
+    let got = run(
+        &python,
+        &gw,
+        &[
+            "embeddings_create",
+            "embeddings_default",
+            "embeddings_not_supported",
+        ],
+    );
+    let f32s = |text: &str| -> Vec<f32> {
+        hfclaw_e2e::hub::vector(text, 4)
+            .into_iter()
+            .map(|x| x as f32)
+            .collect()
+    };
+    let vectors = |case: &str| -> Vec<Vec<f32>> {
+        serde_json::from_value::<Vec<Vec<f64>>>(got[case]["vectors"].clone())
+            .unwrap()
+            .into_iter()
+            .map(|v| v.into_iter().map(|x| x as f32).collect())
+            .collect()
+    };
+    // `encoding_format="float"`, a list of texts: together, with its usage.
+    assert_eq!(vectors("embeddings_create"), [f32s("hello"), f32s("world")]);
+    assert_eq!(got["embeddings_create"]["indexes"], json!([0, 1]));
+    assert_eq!(got["embeddings_create"]["model"], "BAAI/bge-m3");
+    assert_eq!(got["embeddings_create"]["prompt_tokens"], 4);
+    // The SDK's default asks for base64 and decodes it itself (hf-inference, pinned).
+    assert_eq!(vectors("embeddings_default"), [f32s("one")]);
+    assert_eq!(
+        got["embeddings_not_supported"],
+        json!({"error": "NotFoundError", "status": 404, "code": "model_not_supported"})
+    );
+    let sent: Vec<String> = s
+        .router
+        .provider_requests()
+        .into_iter()
+        .map(|r| r.route)
+        .collect();
+    assert_eq!(
+        sent,
+        [
+            "POST /together/v1/embeddings",
+            "POST /hf-inference/models/BAAI/bge-m3/pipeline/feature-extraction"
+        ]
+    );
 }

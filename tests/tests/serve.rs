@@ -575,7 +575,7 @@ async fn bad_requests_get_clear_400s_and_404s() {
         (status, error_of(&text)["code"].as_str()),
         (400, Some("invalid_model"))
     );
-    let response = reqwest::get(format!("{}/v1/embeddings", gw.base()))
+    let response = reqwest::get(format!("{}/v1/images/generations", gw.base()))
         .await
         .unwrap();
     assert_eq!(response.status(), 404);

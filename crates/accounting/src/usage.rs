@@ -25,6 +25,8 @@ pub enum Api {
     Messages,
     /// OpenAI Responses (`/v1/responses`).
     Responses,
+    /// OpenAI embeddings (`/v1/embeddings`), served through the Hub's provider mappings.
+    Embeddings,
 }
 
 impl Api {
@@ -34,6 +36,7 @@ impl Api {
             Api::Chat => "chat",
             Api::Messages => "messages",
             Api::Responses => "responses",
+            Api::Embeddings => "embeddings",
         }
     }
 
@@ -43,6 +46,7 @@ impl Api {
             "chat" => Some(Api::Chat),
             "messages" => Some(Api::Messages),
             "responses" => Some(Api::Responses),
+            "embeddings" => Some(Api::Embeddings),
             _ => None,
         }
     }
@@ -151,6 +155,16 @@ impl UsageMeter {
                         "output_tokens",
                         "input_tokens_details",
                     );
+                }
+            }
+            // `usage.prompt_tokens`, no output. 0 means "not counted": no input embeds in
+            // 0 tokens, and the gateway writes 0 where the provider counts nothing
+            // (`hf-inference`), because SDKs expect the object.
+            Api::Embeddings => {
+                let prompt = event.pointer("/usage/prompt_tokens").and_then(token_count);
+                if let Some(prompt) = prompt.filter(|p| *p > 0) {
+                    self.input = Some(prompt);
+                    self.output = Some(0);
                 }
             }
         }
@@ -371,6 +385,19 @@ mod tests {
             usage_of_answer(Api::Responses, &answer),
             Some(usage(9, 3, Some(0), None))
         );
+    }
+
+    #[test]
+    fn embeddings_usage_is_the_prompt_and_zero_means_not_counted() {
+        let answer = json!({"object": "list", "data": [],
+            "usage": {"prompt_tokens": 16, "total_tokens": 16}});
+        assert_eq!(
+            usage_of_answer(Api::Embeddings, &answer),
+            Some(usage(16, 0, None, None))
+        );
+        let uncounted = json!({"usage": {"prompt_tokens": 0, "total_tokens": 0}});
+        assert_eq!(usage_of_answer(Api::Embeddings, &uncounted), None);
+        assert_eq!(Api::parse("embeddings"), Some(Api::Embeddings));
     }
 
     #[test]

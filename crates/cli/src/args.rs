@@ -78,6 +78,9 @@ pub enum Command {
     Serve(ServeArgs),
     /// What your requests cost: totals per model, provider, day, key or API from the usage ledger
     Usage(UsageArgs),
+    /// Point OpenClaw's memory search at Hugging Face embeddings through the gateway
+    #[command(subcommand)]
+    Memory(MemoryCommand),
     /// Run the gateway as a user service (systemd on Linux, launchd on macOS)
     #[command(subcommand)]
     Service(ServiceCommand),
@@ -218,6 +221,37 @@ pub struct BudgetSetArgs {
     pub usd_per_month: Option<String>,
     #[command(flatten)]
     pub ledger: LedgerLocation,
+}
+
+/// `hfclaw memory …`.
+#[derive(Debug, Subcommand)]
+pub enum MemoryCommand {
+    /// Write OpenClaw's memory.search block: embeddings of REF through `hfclaw serve`
+    Use(MemoryUseArgs),
+    /// Show what OpenClaw's memory search uses, and whether its gateway answers
+    Status(MemoryStatusArgs),
+}
+
+/// `hfclaw memory use`.
+#[derive(Debug, Clone, Args)]
+pub struct MemoryUseArgs {
+    /// An embedding model: a ref (huggingface/org/model[:provider]), a bare org/model, or an alias
+    #[arg(value_name = "REF|ALIAS")]
+    pub model: String,
+    /// The gateway OpenClaw calls (`hfclaw serve --listen`'s address)
+    #[arg(long, value_name = "URL", default_value = "http://127.0.0.1:4000")]
+    pub gateway: String,
+    /// The gateway's client-key file (`hfclaw serve --api-key-file`): its first key becomes memory.search.remote.apiKey
+    #[arg(long, value_name = "PATH")]
+    pub api_key_file: Option<PathBuf>,
+}
+
+/// `hfclaw memory status`.
+#[derive(Debug, Clone, Args)]
+pub struct MemoryStatusArgs {
+    /// Print a JSON object instead of text
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `hfclaw service …`.
@@ -421,6 +455,9 @@ pub struct ListArgs {
     /// Print a JSON array instead of a table
     #[arg(long)]
     pub json: bool,
+    /// List models of another task, from the Hub's provider mappings: embeddings
+    #[arg(long, value_name = "TASK")]
+    pub task: Option<String>,
 }
 
 /// `--sort` of `models list`.

@@ -69,6 +69,8 @@ fn scope_of(relative: &str, leaves: &[Vec<String>]) -> Option<Scope> {
             "keys.rs" => Some(Scope::Any(
                 [under("keys", leaves), under("budget", leaves)].concat(),
             )),
+            "memory.rs" => Some(Scope::Any(under("memory", leaves))),
+            "models_tasks.rs" => Some(Scope::Any(vec![path("models list"), path("models show")])),
             "models_edit.rs" => Some(Scope::Any(
                 [
                     under("models set", leaves),

@@ -66,6 +66,7 @@ fn run(cli: Cli, path: &[String]) -> CliResult {
         Command::Usage(args) => commands::usage::run(&context(cli.global)?, args),
         Command::Keys(command) => commands::keys::run(&context(cli.global)?, command),
         Command::Budget(command) => commands::keys::budget(&context(cli.global)?, command),
+        Command::Memory(command) => commands::memory::run(&context(cli.global)?, command),
         Command::Onboard(args) => commands::onboard::run(&context(cli.global)?, args),
         Command::Models(command) => {
             let ctx = context(cli.global)?;

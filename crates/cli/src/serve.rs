@@ -88,6 +88,7 @@ pub fn run(ctx: &Context, args: &ServeArgs) -> CliResult {
         recorder: ledger.as_ref().map(|l| l.recorder()),
         budgets: Some(budgets),
         routes,
+        hub_url: hfclaw_router_client::resolve_hub_url(&crate::context::env),
         ..Options::default()
     };
     if let Some(ledger) = &ledger {

@@ -45,6 +45,8 @@ use crate::view::{
     AllowlistLocation, OpenClawView, PROVIDER_ID, ProviderModels, allowlist_of_tree,
 };
 
+pub mod memory;
+
 /// OpenClaw's model-entry fields a merge may add (SPEC §3), in the order new entries get
 /// them after `id`; anything else is never written.
 const MODEL_FIELDS: [&str; 6] = [

@@ -30,6 +30,7 @@ mod view;
 mod write;
 
 pub use document::ConfigDocument;
+pub use editor::memory::{MemoryEdit, MemorySearch, MemoryTarget, OPENAI_COMPATIBLE};
 pub use editor::{Editor, MergeReport};
 pub use error::ConfigError;
 pub use locate::{ConfigPaths, PathSource, locate};

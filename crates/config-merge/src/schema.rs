@@ -113,6 +113,31 @@ const ROOT_KEYS: &[&str] = &[
     "surfaces",
     "proxy",
 ];
+/// `memory` (OpenClaw 2026.9's `MemorySchema`).
+const MEMORY_KEYS: &[&str] = &["citations", "search"];
+/// `memory.search` (`MemorySearchSchema`).
+const MEMORY_SEARCH_KEYS: &[&str] = &[
+    "enabled",
+    "rememberAcrossConversations",
+    "sources",
+    "extraPaths",
+    "multimodal",
+    "experimental",
+    "provider",
+    "remote",
+    "fallback",
+    "model",
+    "inputType",
+    "queryInputType",
+    "documentInputType",
+    "outputDimensionality",
+    "local",
+    "store",
+    "query",
+    "cache",
+];
+/// `memory.search.remote`.
+const MEMORY_REMOTE_KEYS: &[&str] = &["baseUrl", "apiKey", "headers", "batch"];
 /// `agents`.
 const AGENTS_KEYS: &[&str] = &["ownership", "defaults", "entries"];
 /// `agents.defaults.modelPolicy`.
@@ -151,6 +176,20 @@ pub fn schema_problems(root: &Value) -> Vec<String> {
     }
     if let Some(Value::Object(agents)) = root.get("agents") {
         unknown_keys(agents, AGENTS_KEYS, "agents", &mut problems);
+    }
+    if let Some(Value::Object(memory)) = root.get("memory") {
+        unknown_keys(memory, MEMORY_KEYS, "memory", &mut problems);
+        if let Some(Value::Object(search)) = memory.get("search") {
+            unknown_keys(search, MEMORY_SEARCH_KEYS, "memory.search", &mut problems);
+            if let Some(Value::Object(remote)) = search.get("remote") {
+                unknown_keys(
+                    remote,
+                    MEMORY_REMOTE_KEYS,
+                    "memory.search.remote",
+                    &mut problems,
+                );
+            }
+        }
     }
     match root.pointer("/agents/defaults/model") {
         None | Some(Value::String(_)) => {}

@@ -7,6 +7,8 @@ use serde_json::json;
 fn reports_unknown_keys_missing_names_and_bad_values() {
     let config = json!({
         "hfclaw": {"cache": true},
+        "memory": {"search": {"provider": "openai-compatible", "model": "m", "dims": 3,
+            "remote": {"baseUrl": "u", "apiKey": "k", "key": "x"}}, "index": 1},
         "env": {"HF_TOKEN": "x", "vars": {"A": "1", "B": 2}},
         "agents": {"defaults": {
             "model": {"primary": "a", "fallback": [], "fallbacks": ["b", 3]},
@@ -28,6 +30,9 @@ fn reports_unknown_keys_missing_names_and_bad_values() {
     let problems = schema_problems(&config);
     let expected = [
         "hfclaw: OpenClaw rejects this unknown key",
+        "memory.index: OpenClaw rejects this unknown key",
+        "memory.search.dims: OpenClaw rejects this unknown key",
+        "memory.search.remote.key: OpenClaw rejects this unknown key",
         "env.HF_TOKEN: OpenClaw rejects this unknown key",
         "env.vars.B must be a string",
         "agents.extra: OpenClaw rejects this unknown key",

@@ -15,6 +15,10 @@ pub enum Api {
     Messages,
     /// OpenAI Responses (`POST /v1/responses`), as Codex and the Agents SDK speak it.
     Responses,
+    /// OpenAI embeddings (`POST /v1/embeddings`), as OpenClaw's memory search speaks it:
+    /// answered by a provider of the model's Hub mapping (`crate::embeddings`), not by
+    /// the router's `/v1`.
+    Embeddings,
 }
 
 /// A field the API requires is missing or empty (a 400 in the API's envelope: `error.rs`
@@ -44,6 +48,7 @@ impl From<Api> for hfclaw_accounting::Api {
             Api::Chat => hfclaw_accounting::Api::Chat,
             Api::Messages => hfclaw_accounting::Api::Messages,
             Api::Responses => hfclaw_accounting::Api::Responses,
+            Api::Embeddings => hfclaw_accounting::Api::Embeddings,
         }
     }
 }
@@ -55,15 +60,18 @@ impl Api {
             Api::Chat => "chat",
             Api::Messages => "messages",
             Api::Responses => "responses",
+            Api::Embeddings => "embeddings",
         }
     }
 
-    /// The path under the router base URL (`…/v1`) this API is forwarded to.
+    /// The path under the router base URL (`…/v1`) this API is forwarded to (embeddings
+    /// go to each provider's own path instead: `hfclaw_router_client::tasks`).
     pub fn upstream_path(self) -> &'static str {
         match self {
             Api::Chat => "/chat/completions",
             Api::Messages => "/messages",
             Api::Responses => "/responses",
+            Api::Embeddings => "/embeddings",
         }
     }
 
@@ -74,6 +82,8 @@ impl Api {
             Api::Messages
         } else if path.starts_with("/v1/responses") {
             Api::Responses
+        } else if path.starts_with("/v1/embeddings") {
+            Api::Embeddings
         } else {
             Api::Chat
         }
@@ -83,7 +93,7 @@ impl Api {
     /// client's key above all — stays here.
     pub fn forwarded_request_headers(self) -> &'static [&'static str] {
         match self {
-            Api::Chat | Api::Responses => &[],
+            Api::Chat | Api::Responses | Api::Embeddings => &[],
             Api::Messages => &["anthropic-version", "anthropic-beta"],
         }
     }
@@ -118,20 +128,32 @@ impl Api {
                     });
                 }
             }
+            // `input` is checked in full by the task's adapter; an embedding has no
+            // default model (the configured default is a chat model).
+            Api::Embeddings => {
+                if body.is_absent_or_null("model") {
+                    return Err(MissingField {
+                        param: "model",
+                        message: "`model` is required: an embedding model (huggingface/org/model, \
+                                  org/model or an alias); `hfclaw models list --task embeddings` \
+                                  lists them",
+                    });
+                }
+            }
         }
         Ok(())
     }
 
     /// True when the body asks for a stream.
     pub fn wants_stream(self, body: &JsonBody) -> bool {
-        body.is_true("stream")
+        self != Api::Embeddings && body.is_true("stream")
     }
 
     /// What one SSE event means before the answer is committed. `data` is the event's
     /// parsed JSON when it is JSON.
     pub fn peek(self, event: Option<&str>, data: &str) -> Peek {
         match self {
-            Api::Chat => peek_chat(event, data),
+            Api::Chat | Api::Embeddings => peek_chat(event, data),
             Api::Messages => peek_messages(event, data),
             Api::Responses => peek_responses(event, data),
         }
@@ -145,7 +167,7 @@ impl Api {
         }
         let value: Value = serde_json::from_slice(body).ok()?;
         match self {
-            Api::Chat => value
+            Api::Chat | Api::Embeddings => value
                 .get("error")
                 .filter(|e| !e.is_null())
                 .map(|_| RouterError::from_error_event(&value)),
@@ -343,6 +365,7 @@ mod tests {
         assert_eq!(Api::for_path("/v1/messages/count_tokens"), Api::Messages);
         assert_eq!(Api::for_path("/v1/responses/resp_1"), Api::Responses);
         assert_eq!(Api::for_path("/v1/chat/completions"), Api::Chat);
+        assert_eq!(Api::for_path("/v1/embeddings"), Api::Embeddings);
         assert_eq!(Api::for_path("/v1/models"), Api::Chat);
     }
 }

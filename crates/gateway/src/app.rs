@@ -9,6 +9,7 @@ use std::time::SystemTime;
 use hfclaw_accounting::keys::rate::RateLimits;
 use hfclaw_accounting::{Outcome, Row, cost, format_usd, price_in_catalog};
 use hfclaw_model_ref::ModelRef;
+use hfclaw_router_client::tasks::MappingCache;
 use tokio::sync::{Mutex, Semaphore};
 
 use crate::activity::Activity;
@@ -35,6 +36,8 @@ pub struct App {
     pub router_health: RouterHealth,
     /// Requests and tokens per minute of the keys with such limits.
     pub rates: RateLimits,
+    /// The Hub's provider mappings of embedding models (kept across reloads).
+    pub mappings: MappingCache,
     /// What `/metrics` counts.
     pub metrics: Metrics,
     /// What the status page shows of recent traffic.
@@ -54,6 +57,7 @@ impl App {
             limit: Arc::new(Semaphore::new(options.max_concurrent as usize)),
             cooldowns: Cooldowns::new(options.cooldown),
             router_health: RouterHealth::default(),
+            mappings: MappingCache::default(),
             options,
             rates: RateLimits::default(),
             metrics: Metrics::new(),

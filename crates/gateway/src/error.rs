@@ -85,6 +85,36 @@ impl ApiError {
         )
     }
 
+    /// 400: a field has a value the endpoint does not take.
+    pub fn invalid_param(param: &'static str, message: impl Into<String>) -> ApiError {
+        ApiError::invalid_request("invalid_value", message).param(param)
+    }
+
+    /// 404: the Hub does not know the model (a task routed through its mapping).
+    pub fn unknown_hub_model(model: &ModelRef) -> ApiError {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "invalid_request_error",
+            "model_not_found",
+            format!(
+                "{model} is not a model on the Hugging Face Hub: check the id (org/model, \
+                 case-sensitive); `hfclaw models list --task embeddings` lists embedding models"
+            ),
+        )
+        .param("model")
+    }
+
+    /// 404: no provider hfclaw can call serves the model for the endpoint's task.
+    pub fn no_task_provider(model: &ModelRef, why: &str) -> ApiError {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "invalid_request_error",
+            "model_not_supported",
+            format!("{model}: {why}"),
+        )
+        .param("model")
+    }
+
     /// 400: a field the API requires is missing or empty.
     pub fn missing_field(param: &'static str, message: &str) -> ApiError {
         let code = match param {
@@ -333,8 +363,8 @@ impl ApiError {
             "unknown_url",
             format!(
                 "unknown URL {path}: this gateway serves POST /v1/chat/completions, POST \
-                 /v1/messages, POST /v1/messages/count_tokens, POST /v1/responses, GET /v1/models, \
-                 GET /healthz, GET /metrics and GET /"
+                 /v1/messages, POST /v1/messages/count_tokens, POST /v1/responses, POST \
+                 /v1/embeddings, GET /v1/models, GET /healthz, GET /metrics and GET /"
             ),
         )
     }
@@ -500,7 +530,7 @@ impl ApiError {
         let error = for_client(error);
         let message = format!("the answer broke off: {error}");
         let event = match api {
-            Api::Chat => {
+            Api::Chat | Api::Embeddings => {
                 let event = json!({"error": {
                     "message": message,
                     "type": "api_error",
@@ -544,7 +574,7 @@ impl ApiError {
     /// The answer in `api`'s envelope.
     pub fn into_response_for(self, api: Api) -> Response {
         let body = match api {
-            Api::Chat | Api::Responses => json!({"error": {
+            Api::Chat | Api::Responses | Api::Embeddings => json!({"error": {
                 "message": self.message,
                 "type": self.kind,
                 "param": self.param,

@@ -1,5 +1,6 @@
-//! The one forwarding path of the three APIs: read and check the body, resolve `model`
-//! into a chain, skip models in cooldown, run the chain before anything reaches the
+//! The one forwarding path of the four APIs: read and check the body, resolve `model`
+//! into a chain (for embeddings, the model's providers: `crate::embeddings`), skip models
+//! in cooldown, run the chain before anything reaches the
 //! client, answer with the chosen model's bytes, and record how it went. Per-API
 //! differences come from [`Api`]; nothing here is written three times.
 
@@ -24,6 +25,7 @@ use crate::access::{Caller, allowed_chain};
 use crate::api::Api;
 use crate::app::App;
 use crate::cooldown::Plan;
+use crate::embeddings;
 use crate::error::ApiError;
 use crate::exchange::{ClientLabel, Exchange, HoldSlot, Recorded};
 use crate::headers::{
@@ -127,13 +129,15 @@ async fn forward_inner(
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| matches!(v.trim(), "1" | "true" | "yes"));
     let snapshot = app.snapshot();
-    let choice = app
-        .options
-        .routes
-        .choose(&snapshot, ticket.requested.as_deref(), no_fallback)?;
+    // The config's fallbacks are chat models: an embeddings request has none.
+    let choice = app.options.routes.choose(
+        &snapshot,
+        ticket.requested.as_deref(),
+        no_fallback || api == Api::Embeddings,
+    )?;
     ticket.route.clone_from(&choice.route);
     let named = choice.named;
-    let chain = allowed_chain(caller.as_ref(), &snapshot, choice.chain)?;
+    let mut chain = allowed_chain(caller.as_ref(), &snapshot, choice.chain)?;
     if let Some(Caller(key)) = &caller {
         let now = hfclaw_accounting::time::unix_ms(SystemTime::now());
         app.rates
@@ -147,6 +151,14 @@ async fn forward_inner(
     // After a 402 every model bills the same account: answer at once, ask nobody.
     if let Some((error, left)) = app.cooldowns.account_hold(Instant::now()) {
         return Err(ApiError::account_held(&error, left));
+    }
+    // A task routed through the Hub's mapping: its providers are the chain.
+    let task = match api {
+        Api::Embeddings => Some(embeddings::plan(app, &snapshot, &chain[0], &body).await?),
+        _ => None,
+    };
+    if let Some(task) = &task {
+        chain = task.refs.clone();
     }
     let ids: Vec<String> = chain
         .iter()
@@ -176,17 +188,30 @@ async fn forward_inner(
     let tried: Vec<String> = plan.order.iter().map(|&i| ids[i].clone()).collect();
     let client = &snapshot.client;
     // A model the client named (not cooling, so tried first) is its answer unless it
-    // fails transiently; `default` and routes keep the whole chain.
+    // fails transiently; `default` and routes keep the whole chain. An embeddings chain
+    // is one model's providers: any of them is the model named.
     let policy = FallbackPolicy {
-        named_first: named && plan.order.first() == Some(&0),
+        named_first: named && api != Api::Embeddings && plan.order.first() == Some(&0),
         ..app.options.policy.clone()
     };
     let outcome = run_chain(&tried, &policy, |attempt| {
-        // Each attempt sends the client's bytes with its model spliced in: nothing else
-        // is re-encoded.
-        let encoded = body.with_model(&attempt.model);
+        let call = match &task {
+            Some(task) => Call::Task(task, &task.routes[plan.order[attempt.index]]),
+            // Each attempt sends the client's bytes with its model spliced in: nothing
+            // else is re-encoded.
+            None => Call::Router(body.with_model(&attempt.model)),
+        };
         let outgoing = &outgoing;
-        async move { upstream::attempt(client, outgoing, encoded, &attempt.model).await }
+        async move {
+            match call {
+                Call::Task(task, route) => {
+                    embeddings::attempt(client, route, task, &attempt.model, outgoing.timeout).await
+                }
+                Call::Router(encoded) => {
+                    upstream::attempt(client, outgoing, encoded, &attempt.model).await
+                }
+            }
+        }
     })
     .await;
     let in_chain = |tried_index: usize| plan.order[tried_index];
@@ -216,6 +241,16 @@ async fn forward_inner(
         permit,
         hide_usage_chunk,
     ))
+}
+
+/// What one attempt sends: the client's body to the router's API, or a task's request to
+/// one provider.
+enum Call<'a> {
+    Router(Bytes),
+    Task(
+        &'a embeddings::TaskPlan,
+        &'a hfclaw_router_client::tasks::Route,
+    ),
 }
 
 /// Reads the body (up to `max_body`) as a JSON object, kept as the client's bytes.

@@ -30,6 +30,7 @@ mod activity;
 mod api;
 mod app;
 mod cooldown;
+mod embeddings;
 mod error;
 mod exchange;
 mod forward;

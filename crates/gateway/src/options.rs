@@ -49,6 +49,8 @@ pub struct Options {
     pub budgets: Option<Arc<Budgets>>,
     /// Routes for the model names clients choose (`--route`), built-in ones included.
     pub routes: ModelRoutes,
+    /// The Hugging Face Hub, for the provider mappings of embedding models.
+    pub hub_url: String,
 }
 
 impl Default for Options {
@@ -69,6 +71,7 @@ impl Default for Options {
             recorder: None,
             budgets: None,
             routes: ModelRoutes::default(),
+            hub_url: hfclaw_router_client::DEFAULT_HUB_URL.to_owned(),
         }
     }
 }

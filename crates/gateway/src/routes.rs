@@ -1,7 +1,7 @@
 //! The HTTP surface: the table of routes and, beside it, their handlers: `GET /healthz`,
-//! `GET /v1/models[/{id}]`, the three front doors (`POST /v1/chat/completions`,
-//! `/v1/messages`, `/v1/responses`, each a call of the one forwarding path in
-//! `forward.rs`), token counting and the stored-response endpoints (relayed), `GET
+//! `GET /v1/models[/{id}]`, the four front doors (`POST /v1/chat/completions`,
+//! `/v1/messages`, `/v1/responses`, `/v1/embeddings`, each a call of the one forwarding
+//! path in `forward.rs`), token counting and the stored-response endpoints (relayed), `GET
 //! /metrics` and the status page at `GET /`. The layers around them (access guard,
 //! client-key check, request log) are in `layers.rs`.
 
@@ -43,6 +43,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/v1/messages", post(messages))
         .route("/v1/messages/count_tokens", post(count_tokens))
         .route("/v1/responses", post(responses))
+        .route("/v1/embeddings", post(embeddings))
         .route("/v1/responses/{*rest}", any(stored_response));
     // Always: keys may appear in the database while the gateway runs.
     let api = api.route_layer(middleware::from_fn_with_state(app.clone(), require_key));
@@ -258,6 +259,11 @@ async fn messages(Extract(app): Extract<Arc<App>>, request: Request) -> Response
 /// `POST /v1/responses` (OpenAI Responses).
 async fn responses(Extract(app): Extract<Arc<App>>, request: Request) -> Response {
     forward(app, Api::Responses, request).await
+}
+
+/// `POST /v1/embeddings` (OpenAI embeddings, answered by the model's providers).
+async fn embeddings(Extract(app): Extract<Arc<App>>, request: Request) -> Response {
+    forward(app, Api::Embeddings, request).await
 }
 
 /// `POST /v1/messages/count_tokens`: the router's answer, whatever it is.

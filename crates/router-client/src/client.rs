@@ -307,6 +307,39 @@ impl RouterClient {
         self.token.is_some()
     }
 
+    /// The router's root: the base URL without its `/v1` (`https://router.huggingface.co`).
+    /// Each provider answers under its own prefix there (`/together/v1/embeddings`,
+    /// `/hf-inference/models/…`); a base URL without `/v1` is its own root.
+    pub fn router_root(&self) -> &str {
+        self.base_url.strip_suffix("/v1").unwrap_or(&self.base_url)
+    }
+
+    /// `METHOD {router root}{path}` with the token and the provider block's headers.
+    pub(crate) fn root_request(&self, method: Method, path: &str) -> RequestBuilder {
+        let mut request = self
+            .http
+            .request(method, format!("{}{path}", self.router_root()))
+            .headers(self.extra.clone());
+        if let Some(value) = &self.router_auth {
+            request = request.header(AUTHORIZATION, value.clone());
+        }
+        request
+    }
+
+    /// `GET {url}` on the Hub: the token when there is one (no provider-block headers),
+    /// JSON, the discovery timeout.
+    pub(crate) fn hub_request(&self, url: &str) -> RequestBuilder {
+        let mut request = self
+            .http
+            .get(url)
+            .header(ACCEPT, "application/json")
+            .timeout(self.request_timeout);
+        if let Some(auth) = &self.hub_auth {
+            request = request.header(AUTHORIZATION, auth.clone());
+        }
+        request
+    }
+
     pub(crate) fn router_request(&self, method: Method, path: &str, auth: bool) -> RequestBuilder {
         let url = || format!("{}{path}", self.base_url);
         // Parsed once per path (host, IDNA): the gateway sends every request to one of

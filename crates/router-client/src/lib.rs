@@ -15,7 +15,9 @@
 //!   as the client wrote them and only their `model` spliced per attempt ([`body`]);
 //! - the fallback engine ([`run_chain`]);
 //! - the discovery cache policy, with a negative cache for failed fetches
-//!   ([`load_live_models`]).
+//!   ([`load_live_models`]);
+//! - tasks routed through the Hub's provider mappings (embeddings), as data: the mapping,
+//!   its cache, the provider table and each provider's request and answer ([`tasks`]).
 //!
 //! It does not print, parse command lines, read or edit configs, or merge catalogs: the
 //! CLI hands it flags, environment lookups and config values, and gives the live list it
@@ -50,6 +52,7 @@ pub mod oauth;
 pub mod raw;
 pub mod shell_env;
 pub mod sse;
+pub mod tasks;
 pub mod think;
 pub mod token;
 

@@ -27,7 +27,7 @@ pub struct RawResponse {
 pub type RawChat = RawResponse;
 
 impl RawResponse {
-    fn new(response: Response, model: String) -> RawResponse {
+    pub(crate) fn new(response: Response, model: String) -> RawResponse {
         RawResponse {
             status: response.status().as_u16(),
             headers: response.headers().clone(),

@@ -31,6 +31,7 @@ fn main() -> ExitCode {
         Some("first-byte") => first_byte(&args[1..]),
         Some("chain") => chain(&args[1..]),
         Some("array-edit") => bench_array_edit(),
+        Some("embeddings-convert") => bench_embeddings_convert(),
         Some("big-config") => big_config(&args[1..]),
         Some("huge-config") => huge_config(&args[1..]),
         Some("rss") => rss(&args[1..]),
@@ -38,7 +39,7 @@ fn main() -> ExitCode {
         Some("ledger-record") => ledger::record(),
         Some("guard") => bench_guard(),
         _ => Err(
-            "usage: bench-runner refs|routes|discovery|sse|first-byte HFCLAW|chain HFCLAW|guard|ledger-fill PATH ROWS|ledger-record|rss -- CMD..."
+            "usage: bench-runner refs|routes|discovery|sse|embeddings-convert|first-byte HFCLAW|chain HFCLAW|guard|ledger-fill PATH ROWS|ledger-record|rss -- CMD..."
                 .into(),
         ),
     };
@@ -62,6 +63,64 @@ fn best_time(budget: Duration, mut f: impl FnMut()) -> Duration {
         best = best.min(t.elapsed());
     }
     best
+}
+
+/// An `hf-inference` feature-extraction answer of 64 inputs × 1,024 floats, turned into
+/// OpenAI's embeddings answer; baseline: parsing the same answer into `Vec<Vec<f32>>`
+/// with serde_json (what a converter that reads the numbers would do first).
+fn bench_embeddings_convert() -> Result<()> {
+    use hfclaw_router_client::tasks::Wire;
+    use hfclaw_router_client::tasks::embeddings::{EmbeddingsRequest, Encoding, Input, convert};
+    let (inputs, dims) = (64, 1024);
+    // Numbers as a provider prints f32s: `-0.14440970122814178`.
+    let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+    let vectors: Vec<Vec<f64>> = (0..inputs)
+        .map(|_| {
+            (0..dims)
+                .map(|_| {
+                    seed ^= seed << 13;
+                    seed ^= seed >> 7;
+                    seed ^= seed << 17;
+                    f64::from((seed >> 40) as f32 / (1u64 << 24) as f32 * 2.0 - 1.0)
+                })
+                .collect()
+        })
+        .collect();
+    let answer = serde_json::to_vec(&vectors)?;
+    let request = EmbeddingsRequest {
+        input: Input::Texts(vec!["text".to_owned(); inputs]),
+        encoding: Encoding::Float,
+        dimensions: None,
+    };
+    let converted = convert(Wire::HfFeatureExtraction, &answer, &request, "BAAI/bge-m3")?;
+    let check: serde_json::Value = serde_json::from_slice(&converted.body)?;
+    if check["data"].as_array().map(Vec::len) != Some(inputs) {
+        return Err("the converted answer does not hold 64 vectors".into());
+    }
+    let budget = Duration::from_secs(2);
+    let ours = best_time(budget, || {
+        black_box(convert(
+            Wire::HfFeatureExtraction,
+            black_box(&answer),
+            &request,
+            "BAAI/bge-m3",
+        ))
+        .ok();
+    });
+    let parse = best_time(budget, || {
+        black_box(serde_json::from_slice::<Vec<Vec<f32>>>(black_box(&answer))).ok();
+    });
+    emit(
+        &format!(
+            "hf-inference answer → OpenAI embeddings, 64×1024 ({} KiB)",
+            answer.len() / 1024
+        ),
+        ours.as_secs_f64() * 1e3,
+        "ms",
+        "serde_json parse of the floats",
+        parse.as_secs_f64() * 1e3,
+    );
+    Ok(())
 }
 
 fn sample_refs() -> Vec<String> {

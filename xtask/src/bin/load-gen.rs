@@ -5,8 +5,9 @@
 //! bench-runner's format `{"name", "value", "unit", "baseline", "baseline_value"}`:
 //!
 //! - added latency p50 and p99 of each API the gateway serves (chat completions,
-//!   Anthropic Messages, OpenAI Responses: gateway minus calling the fake directly, same
-//!   client, same requests, interleaved so noise hits all alike);
+//!   Anthropic Messages, OpenAI Responses, and warm embeddings against the provider's own
+//!   path: gateway minus calling the fake directly, same client, same requests,
+//!   interleaved so noise hits all alike);
 //! - throughput of small non-streaming answers through the gateway (baseline: direct),
 //!   and the gateway's CPU time per request during that run;
 //! - what the usage ledger costs: added latency p50 and throughput of a gateway writing
@@ -51,6 +52,9 @@ const THROUGHPUT_TIME: Duration = Duration::from_secs(3);
 const OPEN_STREAMS: usize = 1000;
 
 const MODEL: &str = "deepseek-ai/DeepSeek-R1";
+/// The embedding model the fake Hub maps to `together` as [`EMBED_PROVIDER_ID`].
+const EMBED_MODEL: &str = "bench/embed";
+const EMBED_PROVIDER_ID: &str = "bench-embed";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -95,7 +99,8 @@ async fn run(hfclaw: &Path) -> Result<()> {
         ("messages", "/messages", messages_body),
         ("responses", "/responses", responses_body),
     ];
-    let targets: Vec<(&str, String, String, Bytes)> = apis
+    // (name, direct URL, gateway URL, body): the same body both ways for the router's APIs.
+    let mut targets: Vec<(&str, String, String, Bytes)> = apis
         .iter()
         .map(|(name, path, body)| {
             (
@@ -106,15 +111,33 @@ async fn run(hfclaw: &Path) -> Result<()> {
             )
         })
         .collect();
+    // Embeddings go to the provider's own path, with the provider's model id; the
+    // gateway is warm (the mapping cached) after the warm-up requests.
+    let embed_direct =
+        Bytes::from(serde_json::json!({"input": ["hi"], "model": EMBED_PROVIDER_ID}).to_string());
+    let embed_via =
+        Bytes::from(serde_json::json!({"model": EMBED_MODEL, "input": ["hi"]}).to_string());
+    let embed_gateway = format!("http://{}/v1/embeddings", gateway.addr);
 
     // Latency: one connection per path, requests one after the other, paths alternating.
     let client = reqwest::Client::builder().tcp_nodelay(true).build()?;
-    let mut times = vec![(Vec::new(), Vec::new()); targets.len()];
+    let mut times = vec![(Vec::new(), Vec::new()); targets.len() + 1];
+    targets.push((
+        "embeddings",
+        format!("{}/together/v1/embeddings", fake.root_url()),
+        embed_gateway,
+        embed_via,
+    ));
     for i in 0..LATENCY_REQUESTS + 400 {
-        for ((_, direct, via, body), (direct_times, gateway_times)) in
+        for ((name, direct, via, body), (direct_times, gateway_times)) in
             targets.iter().zip(times.iter_mut())
         {
-            let d = timed(&client, direct, body).await?;
+            let direct_body = if *name == "embeddings" {
+                &embed_direct
+            } else {
+                body
+            };
+            let d = timed(&client, direct, direct_body).await?;
             let g = timed(&client, via, body).await?;
             if i >= 400 {
                 direct_times.push(d);
@@ -364,6 +387,19 @@ struct FakeRouter {
 const MESSAGES_ANSWER: &str = r#"{"id":"msg_bench","type":"message","role":"assistant","model":"deepseek-ai/DeepSeek-R1","content":[{"type":"text","text":"Hello! How can I help you today?"}],"stop_reason":"end_turn","stop_sequence":null,"usage":{"input_tokens":5,"output_tokens":9}}"#;
 const RESPONSES_ANSWER: &str = r#"{"id":"resp_bench","object":"response","created_at":1,"status":"completed","model":"deepseek-ai/DeepSeek-R1","output":[{"type":"message","id":"msg_bench","status":"completed","role":"assistant","content":[{"type":"output_text","text":"Hello! How can I help you today?","annotations":[]}]}],"usage":{"input_tokens":5,"output_tokens":9,"total_tokens":14}}"#;
 const ANSWER: &str = r#"{"id":"chatcmpl-bench","object":"chat.completion","created":1,"model":"deepseek-ai/DeepSeek-R1","choices":[{"index":0,"finish_reason":"stop","message":{"role":"assistant","content":"Hello! How can I help you today?"}}],"usage":{"prompt_tokens":5,"completion_tokens":9,"total_tokens":14}}"#;
+const EMBED_MAPPING: &str = r#"{"id":"bench/embed","inferenceProviderMapping":{"together":{"status":"live","providerId":"bench-embed","task":"feature-extraction"}}}"#;
+
+/// One 384-float vector in OpenAI's shape, as a provider prints f32s.
+fn embed_answer() -> String {
+    let floats: Vec<String> = (0..384)
+        .map(|i| format!("{:.17}", (i as f64 * 0.37).sin() * 0.1))
+        .collect();
+    format!(
+        r#"{{"object":"list","data":[{{"object":"embedding","index":0,"embedding":[{}]}}],"model":"bench-embed","usage":{{"prompt_tokens":1,"total_tokens":1}}}}"#,
+        floats.join(",")
+    )
+}
+
 const FIRST_EVENT: &str = "data: {\"id\":\"chatcmpl-bench\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"deepseek-ai/DeepSeek-R1\",\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"Hello\"},\"finish_reason\":null}]}\n\n";
 const LAST_EVENTS: &str = "data: {\"id\":\"chatcmpl-bench\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"deepseek-ai/DeepSeek-R1\",\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}\n\ndata: [DONE]\n\n";
 
@@ -391,6 +427,14 @@ impl FakeRouter {
             .route(
                 "/v1/responses",
                 post(|| async { json(Bytes::from_static(RESPONSES_ANSWER.as_bytes())) }),
+            )
+            .route(
+                "/api/models/{*id}",
+                get(|| async { json(Bytes::from_static(EMBED_MAPPING.as_bytes())) }),
+            )
+            .route(
+                "/together/v1/embeddings",
+                post(|| async { json(Bytes::from(embed_answer())) }),
             );
         tokio::spawn(async move {
             let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
@@ -403,6 +447,11 @@ impl FakeRouter {
 
     fn base_url(&self) -> String {
         format!("http://{}/v1", self.addr)
+    }
+
+    /// The router's root (providers' paths) and the Hub.
+    fn root_url(&self) -> String {
+        format!("http://{}", self.addr)
     }
 
     fn release_streams(&self) {

@@ -55,6 +55,8 @@ impl Gateway {
             .env("HFCLAW_CACHE_DIR", dir.join("cache"))
             .env("HFCLAW_DATA_DIR", dir.join("data"))
             .env("HF_TOKEN", HF_TOKEN)
+            // The fake router plays the Hub too (embedding models' provider mappings).
+            .env("HFCLAW_HUB_URL", router.hub_url())
             .env("NO_COLOR", "1")
             .stdin(Stdio::null())
             .stdout(Stdio::null())

@@ -19,6 +19,10 @@ use hfclaw_model_ref::nearest;
 
 /// Runs `models list`.
 pub fn run(ctx: &Context, args: &ListArgs) -> CliResult {
+    if let Some(task) = &args.task {
+        let task = super::models_tasks::parse_task(task)?;
+        return super::models_tasks::list(ctx, args, task);
+    }
     let mut view = ctx.load_view()?;
     // The provider's entries are moved into the catalog, not copied.
     let config = view

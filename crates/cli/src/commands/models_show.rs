@@ -25,6 +25,10 @@ pub fn run(ctx: &Context, args: &ShowArgs) -> CliResult {
         provider_models(&view),
         &model_ref,
     ) else {
+        // Not a chat model: maybe one the Hub maps to providers of another task.
+        if super::models_tasks::show(ctx, &view, &model_ref, args.json)? {
+            return Ok(());
+        }
         return Err(unknown(&catalog, &model_ref, ctx.global.offline));
     };
     ctx.report_catalog(&catalog, retry.as_ref());

@@ -38,6 +38,8 @@ impl Gateway {
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .env("HOME", home)
             .env("HFCLAW_CACHE_DIR", home.join("cache"))
+            // The fake plays the Hub too (embedding models' provider mappings).
+            .env("HFCLAW_HUB_URL", router_url.trim_end_matches("/v1"))
             .env("HF_TOKEN", "hf_benchBenchBenchBench0000")
             .env("NO_COLOR", "1")
             .stdin(Stdio::null())

@@ -1,0 +1,301 @@
+//! `hfclaw memory use | status`: OpenClaw's memory search (`memory.search`) on Hugging
+//! Face embeddings through `hfclaw serve`.
+//!
+//! `use` resolves the model like every command, checks with the Hub that a provider
+//! serves it for embeddings (unless `--offline`), and writes the block through
+//! `config-merge` (format-preserving, locked, atomic); `status` reads the block back and
+//! asks the gateway it names whether it is up.
+
+use std::time::Duration;
+
+use axum::http::{HeaderMap, Method};
+use bytes::Bytes;
+use hfclaw_accounting::keys::file::{self, FileKey};
+use hfclaw_config_merge::{MemorySearch, MemoryTarget, OPENAI_COMPATIBLE};
+use hfclaw_model_ref::ModelRef;
+use hfclaw_router_client::tasks::mapping::parse_model_mapping;
+use hfclaw_router_client::tasks::{Task, routes};
+use hfclaw_router_client::{ClientOptions, ListResponse, RouterClient, resolve_hub_url};
+use serde_json::json;
+
+use crate::args::{MemoryCommand, MemoryStatusArgs, MemoryUseArgs};
+use crate::context::{Context, UserModels, env, runtime};
+use crate::error::{CliError, CliResult};
+use crate::output::{print_data, print_json};
+
+/// How OpenClaw is told to rebuild its index.
+const REINDEX: &str = "`openclaw memory index --force`";
+
+/// Runs `memory …`.
+pub fn run(ctx: &Context, command: &MemoryCommand) -> CliResult {
+    match command {
+        MemoryCommand::Use(args) => use_model(ctx, args),
+        MemoryCommand::Status(args) => status(ctx, args),
+    }
+}
+
+/// The gateway's OpenAI base URL: `URL/v1/` (a `/v1` already given is kept).
+fn base_url_of(gateway: &str) -> CliResult<String> {
+    let trimmed = gateway.trim();
+    let url = if trimmed.contains("://") {
+        trimmed.to_owned()
+    } else {
+        format!("http://{trimmed}")
+    };
+    let url = url.trim_end_matches('/');
+    let host = url
+        .strip_prefix("http://")
+        .or_else(|| url.strip_prefix("https://"))
+        .map(|rest| rest.split('/').next().unwrap_or(""));
+    if host.is_none_or(|h| h.is_empty() || h.contains(char::is_whitespace)) {
+        return Err(
+            CliError::input(format!("--gateway {gateway:?} is not an http(s) address"))
+                .hint("give the gateway's address, e.g. --gateway http://127.0.0.1:4000"),
+        );
+    }
+    let base = url.strip_suffix("/v1").unwrap_or(url);
+    Ok(format!("{base}/v1/"))
+}
+
+/// The first key of a client-key file (what a client of the gateway sends).
+fn first_key(path: &std::path::Path) -> CliResult<FileKey> {
+    let keys = file::read(path).map_err(|e| CliError::input(e.to_string()).hint(e.hint()))?;
+    keys.into_iter().next().ok_or_else(|| {
+        CliError::input(format!("{} holds no client key", path.display()))
+            .hint("the file holds one key per line (`KEY` or `LABEL KEY`)")
+    })
+}
+
+fn use_model(ctx: &Context, args: &MemoryUseArgs) -> CliResult {
+    let base_url = base_url_of(&args.gateway)?;
+    let api_key = match &args.api_key_file {
+        Some(path) => Some(first_key(path)?),
+        None => None,
+    };
+    let (document, view) = ctx.load_for_edit_of(Some(&args.model))?;
+    let user = UserModels::from_view(&view);
+    let catalog = ctx.catalog(&view, &user, false, false)?;
+    let model_ref = ctx.resolve_input(&args.model, &user, &catalog)?;
+    if !model_ref.is_huggingface() {
+        return Err(CliError::input(format!(
+            "{model_ref} is not a Hugging Face model; `memory use` points OpenClaw at Hugging \
+             Face embeddings"
+        ))
+        .hint("`hfclaw models list --task embeddings` lists embedding models"));
+    }
+    if ctx.global.offline {
+        ctx.messages.note(format!(
+            "not checked with the Hub (--offline): make sure a provider serves {model_ref} \
+             for embeddings"
+        ));
+    } else {
+        check_served(ctx, &view, &model_ref)?;
+    }
+    let before = document
+        .as_ref()
+        .map(|d| MemorySearch::of(d.value()))
+        .unwrap_or_default();
+    let target = MemoryTarget {
+        model: model_ref.as_str(),
+        base_url: &base_url,
+        api_key: api_key.as_ref().map(|k| k.secret.as_str()),
+    };
+    let ((changed, edit), outcome) =
+        ctx.edit_config(document, |editor| editor.set_memory_search(&target))?;
+    ctx.messages.status(format!(
+        "OpenClaw's memory search: {model_ref} through {base_url} ({OPENAI_COMPATIBLE}){}",
+        match &api_key {
+            Some(key) => format!(", client key {:?}", key.label),
+            None => String::new(),
+        }
+    ));
+    if edit.kept_secret_ref {
+        ctx.messages.warn(
+            "memory.search.remote.apiKey is a secret reference: left as it is; make sure it \
+             holds the gateway's client key",
+        );
+    }
+    ctx.report_write(&outcome);
+    let same_model = before.provider.as_deref() == Some(OPENAI_COMPATIBLE)
+        && before.model.as_deref() == Some(model_ref.as_str());
+    if changed && !same_model {
+        let was = match (&before.provider, &before.model) {
+            (None, _) => "OpenClaw's default embedding provider".to_owned(),
+            (Some(provider), Some(model)) => format!("{model} ({provider})"),
+            (Some(provider), None) => format!("the {provider} provider"),
+        };
+        ctx.messages.warn(format!(
+            "OpenClaw's memory index (if it has one) holds vectors of {was}: vectors of \
+             another model do not compare with them, so rebuild it with {REINDEX}"
+        ));
+    }
+    ctx.messages.note(format!(
+        "OpenClaw calls the gateway for every memory search: keep `hfclaw serve` running on \
+         {} (or `hfclaw service install`)",
+        base_url.trim_end_matches("/v1/")
+    ));
+    Ok(())
+}
+
+/// Fails when the Hub says no provider hfclaw can call serves `model_ref` for
+/// embeddings; a Hub that cannot be asked is only a warning.
+fn check_served(
+    ctx: &Context,
+    view: &hfclaw_config_merge::OpenClawView,
+    model_ref: &ModelRef,
+) -> CliResult {
+    let token = ctx.token(view)?.map(|(token, _)| token);
+    let client = ctx.client(view, token)?;
+    let hub = resolve_hub_url(&env);
+    let path = format!(
+        "/api/models/{}?expand[]=inferenceProviderMapping",
+        model_ref.model_id()
+    );
+    let answer = runtime()?.block_on(client.hub_get(&hub, &path, None));
+    let body = match answer {
+        Ok(ListResponse::Fresh { body, .. }) => body,
+        Ok(ListResponse::NotModified) => return Ok(()),
+        Err(e) if e.status == Some(404) => {
+            return Err(CliError::input(format!(
+                "{model_ref} is not a model on the Hugging Face Hub"
+            ))
+            .hint("check the id (org/model, case-sensitive); `hfclaw models list --task embeddings` lists embedding models"));
+        }
+        Err(e) => {
+            ctx.messages.warn(format!(
+                "could not ask the Hub which providers serve {model_ref} ({e}); writing it \
+                 anyway"
+            ));
+            return Ok(());
+        }
+    };
+    let mappings = parse_model_mapping(&body).map_err(|e| CliError::runtime(e.to_string()))?;
+    let pinned = model_ref.suffix().and_then(|s| s.provider());
+    match routes(Task::Embeddings, &mappings, pinned) {
+        Ok(found) => {
+            let names: Vec<&str> = found.iter().map(|r| r.provider.provider).collect();
+            ctx.messages.note(format!(
+                "{model_ref} is served for embeddings by {}",
+                names.join(", ")
+            ));
+            Ok(())
+        }
+        Err(none) => Err(CliError::input(format!(
+            "no provider hfclaw can call serves {model_ref} for embeddings (its mappings: {})",
+            none.served_text()
+        ))
+        .hint("`hfclaw models list --task embeddings` lists models that have one")),
+    }
+}
+
+fn status(ctx: &Context, args: &MemoryStatusArgs) -> CliResult {
+    let document = ctx.load_config()?;
+    let search = document
+        .as_ref()
+        .map(|d| MemorySearch::of(d.value()))
+        .unwrap_or_default();
+    let gateway = search
+        .base_url
+        .as_deref()
+        .filter(|_| search.provider.as_deref() == Some(OPENAI_COMPATIBLE))
+        .filter(|_| !ctx.global.offline)
+        .map(probe_gateway);
+    if args.json {
+        return print_json(&json!({
+            "config": ctx.paths.config.display().to_string(),
+            "enabled": !search.disabled,
+            "provider": search.provider,
+            "model": search.model,
+            "baseUrl": search.base_url,
+            "apiKey": search.has_api_key,
+            "gateway": gateway.as_ref().map(|g| json!({"reachable": g.is_ok(),
+                "status": g.as_ref().ok(), "error": g.as_ref().err()})),
+        }));
+    }
+    let Some(provider) = &search.provider else {
+        ctx.messages.note(
+            "memory.search names no provider: OpenClaw picks its own default; `hfclaw memory \
+             use REF` points it at Hugging Face embeddings through the gateway",
+        );
+        return print_data("provider  (OpenClaw's default)\n");
+    };
+    let dash = || "—".to_owned();
+    let mut lines = vec![
+        ("provider", provider.clone()),
+        ("model", search.model.clone().unwrap_or_else(dash)),
+        ("baseUrl", search.base_url.clone().unwrap_or_else(dash)),
+        (
+            "apiKey",
+            if search.has_api_key { "set" } else { "not set" }.to_owned(),
+        ),
+    ];
+    if search.disabled {
+        lines.push(("enabled", "no (memory.search.enabled is false)".to_owned()));
+    }
+    match &gateway {
+        Some(Ok(state)) => lines.push(("gateway", format!("answering ({state})"))),
+        Some(Err(e)) => lines.push(("gateway", format!("not answering: {e}"))),
+        None => {}
+    }
+    let width = lines.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
+    let text: String = lines
+        .iter()
+        .map(|(k, v)| format!("{k:width$}  {v}\n"))
+        .collect();
+    if matches!(gateway, Some(Err(_))) {
+        ctx.messages
+            .warn("OpenClaw's memory search will fail until the gateway runs: `hfclaw serve`");
+    }
+    print_data(&text)
+}
+
+/// `GET {gateway}/healthz`: the gateway's status word, or why it did not answer.
+fn probe_gateway(base_url: &str) -> Result<String, String> {
+    let root = base_url.trim_end_matches('/');
+    let root = root.strip_suffix("/v1").unwrap_or(root);
+    let mut options = ClientOptions::new(root);
+    options.connect_timeout = Duration::from_secs(2);
+    let client = RouterClient::new(options).map_err(|e| e.to_string())?;
+    let no_headers = HeaderMap::new();
+    let run = async {
+        let head = client.forward_raw(Method::GET, "/healthz", Bytes::new(), &no_headers);
+        let raw = tokio::time::timeout(Duration::from_secs(3), head)
+            .await
+            .map_err(|_| "no answer within 3 s".to_owned())?
+            .map_err(|e| e.kind.summary().to_owned())?;
+        let status = raw.status;
+        let body = raw.bytes().await.map_err(|e| e.to_string())?;
+        let value: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+        match value.get("status").and_then(|s| s.as_str()) {
+            Some(word) => Ok(word.to_owned()),
+            None => Err(format!(
+                "HTTP {status} from {root}/healthz: not an hfclaw gateway"
+            )),
+        }
+    };
+    runtime().map_err(|e| e.to_string())?.block_on(run)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn gateway_addresses_become_openai_base_urls() {
+        assert_eq!(
+            base_url_of("http://127.0.0.1:4000").unwrap(),
+            "http://127.0.0.1:4000/v1/"
+        );
+        assert_eq!(
+            base_url_of("http://127.0.0.1:4000/v1/").unwrap(),
+            "http://127.0.0.1:4000/v1/"
+        );
+        assert_eq!(
+            base_url_of("localhost:4000").unwrap(),
+            "http://localhost:4000/v1/"
+        );
+        assert!(base_url_of("ftp://x").is_err());
+        assert!(base_url_of("http://").is_err());
+    }
+}

@@ -1,0 +1,70 @@
+//! The two requests of task routing: the Hub's mapping (with `ETag`) and the provider's
+//! own path under the router root.
+
+use bytes::Bytes;
+use reqwest::header::{ACCEPT, CONTENT_TYPE, ETAG, HeaderValue, IF_NONE_MATCH};
+use reqwest::{Method, StatusCode};
+
+use crate::base_url::normalize_base_url;
+use crate::client::{ListResponse, MAX_LIST_BYTES, RouterClient, read_capped};
+use crate::error::{ErrorKind, RouterError};
+use crate::raw::RawResponse;
+
+impl RouterClient {
+    /// `GET {hub_url}{path}` (e.g. `/api/models/BAAI/bge-m3?expand[]=…`) with the token
+    /// when there is one and `If-None-Match: etag`. Non-2xx answers (404 for an unknown
+    /// model) become [`RouterError`]s.
+    pub async fn hub_get(
+        &self,
+        hub_url: &str,
+        path: &str,
+        etag: Option<&str>,
+    ) -> Result<ListResponse, RouterError> {
+        let url = format!("{}{path}", normalize_base_url(hub_url));
+        let mut request = self.hub_request(&url);
+        if let Some(value) = etag.and_then(|e| HeaderValue::from_str(e).ok()) {
+            request = request.header(IF_NONE_MATCH, value);
+        }
+        let response = self.send(request, "hub").await?;
+        if response.status() == StatusCode::NOT_MODIFIED {
+            return Ok(ListResponse::NotModified);
+        }
+        let etag = response
+            .headers()
+            .get(ETAG)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let body = read_capped(response, MAX_LIST_BYTES, "Hub answer")
+            .await
+            .map_err(|e| self.scrub(e))?;
+        Ok(ListResponse::Fresh { body, etag })
+    }
+
+    /// `POST {router root}{path}` (a provider's own path, e.g.
+    /// `/together/v1/embeddings`) with `body`; `model` names the attempt in errors.
+    /// Non-2xx answers are classified into [`RouterError`]s like chat's.
+    pub async fn post_task(
+        &self,
+        path: &str,
+        body: Bytes,
+        model: &str,
+    ) -> Result<RawResponse, RouterError> {
+        let request = self
+            .root_request(Method::POST, path)
+            .header(CONTENT_TYPE, "application/json")
+            .header(ACCEPT, "application/json")
+            .body(body);
+        let response = self
+            .send(request, path)
+            .await
+            .map_err(|e| e.with_model(model))?;
+        if response.status() == StatusCode::NOT_MODIFIED {
+            return Err(RouterError {
+                status: Some(304),
+                ..RouterError::new(ErrorKind::BadResponse, "unexpected 304 Not Modified")
+                    .with_model(model)
+            });
+        }
+        Ok(RawResponse::new(response, model.to_owned()))
+    }
+}

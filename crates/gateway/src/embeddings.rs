@@ -9,7 +9,7 @@
 use std::time::Duration;
 
 use axum::http::{HeaderMap, HeaderValue, header};
-use hfclaw_model_ref::{ModelRef, Suffix};
+use hfclaw_model_ref::{AlsoListing, ModelRef, Suffix};
 use hfclaw_router_client::tasks::embeddings::{EmbeddingsRequest, convert};
 use hfclaw_router_client::tasks::providers::providers_of;
 use hfclaw_router_client::tasks::{NoRoute, Route, Task, routes};
@@ -23,6 +23,36 @@ use crate::app::App;
 use crate::error::ApiError;
 use crate::snapshot::Snapshot;
 use crate::upstream::Answer;
+
+/// The model an embeddings request names: the one rule with the Hub as catalog (a
+/// bare `org/model` need not be a chat model), else the client-name routes as for chat
+/// (`text-embedding-3-small=BAAI/bge-m3`). No fallbacks: the config's are chat models.
+/// Returns the model and the route that chose it, if one did.
+pub fn model(
+    app: &App,
+    snapshot: &Snapshot,
+    requested: Option<&str>,
+) -> Result<(ModelRef, Option<std::sync::Arc<str>>), ApiError> {
+    // The Hub's mapping, read next, confirms a bare `org/model` the catalog lacks.
+    let hub = AlsoListing::input(&snapshot.catalog, requested);
+    match snapshot.chain_in(requested, true, &hub) {
+        Ok(mut chain) if !chain.is_empty() => Ok((chain.swap_remove(0), None)),
+        Ok(_) => Err(ApiError::no_default()),
+        Err(first) => {
+            let choice = app
+                .options
+                .routes
+                .choose(snapshot, requested, true)
+                .map_err(|_| first)?;
+            let model = choice
+                .chain
+                .into_iter()
+                .next()
+                .ok_or_else(ApiError::no_default)?;
+            Ok((model, choice.route))
+        }
+    }
+}
 
 /// What an embeddings request will try.
 #[derive(Debug)]

@@ -129,15 +129,19 @@ async fn forward_inner(
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| matches!(v.trim(), "1" | "true" | "yes"));
     let snapshot = app.snapshot();
-    // The config's fallbacks are chat models: an embeddings request has none.
-    let choice = app.options.routes.choose(
-        &snapshot,
-        ticket.requested.as_deref(),
-        no_fallback || api == Api::Embeddings,
-    )?;
-    ticket.route.clone_from(&choice.route);
-    let named = choice.named;
-    let mut chain = allowed_chain(caller.as_ref(), &snapshot, choice.chain)?;
+    let (chain, named) = if api == Api::Embeddings {
+        let (model, route) = embeddings::model(app, &snapshot, ticket.requested.as_deref())?;
+        ticket.route = route;
+        (vec![model], true)
+    } else {
+        let choice =
+            app.options
+                .routes
+                .choose(&snapshot, ticket.requested.as_deref(), no_fallback)?;
+        ticket.route.clone_from(&choice.route);
+        (choice.chain, choice.named)
+    };
+    let mut chain = allowed_chain(caller.as_ref(), &snapshot, chain)?;
     if let Some(Caller(key)) = &caller {
         let now = hfclaw_accounting::time::unix_ms(SystemTime::now());
         app.rates

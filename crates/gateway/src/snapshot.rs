@@ -7,7 +7,7 @@ use std::collections::HashSet;
 
 use bytes::Bytes;
 use hfclaw_catalog::{Catalog, Model};
-use hfclaw_model_ref::{ChainError, ModelRef, ResolveError, UserModels, Via};
+use hfclaw_model_ref::{ChainError, Lookup, ModelRef, ResolveError, UserModels, Via};
 use hfclaw_router_client::RouterClient;
 use serde_json::{Value, json};
 
@@ -107,10 +107,21 @@ impl Snapshot {
         requested: Option<&str>,
         no_fallback: bool,
     ) -> Result<Vec<ModelRef>, ApiError> {
+        self.chain_in(requested, no_fallback, &self.catalog)
+    }
+
+    /// [`Snapshot::chain`] with another catalog than the router's (embeddings: the Hub's
+    /// models, `crate::embeddings`).
+    pub fn chain_in(
+        &self,
+        requested: Option<&str>,
+        no_fallback: bool,
+        known: &dyn Lookup,
+    ) -> Result<Vec<ModelRef>, ApiError> {
         let input = requested.unwrap_or_default();
         let first = self
             .user
-            .requested(requested, &self.catalog)
+            .requested(requested, known)
             .map_err(|e| chain_error(input, e))?;
         for warning in &first.warnings {
             tracing::debug!("model {input:?}: {warning}");

@@ -27,6 +27,60 @@ pub trait Lookup {
     fn live(&self) -> bool;
 }
 
+/// A catalog that also lists the bare `org/model` a user typed, without provider data: for
+/// a task whose models another source answers for (the Hub's provider mapping of an
+/// embedding model, read right after resolution, confirms the model or says it does not
+/// exist). A `:provider` pin of that model is then not checked against chat providers.
+#[derive(Clone, Copy)]
+pub struct AlsoListing<'a> {
+    /// The catalog.
+    pub inner: &'a dyn Lookup,
+    /// The model part (no `huggingface/`, no suffix) of the input, when it is `org/model`.
+    pub asked: Option<&'a str>,
+}
+
+impl<'a> AlsoListing<'a> {
+    /// `inner`, also listing what `input` names as `org/model` (`huggingface/` and a
+    /// `:suffix` stripped).
+    pub fn input(inner: &'a dyn Lookup, input: Option<&'a str>) -> AlsoListing<'a> {
+        let asked = input
+            .map(str::trim)
+            .map(|r| r.strip_prefix(crate::HUGGINGFACE_PREFIX).unwrap_or(r))
+            .map(|r| r.split_once(':').map_or(r, |(model, _)| model))
+            .filter(|r| r.matches('/').count() == 1);
+        AlsoListing { inner, asked }
+    }
+}
+
+impl Lookup for AlsoListing<'_> {
+    fn lists(&self, id: &str) -> bool {
+        Some(id) == self.asked || self.inner.lists(id)
+    }
+
+    fn listed_ignoring_case(&self, id: &str) -> Option<String> {
+        // The other source's ids are what the user typed: no catalog id corrects them.
+        if Some(id) == self.asked {
+            return None;
+        }
+        self.inner.listed_ignoring_case(id)
+    }
+
+    fn each_id(&self, each: &mut dyn FnMut(&str)) {
+        self.inner.each_id(each);
+    }
+
+    fn providers(&self, id: &str) -> Option<Vec<String>> {
+        if Some(id) == self.asked {
+            return None;
+        }
+        self.inner.providers(id)
+    }
+
+    fn live(&self) -> bool {
+        self.inner.live()
+    }
+}
+
 /// A catalog that is only a list of model ids (no provider data, not live); `Ids(&[])`
 /// knows nothing.
 #[derive(Debug, Clone, Copy)]
@@ -164,6 +218,19 @@ mod tests {
         assert!(is_openclaw_provider("openai"));
         assert!(is_openclaw_provider("lmstudio"));
         assert!(!is_openclaw_provider("huggingface-ish"));
+    }
+
+    #[test]
+    fn also_listing_adds_the_typed_org_model_without_provider_data() {
+        let catalog = Ids(&["Qwen/Qwen3-8B"]);
+        let hub = AlsoListing::input(&catalog, Some(" huggingface/BAAI/bge-m3:together"));
+        assert_eq!(hub.asked, Some("BAAI/bge-m3"));
+        assert!(hub.lists("BAAI/bge-m3") && hub.lists("Qwen/Qwen3-8B"));
+        assert!(!hub.lists("BAAI/other"));
+        assert_eq!(hub.providers("BAAI/bge-m3"), None);
+        assert_eq!(hub.listed_ignoring_case("BAAI/bge-m3"), None);
+        assert_eq!(AlsoListing::input(&catalog, Some("memory")).asked, None);
+        assert_eq!(AlsoListing::input(&catalog, None).asked, None);
     }
 
     #[test]

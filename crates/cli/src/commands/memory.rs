@@ -12,14 +12,14 @@ use axum::http::{HeaderMap, Method};
 use bytes::Bytes;
 use hfclaw_accounting::keys::file::{self, FileKey};
 use hfclaw_config_merge::{MemorySearch, MemoryTarget, OPENAI_COMPATIBLE};
-use hfclaw_model_ref::ModelRef;
+use hfclaw_model_ref::{AlsoListing, ModelRef, Via};
 use hfclaw_router_client::tasks::mapping::parse_model_mapping;
 use hfclaw_router_client::tasks::{Task, routes};
 use hfclaw_router_client::{ClientOptions, ListResponse, RouterClient, resolve_hub_url};
 use serde_json::json;
 
 use crate::args::{MemoryCommand, MemoryStatusArgs, MemoryUseArgs};
-use crate::context::{Context, UserModels, env, runtime};
+use crate::context::{Context, env, runtime, user_models};
 use crate::error::{CliError, CliResult};
 use crate::output::{print_data, print_json};
 
@@ -73,9 +73,17 @@ fn use_model(ctx: &Context, args: &MemoryUseArgs) -> CliResult {
         None => None,
     };
     let (document, view) = ctx.load_for_edit_of(Some(&args.model))?;
-    let user = UserModels::from_view(&view);
-    let catalog = ctx.catalog(&view, &user, false, false)?;
-    let model_ref = ctx.resolve_input(&args.model, &user, &catalog)?;
+    let user = user_models(&view);
+    let catalog = ctx.catalog(&view, false, false)?;
+    // The one rule, with the Hub as catalog: an embedding model is no chat model; the
+    // Hub's mapping, asked next, confirms it.
+    let hub = AlsoListing::input(&catalog, Some(&args.model));
+    let resolved = user.resolve(&args.model, &hub).map_err(CliError::from)?;
+    if let Via::Alias(alias) = &resolved.via {
+        ctx.messages
+            .note(format!("alias \"{alias}\" is {}", resolved.model_ref));
+    }
+    let model_ref = resolved.model_ref;
     if !model_ref.is_huggingface() {
         return Err(CliError::input(format!(
             "{model_ref} is not a Hugging Face model; `memory use` points OpenClaw at Hugging \

@@ -4,7 +4,7 @@
 use hfclaw_catalog::display::{self, MISSING};
 use hfclaw_catalog::show::{Details, Pick, ProviderRow, details};
 use hfclaw_catalog::{Catalog, Cost, ProviderStatus, builtin};
-use hfclaw_model_ref::ModelRef;
+use hfclaw_model_ref::{AlsoListing, ModelRef};
 
 use crate::args::ShowArgs;
 use crate::context::{Context, provider_models, user_models};
@@ -18,7 +18,21 @@ pub fn run(ctx: &Context, args: &ShowArgs) -> CliResult {
     let user = user_models(&view);
     ctx.warn_ref_problems(&user);
     let (catalog, retry) = ctx.dated_catalog(&view, true, args.refresh)?;
-    let model_ref = ctx.resolve_model(&args.model, &user, &catalog)?;
+    let model_ref = match ctx.resolve_model(&args.model, &user, &catalog) {
+        Ok(model_ref) => model_ref,
+        Err(error) => {
+            // Not a chat model: maybe one the Hub maps to providers of another task.
+            let hub = AlsoListing::input(&catalog, Some(&args.model));
+            return match user.resolve(&args.model, &hub) {
+                Ok(resolved)
+                    if super::models_tasks::show(ctx, &view, &resolved.model_ref, args.json)? =>
+                {
+                    Ok(())
+                }
+                _ => Err(error),
+            };
+        }
+    };
     let Some(details) = details(
         &catalog,
         &Selection::from(&user),

@@ -64,6 +64,12 @@ fn config(s: &Sandbox) -> (String, Value) {
 fn memory_use_writes_openclaws_block_and_says_the_index_needs_a_rebuild() {
     let s = sandbox();
     std::fs::write(s.home().join("keys.txt"), "openclaw sk-gw-0001\n").unwrap();
+    // A key file others can read is refused, as `hfclaw serve` refuses it.
+    std::fs::set_permissions(
+        s.home().join("keys.txt"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o600),
+    )
+    .unwrap();
     let keys = s.home().join("keys.txt").display().to_string();
     let out = s.run(&["memory", "use", "memory", "--api-key-file", &keys]);
     insta::assert_snapshot!(out);

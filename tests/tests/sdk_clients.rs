@@ -177,7 +177,9 @@ fn both_sdks_return_at_once_on_a_budget_refusal() {
     let rows = ledger.recent(10).unwrap();
     assert_eq!(rows.len(), 2, "{rows:?}");
     assert!(rows.iter().all(|r| r.outcome.class() == "budget_exceeded"));
+}
 
+#[test]
 fn openai_sdk_embeddings_through_the_gateway() {
     let Some(python) = python() else { return };
     let s = Sandbox::new();

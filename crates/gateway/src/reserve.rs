@@ -33,6 +33,8 @@ pub fn max_output_tokens(api: Api, body: &JsonBody) -> Option<u64> {
         Api::Chat => &["max_completion_tokens", "max_tokens"],
         Api::Messages => &["max_tokens"],
         Api::Responses => &["max_output_tokens"],
+        // Embeddings have no output tokens; their models have no catalog price either.
+        Api::Embeddings => &[],
     };
     fields
         .iter()

@@ -28,9 +28,7 @@ use std::fmt;
 use std::str::FromStr;
 
 pub use error::{ParseError, ParseErrorKind};
-pub use lookup::{
-    AlsoListing, Ids, Lookup, OPENCLAW_PROVIDERS, is_openclaw_provider, nearest,
-};
+pub use lookup::{AlsoListing, Ids, Lookup, OPENCLAW_PROVIDERS, is_openclaw_provider, nearest};
 pub use resolve::{Aliases, ResolveError, Resolved, Suggestion, Via, Warning, is_claimed, resolve};
 pub use user::{Chain, ChainError, DEFAULT_MODEL, UserModels};
 

@@ -8,25 +8,11 @@ mod common;
 
 use std::time::Duration;
 
-use common::Sandbox;
 use common::gateway::Gateway;
+use common::{R1_CONFIG as CONFIG, R1_LIVE_MODELS as LIVE_MODELS, Sandbox};
 use hfclaw_accounting::{Api, Ledger, LedgerSpec, Row};
 use hfclaw_e2e::{Reply, sse_chat_events};
 use serde_json::{Value, json};
-
-const CONFIG: &str = r#"{
-  agents: { defaults: {
-    model: { primary: "huggingface/deepseek-ai/DeepSeek-R1" },
-    models: { "huggingface/deepseek-ai/DeepSeek-R1": { alias: "r1" } },
-  } },
-}"#;
-
-/// Prices these tests own: together $3/$7, cerebras $2/$5 per 1M tokens.
-const LIVE_MODELS: &str = r#"{"object":"list","data":[
-  {"id":"deepseek-ai/DeepSeek-R1","object":"model","providers":[
-    {"provider":"together","status":"live","pricing":{"input":3,"output":7}},
-    {"provider":"cerebras","status":"live","pricing":{"input":2,"output":5}}]}
-]}"#;
 
 const R1: &str = "deepseek-ai/DeepSeek-R1";
 const KEYS: &str = "# client keys\nalice sk-alice-0001\nbob sk-bob-0002\n";

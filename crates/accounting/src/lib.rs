@@ -9,7 +9,8 @@
 //! - the usage ledger ([`Ledger`]): one [`Row`] per request in SQLite (default, in
 //!   hfclaw's data dir) or PostgreSQL (shared by replicas), a non-blocking
 //!   [`Recorder`] for request handlers, versioned schema, and the reads `hfclaw usage`,
-//!   budgets and a status page need; beside the rows, their totals per UTC day (kept by
+//!   budgets and a status page need, and a [`Tally`] that totals one process's rows in
+//!   memory as the ledger totals them; beside the rows, their totals per UTC day (kept by
 //!   the writer in the same transaction), so [`Ledger::totals`] reads whole days from
 //!   those and only a period's partial edge days from the rows;
 //! - budgets per UTC day and month ([`Budgets`]), with reservations of a request's
@@ -55,7 +56,7 @@ pub use budget::{
 };
 pub use ledger::{
     Counts, GroupBy, GroupTotals, Ledger, LedgerError, LedgerOptions, LedgerSpec, LedgerStats,
-    Recorder, SCHEMA_VERSION, SQLITE_FILE, Totals, redact_url, sqlite_path,
+    Recorder, SCHEMA_VERSION, SQLITE_FILE, Tally, Totals, redact_url, sqlite_path,
 };
 pub use price::{
     Cost, Price, PriceBasis, PriceChoice, UNKNOWN_MAX_OUTPUT_TOKENS, choose_price, cost,

@@ -4,6 +4,10 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+/// Where `hfclaw serve` and the service listen unless told otherwise (and where `hfclaw
+/// run` looks for a running gateway when no service names another address).
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:4000";
+
 /// Connect OpenClaw-style agent configs to Hugging Face Inference Providers.
 #[derive(Debug, Parser)]
 #[command(name = "hfclaw", version, about, long_about = None, propagate_version = true)]
@@ -90,6 +94,8 @@ pub enum Command {
     /// The gateway's global spending budget, kept in the ledger database
     #[command(subcommand)]
     Budget(BudgetCommand),
+    /// Run Claude Code or Codex on Hugging Face models, through the running gateway or one started for the agent
+    Run(RunArgs),
 }
 
 /// `hfclaw keys …`.
@@ -254,6 +260,28 @@ pub struct MemoryStatusArgs {
     pub json: bool,
 }
 
+/// `hfclaw run AGENT [ARGS…]`.
+#[derive(Debug, Clone, Args)]
+pub struct RunArgs {
+    /// The agent, claude (Claude Code) or codex (Codex), then its own arguments, passed through untouched (hfclaw's options go before it)
+    #[arg(
+        value_name = "AGENT [ARGS]",
+        required = true,
+        num_args = 1..,
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_parser = clap::value_parser!(std::ffi::OsString)
+    )]
+    // One list, so that everything after the agent's name is the agent's (`-v`, `--help`).
+    pub command: Vec<std::ffi::OsString>,
+    /// Where a gateway started for the agent records requests (and whether).
+    #[command(flatten)]
+    pub ledger: LedgerArgs,
+    /// The routes of a gateway started for the agent.
+    #[command(flatten)]
+    pub routes: RouteArgs,
+}
+
 /// `hfclaw service …`.
 #[derive(Debug, Subcommand)]
 pub enum ServiceCommand {
@@ -269,7 +297,7 @@ pub enum ServiceCommand {
 #[derive(Debug, Clone, Args)]
 pub struct ServiceInstallArgs {
     /// Address the gateway listens on
-    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:4000")]
+    #[arg(long, value_name = "ADDR", default_value = DEFAULT_LISTEN)]
     pub listen: String,
     /// File holding the key clients must send (the service gets the path, never the key)
     #[arg(long, value_name = "PATH")]
@@ -579,7 +607,7 @@ pub enum UsageBy {
 #[derive(Debug, Clone, Args)]
 pub struct ServeArgs {
     /// Address to listen on; port 0 picks a free port (the address is printed on start)
-    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:4000")]
+    #[arg(long, value_name = "ADDR", default_value = DEFAULT_LISTEN)]
     pub listen: String,
     /// Key clients must send (`Authorization: Bearer KEY` or `x-api-key: KEY`); without one any local process may use the gateway
     #[arg(

@@ -611,6 +611,12 @@ pub fn runtime() -> CliResult<tokio::runtime::Runtime> {
         .map_err(|e| CliError::runtime(format!("starting the async runtime: {e}")))
 }
 
+/// The error of a command that needs a Hugging Face token and found none.
+pub fn no_token() -> CliError {
+    CliError::input("no Hugging Face token found")
+        .hint("run `hfclaw onboard`, set HF_TOKEN, or pass --token (see `hfclaw models status`)")
+}
+
 /// [`env`] for values that may not be UTF-8 (paths).
 pub fn env_os(name: &str) -> Option<OsString> {
     std::env::var_os(name).filter(|v| !v.is_empty())

@@ -45,6 +45,7 @@ fn scope_of(relative: &str, leaves: &[Vec<String>]) -> Option<Scope> {
     let ledger = || {
         Some(Scope::Each(vec![
             path("chat"),
+            path("run"),
             path("serve"),
             path("usage"),
             path("keys create"),
@@ -71,6 +72,7 @@ fn scope_of(relative: &str, leaves: &[Vec<String>]) -> Option<Scope> {
             )),
             "memory.rs" => Some(Scope::Any(under("memory", leaves))),
             "models_tasks.rs" => Some(Scope::Any(vec![path("models list"), path("models show")])),
+            "run.rs" => single("run"),
             "models_edit.rs" => Some(Scope::Any(
                 [
                     under("models set", leaves),

@@ -35,7 +35,7 @@ fn main() -> ExitCode {
     };
     init_tracing(cli.global.verbose);
     match run(cli, &command) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(error) => {
             output::report(&error);
             ExitCode::from(error.exit_code())
@@ -55,9 +55,13 @@ fn command_path(matches: &clap::ArgMatches) -> Vec<String> {
     path
 }
 
-fn run(cli: Cli, path: &[String]) -> CliResult {
+fn run(cli: Cli, path: &[String]) -> CliResult<ExitCode> {
     let context = |global| Context::new(global, path);
-    match &cli.command {
+    let done = match &cli.command {
+        // The one command whose exit code is not hfclaw's own: the agent's.
+        Command::Run(args) => {
+            return commands::run::run(&context(cli.global)?, args).map(ExitCode::from);
+        }
         Command::Completions(args) => commands::completions::run(args),
         Command::Serve(args) => serve::run(&context(cli.global)?, args),
         Command::Doctor(args) => commands::doctor::run(&context(cli.global)?, args),
@@ -82,7 +86,8 @@ fn run(cli: Cli, path: &[String]) -> CliResult {
                 ModelsCommand::Sync(args) => commands::models_sync::run(&ctx, args),
             }
         }
-    }
+    };
+    done.map(|()| ExitCode::SUCCESS)
 }
 
 /// Diagnostics go to stderr through `tracing`; off unless `-v` or `HFCLAW_LOG` asks, so a

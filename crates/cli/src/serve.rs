@@ -34,6 +34,7 @@ pub fn run(ctx: &Context, args: &ServeArgs) -> CliResult {
     // Reloads run on a thread of their own and need a context they own.
     let host = Arc::new(CliHost {
         ctx: Context::new(ctx.global.clone(), &ctx.command)?,
+        status_lines: true,
     });
     let snapshot = load(
         &host.ctx,
@@ -50,6 +51,10 @@ pub fn run(ctx: &Context, args: &ServeArgs) -> CliResult {
     ctx.messages
         .status(format!("serving {}", snapshot.summary()));
     check_routes(ctx, &routes, &snapshot)?;
+    let list: Vec<String> = routes.iter().map(ToString::to_string).collect();
+    if !list.is_empty() {
+        ctx.messages.status(format!("routes: {}", list.join(", ")));
+    }
     warn_about_visible_secrets(ctx, args);
     let ledger = if args.ledger.no_ledger {
         None
@@ -100,14 +105,7 @@ pub fn run(ctx: &Context, args: &ServeArgs) -> CliResult {
         .thread_name("hfclaw-serve")
         .build()
         .map_err(|e| CliError::runtime(format!("starting the async runtime: {e}")))?;
-    // An `hf auth login` token is refreshed when due; the rewritten token file makes the
-    // file watcher reload the snapshot with it.
-    let login = host.ctx.hf_login().cloned().map(|refresher| {
-        let reporter = host.clone();
-        refresher.keep_fresh(LOGIN_CHECK_INTERVAL, move |event| {
-            crate::login::report(&reporter.ctx, event);
-        })
-    });
+    let login = keep_login_fresh(&host);
     let result = runtime.block_on(async move {
         if let Some(login) = login {
             tokio::spawn(login);
@@ -161,8 +159,8 @@ pub fn model_routes(args: &RouteArgs) -> CliResult<ModelRoutes> {
 }
 
 /// Refuses routes whose target is no model of `snapshot`; warns about routes that never
-/// apply; says which routes the gateway serves.
-fn check_routes(ctx: &Context, routes: &ModelRoutes, snapshot: &Snapshot) -> CliResult {
+/// apply.
+pub fn check_routes(ctx: &Context, routes: &ModelRoutes, snapshot: &Snapshot) -> CliResult {
     let check = routes.check(snapshot);
     for warning in &check.warnings {
         ctx.messages.warn(warning);
@@ -172,11 +170,20 @@ fn check_routes(ctx: &Context, routes: &ModelRoutes, snapshot: &Snapshot) -> Cli
             "point the route at a ref, an alias or org/model that `hfclaw models list` shows, or at default",
         ));
     }
-    let list: Vec<String> = routes.iter().map(ToString::to_string).collect();
-    if !list.is_empty() {
-        ctx.messages.status(format!("routes: {}", list.join(", ")));
-    }
     Ok(())
+}
+
+/// The refresh of an `hf auth login` token when due, to spawn on the gateway's runtime;
+/// the rewritten token file makes the file watcher reload the snapshot with it.
+pub fn keep_login_fresh(
+    host: &Arc<CliHost>,
+) -> Option<impl std::future::Future<Output = ()> + Send + 'static> {
+    host.ctx.hf_login().cloned().map(|refresher| {
+        let reporter = host.clone();
+        refresher.keep_fresh(LOGIN_CHECK_INTERVAL, move |event| {
+            crate::login::report(&reporter.ctx, event);
+        })
+    })
 }
 
 /// The configured keys: `--api-key` (labelled by its hash; an admin key, the operator's
@@ -367,8 +374,12 @@ fn listen_addr(text: &str) -> CliResult<SocketAddr> {
 }
 
 /// The gateway's host: the config behind a context.
-struct CliHost {
-    ctx: Context,
+pub struct CliHost {
+    /// Where the config is, and the messages.
+    pub ctx: Context,
+    /// Whether the gateway's status lines (listening on, reloaded) are printed; else they
+    /// go to the `-v` log.
+    pub status_lines: bool,
 }
 
 impl Host for CliHost {
@@ -390,7 +401,11 @@ impl Host for CliHost {
     }
 
     fn status(&self, message: &str) {
-        self.ctx.messages.status(message);
+        if self.status_lines {
+            self.ctx.messages.status(message);
+        } else {
+            tracing::debug!("gateway: {message}");
+        }
     }
 
     fn warn(&self, message: &str) {
@@ -400,17 +415,20 @@ impl Host for CliHost {
 
 /// Why a snapshot is built.
 #[derive(Debug, Clone, Copy)]
-enum Start {
+pub enum Start {
     /// The gateway starts: the router's list is fetched when the cache is stale (or
     /// `refresh`), and the `catalog:` line says where the numbers come from.
     Now { refresh: bool },
+    /// A gateway starts for one agent run (`hfclaw run`): the cache or the built-in list,
+    /// as `hfclaw chat` (no fetch before the agent starts), and no `catalog:` line.
+    ForRun,
     /// The config changed: the cache is read, never the network.
     Reload,
 }
 
 /// Builds a snapshot from the config; at start the catalog may be refreshed from the
 /// router (only when a token exists). Blocking: call it outside the server's runtime.
-fn load(ctx: &Context, start: Start) -> CliResult<Snapshot> {
+pub fn load(ctx: &Context, start: Start) -> CliResult<Snapshot> {
     let view = ctx.load_view()?;
     let user = user_models(&view);
     for problem in &user.problems {
@@ -420,7 +438,7 @@ fn load(ctx: &Context, start: Start) -> CliResult<Snapshot> {
     let token = ctx.token(&view)?.map(|(token, _)| token);
     let (network, refresh) = match start {
         Start::Now { refresh } => (token.is_some() || refresh, refresh),
-        Start::Reload => (false, false),
+        Start::ForRun | Start::Reload => (false, false),
     };
     let (catalog, retry) = ctx.dated_catalog(&view, network, refresh)?;
     if let Start::Now { .. } = start {

@@ -131,8 +131,8 @@ impl App {
         }
     }
 
-    /// A request is over: price it (unless done), count it against the budgets, record it in the
-    /// ledger (never blocking) and log it.
+    /// A request is over: price it (unless done), count it against the budgets, record it in
+    /// the ledger (never blocking) and the tally, and log it.
     pub fn record(&self, mut exchange: Exchange) {
         if exchange.cost_usd.is_none() {
             self.price(&mut exchange);
@@ -153,8 +153,14 @@ impl App {
             }
             _ => {}
         }
-        if let Some(recorder) = &self.options.recorder {
-            recorder.record(row_of(&exchange));
+        if self.options.recorder.is_some() || self.options.tally.is_some() {
+            let row = row_of(&exchange);
+            if let Some(tally) = &self.options.tally {
+                tally.record(&row);
+            }
+            if let Some(recorder) = &self.options.recorder {
+                recorder.record(row);
+            }
         }
         let snapshot = self.snapshot();
         // The first model of the request's chain (fallbacks aside), for the labels.

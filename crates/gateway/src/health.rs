@@ -12,6 +12,7 @@ use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
 use hfclaw_router_client::{ErrorKind, RouterError};
+use serde_json::json;
 use tokio::time::Instant;
 
 /// How long what a request saw of the router stands before `/healthz` asks again.
@@ -110,9 +111,50 @@ pub fn degraded_reasons(
     reasons
 }
 
+/// The body of `GET /healthz`: `ok` or `degraded`, the reasons, the models cooling down,
+/// and the account's hold after a 402 (`null` when none).
+pub fn body(
+    reasons: &[String],
+    cooling: &[(String, Duration)],
+    account_hold: Option<Duration>,
+) -> serde_json::Value {
+    let status = if reasons.is_empty() { "ok" } else { "degraded" };
+    let cooling: Vec<serde_json::Value> = cooling
+        .iter()
+        .map(|(model, left)| json!({"model": model, "seconds_left": left.as_secs()}))
+        .collect();
+    let account = account_hold.map(|left| json!({"held": true, "seconds_left": left.as_secs()}));
+    json!({"status": status, "reasons": reasons, "cooldowns": cooling, "account": account})
+}
+
+/// Whether `body` is what [`body`] writes: how `hfclaw run` tells an hfclaw gateway at an
+/// address from any other program listening there.
+pub fn is_body(body: &serde_json::Value) -> bool {
+    matches!(
+        body.get("status").and_then(serde_json::Value::as_str),
+        Some("ok" | "degraded")
+    ) && body.get("reasons").is_some_and(serde_json::Value::is_array)
+        && body
+            .get("cooldowns")
+            .is_some_and(serde_json::Value::is_array)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_health_body_is_recognised() {
+        let cooling = [("a/B".to_owned(), Duration::from_secs(3))];
+        assert!(is_body(&body(&[], &cooling, None)));
+        let held = Some(Duration::from_secs(60));
+        assert!(is_body(&body(&["no token".to_owned()], &[], held)));
+        assert!(
+            !is_body(&json!({"status": "ok"})),
+            "another program's /healthz"
+        );
+        assert!(!is_body(&json!("ok")));
+    }
 
     fn network(cause: &str) -> RouterError {
         RouterError::new(

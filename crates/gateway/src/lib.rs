@@ -58,9 +58,10 @@ pub use headers::{
     COST_ESTIMATED_HEADER, COST_HEADER, FALLBACK_HEADER, MODEL_HEADER, NO_FALLBACK_HEADER,
     ROUTE_HEADER, SKIPPED_HEADER,
 };
+pub use health::is_body as is_health_body;
 pub use model_routes::{
     BUILTIN_PATTERNS, ModelRoute, ModelRoutes, RouteCheck, RouteError, RouteTarget,
 };
 pub use options::{Host, Options};
-pub use server::{GatewayError, serve};
+pub use server::{GatewayError, serve, serve_until};
 pub use snapshot::{DEFAULT_MODEL, Snapshot};

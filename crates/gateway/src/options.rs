@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use hfclaw_accounting::keys::KeyDirectory;
-use hfclaw_accounting::{Budgets, Recorder};
+use hfclaw_accounting::{Budgets, Recorder, Tally};
 use hfclaw_router_client::FallbackPolicy;
 
 use crate::cooldown::CooldownPolicy;
@@ -44,6 +44,9 @@ pub struct Options {
     pub watch_interval: Duration,
     /// Where each finished request is recorded (the usage ledger); `None`: nowhere.
     pub recorder: Option<Recorder>,
+    /// Totals of the requests this gateway served, in memory (what `hfclaw run` reports
+    /// when its agent exits); `None`: not kept.
+    pub tally: Option<Arc<Tally>>,
     /// Daily spending limits, global and per key label; a request that would start
     /// after one is spent gets 429 `budget_exceeded`.
     pub budgets: Option<Arc<Budgets>>,
@@ -69,6 +72,7 @@ impl Default for Options {
             shutdown_grace: Duration::from_secs(10),
             watch_interval: Duration::from_secs(2),
             recorder: None,
+            tally: None,
             budgets: None,
             routes: ModelRoutes::default(),
             hub_url: hfclaw_router_client::DEFAULT_HUB_URL.to_owned(),

@@ -96,14 +96,7 @@ async fn healthz(Extract(app): Extract<Arc<App>>) -> Response {
         &active,
         account_hold,
     );
-    let cooling: Vec<serde_json::Value> = active
-        .into_iter()
-        .map(|(model, left)| json!({"model": model, "seconds_left": left.as_secs()}))
-        .collect();
-    let status = if reasons.is_empty() { "ok" } else { "degraded" };
-    let account = account_hold.map(|left| json!({"held": true, "seconds_left": left.as_secs()}));
-    let body = json!({"status": status, "reasons": reasons, "cooldowns": cooling,
-        "account": account});
+    let body = health::body(&reasons, &active, account_hold);
     json_response(StatusCode::OK, Bytes::from(body.to_string()))
 }
 

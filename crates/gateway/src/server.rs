@@ -31,17 +31,65 @@ pub enum GatewayError {
 }
 
 /// Serves on `listener` until SIGINT or SIGTERM (Ctrl-C elsewhere), then lets open
-/// requests finish within the grace period.
+/// requests finish within the grace period. SIGHUP reloads.
 pub async fn serve(
     listener: TcpListener,
     options: Options,
     snapshot: Snapshot,
     host: Arc<dyn Host>,
 ) -> Result<(), GatewayError> {
+    run(listener, options, snapshot, host, Stop::Signals).await
+}
+
+/// Serves on `listener` until `stop` completes, then lets open requests finish within
+/// the grace period; signals are left to the caller (a gateway started for one agent's
+/// lifetime must not stop when the terminal's Ctrl-C meant the agent).
+pub async fn serve_until(
+    listener: TcpListener,
+    options: Options,
+    snapshot: Snapshot,
+    host: Arc<dyn Host>,
+    stop: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), GatewayError> {
+    run(
+        listener,
+        options,
+        snapshot,
+        host,
+        Stop::When(Box::pin(stop)),
+    )
+    .await
+}
+
+/// What ends the accept loop.
+enum Stop {
+    /// SIGINT or SIGTERM.
+    Signals,
+    /// The future completing.
+    When(std::pin::Pin<Box<dyn Future<Output = ()> + Send>>),
+}
+
+async fn run(
+    listener: TcpListener,
+    options: Options,
+    snapshot: Snapshot,
+    host: Arc<dyn Host>,
+    stop: Stop,
+) -> Result<(), GatewayError> {
     let local = listener.local_addr().map_err(GatewayError::Address)?;
     let app = Arc::new(App::new(snapshot, options, host.clone()));
     let (stop_tx, mut stop_rx) = watch::channel(false);
-    tokio::spawn(handle_signals(app.clone(), stop_tx));
+    match stop {
+        Stop::Signals => {
+            tokio::spawn(handle_signals(app.clone(), stop_tx));
+        }
+        Stop::When(stop) => {
+            tokio::spawn(async move {
+                stop.await;
+                let _ = stop_tx.send(true);
+            });
+        }
+    }
     tokio::spawn(watch_files(app.clone()));
     let router = routes::router(app.clone());
     let mut builder = http1::Builder::new();
@@ -64,7 +112,7 @@ pub async fn serve(
                     continue;
                 }
             },
-            _ = stop_rx.wait_for(|stop| *stop) => break,
+            () = stopped(&mut stop_rx) => break,
         };
         // Small answers and SSE events must not wait for Nagle's algorithm.
         let _ = tcp.set_nodelay(true);
@@ -98,6 +146,12 @@ pub async fn serve(
     }
     host.status("stopped");
     Ok(())
+}
+
+/// Until the stop flag is set. (The flag's guard is dropped here, so a server future
+/// stays `Send` for [`serve_until`]'s callers to spawn it.)
+async fn stopped(stop: &mut watch::Receiver<bool>) {
+    let _ = stop.wait_for(|stop| *stop).await;
 }
 
 /// SIGINT/SIGTERM start the shutdown; SIGHUP reloads the config.

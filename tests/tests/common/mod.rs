@@ -28,6 +28,22 @@ pub const CHAIN_CONFIG: &str = r#"{
   } },
 }"#;
 
+/// A config whose default is DeepSeek R1 (alias `r1`), without fallbacks.
+pub const R1_CONFIG: &str = r#"{
+  agents: { defaults: {
+    model: { primary: "huggingface/deepseek-ai/DeepSeek-R1" },
+    models: { "huggingface/deepseek-ai/DeepSeek-R1": { alias: "r1" } },
+  } },
+}"#;
+
+/// R1's live prices for tests that check costs: together $3/$7, cerebras $2/$5 per 1M
+/// tokens.
+pub const R1_LIVE_MODELS: &str = r#"{"object":"list","data":[
+  {"id":"deepseek-ai/DeepSeek-R1","object":"model","providers":[
+    {"provider":"together","status":"live","pricing":{"input":3,"output":7}},
+    {"provider":"cerebras","status":"live","pricing":{"input":2,"output":5}}]}
+]}"#;
+
 /// The Python of the venv `cargo xtask ci` makes (`HFCLAW_TEST_PYTHON`: the SDKs,
 /// huggingface_hub). The tests that call it are `#[ignore]`d, so a plain `cargo test`
 /// lists them as ignored; run with `--ignored` and no venv, they fail, never pass.

@@ -25,6 +25,7 @@ mod postgres;
 mod rollup;
 mod schema;
 mod sqlite;
+mod tally;
 mod writer;
 
 use std::fmt;
@@ -42,6 +43,7 @@ use crate::row::Row;
 use crate::time::unix_ms;
 use backend::Backend;
 pub use schema::{GroupBy, SCHEMA_VERSION};
+pub use tally::Tally;
 
 /// The file name of the SQLite ledger in hfclaw's data dir.
 pub const SQLITE_FILE: &str = "usage.sqlite3";
@@ -462,6 +464,47 @@ pub struct Totals {
     pub total: Counts,
 }
 
+impl Totals {
+    /// The totals of raw groups (of a query or a [`Tally`]): groups by cost, highest first
+    /// (by day: oldest first), and everything together.
+    fn of_groups(by: GroupBy, rows: Vec<backend::GroupRow>) -> Totals {
+        let to_u64 = |n: i64| u64::try_from(n).unwrap_or(0);
+        let mut groups: Vec<GroupTotals> = rows
+            .into_iter()
+            .map(|r| GroupTotals {
+                group: r.group,
+                counts: Counts {
+                    requests: to_u64(r.sums.requests),
+                    errors: to_u64(r.sums.errors),
+                    input_tokens: to_u64(r.sums.input_tokens),
+                    output_tokens: to_u64(r.sums.output_tokens),
+                    cost_usd: r.sums.cost_usd,
+                    estimated_cost_usd: r.sums.estimated_cost_usd,
+                    unpriced_requests: to_u64(r.sums.unpriced),
+                },
+            })
+            .collect();
+        if by == GroupBy::Day {
+            groups.sort_by(|a, b| a.group.cmp(&b.group));
+        } else {
+            groups.sort_by(|a, b| {
+                b.counts
+                    .cost_usd
+                    .total_cmp(&a.counts.cost_usd)
+                    .then(b.counts.requests.cmp(&a.counts.requests))
+                    // Rows without a group value ("no provider known") after the named ones.
+                    .then(a.group.is_none().cmp(&b.group.is_none()))
+                    .then_with(|| a.group.cmp(&b.group))
+            });
+        }
+        let mut total = Counts::default();
+        for group in &groups {
+            total.add(&group.counts);
+        }
+        Totals { by, groups, total }
+    }
+}
+
 impl Serialize for GroupBy {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(self.as_str())
@@ -630,40 +673,7 @@ impl Ledger {
     ) -> Result<Totals, LedgerError> {
         let (since, until) = (unix_ms(since), unix_ms(until));
         let rows = self.ask(move |b| rollup::totals(b, by, since, until))?;
-        let to_u64 = |n: i64| u64::try_from(n).unwrap_or(0);
-        let mut groups: Vec<GroupTotals> = rows
-            .into_iter()
-            .map(|r| GroupTotals {
-                group: r.group,
-                counts: Counts {
-                    requests: to_u64(r.sums.requests),
-                    errors: to_u64(r.sums.errors),
-                    input_tokens: to_u64(r.sums.input_tokens),
-                    output_tokens: to_u64(r.sums.output_tokens),
-                    cost_usd: r.sums.cost_usd,
-                    estimated_cost_usd: r.sums.estimated_cost_usd,
-                    unpriced_requests: to_u64(r.sums.unpriced),
-                },
-            })
-            .collect();
-        if by == GroupBy::Day {
-            groups.sort_by(|a, b| a.group.cmp(&b.group));
-        } else {
-            groups.sort_by(|a, b| {
-                b.counts
-                    .cost_usd
-                    .total_cmp(&a.counts.cost_usd)
-                    .then(b.counts.requests.cmp(&a.counts.requests))
-                    // Rows without a group value ("no provider known") after the named ones.
-                    .then(a.group.is_none().cmp(&b.group.is_none()))
-                    .then_with(|| a.group.cmp(&b.group))
-            });
-        }
-        let mut total = Counts::default();
-        for group in &groups {
-            total.add(&group.counts);
-        }
-        Ok(Totals { by, groups, total })
+        Ok(Totals::of_groups(by, rows))
     }
 
     /// Known cost since `since`, overall and per key label (seeds [`crate::Budgets`]).

@@ -89,9 +89,7 @@ fn run_chat(ctx: &Context, args: &ChatArgs, skipped: &mut Vec<JsonSkip>) -> CliR
     let catalog = ctx.catalog(&view, false, false)?;
     let chain = chain(ctx, args, &catalog, &user)?;
     let Some((token, _)) = ctx.token(&view)? else {
-        return Err(CliError::input("no Hugging Face token found").hint(
-            "run `hfclaw onboard`, set HF_TOKEN, or pass --token (see `hfclaw models status`)",
-        ));
+        return Err(crate::context::no_token());
     };
     let client = ctx.client(&view, Some(token))?;
     let mut messages = Vec::new();

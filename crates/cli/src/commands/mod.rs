@@ -13,5 +13,6 @@ pub mod models_status;
 pub mod models_sync;
 pub mod models_tasks;
 pub mod onboard;
+pub mod run;
 pub mod service;
 pub mod usage;

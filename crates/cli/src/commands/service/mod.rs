@@ -18,6 +18,7 @@ use hfclaw_config_merge::{OpenClawView, PathSource};
 use hfclaw_router_client::TokenSource;
 use serde::Serialize;
 
+pub use self::manager::find_in_path;
 use self::manager::{FileChange, Layout, Manager, Platform, Shown, Step};
 use self::unit::ServiceSpec;
 use crate::args::{ServiceCommand, ServiceInstallArgs, ServiceStatusArgs};
@@ -40,6 +41,17 @@ pub fn run(ctx: &Context, command: &ServiceCommand) -> CliResult {
 pub fn installed_file() -> Option<PathBuf> {
     let system = System::from_env().ok()?;
     system.layout.file.exists().then_some(system.layout.file)
+}
+
+/// The installed service's command line (`hfclaw serve --listen …`), for `hfclaw run`,
+/// which uses the gateway it runs; `None` when none is installed or it cannot be read.
+pub fn installed_command() -> Option<Vec<String>> {
+    let system = System::from_env().ok()?;
+    let text = std::fs::read_to_string(&system.layout.file).ok()?;
+    match system.platform() {
+        Platform::Systemd => unit::systemd_command(&text),
+        Platform::Launchd => unit::launchd_command(&text),
+    }
 }
 
 /// What to add so a service finds a token, for `install`'s warning and `doctor`.

@@ -32,7 +32,8 @@
 //! Modules: [`install`] (the cache dir), [`cases`] (fixture cases and what OpenClaw must
 //! report), [`hfclaw_configs`] (configs the `hfclaw` binary writes), [`openclaw`] (running
 //! `models status` and judging it), [`agents`] (agents through the gateway), [`gateway`]
-//! (`hfclaw serve` for them), [`process`] (running a tool with a deadline).
+//! (`hfclaw serve` for them), [`run_agents`] (`hfclaw run claude|codex`, which starts its own
+//! gateway), [`process`] (running a tool with a deadline).
 
 mod agents;
 mod cases;
@@ -41,6 +42,7 @@ mod hfclaw_configs;
 mod install;
 mod openclaw;
 mod process;
+mod run_agents;
 
 use std::path::Path;
 use std::sync::Mutex;

@@ -45,10 +45,10 @@ pub(super) const GATEWAY_CONFIG: &str = r#"{
   } },
 }"#;
 /// Router ids of the aliases above.
-const R1: &str = "deepseek-ai/DeepSeek-R1";
-const QWEN: &str = "Qwen/Qwen3-8B:cheapest";
+pub(super) const R1: &str = "deepseek-ai/DeepSeek-R1";
+pub(super) const QWEN: &str = "Qwen/Qwen3-8B:cheapest";
 const OSS: &str = "openai/gpt-oss-20b:fastest";
-const PROMPT: &str = "say hi";
+pub(super) const PROMPT: &str = "say hi";
 /// What the router sees when the default answers 503: two quick retries (SPEC §4), then
 /// the fallback.
 const AFTER_503: [&str; 4] = [R1, R1, R1, QWEN];
@@ -57,24 +57,27 @@ const OPENCLAW_RECIPE: &str = "tests/fixtures/interop/gateway-provider.json5";
 const CODEX_RECIPE: &str = "tests/fixtures/interop/codex-config.toml";
 const OPENAI_SDK_SCRIPT: &str = "tests/sdk/openai-env.mjs";
 /// Claude Code's `--debug-file`, in the case's dir.
-const CLAUDE_DEBUG_LOG: &str = "claude-debug.log";
+pub(super) const CLAUDE_DEBUG_LOG: &str = "claude-debug.log";
 /// One agent run; OpenClaw's `agent exec` takes ~10 s of CPU, much more on a busy machine.
-const AGENT_TIMEOUT: Duration = Duration::from_secs(180);
+pub(super) const AGENT_TIMEOUT: Duration = Duration::from_secs(180);
 /// The whole helper: gateway start, the agent, the checks.
 const HELPER_TIMEOUT: Duration = Duration::from_secs(240);
 
 /// What the fake router answers a request for `model`.
-fn answer(model: &str) -> String {
+pub(super) fn answer(model: &str) -> String {
     format!("Hello from the fake router, as {model}.")
 }
 
 /// One agent talking to the gateway.
 pub(super) struct AgentCase {
     pub(super) name: &'static str,
-    slug: &'static str,
-    run: fn(&Inside) -> Result<String>,
+    pub(super) slug: &'static str,
+    pub(super) run: fn(&Inside) -> Result<String>,
     /// Flags for `hfclaw serve` beyond the recipe's.
-    serve_args: &'static [&'static str],
+    pub(super) serve_args: &'static [&'static str],
+    /// Whether `hfclaw serve` runs before the agent starts (not for `hfclaw run`, which
+    /// starts its own).
+    pub(super) gateway: bool,
 }
 
 /// The route of the README's Claude Code recipe for haiku-tier calls.
@@ -87,8 +90,9 @@ pub(super) fn cases() -> Vec<AgentCase> {
         slug,
         run,
         serve_args: &[],
+        gateway: true,
     };
-    vec![
+    let mut cases = vec![
         case(
             "Claude Code: claude -p --model qwen (alias)",
             "claude-alias",
@@ -142,7 +146,9 @@ pub(super) fn cases() -> Vec<AgentCase> {
             "openai-sdk",
             openai_sdk,
         ),
-    ]
+    ];
+    cases.extend(super::run_agents::cases());
+    cases
 }
 
 // ---------------------------------------------------------------------------------------
@@ -383,10 +389,7 @@ fn openai_sdk(inside: &Inside) -> Result<String> {
         .env_clear()
         .env("PATH", inside.path_with_node())
         .env("HOME", &dir)
-        .env(
-            "OPENAI_BASE_URL",
-            format!("http://{}/v1", inside.gateway.addr),
-        )
+        .env("OPENAI_BASE_URL", format!("http://{}/v1", inside.addr()))
         .env("OPENAI_API_KEY", CLIENT_KEY)
         .current_dir(&dir);
     let run = run_captured(&mut cmd, &dir, "node", AGENT_TIMEOUT)?;
@@ -416,7 +419,7 @@ fn openai_sdk(inside: &Inside) -> Result<String> {
 // Checks
 
 /// The agent exited 0 and printed exactly `want` (plus surrounding whitespace).
-fn answered(run: &Captured, want: &str) -> Result<()> {
+pub(super) fn answered(run: &Captured, want: &str) -> Result<()> {
     if run.code == Some(0) && run.stdout.trim() == want {
         return Ok(());
     }
@@ -428,7 +431,7 @@ fn answered(run: &Captured, want: &str) -> Result<()> {
     .into())
 }
 
-fn output(run: &Captured) -> String {
+pub(super) fn output(run: &Captured) -> String {
     format!(
         "stdout:\n{}\nstderr:\n{}",
         tail(&run.stdout, 8),
@@ -437,7 +440,7 @@ fn output(run: &Captured) -> String {
 }
 
 /// "1 × POST /v1/messages (stream, 12 tools): Qwen/Qwen3-8B:cheapest"
-fn summary(sent: &[Recorded]) -> String {
+pub(super) fn summary(sent: &[Recorded]) -> String {
     let Some(first) = sent.first() else {
         return "router saw nothing".to_owned();
     };
@@ -545,15 +548,17 @@ pub(super) fn run_inside(slug: &str, tools: &str) -> Result<()> {
         .into_iter()
         .find(|c| c.slug == slug)
         .ok_or_else(|| format!("no agent case {slug:?}"))?;
-    let verdict = match Inside::start(&tools, case.slug, case.serve_args) {
+    let verdict = match Inside::start(&tools, case.slug, case.serve_args, case.gateway) {
         Ok(inside) => match (case.run)(&inside) {
             Ok(text) => Verdict { ok: true, text },
             Err(e) => Verdict {
                 ok: false,
-                text: format!(
-                    "{e}\nhfclaw serve said:\n{}",
-                    tail(&inside.gateway.log(), 10)
-                ),
+                text: match &inside.gateway {
+                    Some(gateway) => {
+                        format!("{e}\nhfclaw serve said:\n{}", tail(&gateway.log(), 10))
+                    }
+                    None => e.to_string(),
+                },
             },
         },
         Err(e) => Verdict {
@@ -565,16 +570,17 @@ pub(super) fn run_inside(slug: &str, tools: &str) -> Result<()> {
     Ok(())
 }
 
-/// A started case: the fake router and `hfclaw serve` in front of it.
-struct Inside<'a> {
-    tools: &'a Tools,
-    dir: PathBuf,
-    router: FakeRouter,
-    gateway: Gateway,
+/// A started case: the fake router and (unless the case starts its own) `hfclaw serve` in
+/// front of it.
+pub(super) struct Inside<'a> {
+    pub(super) tools: &'a Tools,
+    pub(super) dir: PathBuf,
+    pub(super) router: FakeRouter,
+    gateway: Option<Gateway>,
 }
 
 impl<'a> Inside<'a> {
-    fn start(tools: &'a Tools, slug: &str, serve_args: &[&str]) -> Result<Self> {
+    fn start(tools: &'a Tools, slug: &str, serve_args: &[&str], gateway: bool) -> Result<Self> {
         if tools.isolated {
             let status = Command::new(ip())
                 .args(["link", "set", "lo", "up"])
@@ -592,13 +598,17 @@ impl<'a> Inside<'a> {
         } else {
             "127.0.0.1:0"
         };
-        let gateway = Gateway::start(
-            &tools.hfclaw,
-            &dir.join("gateway"),
-            &router,
-            listen,
-            serve_args,
-        )?;
+        let gateway = if gateway {
+            Some(Gateway::start(
+                &tools.hfclaw,
+                &dir.join("gateway"),
+                &router,
+                listen,
+                serve_args,
+            )?)
+        } else {
+            None
+        };
         Ok(Self {
             tools,
             dir,
@@ -607,20 +617,27 @@ impl<'a> Inside<'a> {
         })
     }
 
+    /// Where the gateway listens (`hfclaw serve`'s address; the recipes' when none runs).
+    fn addr(&self) -> &str {
+        self.gateway
+            .as_ref()
+            .map_or(RECIPE_ADDR, |g| g.addr.as_str())
+    }
+
     /// A recipe file, pointed at where the gateway listens.
     fn recipe(&self, path: &str) -> Result<String> {
         let text = fs::read_to_string(root().join(path)).map_err(|e| format!("{path}: {e}"))?;
-        Ok(text.replace(RECIPE_ADDR, &self.gateway.addr))
+        Ok(text.replace(RECIPE_ADDR, self.addr()))
     }
 
     /// The agents' `TMPDIR` (OpenClaw leaves lock files there).
-    fn tmp(&self) -> Result<PathBuf> {
+    pub(super) fn tmp(&self) -> Result<PathBuf> {
         let tmp = self.dir.join("tmp");
         fs::create_dir_all(&tmp)?;
         Ok(tmp)
     }
 
-    fn path_with_node(&self) -> String {
+    pub(super) fn path_with_node(&self) -> String {
         let node_dir = self.tools.node.parent().unwrap_or(Path::new("/"));
         format!("{}:/usr/bin:/bin", node_dir.display())
     }
@@ -639,32 +656,13 @@ impl<'a> Inside<'a> {
             .env_clear()
             .env("PATH", "/usr/bin:/bin")
             .env("HOME", &home)
-            .env(
-                "ANTHROPIC_BASE_URL",
-                format!("http://{}", self.gateway.addr),
-            )
+            .env("ANTHROPIC_BASE_URL", format!("http://{}", self.addr()))
             .env("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1")
             .env("TMPDIR", self.tmp()?)
             .envs(env.iter().copied())
             .current_dir(&work);
         let run = run_captured(&mut cmd, &self.dir, "claude", AGENT_TIMEOUT)?;
-        let log = fs::read_to_string(&debug_log).unwrap_or_default();
-        let outside: Vec<&str> = log
-            .lines()
-            .filter(|l| {
-                ["EAI_AGAIN", "ENOTFOUND", "ENETUNREACH"]
-                    .iter()
-                    .any(|e| l.contains(e))
-            })
-            .take(5)
-            .collect();
-        if !outside.is_empty() {
-            return Err(format!(
-                "Claude Code tried to reach more than the gateway:\n  {}",
-                outside.join("\n  ")
-            )
-            .into());
-        }
+        claude_stayed_inside(&debug_log)?;
         Ok(run)
     }
 
@@ -693,24 +691,8 @@ impl<'a> Inside<'a> {
             .env("RUST_LOG", "reqwest::connect=debug")
             .current_dir(&work);
         let run = run_captured(&mut cmd, &self.dir, "codex", AGENT_TIMEOUT)?;
-        let gateway = format!("http://{}/", self.gateway.addr);
-        let outside: Vec<&str> = run
-            .stderr
-            .lines()
-            .filter_map(|l| {
-                l.split_once("starting new connection: ")
-                    .map(|(_, url)| url)
-            })
-            .filter(|url| url.trim() != gateway)
-            .take(5)
-            .collect();
-        if !outside.is_empty() {
-            return Err(format!(
-                "Codex tried to reach more than the gateway: {}",
-                outside.join(", ")
-            )
-            .into());
-        }
+        let gateway = format!("http://{}/", self.addr());
+        codex_stayed_inside(&run, |url| url == gateway)?;
         Ok(run)
     }
 
@@ -734,7 +716,12 @@ impl<'a> Inside<'a> {
     /// user's token as Bearer and never the client key, only `routes` (and their
     /// `/count_tokens`; beside the gateway's `GET /v1/models`), router ids starting with
     /// `first` and all in `allowed`.
-    fn routed(&self, routes: &[&str], first: &[&str], allowed: &[&str]) -> Result<Vec<Recorded>> {
+    pub(super) fn routed(
+        &self,
+        routes: &[&str],
+        first: &[&str],
+        allowed: &[&str],
+    ) -> Result<Vec<Recorded>> {
         let sent: Vec<Recorded> = self
             .router
             .requests()
@@ -774,4 +761,49 @@ impl<'a> Inside<'a> {
             Err(problems.join("\n").into())
         }
     }
+}
+
+/// Fails if Claude Code's debug log shows it reached for a host (the namespace has none).
+pub(super) fn claude_stayed_inside(debug_log: &Path) -> Result<()> {
+    let log = fs::read_to_string(debug_log).unwrap_or_default();
+    let outside: Vec<&str> = log
+        .lines()
+        .filter(|l| {
+            ["EAI_AGAIN", "ENOTFOUND", "ENETUNREACH"]
+                .iter()
+                .any(|e| l.contains(e))
+        })
+        .take(5)
+        .collect();
+    if outside.is_empty() {
+        return Ok(());
+    }
+    Err(format!(
+        "Claude Code tried to reach more than the gateway:\n  {}",
+        outside.join("\n  ")
+    )
+    .into())
+}
+
+/// Fails if Codex (under `RUST_LOG=reqwest::connect=debug`) opened a connection to a URL
+/// that is not the gateway's.
+pub(super) fn codex_stayed_inside(run: &Captured, gateway: impl Fn(&str) -> bool) -> Result<()> {
+    let outside: Vec<&str> = run
+        .stderr
+        .lines()
+        .filter_map(|l| {
+            l.split_once("starting new connection: ")
+                .map(|(_, url)| url)
+        })
+        .filter(|url| !gateway(url.trim()))
+        .take(5)
+        .collect();
+    if outside.is_empty() {
+        return Ok(());
+    }
+    Err(format!(
+        "Codex tried to reach more than the gateway: {}",
+        outside.join(", ")
+    )
+    .into())
 }

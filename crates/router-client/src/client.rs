@@ -424,14 +424,28 @@ impl RouterClient {
         etag: Option<&str>,
         auth: bool,
     ) -> Result<ListResponse, RouterError> {
-        let mut request = self
+        let request = self
             .router_request(Method::GET, "/models", auth)
             .header(ACCEPT, "application/json")
             .timeout(self.request_timeout);
+        self.conditional_get(request, etag, "list models", "model list")
+            .await
+    }
+
+    /// A GET revalidated with `If-None-Match: etag`: `NotModified` on 304, else the body
+    /// (at most [`MAX_LIST_BYTES`]) and its new `ETag`. The router's model list and the
+    /// Hub's task mappings both go through here.
+    pub(crate) async fn conditional_get(
+        &self,
+        mut request: reqwest::RequestBuilder,
+        etag: Option<&str>,
+        action: &str,
+        what: &str,
+    ) -> Result<ListResponse, RouterError> {
         if let Some(value) = etag.and_then(|e| HeaderValue::from_str(e).ok()) {
             request = request.header(IF_NONE_MATCH, value);
         }
-        let response = self.send(request, "list models").await?;
+        let response = self.send(request, action).await?;
         if response.status() == StatusCode::NOT_MODIFIED {
             return Ok(ListResponse::NotModified);
         }
@@ -440,7 +454,7 @@ impl RouterClient {
             .get(ETAG)
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
-        let body = read_capped(response, MAX_LIST_BYTES, "model list")
+        let body = read_capped(response, MAX_LIST_BYTES, what)
             .await
             .map_err(|e| self.scrub(e))?;
         Ok(ListResponse::Fresh { body, etag })

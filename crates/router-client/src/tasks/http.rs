@@ -2,11 +2,11 @@
 //! own path under the router root.
 
 use bytes::Bytes;
-use reqwest::header::{ACCEPT, CONTENT_TYPE, ETAG, HeaderValue, IF_NONE_MATCH};
+use reqwest::header::{ACCEPT, CONTENT_TYPE};
 use reqwest::{Method, StatusCode};
 
 use crate::base_url::normalize_base_url;
-use crate::client::{ListResponse, MAX_LIST_BYTES, RouterClient, read_capped};
+use crate::client::{ListResponse, RouterClient};
 use crate::error::{ErrorKind, RouterError};
 use crate::raw::RawResponse;
 
@@ -21,23 +21,9 @@ impl RouterClient {
         etag: Option<&str>,
     ) -> Result<ListResponse, RouterError> {
         let url = format!("{}{path}", normalize_base_url(hub_url));
-        let mut request = self.hub_request(&url);
-        if let Some(value) = etag.and_then(|e| HeaderValue::from_str(e).ok()) {
-            request = request.header(IF_NONE_MATCH, value);
-        }
-        let response = self.send(request, "hub").await?;
-        if response.status() == StatusCode::NOT_MODIFIED {
-            return Ok(ListResponse::NotModified);
-        }
-        let etag = response
-            .headers()
-            .get(ETAG)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
-        let body = read_capped(response, MAX_LIST_BYTES, "Hub answer")
+        let request = self.hub_request(&url);
+        self.conditional_get(request, etag, "hub", "Hub answer")
             .await
-            .map_err(|e| self.scrub(e))?;
-        Ok(ListResponse::Fresh { body, etag })
     }
 
     /// `POST {router root}{path}` (a provider's own path, e.g.

@@ -425,6 +425,11 @@ async fn a_keyless_gateway_on_every_interface_needs_the_operator_s_word() {
             && stderr.contains("--allow-unauthenticated-lan"),
         "{stderr}"
     );
+    // A start that is refused never announces that it serves.
+    assert!(
+        !stderr.contains("serving") && !stderr.contains("routes:"),
+        "{stderr}"
+    );
     for [flag, value] in [
         ["--cors-origin", "localhost:3000"],
         ["--allowed-host", "http://gw/"],

@@ -48,13 +48,7 @@ pub fn run(ctx: &Context, args: &ServeArgs) -> CliResult {
              onboard` or set HF_TOKEN",
         );
     }
-    ctx.messages
-        .status(format!("serving {}", snapshot.summary()));
     check_routes(ctx, &routes, &snapshot)?;
-    let list: Vec<String> = routes.iter().map(ToString::to_string).collect();
-    if !list.is_empty() {
-        ctx.messages.status(format!("routes: {}", list.join(", ")));
-    }
     warn_about_visible_secrets(ctx, args);
     let ledger = if args.ledger.no_ledger {
         None
@@ -81,6 +75,13 @@ pub fn run(ctx: &Context, args: &ServeArgs) -> CliResult {
             "listening on {addr} without a client key: anyone who can reach this port can \
              spend your Hugging Face credits"
         ));
+    }
+    // Announced only once every check that can refuse the start has passed.
+    ctx.messages
+        .status(format!("serving {}", snapshot.summary()));
+    let list: Vec<String> = routes.iter().map(ToString::to_string).collect();
+    if !list.is_empty() {
+        ctx.messages.status(format!("routes: {}", list.join(", ")));
     }
     let options = Options {
         keys: directory,

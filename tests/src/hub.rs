@@ -154,21 +154,44 @@ fn texts(value: Option<&Value>) -> (Vec<String>, bool) {
     }
 }
 
-/// A deterministic unit-ish vector for `text`: the same text always embeds the same.
+/// A deterministic vector for `text`: the same text always embeds the same, and texts
+/// that share words lie close (a bag of its words of 4+ letters, each hashed to a signed
+/// axis, plus a little noise from the whole text so that no two texts embed alike), so a
+/// real client's similarity search finds the document that shares the query's words.
 pub fn vector(text: &str, dims: usize) -> Vec<f64> {
-    let mut seed: u64 = 0xcbf2_9ce4_8422_2325;
-    for byte in text.bytes() {
-        seed = (seed ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3);
+    let mut sum = vec![0.0f64; dims];
+    let words = text
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| w.chars().count() >= 4);
+    for word in words {
+        let hash = fnv1a(&word.to_lowercase());
+        let axis = (hash % dims.max(1) as u64) as usize;
+        if let Some(x) = sum.get_mut(axis) {
+            *x += if hash >> 63 == 0 { 1.0 } else { -1.0 };
+        }
     }
+    let norm = sum.iter().map(|x| x * x).sum::<f64>().sqrt();
+    let mut seed = fnv1a(text);
     (0..dims)
         .map(|i| {
             seed = seed
                 .wrapping_mul(6_364_136_223_846_793_005)
                 .wrapping_add(1_442_695_040_888_963_407 + i as u64);
+            let noise = f64::from(((seed >> 33) as f32 / (1u64 << 31) as f32) * 2.0 - 1.0);
+            let word = if norm > 0.0 { sum[i] / norm } else { 0.0 };
             // Real answers carry f32s printed as f64s: -0.14440970122814178.
-            f64::from(((seed >> 33) as f32 / (1u64 << 31) as f32) * 2.0 - 1.0)
+            f64::from((word + noise * 0.1) as f32)
         })
         .collect()
+}
+
+/// FNV-1a, 64 bits.
+fn fnv1a(text: &str) -> u64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in text.bytes() {
+        hash = (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3);
+    }
+    hash
 }
 
 fn openai_answer(body: &Value, provider_id: &str, dims: usize) -> Reply {

@@ -32,7 +32,8 @@
 //! Modules: [`install`] (the cache dir), [`cases`] (fixture cases and what OpenClaw must
 //! report), [`hfclaw_configs`] (configs the `hfclaw` binary writes), [`openclaw`] (running
 //! `models status` and judging it), [`agents`] (agents through the gateway), [`gateway`]
-//! (`hfclaw serve` for them), [`run_agents`] (`hfclaw run claude|codex`, which starts its own
+//! (`hfclaw serve` for them), [`memory`] (OpenClaw's memory index and search on the
+//! gateway's embeddings), [`run_agents`] (`hfclaw run claude|codex`, which starts its own
 //! gateway), [`process`] (running a tool with a deadline).
 
 mod agents;
@@ -40,6 +41,7 @@ mod cases;
 mod gateway;
 mod hfclaw_configs;
 mod install;
+mod memory;
 mod openclaw;
 mod process;
 mod run_agents;

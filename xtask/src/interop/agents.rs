@@ -1,7 +1,8 @@
 //! Real agents through `hfclaw serve`: Claude Code (Anthropic Messages), Codex (OpenAI
-//! Responses) and OpenClaw's own agent (chat completions), unmodified, configured as the
-//! README's recipes say, in front of the loopback fake router of the end-to-end tests
-//! (`hfclaw_e2e::FakeRouter`, answering any model in each API's format).
+//! Responses), OpenClaw's own agent (chat completions) and its memory search (embeddings,
+//! in `memory`), unmodified, configured as the README's recipes say, in front of the
+//! loopback fake router of the end-to-end tests (`hfclaw_e2e::FakeRouter`, answering any
+//! model in each API's format).
 //!
 //! Each case runs in a helper process (`xtask interop __agent SLUG TOOLS`) that the
 //! harness starts in a network namespace of its own when the kernel allows: only loopback
@@ -25,7 +26,7 @@ use super::process::{Captured, run_captured, tail};
 use crate::{Result, root};
 
 /// Where the recipes' gateway listens; a free port instead when not isolated.
-const RECIPE_ADDR: &str = "127.0.0.1:4000";
+pub(super) const RECIPE_ADDR: &str = "127.0.0.1:4000";
 /// The key `hfclaw serve --api-key` gets, as the recipes spell it.
 pub(super) const CLIENT_KEY: &str = "my-gateway-key";
 /// The user's (fake) Hugging Face token: only the router may see it.
@@ -147,6 +148,7 @@ pub(super) fn cases() -> Vec<AgentCase> {
             openai_sdk,
         ),
     ];
+    cases.extend(super::memory::cases());
     cases.extend(super::run_agents::cases());
     cases
 }
@@ -618,7 +620,7 @@ impl<'a> Inside<'a> {
     }
 
     /// Where the gateway listens (`hfclaw serve`'s address; the recipes' when none runs).
-    fn addr(&self) -> &str {
+    pub(super) fn addr(&self) -> &str {
         self.gateway
             .as_ref()
             .map_or(RECIPE_ADDR, |g| g.addr.as_str())

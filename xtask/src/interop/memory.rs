@@ -67,7 +67,10 @@ fn openclaw_memory(inside: &Inside) -> Result<String> {
         notes.join("release.md"),
         format!("# Release\n\n{RELEASE_NOTE}\n"),
     )?;
-    fs::write(notes.join("garden.md"), format!("# Team\n\n{GARDEN_NOTE}\n"))?;
+    fs::write(
+        notes.join("garden.md"),
+        format!("# Team\n\n{GARDEN_NOTE}\n"),
+    )?;
     let config = dir.join("openclaw.json");
     fs::write(
         &config,
@@ -162,7 +165,8 @@ fn memory_use(
         .args(["memory", "use", EMBED_MODEL, "--api-key-file"])
         .arg(keys);
     if inside.addr() != RECIPE_ADDR {
-        cmd.arg("--gateway").arg(format!("http://{}", inside.addr()));
+        cmd.arg("--gateway")
+            .arg(format!("http://{}", inside.addr()));
     }
     cmd.env_clear()
         .env("PATH", "/usr/bin:/bin")

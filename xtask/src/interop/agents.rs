@@ -322,24 +322,10 @@ fn codex_fallback(inside: &Inside) -> Result<String> {
 /// agent turn (system prompt, tools, streaming) with `openclaw agent exec`.
 fn openclaw_agent(inside: &Inside) -> Result<String> {
     let dir = inside.dir.join("openclaw");
-    let (home, state) = (dir.join("home"), dir.join("state"));
-    fs::create_dir_all(&home)?;
-    fs::create_dir_all(&state)?;
-    let config = dir.join("openclaw.json");
-    fs::write(&config, inside.recipe(OPENCLAW_RECIPE)?)?;
-    let tools = inside.tools;
-    let mut cmd = Command::new(&tools.node);
-    cmd.arg(&tools.openclaw)
-        .args(["agent", "exec", PROMPT, "--json"])
-        .env_clear()
-        .env("PATH", inside.path_with_node())
-        .env("HOME", &home)
-        .env("OPENCLAW_STATE_DIR", &state)
-        .env("OPENCLAW_CONFIG_PATH", &config)
-        .env("NODE_COMPILE_CACHE", &tools.compile_cache)
-        .env("TMPDIR", inside.tmp()?)
-        .env("NO_COLOR", "1")
-        .current_dir(&dir);
+    fs::create_dir_all(&dir)?;
+    fs::write(dir.join("openclaw.json"), inside.recipe(OPENCLAW_RECIPE)?)?;
+    let mut cmd = inside.openclaw(&dir)?;
+    cmd.args(["agent", "exec", PROMPT, "--json"]);
     let run = run_captured(&mut cmd, &dir, "openclaw", AGENT_TIMEOUT)?;
     if run.code != Some(0) {
         return Err(format!("exit {:?}\n{}", run.code, output(&run)).into());
@@ -637,6 +623,27 @@ impl<'a> Inside<'a> {
         let tmp = self.dir.join("tmp");
         fs::create_dir_all(&tmp)?;
         Ok(tmp)
+    }
+
+    /// `node openclaw.mjs` with `DIR/openclaw.json` as its config and `DIR/home`,
+    /// `DIR/state` as its HOME and state dir (created), in `DIR`, nothing else in its
+    /// environment.
+    pub(super) fn openclaw(&self, dir: &Path) -> Result<Command> {
+        let (home, state) = (dir.join("home"), dir.join("state"));
+        fs::create_dir_all(&home)?;
+        fs::create_dir_all(&state)?;
+        let mut cmd = Command::new(&self.tools.node);
+        cmd.arg(&self.tools.openclaw)
+            .env_clear()
+            .env("PATH", self.path_with_node())
+            .env("HOME", &home)
+            .env("OPENCLAW_STATE_DIR", &state)
+            .env("OPENCLAW_CONFIG_PATH", dir.join("openclaw.json"))
+            .env("NODE_COMPILE_CACHE", &self.tools.compile_cache)
+            .env("TMPDIR", self.tmp()?)
+            .env("NO_COLOR", "1")
+            .current_dir(dir);
+        Ok(cmd)
     }
 
     pub(super) fn path_with_node(&self) -> String {

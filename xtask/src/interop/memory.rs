@@ -56,11 +56,11 @@ fn openclaw_memory(inside: &Inside) -> Result<String> {
         ],
     );
     let dir = inside.dir.join("openclaw");
-    let (home, state) = (dir.join("home"), dir.join("state"));
+    let home = dir.join("home");
     // The notes live in an extra memory path of the user's own `memory.search` block,
     // which `memory use` must keep, comment and all.
     let notes = dir.join("notes");
-    for d in [&home, &state, &notes] {
+    for d in [&home, &notes] {
         fs::create_dir_all(d)?;
     }
     fs::write(
@@ -91,19 +91,8 @@ fn openclaw_memory(inside: &Inside) -> Result<String> {
         return Err(format!("hfclaw memory use lost the user's comment:\n{written}").into());
     }
     let openclaw = |args: &[&str], label: &str| -> Result<Captured> {
-        let tools = inside.tools;
-        let mut cmd = Command::new(&tools.node);
-        cmd.arg(&tools.openclaw)
-            .args(args)
-            .env_clear()
-            .env("PATH", inside.path_with_node())
-            .env("HOME", &home)
-            .env("OPENCLAW_STATE_DIR", &state)
-            .env("OPENCLAW_CONFIG_PATH", &config)
-            .env("NODE_COMPILE_CACHE", &tools.compile_cache)
-            .env("TMPDIR", inside.tmp()?)
-            .env("NO_COLOR", "1")
-            .current_dir(&dir);
+        let mut cmd = inside.openclaw(&dir)?;
+        cmd.args(args);
         let run = run_captured(&mut cmd, &dir, label, AGENT_TIMEOUT)?;
         if run.code != Some(0) {
             return Err(format!(

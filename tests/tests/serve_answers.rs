@@ -337,3 +337,163 @@ async fn a_429_on_a_policy_ref_moves_on_to_the_next_model() {
     assert_eq!(answer.status, 200, "{}", answer.text);
     assert_eq!(s.router.chat_models(), [R1, QWEN]);
 }
+
+/// A chain whose models differ in what they can serve (issue 20, item 6): the default sees
+/// images and serves tools; `text-only` has text input; `no-tools` sees images but no
+/// usable provider serves tools (the one that would is failing); `tools-unknown` has text
+/// input and a provider that does not say; `unlisted` is in no catalog; `vision` does all.
+const NEEDS_CONFIG: &str = r#"{
+  agents: { defaults: { model: {
+    primary: "huggingface/acme/primary",
+    fallbacks: ["huggingface/acme/text-only", "huggingface/acme/no-tools",
+      "huggingface/acme/tools-unknown", "huggingface/acme/unlisted", "huggingface/acme/vision"],
+  } } },
+}"#;
+
+const NEEDS_MODELS: &str = r#"{"object":"list","data":[
+  {"id":"acme/primary","architecture":{"input_modalities":["text","image"]},"providers":[
+    {"provider":"together","status":"live","supports_tools":true}]},
+  {"id":"acme/text-only","architecture":{"input_modalities":["text"]},"providers":[
+    {"provider":"together","status":"live","supports_tools":true}]},
+  {"id":"acme/no-tools","architecture":{"input_modalities":["text","image"]},"providers":[
+    {"provider":"together","status":"live","supports_tools":false},
+    {"provider":"groq","status":"error","supports_tools":true}]},
+  {"id":"acme/tools-unknown","architecture":{"input_modalities":["text"]},"providers":[
+    {"provider":"together","status":"live"}]},
+  {"id":"acme/vision","architecture":{"input_modalities":["text","image"]},"providers":[
+    {"provider":"together","status":"live","supports_tools":true}]}
+]}"#;
+
+fn needs_sandbox() -> Sandbox {
+    let s = Sandbox::new();
+    s.write_config(NEEDS_CONFIG);
+    s.cache_live_models(NEEDS_MODELS);
+    s
+}
+
+fn not_found() -> Reply {
+    Reply::error(404, "model not found", None)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_with_images_skips_fallbacks_without_image_input() {
+    let s = needs_sandbox();
+    s.router
+        .chat("acme/primary", [not_found()])
+        .chat(
+            "acme/no-tools",
+            [Reply::chat_json("acme/no-tools", "a cat")],
+        )
+        .chat("acme/text-only", [Reply::chat_json("acme/text-only", "hi")]);
+    let gw = Gateway::start(&s, &[]);
+    let image = json!([{"type": "text", "text": "what is this?"},
+        {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBORw0KGgo="}}]);
+    let body = json!({"messages": [{"role": "user", "content": image}]});
+    let answer = gw.post("/v1/chat/completions", &body, &[]).await;
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    assert_eq!(answer.header("x-hfclaw-model"), "huggingface/acme/no-tools");
+    assert_eq!(answer.header("x-hfclaw-fallback"), "2");
+    assert_eq!(
+        answer.header("x-hfclaw-skipped"),
+        "huggingface/acme/primary (model not found or not supported, HTTP 404), \
+         huggingface/acme/text-only (no image input)"
+    );
+    assert_eq!(s.router.chat_models(), ["acme/primary", "acme/no-tools"]);
+
+    // The model the client names is tried whatever the catalog says of it.
+    let named =
+        json!({"model": "acme/text-only", "messages": [{"role": "user", "content": image}]});
+    let answer = gw.post("/v1/chat/completions", &named, &[]).await;
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    assert_eq!(
+        answer.header("x-hfclaw-model"),
+        "huggingface/acme/text-only"
+    );
+
+    // Images and tools: every model tried fails; the error names the ones left out.
+    let both = json!({"messages": [{"role": "user", "content": image}],
+        "tools": [{"type": "function", "function": {"name": "look", "parameters": {}}}]});
+    let before = s.router.chat_models().len();
+    let answer = gw.post("/v1/chat/completions", &both, &[]).await;
+    assert_eq!(answer.status, 404, "{}", answer.text);
+    assert_eq!(
+        s.router.chat_models()[before..],
+        ["acme/primary", "acme/unlisted", "acme/vision"]
+    );
+    let message = answer.json()["error"]["message"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        message.starts_with("all 3 models failed: huggingface/acme/primary: "),
+        "{message}"
+    );
+    assert!(
+        message.ends_with(
+            "; not tried: huggingface/acme/text-only (no image input), \
+             huggingface/acme/no-tools (no provider serves tools), \
+             huggingface/acme/tools-unknown (no image input)"
+        ),
+        "{message}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_with_tools_skips_fallbacks_no_provider_serves_tools_with() {
+    let s = needs_sandbox();
+    s.router
+        .messages("acme/vision", [Reply::messages_json("acme/vision", "done")])
+        .messages(
+            "acme/no-tools",
+            [Reply::messages_json("acme/no-tools", "no")],
+        );
+    let gw = Gateway::start(&s, &[]);
+    // As Claude Code asks: tools, and an image inside a tool result of an earlier turn
+    // would also count; here text only, so text-only models stay in.
+    let body = json!({"max_tokens": 64, "messages": [{"role": "user", "content": "ls"}],
+        "tools": [{"name": "Bash", "input_schema": {"type": "object"}}]});
+    let answer = gw.post("/v1/messages", &body, &[]).await;
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    assert_eq!(answer.header("x-hfclaw-model"), "huggingface/acme/vision");
+    assert_eq!(answer.header("x-hfclaw-fallback"), "5");
+    // The fake answers 400 `model_not_supported` for models it has no script for, as the
+    // router's Messages API does. What the catalog does not know (a provider without `supports_tools`, a model it
+    // does not list) is tried.
+    assert_eq!(
+        answer.header("x-hfclaw-skipped"),
+        "huggingface/acme/primary (model not found or not supported, HTTP 400), \
+         huggingface/acme/text-only (model not found or not supported, HTTP 400), \
+         huggingface/acme/no-tools (no provider serves tools), \
+         huggingface/acme/tools-unknown (model not found or not supported, HTTP 400), \
+         huggingface/acme/unlisted (model not found or not supported, HTTP 400)"
+    );
+    assert_eq!(
+        s.router.models_sent_to("POST /v1/messages"),
+        [
+            "acme/primary",
+            "acme/text-only",
+            "acme/tools-unknown",
+            "acme/unlisted",
+            "acme/vision"
+        ]
+    );
+    // An image block inside a tool result needs image input: text-only models are left
+    // out too.
+    let screenshot = json!({"max_tokens": 64, "messages": [{"role": "user", "content": [
+        {"type": "tool_result", "tool_use_id": "t1", "content": [
+            {"type": "image", "source": {"type": "base64", "media_type": "image/png",
+             "data": "iVBORw0KGgo="}}]}]}]});
+    let before = s.router.models_sent_to("POST /v1/messages").len();
+    let answer = gw.post("/v1/messages", &screenshot, &[]).await;
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    assert_eq!(answer.header("x-hfclaw-model"), "huggingface/acme/no-tools");
+    assert_eq!(
+        answer.header("x-hfclaw-skipped"),
+        "huggingface/acme/primary (model not found or not supported, HTTP 400), \
+         huggingface/acme/text-only (no image input)"
+    );
+    assert_eq!(
+        s.router.models_sent_to("POST /v1/messages")[before..],
+        ["acme/primary", "acme/no-tools"]
+    );
+}

@@ -32,6 +32,7 @@ pub mod listing;
 mod merge;
 mod model;
 mod names;
+pub mod needs;
 mod provenance;
 pub mod reach;
 pub mod safe_write;
@@ -47,6 +48,7 @@ pub use model::{
     fastest_live, min_context,
 };
 pub use names::derive_name;
+pub use needs::{Lack, Needs, unfit};
 pub use provenance::DataSource;
 pub use reach::{Pick, Reach, RefPrice, reach};
 

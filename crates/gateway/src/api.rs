@@ -3,6 +3,7 @@
 //! says "the answer has begun" or "this failed". Everything else — resolution, fallbacks,
 //! cooldowns, limits, logging, streaming — is one shared path ([`crate::forward`]).
 
+use hfclaw_catalog::Needs;
 use hfclaw_router_client::{JsonBody, RouterError};
 use serde_json::Value;
 
@@ -144,6 +145,26 @@ impl Api {
         Ok(())
     }
 
+    /// What of `wanted` the request needs of a model (`hfclaw_catalog::needs`): image
+    /// parts in its conversation (chat's `image_url` parts, Anthropic's `image` blocks —
+    /// also inside tool results —, Responses' `input_image`), a non-empty `tools` (or
+    /// chat's older `functions`). Only what is wanted is looked for: the chain's fallbacks
+    /// decide, and a request is scanned only when one of them could be skipped.
+    pub fn needs(self, body: &JsonBody, wanted: Needs) -> Needs {
+        let (conversation, image_types): (&str, &[&str]) = match self {
+            Api::Chat => ("messages", &["image_url"]),
+            Api::Messages => ("messages", &["image"]),
+            Api::Responses => ("input", &["input_image"]),
+            Api::Embeddings => return Needs::default(),
+        };
+        Needs {
+            image_input: wanted.image_input && body.has_typed_part(conversation, image_types),
+            tools: wanted.tools
+                && (body.is_non_empty_array("tools")
+                    || self == Api::Chat && body.is_non_empty_array("functions")),
+        }
+    }
+
     /// True when the body asks for a stream.
     pub fn wants_stream(self, body: &JsonBody) -> bool {
         self != Api::Embeddings && body.is_true("stream")
@@ -269,6 +290,46 @@ mod tests {
     use hfclaw_router_client::ErrorKind;
 
     use super::*;
+
+    #[test]
+    fn each_api_finds_its_own_image_parts_and_tools() {
+        let all = Needs {
+            image_input: true,
+            tools: true,
+        };
+        let needs = |api: Api, text: &str, wanted: Needs| {
+            let body = JsonBody::parse(bytes::Bytes::copy_from_slice(text.as_bytes()));
+            api.needs(&body.unwrap_or_else(|e| panic!("{e}")), wanted)
+        };
+        let chat = r#"{"messages":[{"role":"user","content":[{"type":"image_url",
+            "image_url":{"url":"data:image/png;base64,AAAA"}}]}],"tools":[{"type":"function"}]}"#;
+        assert_eq!(needs(Api::Chat, chat, all), all);
+        // Only what is wanted is looked for.
+        assert_eq!(needs(Api::Chat, chat, Needs::default()), Needs::default());
+        // Anthropic's block in a tool result; an empty tools list needs none.
+        let messages = r#"{"messages":[{"role":"user","content":[{"type":"tool_result",
+            "tool_use_id":"t","content":[{"type":"image","source":{"type":"base64"}}]}]}],
+            "tools":[]}"#;
+        let images_only = Needs {
+            image_input: true,
+            tools: false,
+        };
+        assert_eq!(needs(Api::Messages, messages, all), images_only);
+        // Each API's own name: an `image_url` part is not an Anthropic image.
+        assert!(!needs(Api::Messages, chat, all).image_input);
+        let responses = r#"{"input":[{"role":"user","content":[{"type":"input_image",
+            "image_url":"https://x/y.png"}]}],"tools":[{"type":"web_search"}]}"#;
+        assert_eq!(needs(Api::Responses, responses, all), all);
+        assert!(
+            needs(
+                Api::Chat,
+                r#"{"messages":[],"functions":[{"name":"f"}]}"#,
+                all
+            )
+            .tools
+        );
+        assert_eq!(needs(Api::Embeddings, chat, all), Needs::default());
+    }
 
     fn kind(peek: Peek) -> Option<ErrorKind> {
         match peek {

@@ -17,6 +17,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
+use hfclaw_catalog::Lack;
 use hfclaw_router_client::{ErrorKind, RouterError};
 use tokio::time::Instant;
 
@@ -81,6 +82,9 @@ pub struct Plan {
     pub probes: Vec<usize>,
     /// Positions skipped because they are cooling, with the time left.
     pub cooling: Vec<(usize, Duration)>,
+    /// Positions left out because they cannot serve what the request needs
+    /// (`hfclaw_catalog::unfit`): neither tried nor probed.
+    pub unfit: Vec<(usize, Lack)>,
 }
 
 /// True when an error of this kind puts the model in cooldown (a 402 holds the account
@@ -104,43 +108,46 @@ impl Cooldowns {
 
     /// Which of `chain` to try now: healthy models in order, cooled-down models whose time
     /// is up and that no other request is probing (this request probes them), and none
-    /// that are cooling — unless every model is cooling, then all of them in order.
-    pub fn plan(&self, chain: &[String], now: Instant) -> Plan {
-        let all = || Plan {
-            order: (0..chain.len()).collect(),
-            probes: Vec::new(),
-            cooling: Vec::new(),
-        };
+    /// that are cooling — unless every model is cooling, then all of them in order. The
+    /// positions of `unfit` are left out whatever their state.
+    pub fn plan(&self, chain: &[String], unfit: Vec<(usize, Lack)>, now: Instant) -> Plan {
+        let fit = |index: &usize| !unfit.iter().any(|(i, _)| i == index);
+        let every_fit = || (0..chain.len()).filter(fit).collect();
         if self.count.load(Ordering::Acquire) == 0 {
-            return all();
+            return Plan {
+                order: every_fit(),
+                probes: Vec::new(),
+                cooling: Vec::new(),
+                unfit,
+            };
         }
         let mut entries = self.lock();
-        let mut plan = Plan {
-            order: Vec::new(),
-            probes: Vec::new(),
-            cooling: Vec::new(),
-        };
-        for (index, model) in chain.iter().enumerate() {
+        let mut order = Vec::new();
+        let mut probes = Vec::new();
+        let mut cooling = Vec::new();
+        for (index, model) in chain.iter().enumerate().filter(|(i, _)| fit(i)) {
             match entries.get_mut(model) {
-                None => plan.order.push(index),
+                None => order.push(index),
                 Some(entry) if entry.until > now => {
-                    plan.cooling.push((index, entry.until - now));
+                    cooling.push((index, entry.until - now));
                 }
-                Some(entry) if entry.probing => plan.cooling.push((index, Duration::ZERO)),
+                Some(entry) if entry.probing => cooling.push((index, Duration::ZERO)),
                 Some(entry) => {
                     entry.probing = true;
-                    plan.order.push(index);
-                    plan.probes.push(index);
+                    order.push(index);
+                    probes.push(index);
                 }
             }
         }
-        if plan.order.is_empty() {
-            return Plan {
-                cooling: plan.cooling,
-                ..all()
-            };
+        if order.is_empty() {
+            order = every_fit();
         }
-        plan
+        Plan {
+            order,
+            probes,
+            cooling,
+            unfit,
+        }
     }
 
     /// The account's hold after a 402: the router's error and the time left; `None`
@@ -309,7 +316,7 @@ mod tests {
     }
 
     fn fail(c: &Cooldowns, ids: &[String], index: usize, e: &RouterError, now: Instant) {
-        let plan = c.plan(ids, now);
+        let plan = c.plan(ids, Vec::new(), now);
         c.settle(ids, &plan, &[(index, e)], None, now);
     }
 
@@ -318,9 +325,9 @@ mod tests {
         let c = Cooldowns::new(CooldownPolicy::default());
         let ids = chain(&["a", "b"]);
         let t0 = Instant::now();
-        assert_eq!(c.plan(&ids, t0).order, [0, 1]);
+        assert_eq!(c.plan(&ids, Vec::new(), t0).order, [0, 1]);
         fail(&c, &ids, 0, &error(ErrorKind::Upstream, None), t0);
-        let plan = c.plan(&ids, t0 + Duration::from_secs(29));
+        let plan = c.plan(&ids, Vec::new(), t0 + Duration::from_secs(29));
         assert_eq!(plan.order, [1]);
         assert_eq!(plan.cooling, [(0, Duration::from_secs(1))]);
         assert_eq!(
@@ -328,15 +335,21 @@ mod tests {
             [("a".to_owned(), Duration::from_secs(20))]
         );
         // Time is up: this request probes "a".
-        let probe = c.plan(&ids, t0 + Duration::from_secs(30));
+        let probe = c.plan(&ids, Vec::new(), t0 + Duration::from_secs(30));
         assert_eq!(
             (probe.order.as_slice(), probe.probes.as_slice()),
             (&[0, 1][..], &[0][..])
         );
         // Meanwhile another request does not probe it too.
-        assert_eq!(c.plan(&ids, t0 + Duration::from_secs(31)).order, [1]);
+        assert_eq!(
+            c.plan(&ids, Vec::new(), t0 + Duration::from_secs(31)).order,
+            [1]
+        );
         c.settle(&ids, &probe, &[], Some(0), t0 + Duration::from_secs(31));
-        assert_eq!(c.plan(&ids, t0 + Duration::from_secs(31)).order, [0, 1]);
+        assert_eq!(
+            c.plan(&ids, Vec::new(), t0 + Duration::from_secs(31)).order,
+            [0, 1]
+        );
         assert!(c.active(t0).is_empty());
     }
 
@@ -347,7 +360,7 @@ mod tests {
         let mut now = Instant::now();
         let mut waits = Vec::new();
         for _ in 0..6 {
-            let plan = c.plan(&ids, now);
+            let plan = c.plan(&ids, Vec::new(), now);
             c.settle(
                 &ids,
                 &plan,
@@ -376,7 +389,7 @@ mod tests {
         fail(&c, &ids, 1, &down, t0);
         for second in 1..=3 {
             let now = t0 + Duration::from_secs(second);
-            let plan = c.plan(&ids, now);
+            let plan = c.plan(&ids, Vec::new(), now);
             assert_eq!(plan.order, [0, 1]);
             c.settle(&ids, &plan, &[(0, &down), (1, &down)], None, now);
         }
@@ -385,7 +398,7 @@ mod tests {
         assert_eq!(left(3)[0].1, Duration::from_secs(30));
         // The probe after the time is up fails: a new episode doubles it.
         let probe_at = t0 + Duration::from_secs(33);
-        let plan = c.plan(&ids, probe_at);
+        let plan = c.plan(&ids, Vec::new(), probe_at);
         assert_eq!(plan.probes, [0, 1]);
         c.settle(&ids, &plan, &[(0, &down)], None, probe_at);
         assert_eq!(left(33)[0].1, Duration::from_secs(60));
@@ -397,7 +410,7 @@ mod tests {
         let ids = chain(&["a", "b", "c"]);
         let t0 = Instant::now();
         assert_eq!(c.soonest(&ids, t0), None);
-        let plan = c.plan(&ids, t0);
+        let plan = c.plan(&ids, Vec::new(), t0);
         let (thirty, ninety) = (
             error(ErrorKind::RateLimited, Some(30)),
             error(ErrorKind::RateLimited, Some(90)),
@@ -455,7 +468,7 @@ mod tests {
         assert!(c.account_hold(t0 + Duration::from_secs(60)).is_none());
         // After the hold, a request goes out; its answer clears the hold for good.
         fail(&c, &ids, 0, &error(ErrorKind::Payment, None), t0);
-        let plan = c.plan(&ids, t0);
+        let plan = c.plan(&ids, Vec::new(), t0);
         c.settle(&ids, &plan, &[], Some(0), t0 + Duration::from_secs(1));
         assert!(c.account_hold(t0 + Duration::from_secs(1)).is_none());
     }
@@ -467,9 +480,30 @@ mod tests {
         let now = Instant::now();
         fail(&c, &ids, 0, &error(ErrorKind::Upstream, None), now);
         fail(&c, &ids, 1, &error(ErrorKind::Upstream, None), now);
-        let plan = c.plan(&ids, now + Duration::from_secs(1));
+        let plan = c.plan(&ids, Vec::new(), now + Duration::from_secs(1));
         assert_eq!(plan.order, [0, 1]);
         assert_eq!(plan.cooling.len(), 2);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn unfit_positions_are_neither_tried_nor_probed() {
+        let c = Cooldowns::new(CooldownPolicy::default());
+        let ids = chain(&["a", "b", "c"]);
+        let now = Instant::now();
+        let unfit = || vec![(1, Lack::Tools)];
+        assert_eq!(c.plan(&ids, unfit(), now).order, [0, 2]);
+        // "b" may be probed again, but not by a request it cannot serve.
+        fail(&c, &ids, 1, &error(ErrorKind::Upstream, None), now);
+        let later = now + Duration::from_secs(30);
+        let plan = c.plan(&ids, unfit(), later);
+        assert_eq!((plan.order, plan.probes), (vec![0, 2], vec![]));
+        assert_eq!(plan.unfit, unfit());
+        assert_eq!(c.plan(&ids, Vec::new(), later).probes, [1]);
+        // Every fit model cooling: all the fit ones are tried.
+        fail(&c, &ids, 0, &error(ErrorKind::Upstream, None), later);
+        fail(&c, &ids, 2, &error(ErrorKind::Upstream, None), later);
+        let plan = c.plan(&ids, vec![(1, Lack::ImageInput)], later);
+        assert_eq!(plan.order, [0, 2]);
     }
 
     #[tokio::test(start_paused = true)]
@@ -479,10 +513,10 @@ mod tests {
         let now = Instant::now();
         fail(&c, &ids, 1, &error(ErrorKind::Upstream, None), now);
         let later = now + Duration::from_secs(30);
-        let plan = c.plan(&ids, later);
+        let plan = c.plan(&ids, Vec::new(), later);
         assert_eq!(plan.probes, [1]);
         // "a" answered; "b" was never reached, so the next request may probe it.
         c.settle(&ids, &plan, &[], Some(0), later);
-        assert_eq!(c.plan(&ids, later).probes, [1]);
+        assert_eq!(c.plan(&ids, Vec::new(), later).probes, [1]);
     }
 }

@@ -346,6 +346,20 @@ impl ApiError {
         error
     }
 
+    /// This error of a chain, naming the models left out of it because they cannot serve
+    /// what the request needs (`huggingface/org/model (no image input)`); unchanged when
+    /// there are none.
+    pub fn not_tried(mut self, left_out: &[String]) -> ApiError {
+        if !left_out.is_empty() {
+            self.message = format!(
+                "{}; not tried: {}",
+                self.message.trim_end_matches('.'),
+                left_out.join(", ")
+            );
+        }
+        self
+    }
+
     /// This error, said of the target of the client-name route `pattern`.
     pub fn in_route(mut self, pattern: &str) -> ApiError {
         self.message = format!(

@@ -14,6 +14,7 @@ use axum::response::Response;
 use bytes::{Bytes, BytesMut};
 use futures_util::StreamExt;
 use hfclaw_accounting::REJECTED_MODEL;
+use hfclaw_catalog::Lack;
 use hfclaw_model_ref::ModelRef;
 use hfclaw_router_client::{
     ChainSuccess, FallbackPolicy, JsonBody, RouterError, provider_of, run_chain,
@@ -188,7 +189,13 @@ async fn forward_inner(
         timeout: app.options.timeout,
         stream: ticket.streamed,
     };
-    let plan = app.cooldowns.plan(&ids, Instant::now());
+    // Later models that cannot serve what the request needs (images, tools) are left out;
+    // the body is looked at only when one of them could be.
+    let unfit = match &task {
+        Some(_) => Vec::new(),
+        None => hfclaw_catalog::unfit(&snapshot.catalog, &chain, |wanted| api.needs(&body, wanted)),
+    };
+    let plan = app.cooldowns.plan(&ids, unfit, Instant::now());
     let tried: Vec<String> = plan.order.iter().map(|&i| ids[i].clone()).collect();
     let client = &snapshot.client;
     // A model the client named (not cooling, so tried first) is its answer unless it
@@ -234,7 +241,14 @@ async fn forward_inner(
     let tried_refs: Vec<ModelRef> = plan.order.iter().map(|&i| chain[i].clone()).collect();
     let success = outcome.map_err(|failure| {
         let soonest = app.cooldowns.soonest(&ids, Instant::now());
-        ApiError::chain_failed(&failure, &tried_refs, soonest)
+        let error = ApiError::chain_failed(&failure, &tried_refs, soonest);
+        // The models left out are said too: an error carries no `x-hfclaw-skipped`.
+        let left_out: Vec<String> = plan
+            .unfit
+            .iter()
+            .map(|&(i, lack)| left_out(&chain[i], lack))
+            .collect();
+        error.not_tried(&left_out)
     })?;
     Ok(respond(
         app,
@@ -357,6 +371,12 @@ fn respond(
         .iter()
         .map(|s| chain[plan.order[s.index]].clone())
         .chain(plan.cooling.iter().map(|(i, _)| chain[*i].clone()))
+        .chain(
+            plan.unfit
+                .iter()
+                .filter(|(i, _)| *i < index)
+                .map(|(i, _)| chain[*i].clone()),
+        )
         .collect();
     let api = ticket.api;
     let (status, mut headers, body) = match success.value {
@@ -426,7 +446,7 @@ fn respond(
     {
         headers.insert(ROUTE_HEADER, value);
     }
-    let mut skipped: Vec<String> = success
+    let failed: Vec<(usize, String)> = success
         .skipped
         .iter()
         .map(|s| {
@@ -436,23 +456,15 @@ fn respond(
                 .map(|c| format!(", HTTP {c}"))
                 .unwrap_or_default();
             let model = &chain[plan.order[s.index]];
-            format!("{model} ({}{status})", s.error.kind.summary())
+            (
+                plan.order[s.index],
+                format!("{model} ({}{status})", s.error.kind.summary()),
+            )
         })
         .collect();
-    skipped.extend(
-        plan.cooling
-            .iter()
-            .filter(|(i, _)| *i < index)
-            .map(|(i, left)| {
-                format!(
-                    "{} (cooling down, {} s left)",
-                    chain[*i],
-                    left.as_secs().max(1)
-                )
-            }),
-    );
+    let skipped = skipped_list(chain, plan, index, &failed);
     if !skipped.is_empty()
-        && let Ok(value) = HeaderValue::from_str(&skipped.join(", "))
+        && let Ok(value) = HeaderValue::from_str(&skipped)
     {
         headers.insert(SKIPPED_HEADER, value);
     }
@@ -460,6 +472,45 @@ fn respond(
     *response.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
     *response.headers_mut() = headers;
     response
+}
+
+/// What [`SKIPPED_HEADER`] says: the models before position `answered` of `chain` that
+/// were not tried or did not answer, and why, in chain order — `failed` (position, text),
+/// then those cooling down and those that cannot serve what the request needs (`no image
+/// input`, `no provider serves tools`).
+fn skipped_list(
+    chain: &[ModelRef],
+    plan: &Plan,
+    answered: usize,
+    failed: &[(usize, String)],
+) -> String {
+    let cooling = plan.cooling.iter().map(|(i, left)| {
+        let text = format!(
+            "{} (cooling down, {} s left)",
+            chain[*i],
+            left.as_secs().max(1)
+        );
+        (*i, text)
+    });
+    let unfit = plan
+        .unfit
+        .iter()
+        .map(|&(i, lack)| (i, left_out(&chain[i], lack)));
+    let mut all: Vec<(usize, String)> = failed
+        .iter()
+        .cloned()
+        .chain(cooling.chain(unfit).filter(|(i, _)| *i < answered))
+        .collect();
+    all.sort_by_key(|(i, _)| *i);
+    all.into_iter()
+        .map(|(_, text)| text)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// `huggingface/org/model (no image input)`: a model left out of a request's chain.
+fn left_out(model: &ModelRef, lack: Lack) -> String {
+    format!("{model} ({lack})")
 }
 
 /// A cost for [`COST_HEADER`]: plain decimal USD to the nano-dollar, no trailing zeros

@@ -14,6 +14,7 @@
 //! and nesting past 128 levels (skipped without recursion) reach the router as written.
 
 use std::borrow::Cow;
+use std::cell::Cell;
 use std::fmt;
 use std::ops::Range;
 
@@ -97,6 +98,35 @@ impl JsonBody {
                     .find(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
                     .is_some_and(|&b| b != b']')
         })
+    }
+
+    /// True when member `key`'s value holds, at any depth, an object whose `"type"` is one
+    /// of `types` (`image_url` parts of chat messages, Anthropic's `image` blocks, also
+    /// inside a `tool_result`). A byte search for the names (or an escape that could spell
+    /// them) comes first; only then is the value walked, building nothing and stopping at
+    /// the first hit. A value the walk cannot read (nesting past 128 levels, a number
+    /// beyond `f64` before the part) reads as holding none.
+    pub fn has_typed_part(&self, key: &str, types: &[&str]) -> bool {
+        let Some(raw) = self.raw(key) else {
+            return false;
+        };
+        let named = types
+            .iter()
+            .any(|t| memchr::memmem::find(raw, t.as_bytes()).is_some())
+            || memchr::memmem::find(raw, b"\\u").is_some();
+        if !named {
+            return false;
+        }
+        let found = Cell::new(false);
+        let mut de = serde_json::Deserializer::from_slice(raw);
+        // An error is how the walk stops at a hit; any other ends it too.
+        let _ = Walk {
+            types,
+            found: &found,
+            is_type: false,
+        }
+        .deserialize(&mut de);
+        found.get()
     }
 
     /// The names of the top-level members, in the order written (repeats included).
@@ -224,6 +254,79 @@ impl<'de> Visitor<'de> for Scan<'_> {
     }
 }
 
+/// Walks a value for an object whose `"type"` is one of `types`; sets `found` and stops
+/// (with an error) at the first.
+#[derive(Clone, Copy)]
+struct Walk<'a> {
+    types: &'a [&'a str],
+    found: &'a Cell<bool>,
+    /// The value is a `"type"` member's.
+    is_type: bool,
+}
+
+impl<'de> DeserializeSeed<'de> for Walk<'_> {
+    type Value = ();
+
+    fn deserialize<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Walk<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<(), E> {
+        if self.is_type && self.types.contains(&v) {
+            self.found.set(true);
+            return Err(E::custom("found"));
+        }
+        Ok(())
+    }
+
+    fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        let inner = Walk {
+            is_type: false,
+            ..self
+        };
+        while seq.next_element_seed(inner)?.is_some() {}
+        Ok(())
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while let Some(key) = map.next_key::<Key<'de>>()? {
+            map.next_value_seed(Walk {
+                is_type: key.0 == "type",
+                ..self
+            })?;
+        }
+        Ok(())
+    }
+}
+
 /// A member name, borrowed unless it has escapes.
 struct Key<'de>(Cow<'de, str>);
 
@@ -327,6 +430,36 @@ mod tests {
         assert!(b.is_absent_or_null("i"));
         assert!(b.is_absent_or_null("missing"));
         assert!(!b.is_absent_or_null("t"));
+    }
+
+    #[test]
+    fn typed_parts_are_found_at_any_depth_and_only_as_a_type() {
+        let types = ["image_url", "input_image"];
+        let has = |text: &str, key: &str| body(text).has_typed_part(key, &types);
+        let part = r#"{"messages":[{"role":"user","content":[{"type":"text","text":"a"},
+            {"type":"image_url","image_url":{"url":"data:,"}}]}]}"#;
+        assert!(has(part, "messages"));
+        assert!(!has(part, "input"));
+        // Deep inside a tool result, with the type escaped, after numbers and nulls.
+        assert!(has(
+            r#"{"input":[1,-2,3.5,null,true,{"content":[{"x":{"type":"input_im\u0061ge"}}]}]}"#,
+            "input"
+        ));
+        // The name as text, as a key, or as a type that is not a string: not a part.
+        for none in [
+            r#"{"messages":[{"content":"say image_url \"type\":\"image_url\""}]}"#,
+            r#"{"messages":[{"image_url":{"type":"text"}}]}"#,
+            r#"{"messages":[{"type":["image_url"]}]}"#,
+            r#"{"messages":"image_url"}"#,
+            r#"{"messages":[]}"#,
+        ] {
+            assert!(!has(none, "messages"), "{none}");
+        }
+        // The last occurrence of a key is the one read.
+        assert!(!has(
+            r#"{"messages":[{"type":"image_url"}],"messages":[]}"#,
+            "messages"
+        ));
     }
 
     #[test]

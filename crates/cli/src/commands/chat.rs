@@ -10,11 +10,12 @@ use std::io::{IsTerminal, Read, Write};
 use std::time::{Instant, SystemTime};
 
 use hfclaw_accounting::{self as accounting, Api, Outcome, Row, format_usd, price_in_catalog};
-use hfclaw_catalog::Catalog;
+use hfclaw_catalog::{Catalog, Needs};
+use hfclaw_gateway::Api as GatewayApi;
 use hfclaw_model_ref::{ChainError, ModelRef, Resolved, UserModels, Via};
 use hfclaw_router_client::{
-    AttemptError, ChainFailure, ChatEvent, ChatRequest, ErrorKind, FallbackPolicy, Message,
-    RouterClient, RouterError, StopReason, Usage, run_chain,
+    AttemptError, ChainFailure, ChatEvent, ChatRequest, ErrorKind, FallbackPolicy, JsonBody,
+    Message, RouterClient, RouterError, StopReason, Usage, run_chain,
 };
 use serde::Serialize;
 
@@ -98,6 +99,10 @@ fn run_chat(ctx: &Context, args: &ChatArgs, skipped: &mut Vec<JsonSkip>) -> CliR
     }
     messages.push(Message::user(prompt));
     let request = ChatRequest::new(String::new(), messages);
+    let (chain, left_out) = fit(&catalog, chain, &request);
+    for model in left_out {
+        ctx.messages.note(format!("leaving out {model}"));
+    }
     let ids: Vec<String> = chain
         .iter()
         .map(|r| r.router_model_id().to_owned())
@@ -314,6 +319,33 @@ fn chain(
     Ok(chain.refs)
 }
 
+/// The chain without the later models the catalog knows cannot serve `request` (image
+/// input, tools), and those left out with why: the gateway's rule
+/// (`hfclaw_catalog::unfit`, asking the chat API's reading of the body). A prompt of text
+/// needs neither, so today nothing is left out; the rule is here so that the CLI and the
+/// gateway cannot differ.
+fn fit(
+    catalog: &Catalog,
+    chain: Vec<ModelRef>,
+    request: &ChatRequest,
+) -> (Vec<ModelRef>, Vec<String>) {
+    let unfit = hfclaw_catalog::unfit(catalog, &chain, |wanted| {
+        serde_json::to_vec(request)
+            .ok()
+            .and_then(|bytes| JsonBody::parse(bytes.into()).ok())
+            .map_or_else(Needs::default, |body| GatewayApi::Chat.needs(&body, wanted))
+    });
+    let mut kept = Vec::with_capacity(chain.len());
+    let mut left_out = Vec::new();
+    for (i, model_ref) in chain.into_iter().enumerate() {
+        match unfit.iter().find(|(u, _)| *u == i) {
+            Some((_, lack)) => left_out.push(format!("{model_ref} ({lack})")),
+            None => kept.push(model_ref),
+        }
+    }
+    (kept, left_out)
+}
+
 /// Why there is no model to try, with what to do.
 fn chain_problem(error: ChainError) -> CliError {
     match error {
@@ -468,4 +500,46 @@ fn reason(error: &RouterError) -> String {
     let mut error = error.clone();
     error.model = None;
     error.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use hfclaw_catalog::{Model, Source};
+    use hfclaw_router_client::Message;
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn the_chain_leaves_out_what_the_gateway_would() {
+        let model = |id: &str, input: &[&str]| Model {
+            input: input.iter().map(|i| (*i).to_owned()).collect(),
+            ..Model::unknown(id.to_owned(), id.to_owned(), Source::Live)
+        };
+        let catalog = Catalog::merge(
+            vec![
+                model("a/text", &["text"]),
+                model("a/vision", &["text", "image"]),
+            ],
+            None,
+            &[],
+        );
+        let chain: Vec<ModelRef> = ["a/text", "a/text", "a/vision"]
+            .iter()
+            .map(|id| format!("huggingface/{id}").parse().unwrap())
+            .collect();
+        let text = ChatRequest::new("", vec![Message::user("hi".to_owned())]);
+        assert_eq!(fit(&catalog, chain.clone(), &text), (chain.clone(), vec![]));
+        let image = ChatRequest::new(
+            "",
+            vec![Message {
+                role: "user".to_owned(),
+                content: json!([{"type": "image_url", "image_url": {"url": "data:,"}}]),
+            }],
+        );
+        let (kept, left_out) = fit(&catalog, chain.clone(), &image);
+        assert_eq!(kept, [chain[0].clone(), chain[2].clone()]);
+        assert_eq!(left_out, ["huggingface/a/text (no image input)"]);
+    }
 }

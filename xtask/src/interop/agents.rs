@@ -42,6 +42,7 @@ pub(super) const GATEWAY_CONFIG: &str = r#"{
       "huggingface/deepseek-ai/DeepSeek-R1": { alias: "r1" },
       "huggingface/Qwen/Qwen3-8B:cheapest": { alias: "qwen" },
       "huggingface/openai/gpt-oss-20b:fastest": { alias: "oss" },
+      "huggingface/Qwen/Qwen3-Coder-30B-A3B-Instruct": { alias: "claude-coder" },
     },
   } },
 }"#;
@@ -49,6 +50,9 @@ pub(super) const GATEWAY_CONFIG: &str = r#"{
 pub(super) const R1: &str = "deepseek-ai/DeepSeek-R1";
 pub(super) const QWEN: &str = "Qwen/Qwen3-8B:cheapest";
 const OSS: &str = "openai/gpt-oss-20b:fastest";
+/// The alias whose name Claude Code's model discovery keeps (it contains `claude`).
+const DISCOVERED: &str = "claude-coder";
+const CODER: &str = "Qwen/Qwen3-Coder-30B-A3B-Instruct";
 pub(super) const PROMPT: &str = "say hi";
 /// What the router sees when the default answers 503: two quick retries (SPEC §4), then
 /// the fallback.
@@ -127,6 +131,11 @@ pub(super) fn cases() -> Vec<AgentCase> {
                 claude_haiku_route,
             )
         },
+        case(
+            "Claude Code: discovery keeps claude-* aliases",
+            "claude-discovery",
+            claude_discovery,
+        ),
         case(
             "Codex: codex exec, wire_api responses, qwen",
             "codex-alias",
@@ -273,6 +282,51 @@ fn claude_haiku_route(inside: &Inside) -> Result<String> {
         &[OSS],
         &[OSS],
     )?))
+}
+
+/// `CLAUDE_CODE_ENABLE_GATEWAY_MODEL_DISCOVERY=1`: at start Claude Code asks the gateway's
+/// `GET /v1/models?limit=1000` (with `anthropic-version`, so in Anthropic's shape) and keeps
+/// only the ids that contain `claude` or `anthropic`: of the gateway's list (`default`, the
+/// aliases, refs) only the alias `claude-coder`, which it caches for its `/model` picker
+/// ("From gateway"); picked (`--model claude-coder`), it reaches the alias's model.
+fn claude_discovery(inside: &Inside) -> Result<String> {
+    let run = inside.claude(
+        &["-p", PROMPT, "--model", DISCOVERED],
+        &[
+            ("ANTHROPIC_AUTH_TOKEN", CLIENT_KEY),
+            ("CLAUDE_CODE_ENABLE_GATEWAY_MODEL_DISCOVERY", "1"),
+        ],
+    )?;
+    answered(&run, &answer(CODER))?;
+    let log = fs::read_to_string(inside.dir.join(CLAUDE_DEBUG_LOG)).unwrap_or_default();
+    let said = log
+        .lines()
+        .find_map(|l| l.split_once("[gatewayDiscovery] ").map(|(_, said)| said))
+        .ok_or_else(|| {
+            format!(
+                "Claude Code did not try model discovery
+{}",
+                output(&run)
+            )
+        })?;
+    let cache = inside.dir.join("home/.claude/cache/gateway-models.json");
+    let cached: Value = serde_json::from_str(&fs::read_to_string(&cache).unwrap_or_default())
+        .map_err(|e| format!("{}: {e} (Claude Code said {said:?})", cache.display()))?;
+    let ids: Vec<&str> = cached["models"]
+        .as_array()
+        .map(|models| models.iter().filter_map(|m| m["id"].as_str()).collect())
+        .unwrap_or_default();
+    if ids != [DISCOVERED] {
+        return Err(
+            format!("Claude Code cached {ids:?}, expected [{DISCOVERED:?}]: {cached}").into(),
+        );
+    }
+    let label = cached["models"][0]["display_name"].as_str().unwrap_or("");
+    let sent = inside.routed_any_first(&["POST /v1/messages"], &[CODER, R1, QWEN])?;
+    if !sent.iter().any(|r| r.model().as_deref() == Some(CODER)) {
+        return Err(format!("{CODER} got no request: {}", summary(&sent)).into());
+    }
+    Ok(format!("{said}: {label:?}; {}", summary(&sent)))
 }
 
 /// Claude Code's debug log holds an API error with `status` and `kind` (what the gateway

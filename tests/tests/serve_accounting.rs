@@ -502,18 +502,7 @@ async fn eight_concurrent_requests_stay_within_a_small_budget() {
     let s = sandbox();
     // Slow streams, so that all eight are in flight at once; each reports 1,000 output
     // tokens: $0.007015 at together's price, near the ~$0.0071 its max_tokens reserves.
-    let mut pieces = sse_chat_events(R1, &[], &["a", "b", "c"]);
-    let usage = pieces.len() - 2;
-    pieces[usage] = pieces[usage].replace("\"completion_tokens\":3", "\"completion_tokens\":1000");
-    assert!(pieces[usage].contains(":1000"));
-    s.router.chat(
-        R1,
-        [Reply::Sse {
-            pieces,
-            delay: Duration::from_millis(150),
-        }
-        .via("together")],
-    );
+    common::team::slow_costly_answers(&s);
     let gw = Gateway::start(&s, &["--budget-usd-per-day", "0.02"]);
     let ask = || async {
         let response = reqwest::Client::new()

@@ -247,7 +247,8 @@ fn gateway(bin: &Binaries) -> Result<Vec<(Measurement, Target)>> {
     // The gateway load run prints, in order: chat's added latency p50 and p99, what
     // Messages, Responses and (warm) embeddings add on top of chat's (p50, p99 each),
     // throughput, CPU per request, what the usage ledger adds (p50, throughput against
-    // --no-ledger) and RSS with open streams.
+    // --no-ledger), what a database key with limits adds over a file key (p50) and RSS
+    // with open streams.
     let gateway_targets = [
         Target::AtMost(0.2),
         Target::AtMost(1.0),
@@ -261,6 +262,8 @@ fn gateway(bin: &Binaries) -> Result<Vec<(Measurement, Target)>> {
         Target::AtMost(0.05),
         Target::AtMost(0.05),
         Target::RatioAtLeast(0.9),
+        // A database key's lookup, limit checks and budget reservation (issue 22).
+        Target::AtMost(0.02),
         Target::AtMost(100.0),
     ];
     let gateway = measurements(&bin.load_gen, &[hfclaw_arg])?;

@@ -47,6 +47,7 @@ pub mod keys;
 mod ledger;
 mod price;
 mod row;
+pub mod shared;
 pub mod time;
 mod usage;
 

@@ -261,14 +261,15 @@ fn a_v1_postgres_ledger_gets_its_rollup_from_its_rows() {
     let ledger = Ledger::open(&spec).unwrap();
     support::record_in_batches(&ledger, &rows, 50);
     ledger.close().unwrap();
-    // Schema v1 is the current one without the rollup table (v2) and the keys (v3).
+    // Schema v1 is the current one without the rollup table (v2), the keys (v3) and the
+    // shared holds (v4).
     let LedgerSpec::Postgres(url) = &spec else {
         unreachable!()
     };
     let mut admin = postgres::Client::connect(url, postgres::NoTls).unwrap();
     admin
         .batch_execute(
-            "DROP TABLE hfclaw_daily; DROP TABLE hfclaw_keys; \
+            "DROP TABLE hfclaw_daily; DROP TABLE hfclaw_keys; DROP TABLE hfclaw_holds; \
              UPDATE hfclaw_meta SET value = '1' WHERE key = 'schema_version'",
         )
         .unwrap();

@@ -13,6 +13,7 @@ use hfclaw_accounting::keys::follower::{
     FOLLOW_INTERVAL, FlagBudgets, Followed, Follower, effective_budgets,
 };
 use hfclaw_accounting::keys::{KeyDirectory, KeyEntry, KeyHash, KeySource, file};
+use hfclaw_accounting::shared::SharedLimits;
 use hfclaw_accounting::{BudgetConfig, Budgets, Ledger, format_usd, key_label, redact_url};
 use hfclaw_gateway::{Access, AccessError, Host, ModelRoute, ModelRoutes, Options, Snapshot};
 
@@ -58,6 +59,11 @@ pub fn run(ctx: &Context, args: &ServeArgs) -> CliResult {
     };
     let budgets = Arc::new(Budgets::new(BudgetConfig::default()));
     let mut follower = start_following(ctx, ledger.as_ref(), &directory, &budgets, flags)?;
+    // Budgets and per-key rates checked across every replica of the ledger's database.
+    let shared = match &ledger {
+        Some(ledger) => SharedLimits::start(ledger)?.map(Arc::new),
+        None => None,
+    };
     // Keys may be in the database: known only once the follower has read it.
     if !addr.ip().is_loopback() && directory.is_empty() {
         if !args.allow_unauthenticated_lan {
@@ -93,6 +99,7 @@ pub fn run(ctx: &Context, args: &ServeArgs) -> CliResult {
         header_read_timeout: Duration::from_secs(args.header_timeout),
         recorder: ledger.as_ref().map(|l| l.recorder()),
         budgets: Some(budgets),
+        shared: shared.clone(),
         routes,
         hub_url: hfclaw_router_client::resolve_hub_url(&crate::context::env),
         ..Options::default()
@@ -123,6 +130,9 @@ pub fn run(ctx: &Context, args: &ServeArgs) -> CliResult {
     runtime.shutdown_timeout(Duration::from_secs(1));
     if let Some(follower) = &mut follower {
         follower.stop();
+    }
+    if let Some(shared) = shared {
+        shared.stop();
     }
     if let Some(ledger) = ledger {
         // Every row of a request that was answered is written before the process ends.

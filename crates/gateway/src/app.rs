@@ -137,8 +137,10 @@ impl App {
         if exchange.cost_usd.is_none() {
             self.price(&mut exchange);
         }
-        if let (Some(key), Some(usage)) = (&exchange.key, &exchange.usage) {
-            let tokens = usage.input_tokens + usage.output_tokens;
+        let tokens = exchange
+            .usage
+            .map_or(0, |u| u.input_tokens + u.output_tokens);
+        if let (Some(key), Some(_)) = (&exchange.key, &exchange.usage) {
             self.rates.add_tokens(
                 key,
                 tokens,
@@ -146,8 +148,21 @@ impl App {
             );
         }
         // The reservation gives way to the real cost (nothing, when unknown).
+        let mut shared = None;
         match (&exchange.hold, &self.options.budgets, exchange.cost_usd) {
-            (Some(hold), _, cost) => hold.settle(cost, SystemTime::now()),
+            (Some(slot), budgets, cost) => {
+                // The first copy of the exchange recorded settles; later ones find nothing.
+                if let Some(holds) = slot.take() {
+                    match (holds.local, budgets, cost) {
+                        (Some(local), _, cost) => local.settle(cost, SystemTime::now()),
+                        (None, Some(budgets), Some(usd)) => {
+                            budgets.add(exchange.key.as_deref(), usd, SystemTime::now());
+                        }
+                        _ => {}
+                    }
+                    shared = holds.shared;
+                }
+            }
             (None, Some(budgets), Some(usd)) => {
                 budgets.add(exchange.key.as_deref(), usd, SystemTime::now());
             }
@@ -161,6 +176,10 @@ impl App {
             if let Some(recorder) = &self.options.recorder {
                 recorder.record(row);
             }
+        }
+        // After the row: its cost is spend in the database before the hold lets go.
+        if let Some(shared) = shared {
+            shared.end(tokens);
         }
         let snapshot = self.snapshot();
         // The first model of the request's chain (fallbacks aside), for the labels.

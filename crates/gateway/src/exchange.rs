@@ -3,11 +3,10 @@
 //! ([`Recorded`]), and how it ended ([`Exchange`], which `App::record` prices, meters and
 //! logs). Records only, so every layer can import them.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, SystemTime};
 
-use std::sync::{Mutex, PoisonError};
-
+use hfclaw_accounting::shared::SharedHold;
 use hfclaw_accounting::{Hold, Usage};
 use hfclaw_model_ref::ModelRef;
 
@@ -67,23 +66,30 @@ pub struct Exchange {
     pub hold: Option<HoldSlot>,
 }
 
-/// A request's budget reservation, shared by the copies of its exchange; the first
-/// [`HoldSlot::settle`] settles it (a dropped, unsettled one is released).
+/// A request's reservations — against this replica's budgets, and its row in the limits
+/// replicas share — held by the copies of its exchange; the first [`HoldSlot::take`]
+/// gets them (dropped untaken, they are released).
 #[derive(Debug, Clone)]
-pub struct HoldSlot(Arc<Mutex<Option<Hold>>>);
+pub struct HoldSlot(Arc<Mutex<Option<Holds>>>);
+
+/// What a request holds.
+#[derive(Debug)]
+pub struct Holds {
+    /// Against this replica's budgets.
+    pub local: Option<Hold>,
+    /// In the database replicas share.
+    pub shared: Option<SharedHold>,
+}
 
 impl HoldSlot {
-    /// A slot holding `hold`.
-    pub fn new(hold: Hold) -> HoldSlot {
-        HoldSlot(Arc::new(Mutex::new(Some(hold))))
+    /// A slot holding `holds`.
+    pub fn new(holds: Holds) -> HoldSlot {
+        HoldSlot(Arc::new(Mutex::new(Some(holds))))
     }
 
-    /// Settles the reservation with the request's cost (`None`: unknown, nothing counted).
-    pub fn settle(&self, cost: Option<f64>, now: SystemTime) {
-        let hold = self.0.lock().unwrap_or_else(PoisonError::into_inner).take();
-        if let Some(hold) = hold {
-            hold.settle(cost, now);
-        }
+    /// The holds, once.
+    pub fn take(&self) -> Option<Holds> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner).take()
     }
 }
 

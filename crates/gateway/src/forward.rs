@@ -143,16 +143,11 @@ async fn forward_inner(
         (choice.chain, choice.named)
     };
     let mut chain = allowed_chain(caller.as_ref(), &snapshot, chain)?;
-    if let Some(Caller(key)) = &caller {
-        let now = hfclaw_accounting::time::unix_ms(SystemTime::now());
-        app.rates
-            .admit(&key.label, &key.limits, now)
-            .map_err(|e| ApiError::key_rate_limited(&e))?;
-    }
-    if let Some(budgets) = &app.options.budgets {
-        let worst = reserve::worst_case(api, &body, &snapshot, &chain);
-        ticket.hold = Some(reserve::reserve(budgets, ticket.key.as_deref(), worst)?);
-    }
+    let worst = match &app.options.budgets {
+        Some(_) => reserve::worst_case(api, &body, &snapshot, &chain),
+        None => 0.0,
+    };
+    ticket.hold = reserve::admit(app, caller.as_ref(), ticket.key.as_deref(), worst).await?;
     // After a 402 every model bills the same account: answer at once, ask nobody.
     if let Some((error, left)) = app.cooldowns.account_hold(Instant::now()) {
         return Err(ApiError::account_held(&error, left));

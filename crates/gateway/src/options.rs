@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use hfclaw_accounting::keys::KeyDirectory;
+use hfclaw_accounting::shared::SharedLimits;
 use hfclaw_accounting::{Budgets, Recorder, Tally};
 use hfclaw_router_client::FallbackPolicy;
 
@@ -50,6 +51,9 @@ pub struct Options {
     /// Daily spending limits, global and per key label; a request that would start
     /// after one is spent gets 429 `budget_exceeded`.
     pub budgets: Option<Arc<Budgets>>,
+    /// Budgets and per-key rates shared with the other replicas of the ledger's database
+    /// (`None`: this replica's own counts only).
+    pub shared: Option<Arc<SharedLimits>>,
     /// Routes for the model names clients choose (`--route`), built-in ones included.
     pub routes: ModelRoutes,
     /// The Hugging Face Hub, for the provider mappings of embedding models.
@@ -74,6 +78,7 @@ impl Default for Options {
             recorder: None,
             tally: None,
             budgets: None,
+            shared: None,
             routes: ModelRoutes::default(),
             hub_url: hfclaw_router_client::DEFAULT_HUB_URL.to_owned(),
         }

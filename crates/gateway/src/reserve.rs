@@ -4,22 +4,26 @@
 //! of any model of its chain, plus its input estimated from the body's size at the highest
 //! input price. The [`HoldSlot`] travels with the exchange and is settled with the real
 //! cost when the answer ends (`App::record`), or released if the request goes away.
+//! [`admit`] is every limit a request passes before it is forwarded: its key's rpm/tpm
+//! and the budgets, on this replica and, with a shared database, across replicas.
 //! Also what a key may still spend: the `x-hfclaw-budget-remaining-usd` header and
 //! `GET /v1/hfclaw/me`.
 
-use std::sync::Arc;
 use std::time::SystemTime;
 
 use axum::http::{HeaderMap, HeaderValue};
-use hfclaw_accounting::{BudgetExceeded, BudgetScope, Budgets, worst_case_usd};
+use hfclaw_accounting::shared::{Claim, Refused};
+use hfclaw_accounting::time::unix_ms;
+use hfclaw_accounting::{BudgetExceeded, BudgetScope, Budgets, Hold, worst_case_usd};
 use hfclaw_model_ref::ModelRef;
 use hfclaw_router_client::JsonBody;
 use serde_json::{Value, json};
 
 use crate::access::Caller;
 use crate::api::Api;
+use crate::app::App;
 use crate::error::ApiError;
-use crate::exchange::HoldSlot;
+use crate::exchange::{HoldSlot, Holds};
 use crate::headers::BUDGET_REMAINING_HEADER;
 use crate::snapshot::Snapshot;
 
@@ -99,13 +103,75 @@ pub fn me(caller: Option<&Caller>, budgets: Option<&Budgets>) -> Value {
     }
 }
 
-/// Reserves `usd` for a request of `key`, or the 429 that refuses it.
-pub fn reserve(budgets: &Arc<Budgets>, key: Option<&str>, usd: f64) -> Result<HoldSlot, ApiError> {
+/// Admits a request of `key` (sent by `caller`) whose worst case is `usd`, or the 429
+/// that refuses it: its key's requests and tokens per minute and the budgets, on this
+/// replica (exact for its own requests, in memory), then — with a database shared by
+/// replicas — across them (`SharedLimits`: at once, unless the database must check).
+/// A request nothing limits holds nothing.
+pub async fn admit(
+    app: &App,
+    caller: Option<&Caller>,
+    key: Option<&str>,
+    usd: f64,
+) -> Result<Option<HoldSlot>, ApiError> {
     let now = SystemTime::now();
-    budgets
-        .reserve(key, usd, now)
-        .map(HoldSlot::new)
-        .map_err(|e| refusal(&e, now))
+    let now_ms = unix_ms(now);
+    let rate = caller.map(|Caller(entry)| (entry.label.as_str(), entry.limits));
+    if let Some((label, limits)) = &rate {
+        app.rates
+            .admit(label, limits, now_ms)
+            .map_err(|e| ApiError::key_rate_limited(&e))?;
+    }
+    let retract = || {
+        if let Some((label, limits)) = &rate {
+            app.rates.retract(label, limits, now_ms);
+        }
+    };
+    let local = match &app.options.budgets {
+        Some(budgets) => Some(budgets.reserve(key, usd, now).map_err(|e| {
+            retract();
+            refusal(&e, now)
+        })?),
+        None => None,
+    };
+    let mut shared = None;
+    if let Some(limits) = &app.options.shared {
+        let claim = Claim {
+            key: key.map(str::to_owned),
+            usd: local.as_ref().map_or(0.0, Hold::usd),
+            budgets: app
+                .options
+                .budgets
+                .as_ref()
+                .map(|b| b.limits_of(key))
+                .unwrap_or_default(),
+            rpm: rate.and_then(|(_, l)| l.rpm),
+            tpm: rate.and_then(|(_, l)| l.tpm),
+        };
+        if !claim.is_free() {
+            let (tx, rx) = tokio::sync::oneshot::channel();
+            limits.admit(claim, move |answer| {
+                let _ = tx.send(answer);
+            });
+            match rx.await {
+                Ok(Ok(hold)) => shared = Some(hold),
+                Ok(Err(Refused::Budget(e))) => {
+                    retract();
+                    return Err(refusal(&e, now));
+                }
+                Ok(Err(Refused::Rate(e))) => {
+                    retract();
+                    return Err(ApiError::key_rate_limited(&e));
+                }
+                // The reserver went away (shutting down): this replica's counts stand.
+                Err(_) => {}
+            }
+        }
+    }
+    if local.is_none() && shared.is_none() {
+        return Ok(None);
+    }
+    Ok(Some(HoldSlot::new(Holds { local, shared })))
 }
 
 /// The 429 of a budget refusal: when only requests in flight stand in the way, a short

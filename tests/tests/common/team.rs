@@ -200,3 +200,94 @@ pub async fn key_lifecycle(s: &Sandbox, ledger: &[&str], replicas: &[&Gateway]) 
     let list = run(&["keys", "list"]);
     assert!(list.contains("alice") && list.contains("revoked"), "{list}");
 }
+
+/// What one streamed answer of 1,000 output tokens costs at together's DeepSeek-R1 price
+/// (`LIVE_MODELS`); its reservation (max_tokens 1000, the body's bytes as input) is a
+/// hair more.
+pub const COSTLY_ANSWER_USD: f64 = 0.007015;
+/// What [`costly`] reserves, at most.
+pub const COSTLY_RESERVATION_USD: f64 = 0.0072;
+
+/// Makes DeepSeek-R1 answer with slow streams (0.45 s, so that concurrent requests are
+/// all in flight at once) reporting 1,000 output tokens.
+pub fn slow_costly_answers(s: &Sandbox) {
+    let mut pieces = hfclaw_e2e::sse_chat_events(R1, &[], &["a", "b", "c"]);
+    let usage = pieces.len() - 2;
+    pieces[usage] = pieces[usage].replace("\"completion_tokens\":3", "\"completion_tokens\":1000");
+    assert!(pieces[usage].contains(":1000"));
+    s.router.chat(
+        R1,
+        [Reply::Sse {
+            pieces,
+            delay: Duration::from_millis(150),
+        }
+        .via("together")],
+    );
+}
+
+/// One streamed request asking for up to 1,000 tokens; its status once read to the end.
+pub async fn costly(gw: &Gateway) -> u16 {
+    let response = reqwest::Client::new()
+        .post(format!("{}/v1/chat/completions", gw.base()))
+        .json(&json!({"model": "r1", "stream": true, "max_tokens": 1000,
+            "messages": [{"role": "user", "content": "hi"}]}))
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    let _ = response.text().await;
+    status
+}
+
+/// `per_replica` concurrent [`costly`] requests at each replica at once; how many were
+/// served (the others must be budget refusals).
+pub async fn costly_at_once(replicas: &[&Gateway], per_replica: usize) -> usize {
+    let asks = replicas
+        .iter()
+        .flat_map(|gw| (0..per_replica).map(move |_| costly(gw)));
+    let statuses = futures_util::future::join_all(asks).await;
+    assert!(
+        statuses.iter().all(|s| *s == 200 || *s == 429),
+        "{statuses:?}"
+    );
+    statuses.iter().filter(|s| **s == 200).count()
+}
+
+/// `n` requests of `key` at each replica, one after the other per replica, the replicas
+/// at once; how many were served (the others must be rate refusals).
+pub async fn requests_per_replica(replicas: &[&Gateway], key: &str, n: usize) -> usize {
+    let each = replicas.iter().map(|gw| async move {
+        let mut served = 0;
+        for _ in 0..n {
+            let (status, body) = post(gw, "/v1/chat/completions", key, chat("r1")).await;
+            match status {
+                200 => served += 1,
+                429 => assert_eq!(body["error"]["code"], "key_rate_limit_exceeded", "{body}"),
+                other => panic!("{other}: {body}"),
+            }
+        }
+        served
+    });
+    futures_util::future::join_all(each).await.into_iter().sum()
+}
+
+/// Stops a gateway with SIGTERM, asserting a clean exit.
+pub fn stop(gw: Gateway) {
+    gw.signal("TERM");
+    let (status, log) = gw.wait(Duration::from_secs(20));
+    assert!(status.success(), "{status:?}\n{log}");
+}
+
+/// The known cost of every row of a ledger.
+pub fn ledger_spend(spec: &hfclaw_accounting::LedgerSpec) -> f64 {
+    let ledger = hfclaw_accounting::Ledger::open(spec).unwrap();
+    let totals = ledger
+        .totals(
+            hfclaw_accounting::GroupBy::Api,
+            std::time::SystemTime::UNIX_EPOCH,
+            std::time::SystemTime::now(),
+        )
+        .unwrap();
+    ledger.close().unwrap();
+    totals.total.cost_usd
+}

@@ -12,6 +12,10 @@
 //!   and the gateway's CPU time per request during that run;
 //! - what the usage ledger costs: added latency p50 and throughput of a gateway writing
 //!   its SQLite ledger against one started with `--no-ledger`, in the same run;
+//! - what a client key from the database with limits costs (issue 22): added latency p50
+//!   of requests with a key that has rpm, tpm and daily and monthly budgets (key lookup,
+//!   the limit checks, the budget reservation, its row shared with other replicas)
+//!   against requests with a file key and no limits, to the same gateway, alternating;
 //! - the gateway's RSS with 1,000 streams open at once (baseline: its idle RSS).
 //!
 //! Everything shares the machine (2 cores in CI): the fake and the client run here, the
@@ -243,6 +247,8 @@ async fn run(hfclaw: &Path) -> Result<()> {
     );
     unrecorded.stop()?;
 
+    limited_key_cost(hfclaw, &fake, body).await?;
+
     // Memory: many streams open at once, each held by the fake after its first event.
     let open_rss = open_streams(&fake, via, &gateway).await?;
     emit(
@@ -256,15 +262,96 @@ async fn run(hfclaw: &Path) -> Result<()> {
     Ok(())
 }
 
+/// Latency p50 of a client key from the database with every limit (rpm, tpm, budgets
+/// per day and month, all far from reached) against a file key with none, requests to
+/// one gateway alternating between the two.
+async fn limited_key_cost(hfclaw: &Path, fake: &FakeRouter, body: &Bytes) -> Result<()> {
+    let home = tempfile::tempdir()?;
+    let file_key = "sk-bench-file-key-0001";
+    let keys = home.path().join("keys.txt");
+    std::fs::write(&keys, format!("filed {file_key}\n"))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&keys, std::fs::Permissions::from_mode(0o600))?;
+    }
+    let created = gateway::command(hfclaw, home.path(), &fake.base_url())
+        .args([
+            "keys",
+            "create",
+            "limited",
+            "--rpm",
+            "100000000",
+            "--tpm",
+            "100000000000",
+        ])
+        .args([
+            "--budget-usd-per-day",
+            "1000000",
+            "--budget-usd-per-month",
+            "1000000",
+        ])
+        .output()?;
+    if !created.status.success() {
+        return Err(format!(
+            "hfclaw keys create failed: {}",
+            String::from_utf8_lossy(&created.stderr)
+        )
+        .into());
+    }
+    let db_key = String::from_utf8(created.stdout)?.trim().to_owned();
+    let keys_arg = keys.to_str().ok_or("a non-UTF-8 temp path")?;
+    let gateway = Gateway::start(
+        hfclaw,
+        home.path(),
+        &fake.base_url(),
+        &["--api-key-file", keys_arg],
+    )?;
+    let url = format!("http://{}/v1/chat/completions", gateway.addr);
+    let client = reqwest::Client::builder().tcp_nodelay(true).build()?;
+    let (mut limited, mut filed) = (Vec::new(), Vec::new());
+    for i in 0..LATENCY_REQUESTS + 400 {
+        let l = timed_as(&client, &url, body, Some(&db_key)).await?;
+        let f = timed_as(&client, &url, body, Some(file_key)).await?;
+        if i >= 400 {
+            limited.push(l);
+            filed.push(f);
+        }
+    }
+    gateway.stop()?;
+    let (l50, _) = percentiles(&mut limited);
+    let (f50, _) = percentiles(&mut filed);
+    emit(
+        "database key with rpm, tpm, budgets: added p50",
+        l50 - f50,
+        "ms",
+        "file key, no limits, p50",
+        f50,
+    );
+    Ok(())
+}
+
 /// One request; milliseconds until the whole answer is read.
 async fn timed(client: &reqwest::Client, url: &str, body: &Bytes) -> Result<f64> {
+    timed_as(client, url, body, None).await
+}
+
+/// One request with a client key; milliseconds until the whole answer is read.
+async fn timed_as(
+    client: &reqwest::Client,
+    url: &str,
+    body: &Bytes,
+    key: Option<&str>,
+) -> Result<f64> {
     let started = Instant::now();
-    let response = client
+    let mut request = client
         .post(url)
         .header(header::CONTENT_TYPE, "application/json")
-        .body(body.clone())
-        .send()
-        .await?;
+        .body(body.clone());
+    if let Some(key) = key {
+        request = request.bearer_auth(key);
+    }
+    let response = request.send().await?;
     if !response.status().is_success() {
         return Err(format!("{url} answered {}", response.status()).into());
     }

@@ -98,7 +98,7 @@ impl GlobalBudget {
 }
 
 /// Which budget a check or status is about.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum BudgetScope {
     /// All requests.
@@ -108,7 +108,7 @@ pub enum BudgetScope {
 }
 
 /// The period a budget covers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum BudgetPeriod {
     /// The UTC day.
@@ -330,19 +330,16 @@ impl State {
         Ok(())
     }
 
-    /// The budgets that apply to a request of `key`, with where each stands.
-    fn applicable(&self, key: Option<&str>) -> Vec<BudgetStatus> {
+    /// The budgets that apply to a request of `key`: global first, day before month.
+    fn limits(&self, key: Option<&str>) -> Vec<crate::shared::BudgetLimit> {
         let scopes =
             std::iter::once(BudgetScope::Global).chain(key.map(|k| BudgetScope::Key(k.to_owned())));
         let mut out = Vec::new();
         for scope in scopes {
             for period in [BudgetPeriod::Day, BudgetPeriod::Month] {
                 if let Some(limit) = self.config.limit(&scope, period) {
-                    out.push(BudgetStatus {
-                        spent: self.spent(period).of(&scope),
-                        reserved: self.held.of(&scope),
-                        resets_at: self.resets_at(period),
-                        which: scope.clone(),
+                    out.push(crate::shared::BudgetLimit {
+                        scope: scope.clone(),
                         period,
                         limit,
                     });
@@ -350,6 +347,21 @@ impl State {
             }
         }
         out
+    }
+
+    /// The budgets that apply to a request of `key`, with where each stands.
+    fn applicable(&self, key: Option<&str>) -> Vec<BudgetStatus> {
+        self.limits(key)
+            .into_iter()
+            .map(|b| BudgetStatus {
+                spent: self.spent(b.period).of(&b.scope),
+                reserved: self.held.of(&b.scope),
+                resets_at: self.resets_at(b.period),
+                which: b.scope,
+                period: b.period,
+                limit: b.limit,
+            })
+            .collect()
     }
 }
 
@@ -510,6 +522,11 @@ impl Budgets {
         let mut state = self.lock();
         state.roll(now);
         state.applicable(key)
+    }
+
+    /// The budgets that apply to a request of `key` (for [`crate::shared::Claim`]).
+    pub fn limits_of(&self, key: Option<&str>) -> Vec<crate::shared::BudgetLimit> {
+        self.lock().limits(key)
     }
 
     /// What `key` may still spend: the least that any budget applying to it has left;

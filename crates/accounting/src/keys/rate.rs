@@ -8,7 +8,8 @@ use std::sync::{Mutex, PoisonError};
 
 use super::KeyLimits;
 
-const WINDOW_MS: i64 = 60_000;
+/// The window of requests and tokens per minute.
+pub const WINDOW_MS: i64 = 60_000;
 
 /// A key is over its requests or tokens per minute.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -92,6 +93,20 @@ impl RateLimits {
         }
         window.requests.push_back(now_ms);
         Ok(())
+    }
+
+    /// Takes back a request [`RateLimits::admit`] counted at `at_ms` (refused later by
+    /// another limit).
+    pub fn retract(&self, label: &str, limits: &KeyLimits, at_ms: i64) {
+        if limits.rpm.is_none() && limits.tpm.is_none() {
+            return;
+        }
+        let mut windows = self.windows.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(window) = windows.get_mut(label)
+            && let Some(i) = window.requests.iter().rposition(|&at| at == at_ms)
+        {
+            window.requests.remove(i);
+        }
     }
 
     /// Counts the tokens of an answer of `label` that ended at `now_ms` (keys without a

@@ -1,5 +1,6 @@
 //! What a ledger backend does; the writer thread owns one and runs everything on it.
 
+use super::holds::HoldTx;
 use super::keys::KeyColumns;
 use super::schema::{self, Columns, GroupBy};
 use crate::row::Row;
@@ -102,6 +103,12 @@ pub(crate) trait Backend: Send {
     fn update_key(&mut self, label: &str, settings: &str) -> Result<bool, BackendError>;
     /// Records when keys were last used (label, Unix ms).
     fn touch_keys(&mut self, used: &[(String, i64)]) -> Result<(), BackendError>;
+    /// Runs `work` on `hfclaw_holds` in one transaction that excludes every other
+    /// replica's (see [`super::holds`]); committed when `work` succeeds.
+    fn holds(
+        &mut self,
+        work: &mut dyn FnMut(&mut dyn HoldTx) -> Result<(), BackendError>,
+    ) -> Result<(), BackendError>;
 }
 
 /// Typed access to a result row of either database (PostgreSQL is strict about integer

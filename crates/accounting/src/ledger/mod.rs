@@ -19,7 +19,8 @@
 //! days at its edges from the rows, so `hfclaw usage` over a million rows reads a few
 //! thousand, and a gateway's budget re-read of today reads no rows at all.
 
-mod backend;
+pub(crate) mod backend;
+pub(crate) mod holds;
 mod keys;
 mod postgres;
 mod rollup;
@@ -372,8 +373,14 @@ const WARN_EVERY: Duration = Duration::from_secs(10);
 
 type Job = Box<dyn FnOnce(&mut dyn Backend) + Send>;
 
+/// Opens another connection to the same database (for [`crate::shared`]).
+type Connect = Arc<dyn Fn() -> Result<Box<dyn Backend>, LedgerError> + Send + Sync>;
+
 enum Message {
     Row(Box<Row>),
+    /// A shared hold ends: written after the rows queued before it (see
+    /// [`crate::shared`]), so its request's cost is spend before the hold lets go.
+    EndHold(holds::HoldEnd),
     /// Write what is pending, then run the job (reads, meta, flush).
     Run(Job),
     /// Write everything, then stop; the reply says how many rows could not be written.
@@ -409,6 +416,14 @@ impl Recorder {
     /// The ledger's counters.
     pub fn stats(&self) -> LedgerStats {
         self.counters.snapshot()
+    }
+
+    /// Queues the end of a shared hold behind the rows recorded before it; never blocks
+    /// (when the queue is full the hold lapses in the database on its own).
+    pub(crate) fn end_hold(&self, end: holds::HoldEnd) {
+        if self.tx.try_send(Message::EndHold(end)).is_err() {
+            tracing::debug!("usage ledger: a hold's end was not queued; it lapses");
+        }
     }
 }
 
@@ -516,6 +531,8 @@ pub struct Ledger {
     tx: SyncSender<Message>,
     counters: Arc<Counters>,
     location: String,
+    /// Another connection to the same database, when it can be made.
+    connect: Option<Connect>,
     thread: Mutex<Option<JoinHandle<()>>>,
 }
 
@@ -539,18 +556,24 @@ impl Ledger {
         let location = spec.location();
         let spec = spec.clone();
         let busy_timeout = options.busy_timeout;
-        Ledger::start(
-            location,
-            options,
-            move || -> Result<Box<dyn Backend>, LedgerError> {
-                Ok(match &spec {
-                    LedgerSpec::Sqlite(path) => Box::new(sqlite::Sqlite::open(path, busy_timeout)?),
-                    LedgerSpec::Postgres(url) => {
-                        Box::new(postgres::Postgres::open(url, &redact_url(url))?)
-                    }
-                })
-            },
-        )
+        let connect: Connect = Arc::new(move || -> Result<Box<dyn Backend>, LedgerError> {
+            Ok(match &spec {
+                LedgerSpec::Sqlite(path) => Box::new(sqlite::Sqlite::open(path, busy_timeout)?),
+                LedgerSpec::Postgres(url) => {
+                    Box::new(postgres::Postgres::open(url, &redact_url(url))?)
+                }
+            })
+        });
+        let again = connect.clone();
+        let mut ledger = Ledger::start(location, options, move || again())?;
+        ledger.connect = Some(connect);
+        Ok(ledger)
+    }
+
+    /// Another connection to the ledger's database (`None` for a ledger made by tests
+    /// from a backend of their own).
+    pub(crate) fn connect_again(&self) -> Option<Result<Box<dyn Backend>, LedgerError>> {
+        self.connect.as_ref().map(|connect| connect())
     }
 
     fn start(
@@ -600,6 +623,7 @@ impl Ledger {
             tx,
             counters,
             location,
+            connect: None,
             thread: Mutex::new(Some(thread)),
         })
     }

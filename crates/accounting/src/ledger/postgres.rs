@@ -12,6 +12,7 @@ use postgres::{Client, Config, NoTls};
 
 use super::LedgerError;
 use super::backend::{self, Backend, BackendError, Cells, GroupRow};
+use super::holds::{Arg, HoldTx};
 use super::keys::{self, KeyColumns};
 use super::rollup;
 use super::schema::{self, Columns, Dialect, GroupBy};
@@ -146,7 +147,66 @@ impl Cells for postgres::Row {
     }
 }
 
+/// A transaction on `hfclaw_holds`.
+struct PostgresHolds<'a, 'b>(&'a mut postgres::Transaction<'b>);
+
+type PgParams = Vec<Box<dyn postgres::types::ToSql + Sync>>;
+
+fn pg_values(args: &[Arg<'_>]) -> PgParams {
+    args.iter()
+        .map(|a| -> Box<dyn postgres::types::ToSql + Sync> {
+            match a {
+                Arg::Int(n) => Box::new(*n),
+                Arg::Real(x) => Box::new(*x),
+                Arg::Text(t) => Box::new((*t).to_owned()),
+            }
+        })
+        .collect()
+}
+
+fn pg_refs(values: &PgParams) -> Vec<&(dyn postgres::types::ToSql + Sync)> {
+    values.iter().map(AsRef::as_ref).collect()
+}
+
+impl HoldTx for PostgresHolds<'_, '_> {
+    fn numbers(&mut self, sql: &str, args: &[Arg<'_>]) -> Result<Vec<Option<f64>>, BackendError> {
+        let values = pg_values(args);
+        let row = self.0.query_one(sql, &pg_refs(&values)).map_err(db_error)?;
+        (0..row.len())
+            .map(|i| row.try_get::<_, Option<f64>>(i))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(db_error)
+    }
+
+    fn execute(&mut self, sql: &str, args: &[Arg<'_>]) -> Result<u64, BackendError> {
+        let values = pg_values(args);
+        self.0.execute(sql, &pg_refs(&values)).map_err(db_error)
+    }
+}
+
+/// Taken by every transaction on `hfclaw_holds`: conflicts with itself (replicas check
+/// and reserve one at a time) and with writes, not with plain reads.
+const HOLDS_LOCK: &str = "LOCK TABLE hfclaw_holds IN SHARE ROW EXCLUSIVE MODE";
+
 impl Backend for Postgres {
+    fn holds(
+        &mut self,
+        work: &mut dyn FnMut(&mut dyn HoldTx) -> Result<(), BackendError>,
+    ) -> Result<(), BackendError> {
+        let client = self.client()?;
+        let result = (|| {
+            let mut tx = client.transaction().map_err(db_error)?;
+            tx.batch_execute(HOLDS_LOCK).map_err(db_error)?;
+            work(&mut PostgresHolds(&mut tx))?;
+            tx.commit().map_err(db_error)
+        })();
+        let closed = client.is_closed();
+        if result.is_err() && closed {
+            self.client = None;
+        }
+        result
+    }
+
     fn insert(&mut self, rows: &[Row]) -> Result<(), BackendError> {
         let columns: Vec<Columns> = rows.iter().map(Columns::of).collect();
         self.with(|client| {

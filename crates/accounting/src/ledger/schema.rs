@@ -20,7 +20,7 @@ use crate::time::{from_unix_ms, unix_ms};
 use crate::usage::{Api, Usage};
 
 /// The schema this build writes.
-pub const SCHEMA_VERSION: i64 = 3;
+pub const SCHEMA_VERSION: i64 = 4;
 
 /// The two SQL dialects.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -116,6 +116,27 @@ CREATE TABLE hfclaw_keys (
     settings TEXT NOT NULL,
     last_used_ms BIGINT
 );
+",
+    },
+    // Reservations and per-key request counts shared by replicas (`super::holds`): one
+    // row per request that a budget or a key's rpm/tpm applies to, from its admission
+    // until a minute after it ended.
+    Migration {
+        version: 4,
+        sql: "
+CREATE TABLE hfclaw_holds (
+    replica TEXT NOT NULL,
+    seq BIGINT NOT NULL,
+    key_label TEXT NOT NULL,
+    usd DOUBLE PRECISION NOT NULL,
+    started_ms BIGINT NOT NULL,
+    expires_ms BIGINT NOT NULL,
+    ended_ms BIGINT,
+    tokens BIGINT NOT NULL,
+    PRIMARY KEY (replica, seq)
+);
+CREATE INDEX hfclaw_holds_key ON hfclaw_holds (key_label, started_ms);
+CREATE INDEX hfclaw_holds_open ON hfclaw_holds (key_label) WHERE usd > 0;
 ",
     },
 ];

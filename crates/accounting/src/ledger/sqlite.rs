@@ -11,6 +11,7 @@ use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension, params};
 
 use super::LedgerError;
 use super::backend::{self, Backend, BackendError, Cells, GroupRow};
+use super::holds::{Arg, HoldTx};
 use super::keys::{self, KeyColumns};
 use super::rollup;
 use super::schema::{self, Columns, Dialect, GroupBy};
@@ -244,7 +245,56 @@ impl Cells for rusqlite::Row<'_> {
     }
 }
 
+/// A transaction on `hfclaw_holds`.
+struct SqliteHolds<'a>(&'a Connection);
+
+fn sqlite_values(args: &[Arg<'_>]) -> Vec<rusqlite::types::Value> {
+    use rusqlite::types::Value;
+    args.iter()
+        .map(|a| match a {
+            Arg::Int(n) => Value::Integer(*n),
+            Arg::Real(x) => Value::Real(*x),
+            Arg::Text(t) => Value::Text((*t).to_owned()),
+        })
+        .collect()
+}
+
+impl HoldTx for SqliteHolds<'_> {
+    fn numbers(&mut self, sql: &str, args: &[Arg<'_>]) -> Result<Vec<Option<f64>>, BackendError> {
+        let mut statement = self.0.prepare_cached(sql).map_err(backend_error)?;
+        let values = sqlite_values(args);
+        statement
+            .query_row(rusqlite::params_from_iter(values.iter()), |r| {
+                (0..r.as_ref().column_count())
+                    .map(|i| r.get::<_, Option<f64>>(i))
+                    .collect()
+            })
+            .map_err(backend_error)
+    }
+
+    fn execute(&mut self, sql: &str, args: &[Arg<'_>]) -> Result<u64, BackendError> {
+        let mut statement = self.0.prepare_cached(sql).map_err(backend_error)?;
+        let values = sqlite_values(args);
+        statement
+            .execute(rusqlite::params_from_iter(values.iter()))
+            .map(|n| n as u64)
+            .map_err(backend_error)
+    }
+}
+
 impl Backend for Sqlite {
+    fn holds(
+        &mut self,
+        work: &mut dyn FnMut(&mut dyn HoldTx) -> Result<(), BackendError>,
+    ) -> Result<(), BackendError> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(backend_error)?;
+        work(&mut SqliteHolds(&tx))?;
+        tx.commit().map_err(backend_error)
+    }
+
     fn insert(&mut self, rows: &[Row]) -> Result<(), BackendError> {
         let columns: Vec<Columns> = rows.iter().map(Columns::of).collect();
         let tx = self

@@ -287,6 +287,12 @@ impl Backend for Flaky {
     fn touch_keys(&mut self, _: &[(String, i64)]) -> Result<(), backend::BackendError> {
         Ok(())
     }
+    fn holds(
+        &mut self,
+        _: &mut dyn FnMut(&mut dyn super::holds::HoldTx) -> Result<(), backend::BackendError>,
+    ) -> Result<(), backend::BackendError> {
+        Ok(())
+    }
 }
 
 fn flaky(

@@ -5,6 +5,7 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError, TryRecvError};
 use std::time::{Duration, Instant};
 
 use super::backend::{Backend, BackendError};
+use super::holds::{self, HoldEnd};
 use super::{Counters, LedgerError, LedgerOptions, Message, WARN_EVERY};
 use crate::row::Row;
 
@@ -17,6 +18,8 @@ struct Writer<'a> {
     options: &'a LedgerOptions,
     location: &'a str,
     pending: Vec<Row>,
+    /// Shared holds to end once the rows before them are written.
+    ends: Vec<HoldEnd>,
     /// When the oldest pending row arrived.
     oldest: Option<Instant>,
     /// After a failure: no new attempt before this.
@@ -45,6 +48,7 @@ pub(super) fn run(
         options,
         location,
         pending: Vec::new(),
+        ends: Vec::new(),
         oldest: None,
         retry_at: None,
         backoff: FIRST_BACKOFF,
@@ -92,6 +96,7 @@ pub(super) fn run(
                     }
                 }
             }
+            Some(Message::EndHold(end)) => writer.push_end(end),
             Some(Message::Run(job)) => {
                 writer.write_now();
                 job(writer.backend.as_mut());
@@ -101,6 +106,7 @@ pub(super) fn run(
                 loop {
                     match rx.try_recv() {
                         Ok(Message::Row(row)) => writer.push(*row),
+                        Ok(Message::EndHold(end)) => writer.push_end(end),
                         Ok(Message::Run(job)) => {
                             writer.write_now();
                             job(writer.backend.as_mut());
@@ -141,6 +147,14 @@ impl Writer<'_> {
         self.oldest.get_or_insert_with(Instant::now);
     }
 
+    /// Keeps a hold's end (bounded like rows: a dropped one lapses in the database).
+    fn push_end(&mut self, end: HoldEnd) {
+        if self.ends.len() < self.options.capacity.max(self.options.batch_max) {
+            self.ends.push(end);
+            self.oldest.get_or_insert_with(Instant::now);
+        }
+    }
+
     fn write_if_due(&mut self) {
         if self.retry_at.is_some_and(|at| Instant::now() < at) {
             return;
@@ -162,6 +176,15 @@ impl Writer<'_> {
                     self.failed(e);
                     return false;
                 }
+            }
+        }
+        // The holds of requests whose rows are written: their cost is spend now.
+        if !self.ends.is_empty() {
+            let ends = std::mem::take(&mut self.ends);
+            if let Err(e) = self.backend.holds(&mut |tx| holds::end(tx, &ends)) {
+                self.ends = ends;
+                self.failed(e);
+                return false;
             }
         }
         self.oldest = None;

@@ -16,6 +16,22 @@ pub struct Gateway {
     pub addr: String,
 }
 
+/// `hfclaw` with the benchmarks' environment: `home` as HOME (config, data dir, so the
+/// ledger too), the fake as router and Hub.
+pub fn command(hfclaw: &Path, home: &Path, router_url: &str) -> Command {
+    let mut command = Command::new(hfclaw);
+    command
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", home)
+        .env("HFCLAW_CACHE_DIR", home.join("cache"))
+        // The fake plays the Hub too (embedding models' provider mappings).
+        .env("HFCLAW_HUB_URL", router_url.trim_end_matches("/v1"))
+        .env("HF_TOKEN", "hf_benchBenchBenchBench0000")
+        .env("NO_COLOR", "1");
+    command
+}
+
 impl Gateway {
     pub fn start(hfclaw: &Path, home: &Path, router_url: &str, extra: &[&str]) -> Result<Gateway> {
         let config = home.join(".openclaw/openclaw.json");
@@ -24,7 +40,7 @@ impl Gateway {
             &config,
             r#"{agents:{defaults:{model:{primary:"huggingface/deepseek-ai/DeepSeek-R1"}}}}"#,
         )?;
-        let mut child = Command::new(hfclaw)
+        let mut child = command(hfclaw, home, router_url)
             .args([
                 "serve",
                 "--listen",
@@ -34,14 +50,6 @@ impl Gateway {
             ])
             .args(["--max-concurrent", "4096", "--timeout", "60"])
             .args(extra)
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("HOME", home)
-            .env("HFCLAW_CACHE_DIR", home.join("cache"))
-            // The fake plays the Hub too (embedding models' provider mappings).
-            .env("HFCLAW_HUB_URL", router_url.trim_end_matches("/v1"))
-            .env("HF_TOKEN", "hf_benchBenchBenchBench0000")
-            .env("NO_COLOR", "1")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())

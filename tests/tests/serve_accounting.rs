@@ -71,6 +71,12 @@ fn rows(s: &Sandbox) -> Vec<Row> {
     rows
 }
 
+/// The JSON a command printed (`Sandbox::run`'s stdout section).
+fn stdout_json(out: &str) -> Value {
+    let stdout = out.split("--- stdout\n").nth(1).unwrap();
+    serde_json::from_str(stdout.split("--- stderr").next().unwrap()).unwrap()
+}
+
 fn stop(gw: Gateway) -> String {
     gw.signal("TERM");
     let (status, log) = gw.wait(Duration::from_secs(20));
@@ -245,16 +251,8 @@ async fn every_api_is_priced_at_the_serving_provider_and_recorded() {
     );
     // `hfclaw usage --by key` adds them up.
     let out = s.run(&["usage", "--by", "key", "--json"]);
-    let totals: Value = serde_json::from_str(
-        out.split("--- stdout\n")
-            .nth(1)
-            .unwrap()
-            .split("--- stderr")
-            .next()
-            .unwrap(),
-    )
-    .unwrap();
-    let alice = totals
+    let totals = stdout_json(&out);
+    let alice = totals["groups"]
         .as_array()
         .unwrap()
         .iter()
@@ -330,6 +328,24 @@ async fn a_spent_budget_answers_429_in_each_envelope_and_holds_after_a_restart()
         out.contains("budget: $0.000064 of $0.0002 per UTC day used"),
         "{out}"
     );
+    // The refusals are counted apart from errors: none failed, four were over budget.
+    let total = out.lines().find(|l| l.starts_with("total")).unwrap();
+    let cells: Vec<&str> = total.split_whitespace().collect();
+    assert_eq!(&cells[..4], ["total", "5", "0", "4"], "{out}");
+    let json = stdout_json(&s.run(&["usage", "--json"]));
+    assert_eq!(json["total"]["budget_refusals"], 4);
+    assert_eq!(json["total"]["errors"], 0);
+    let budget = &json["budgets"][0];
+    assert_eq!(
+        (&budget["scope"], &budget["period"], &budget["limit_usd"]),
+        (
+            &Value::from("global"),
+            &Value::from("day"),
+            &Value::from(0.0002)
+        )
+    );
+    assert_eq!(budget["spent_usd"], 0.000064);
+    assert!((budget["remaining_usd"].as_f64().unwrap() - 0.000136).abs() < 1e-12);
     let rows = rows(&s);
     assert_eq!(
         rows.iter()

@@ -155,6 +155,6 @@ fn concurrent_chats_all_land_in_one_sqlite_ledger() {
         .output()
         .unwrap();
     let rows: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(rows[0]["provider"], "together");
-    assert_eq!(rows[0]["requests"], 8);
+    assert_eq!(rows["groups"][0]["provider"], "together");
+    assert_eq!(rows["groups"][0]["requests"], 8);
 }

@@ -15,6 +15,8 @@
 //!   those and only a period's partial edge days from the rows;
 //! - budgets per UTC day and month ([`Budgets`]), with reservations of a request's
 //!   worst-case cost ([`Hold`]) — pure, seeded from the ledger;
+//! - who spent it, per request ([`attribution`]): the request id, the end user and the
+//!   `metadata` tags a row keeps, and their bounds;
 //! - client keys ([`keys`]): `hfk_` keys kept as hashes in the ledger, the key file
 //!   format, the in-memory [`keys::KeyDirectory`] and the follower thread that keeps it
 //!   and the budgets in step with the database.
@@ -42,6 +44,7 @@
 //! assert_eq!(hfclaw_accounting::format_usd(cost.usd, cost.estimated), "$0.00075");
 //! ```
 
+pub mod attribution;
 mod budget;
 pub mod keys;
 mod ledger;
@@ -51,6 +54,7 @@ pub mod shared;
 pub mod time;
 mod usage;
 
+pub use attribution::Tags;
 pub use budget::{
     BudgetConfig, BudgetExceeded, BudgetPeriod, BudgetScope, BudgetStatus, Budgets, GlobalBudget,
     Hold, Spend,
@@ -63,5 +67,5 @@ pub use price::{
     Cost, Price, PriceBasis, PriceChoice, UNKNOWN_MAX_OUTPUT_TOKENS, choose_price, cost,
     format_usd, price_in_catalog, worst_case_usd,
 };
-pub use row::{Outcome, REJECTED_MODEL, Row, key_label};
+pub use row::{BUDGET_EXCEEDED, Outcome, REJECTED_MODEL, Row, key_label};
 pub use usage::{Api, Usage, UsageMeter, usage_of_answer};

@@ -5,6 +5,7 @@ use std::time::{Duration, SystemTime};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
+use crate::attribution::Tags;
 use crate::price::Cost;
 use crate::usage::{Api, Usage};
 
@@ -84,6 +85,15 @@ pub struct Row {
     pub total: Duration,
     /// Whether the answer was streamed.
     pub streamed: bool,
+    /// The request's id: the client's `x-request-id`, else the one the gateway made.
+    pub request_id: Option<String>,
+    /// Who the client says the request is for: OpenAI's `user`, Anthropic's
+    /// `metadata.user_id` (bounded: [`crate::attribution`]).
+    pub user: Option<String>,
+    /// The request's `metadata` tags (bounded: [`crate::attribution`]).
+    pub tags: Tags,
+    /// The `--route` pattern that chose the model for a name the client chose.
+    pub route: Option<String>,
 }
 
 impl Row {
@@ -104,6 +114,10 @@ impl Row {
             ttfb: None,
             total: Duration::ZERO,
             streamed: false,
+            request_id: None,
+            user: None,
+            tags: Tags::default(),
+            route: None,
         }
     }
 }
@@ -111,6 +125,9 @@ impl Row {
 fn serialize_time<S: serde::Serializer>(time: &SystemTime, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_i64(crate::time::unix_ms(*time))
 }
+
+/// The outcome class of a request a spending budget refused: counted apart from errors.
+pub const BUDGET_EXCEEDED: &str = "budget_exceeded";
 
 /// The requested model of a request refused before its body's `model` was read (bad
 /// JSON, too large, an invalid body, overloaded): totalled apart, never under `default`.

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant, SystemTime};
 use hfclaw_accounting::time::{DAY_MS, days_from_civil, from_unix_ms};
 use hfclaw_accounting::{
     Api, BudgetConfig, Cost, GroupBy, Ledger, LedgerError, LedgerOptions, LedgerSpec, Outcome, Row,
-    SCHEMA_VERSION, Usage,
+    SCHEMA_VERSION, Tags, Usage,
 };
 
 const NEEDS: &str = "needs a PostgreSQL server: run through `cargo xtask ci`";
@@ -63,6 +63,10 @@ fn row(minute: i64, model: &str, key: &str, usd: Option<f64>) -> Row {
         ttfb: Some(Duration::from_millis(80)),
         total: Duration::from_millis(1_500),
         streamed: true,
+        request_id: Some(format!("req-{minute}")),
+        user: Some(format!("user-of-{key}")),
+        tags: Tags::from([("team", key), ("env", "prod")]),
+        route: Some("claude-*".into()),
         ..Row::new(at(minute), Api::Responses, model)
     }
 }
@@ -105,6 +109,13 @@ fn postgres_ledger_matches_sqlite_row_for_row() {
             "{by:?}"
         );
     }
+    let by_team = postgres.tag_totals("team", at(0), at(60 * 48)).unwrap();
+    assert_eq!(
+        by_team,
+        sqlite.tag_totals("team", at(0), at(60 * 48)).unwrap()
+    );
+    let teams: Vec<Option<&str>> = by_team.groups.iter().map(|g| g.group.as_deref()).collect();
+    assert_eq!(teams, [Some("team-a"), Some("team-b"), Some("x")]);
     let spend = postgres.spend_since(at(0)).unwrap();
     assert_eq!(spend, sqlite.spend_since(at(0)).unwrap());
     assert_eq!(spend.total_usd, 3.75);
@@ -262,7 +273,8 @@ fn a_v1_postgres_ledger_gets_its_rollup_from_its_rows() {
     support::record_in_batches(&ledger, &rows, 50);
     ledger.close().unwrap();
     // Schema v1 is the current one without the rollup table (v2), the keys (v3) and the
-    // shared holds (v4).
+    // shared holds (v4) and the attribution columns (v5); the rows' budget refusals then
+    // count as errors until v5.
     let LedgerSpec::Postgres(url) = &spec else {
         unreachable!()
     };
@@ -270,6 +282,8 @@ fn a_v1_postgres_ledger_gets_its_rollup_from_its_rows() {
     admin
         .batch_execute(
             "DROP TABLE hfclaw_daily; DROP TABLE hfclaw_keys; DROP TABLE hfclaw_holds; \
+             ALTER TABLE hfclaw_requests DROP COLUMN request_id, DROP COLUMN user_id, \
+             DROP COLUMN tags, DROP COLUMN route; \
              UPDATE hfclaw_meta SET value = '1' WHERE key = 'schema_version'",
         )
         .unwrap();
@@ -289,5 +303,16 @@ fn a_v1_postgres_ledger_gets_its_rollup_from_its_rows() {
             support::Bound::At((support::base_day() + 2) * DAY_MS + 5),
         ),
     ];
+    // A v1 ledger knew no user, tags or route: its rows have none after the migration.
+    let rows: Vec<Row> = rows
+        .into_iter()
+        .map(|r| Row {
+            request_id: None,
+            user: None,
+            tags: Tags::default(),
+            route: None,
+            ..r
+        })
+        .collect();
     support::check_periods(&migrated, &rows, &periods).unwrap();
 }

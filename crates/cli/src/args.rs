@@ -578,29 +578,14 @@ pub struct UsageArgs {
     /// End of the period (exclusive), same forms as --since [default: now]
     #[arg(long, value_name = "WHEN")]
     pub until: Option<String>,
-    /// Group the totals by model, provider, day (UTC), key (the client key's label) or api (chat, messages, responses)
-    #[arg(long, value_enum, value_name = "WHAT", default_value_t = UsageBy::Model, hide_possible_values = true)]
-    pub by: UsageBy,
-    /// Print a JSON array instead of a table
+    /// Group the totals by model, provider, day (UTC), key (the client key's label), api (chat, messages, responses, embeddings), user (the request's `user`), route (the --route pattern) or `tag NAME` (the request's metadata tag NAME)
+    #[arg(long, value_name = "WHAT", num_args = 1..=2, default_values_t = ["model".to_owned()])]
+    pub by: Vec<String>,
+    /// Print JSON (the groups, the total and the budgets) instead of a table
     #[arg(long)]
     pub json: bool,
     #[command(flatten)]
     pub ledger: LedgerLocation,
-}
-
-/// What `hfclaw usage` groups by.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum UsageBy {
-    /// The model that answered
-    Model,
-    /// The provider that served
-    Provider,
-    /// The UTC day
-    Day,
-    /// The gateway client key (its label)
-    Key,
-    /// chat, messages or responses
-    Api,
 }
 
 /// `hfclaw serve`.

@@ -306,8 +306,13 @@ fn start_following(
                 flags: flags.clone(),
             };
             followed.sync(true)?;
-            // What `hfclaw usage` shows as the budgets in force.
-            ledger.set_budgets(&budgets.config())?;
+            // What the flags add to the database's budgets, for `hfclaw usage` (which reads
+            // the database's itself, so they stay current).
+            ledger.set_budgets(&BudgetConfig {
+                usd_per_day: flags.usd_per_day,
+                per_key_usd_per_day: flags.per_key_usd_per_day.iter().cloned().collect(),
+                ..BudgetConfig::default()
+            })?;
             let follower = Follower::spawn(followed, FOLLOW_INTERVAL).map_err(|e| {
                 CliError::runtime(format!("cannot start the keys and budgets follower: {e}"))
             })?;

@@ -10,7 +10,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use crate::api::Api;
 use crate::exchange::Exchange;
 use crate::labels::OTHER;
-use hfclaw_accounting::Usage;
+use hfclaw_accounting::{BUDGET_EXCEEDED, Usage};
 
 /// Requests kept for the page.
 pub const RECENT: usize = 50;
@@ -51,8 +51,10 @@ pub struct Recent {
 pub struct DayTotals {
     /// Requests.
     pub requests: u64,
-    /// Requests that failed.
+    /// Requests that failed, budget refusals aside.
     pub errors: u64,
+    /// Requests a spending budget refused (429 `budget_exceeded`).
+    pub budget_refusals: u64,
     /// Input tokens.
     pub input_tokens: u64,
     /// Output tokens.
@@ -190,7 +192,12 @@ impl Activity {
             None => inner.today.entry(key.to_owned()).or_default(),
         };
         totals.requests += 1;
-        totals.errors += u64::from(exchange.error.is_some());
+        let refused = exchange
+            .error
+            .as_ref()
+            .is_some_and(|(class, _)| class == BUDGET_EXCEEDED);
+        totals.errors += u64::from(exchange.error.is_some() && !refused);
+        totals.budget_refusals += u64::from(refused);
         if let Some(usage) = exchange.usage {
             totals.input_tokens += usage.input_tokens;
             totals.output_tokens += usage.output_tokens;
@@ -307,10 +314,23 @@ mod tests {
                 input_tokens: 6,
                 output_tokens: 4,
                 cost_usd: 1.0,
-                costed: 2
+                costed: 2,
+                budget_refusals: 0,
             }
         );
         assert_eq!((view.today[1].1.requests, view.today[1].1.errors), (1, 1));
+        // A budget refusal is counted apart from the errors.
+        a.record(
+            &exchange("y", Some(("budget_exceeded", 429))),
+            "huggingface/c/d",
+            at(day + 9),
+        );
+        let view = a.view(at(day + 10));
+        let totals = &view.today[1].1;
+        assert_eq!(
+            (totals.requests, totals.errors, totals.budget_refusals),
+            (2, 1, 1)
+        );
         assert_eq!(
             view.router,
             Some(RouterSeen {
@@ -346,6 +366,7 @@ mod tests {
                     output_tokens: 6,
                     cost_usd: 1.5,
                     costed: 3,
+                    budget_refusals: 0,
                 }
             )
         );

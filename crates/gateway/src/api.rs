@@ -99,6 +99,26 @@ impl Api {
         }
     }
 
+    /// The body's members that name the end user, first found wins: OpenAI's `user`
+    /// (and `safety_identifier`, its successor in chat and Responses); Anthropic names the
+    /// user inside `metadata` instead ([`Api::metadata_user`]).
+    pub fn user_members(self) -> &'static [&'static str] {
+        match self {
+            Api::Chat | Api::Responses => &["user", "safety_identifier"],
+            Api::Embeddings => &["user"],
+            Api::Messages => &[],
+        }
+    }
+
+    /// The member of `metadata` that names the end user (Anthropic's `user_id`); every
+    /// other member of `metadata` is a tag.
+    pub fn metadata_user(self) -> Option<&'static str> {
+        match self {
+            Api::Messages => Some("user_id"),
+            Api::Chat | Api::Responses | Api::Embeddings => None,
+        }
+    }
+
     /// Checks what the API itself requires of a body (beyond `model`, which the shared
     /// path resolves).
     pub fn validate(self, body: &JsonBody) -> Result<(), MissingField> {

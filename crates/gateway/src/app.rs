@@ -199,6 +199,8 @@ impl App {
             tracing::info!(
                 api = exchange.api.label(),
                 key = exchange.key.as_deref().unwrap_or("-"),
+                request_id = exchange.request_id.as_deref(),
+                user = exchange.user.as_deref(),
                 requested = exchange.requested.as_deref().unwrap_or("-"),
                 route = exchange.route.as_deref(),
                 model = answered.unwrap_or("-"),
@@ -249,5 +251,9 @@ fn row_of(exchange: &Exchange) -> Row {
     row.ttfb = exchange.ttfb;
     row.total = exchange.total;
     row.streamed = exchange.streamed;
+    row.request_id = exchange.request_id.as_deref().map(str::to_owned);
+    row.user.clone_from(&exchange.user);
+    row.tags.clone_from(&exchange.tags);
+    row.route = exchange.route.as_deref().map(str::to_owned);
     row
 }

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, SystemTime};
 
 use hfclaw_accounting::shared::SharedHold;
-use hfclaw_accounting::{Hold, Usage};
+use hfclaw_accounting::{Hold, Tags, Usage};
 use hfclaw_model_ref::ModelRef;
 
 use crate::api::Api;
@@ -15,6 +15,11 @@ use crate::api::Api;
 /// The label of the client key a request sent (a request extension).
 #[derive(Debug, Clone)]
 pub struct ClientLabel(pub String);
+
+/// The request's id (a request extension, set by the request-id layer): the client's
+/// `x-request-id`, else one the gateway made.
+#[derive(Debug, Clone)]
+pub struct RequestId(pub Arc<str>);
 
 /// Marks the response of a request that `App::record` logs (a response extension): the
 /// request log skips it, so a request is one line.
@@ -64,6 +69,12 @@ pub struct Exchange {
     pub streamed: bool,
     /// The request's reservation against the budgets, settled by `App::record`.
     pub hold: Option<HoldSlot>,
+    /// The request's id ([`RequestId`]).
+    pub request_id: Option<Arc<str>>,
+    /// The end user the body names (`user`, `metadata.user_id`), bounded.
+    pub user: Option<String>,
+    /// The body's `metadata` tags, bounded.
+    pub tags: Tags,
 }
 
 /// A request's reservations — against this replica's budgets, and its row in the limits
@@ -115,6 +126,9 @@ impl Exchange {
             total,
             streamed: false,
             hold: None,
+            request_id: None,
+            user: None,
+            tags: Tags::default(),
         }
     }
 

@@ -13,7 +13,8 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
 use bytes::{Bytes, BytesMut};
 use futures_util::StreamExt;
-use hfclaw_accounting::REJECTED_MODEL;
+use hfclaw_accounting::attribution::{bounded_user, read_metadata};
+use hfclaw_accounting::{REJECTED_MODEL, Tags};
 use hfclaw_catalog::Lack;
 use hfclaw_model_ref::ModelRef;
 use hfclaw_router_client::{
@@ -28,10 +29,10 @@ use crate::app::App;
 use crate::cooldown::Plan;
 use crate::embeddings;
 use crate::error::ApiError;
-use crate::exchange::{ClientLabel, Exchange, HoldSlot, Recorded};
+use crate::exchange::{ClientLabel, Exchange, HoldSlot, Recorded, RequestId};
 use crate::headers::{
     COST_ESTIMATED_HEADER, COST_HEADER, FALLBACK_HEADER, MODEL_HEADER, NO_FALLBACK_HEADER,
-    ROUTE_HEADER, SKIPPED_HEADER,
+    REQUEST_ID_HEADER, ROUTE_HEADER, SKIPPED_HEADER,
 };
 use crate::meter::Meter;
 use crate::reserve;
@@ -53,6 +54,11 @@ struct Ticket {
     route: Option<Arc<str>>,
     /// Its reservation against the budgets.
     hold: Option<HoldSlot>,
+    /// Its id (the request-id layer's).
+    request_id: Option<Arc<str>>,
+    /// The end user and tags its body names.
+    user: Option<String>,
+    tags: Tags,
 }
 
 impl Ticket {
@@ -63,6 +69,9 @@ impl Ticket {
             streamed: self.streamed,
             route: self.route.clone(),
             hold: self.hold.clone(),
+            request_id: self.request_id.clone(),
+            user: self.user.clone(),
+            tags: self.tags.clone(),
             ..Exchange::unanswered(self.at, self.api, self.started.elapsed())
         }
     }
@@ -84,6 +93,12 @@ pub async fn forward(app: Arc<App>, api: Api, request: Request) -> Response {
         streamed: false,
         route: None,
         hold: None,
+        request_id: request
+            .extensions()
+            .get::<RequestId>()
+            .map(|id| id.0.clone()),
+        user: None,
+        tags: Tags::default(),
     };
     let mut response = match forward_inner(&app, &mut ticket, request).await {
         Ok(response) => response,
@@ -123,6 +138,7 @@ async fn forward_inner(
     api.validate(&body)?;
     ticket.requested = model_field(&body)?;
     ticket.model_read = true;
+    (ticket.user, ticket.tags) = attribution(api, &body);
     ticket.streamed = api.wants_stream(&body);
     let no_fallback = parts
         .headers
@@ -326,6 +342,31 @@ fn model_field(body: &JsonBody) -> Result<Option<String>, ApiError> {
     }
 }
 
+/// Who the request is for, as its body says: the end user (the first of the API's user
+/// members that is a string, else `metadata`'s user member) and the `metadata` tags,
+/// within the bounds of `hfclaw_accounting::attribution`. Reads only those members' spans.
+fn attribution(api: Api, body: &JsonBody) -> (Option<String>, Tags) {
+    let mut user = api
+        .user_members()
+        .iter()
+        .find_map(|m| body.get::<String>(m).and_then(Result::ok))
+        .and_then(|u| bounded_user(&u));
+    let metadata = body
+        .raw("metadata")
+        .map(|raw| read_metadata(raw, api.metadata_user()))
+        .unwrap_or_default();
+    if metadata.dropped > 0 {
+        tracing::debug!(
+            dropped = metadata.dropped,
+            "metadata members past the ledger's bounds were not recorded"
+        );
+    }
+    if user.is_none() {
+        user = metadata.user;
+    }
+    (user, metadata.tags)
+}
+
 /// True when a chat request asked for the usage chunk itself.
 fn asks_for_usage(body: &JsonBody) -> bool {
     body.get::<Value>("stream_options")
@@ -334,13 +375,17 @@ fn asks_for_usage(body: &JsonBody) -> bool {
         .unwrap_or(false)
 }
 
-/// The client headers `api` passes on to the router.
+/// The client headers `api` passes on to the router, and the request's id.
 pub fn forwarded_headers(api: Api, from: &HeaderMap) -> HeaderMap {
     let mut headers = HeaderMap::new();
     for name in api.forwarded_request_headers() {
         for value in from.get_all(*name) {
             headers.append(*name, value.clone());
         }
+    }
+    // The request-id layer set it: the client's, else the gateway's.
+    if let Some(id) = from.get(REQUEST_ID_HEADER) {
+        headers.insert(REQUEST_ID_HEADER, id.clone());
     }
     headers
 }

@@ -19,6 +19,12 @@ pub const COST_ESTIMATED_HEADER: &str = "x-hfclaw-cost-estimated";
 /// its chain, so their own retries do not run it again.
 pub const SHOULD_RETRY_HEADER: &str = "x-should-retry";
 
+/// Request and response header: the request's id — the client's (forwarded to the router
+/// and echoed back), else one the gateway makes; the ledger row keeps it.
+pub const REQUEST_ID_HEADER: &str = "x-request-id";
+/// Response header with the router's own request id, when it differs from the request's.
+pub const ROUTER_REQUEST_ID_HEADER: &str = "x-hfclaw-router-request-id";
+
 /// Response header of the three APIs when a budget applies to the request's key: what it
 /// may still spend (the least any applying budget has left), in USD.
 pub const BUDGET_REMAINING_HEADER: &str = "x-hfclaw-budget-remaining-usd";
@@ -29,6 +35,7 @@ pub const BUDGET_REMAINING_HEADER: &str = "x-hfclaw-budget-remaining-usd";
 pub const EXPOSED_HEADERS: &str = "x-hfclaw-model, x-hfclaw-fallback, x-hfclaw-skipped, \
                                    x-hfclaw-route, x-hfclaw-cost-usd, x-hfclaw-cost-estimated, \
                                    x-should-retry, x-hfclaw-budget-remaining-usd, \
+                                   x-request-id, x-hfclaw-router-request-id, \
                                    x-inference-provider, retry-after";
 
 #[cfg(test)]
@@ -47,6 +54,8 @@ mod tests {
             COST_ESTIMATED_HEADER,
             SHOULD_RETRY_HEADER,
             BUDGET_REMAINING_HEADER,
+            REQUEST_ID_HEADER,
+            ROUTER_REQUEST_ID_HEADER,
         ] {
             assert!(
                 exposed.contains(&name),

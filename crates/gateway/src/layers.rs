@@ -1,4 +1,6 @@
-//! The layers every request passes before (and after) its handler: the access guard
+//! The layers every request passes before (and after) its handler: the request id
+//! ([`request_id`]: the client's `x-request-id` or a new one, on the request, its
+//! extensions and the answer), the access guard
 //! ([`guard`]: Host, Origin and content type, on every route, before any routing; its
 //! rules are `guard.rs`), the client-key check ([`require_key`], on every route but
 //! `/healthz` once any key exists; its rules are `access.rs`) and the request log ([`log_request`]). A guard
@@ -13,13 +15,50 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::Response;
 
+use hfclaw_accounting::attribution::{client_request_id, new_request_id};
+
 use crate::access::{Caller, authenticate};
 use crate::api::Api;
 use crate::app::App;
 use crate::error::ApiError;
-use crate::exchange::{ClientLabel, Recorded, log_millis};
+use crate::exchange::{ClientLabel, Recorded, RequestId, log_millis};
 use crate::guard::Verdict;
-use crate::headers::{EXPOSED_HEADERS, FALLBACK_HEADER, MODEL_HEADER};
+use crate::headers::{
+    EXPOSED_HEADERS, FALLBACK_HEADER, MODEL_HEADER, REQUEST_ID_HEADER, ROUTER_REQUEST_ID_HEADER,
+};
+
+/// Gives every request an id: the client's `x-request-id` when it is a usable one
+/// (`hfclaw_accounting::attribution::client_request_id`), else a new one, written back
+/// into the request's header (so the router gets it), kept as a [`RequestId`] extension
+/// (so the ledger row does) and set on the answer. A router answer that carried its own,
+/// different id keeps it in [`ROUTER_REQUEST_ID_HEADER`].
+pub async fn request_id(mut request: Request, next: Next) -> Response {
+    let id: Arc<str> = match request
+        .headers()
+        .get(REQUEST_ID_HEADER)
+        .and_then(|v| client_request_id(v.as_bytes()))
+    {
+        Some(id) => Arc::from(id),
+        None => Arc::from(new_request_id()),
+    };
+    let value = HeaderValue::from_str(&id).ok();
+    if let Some(value) = &value {
+        request
+            .headers_mut()
+            .insert(REQUEST_ID_HEADER, value.clone());
+    }
+    request.extensions_mut().insert(RequestId(id));
+    let mut response = next.run(request).await;
+    if let Some(value) = value {
+        let headers = response.headers_mut();
+        if let Some(router) = headers.insert(REQUEST_ID_HEADER, value.clone())
+            && router != value
+        {
+            headers.insert(ROUTER_REQUEST_ID_HEADER, router);
+        }
+    }
+    response
+}
 
 /// Refuses what web pages send (a foreign `Host`, a foreign `Origin`, a body not declared
 /// JSON) in the envelope of the API called, before any handler runs; answers CORS

@@ -14,7 +14,7 @@ use std::time::SystemTime;
 use axum::http::{HeaderMap, HeaderValue};
 use hfclaw_accounting::shared::{Claim, Refused};
 use hfclaw_accounting::time::unix_ms;
-use hfclaw_accounting::{BudgetExceeded, BudgetScope, Budgets, Hold, worst_case_usd};
+use hfclaw_accounting::{BudgetExceeded, BudgetStatus, Budgets, Hold, worst_case_usd};
 use hfclaw_model_ref::ModelRef;
 use hfclaw_router_client::JsonBody;
 use serde_json::{Value, json};
@@ -70,21 +70,7 @@ pub fn me(caller: Option<&Caller>, budgets: Option<&Budgets>) -> Value {
     let now = SystemTime::now();
     let key = caller.map(|c| c.0.label.as_str());
     let statuses = budgets.map(|b| b.status_of(key, now)).unwrap_or_default();
-    let budgets: Vec<Value> = statuses
-        .iter()
-        .map(|b| {
-            json!({
-                "budget": b.name(),
-                "scope": if b.which == BudgetScope::Global { "global" } else { "key" },
-                "period": b.period,
-                "limit_usd": b.limit,
-                "spent_usd": b.spent,
-                "reserved_usd": b.reserved,
-                "remaining_usd": b.remaining(),
-                "resets_at": hfclaw_accounting::time::unix_ms(b.resets_at),
-            })
-        })
-        .collect();
+    let budgets: Vec<Value> = statuses.iter().map(BudgetStatus::json).collect();
     let remaining = statuses
         .iter()
         .map(|b| b.remaining())

@@ -26,7 +26,7 @@ use crate::app::App;
 use crate::error::ApiError;
 use crate::forward::{forward, relay};
 use crate::health;
-use crate::layers::{guard, log_request, require_key};
+use crate::layers::{guard, log_request, request_id, require_key};
 use crate::metrics::{self, Readings};
 use crate::reserve;
 use crate::status_page::{self, Page};
@@ -53,6 +53,7 @@ pub fn router(app: Arc<App>) -> Router {
         .fallback(no_route)
         .layer(middleware::from_fn_with_state(app.clone(), guard))
         .layer(middleware::from_fn(log_request))
+        .layer(middleware::from_fn(request_id))
         .with_state(app)
 }
 

@@ -258,16 +258,26 @@ fn today_card(html: &mut String, page: &Page<'_>) {
     let sum = today.iter().fold(DayTotals::default(), |mut all, (_, t)| {
         all.requests += t.requests;
         all.errors += t.errors;
+        all.budget_refusals += t.budget_refusals;
         all.input_tokens += t.input_tokens;
         all.output_tokens += t.output_tokens;
         all.cost_usd += t.cost_usd;
         all.costed += t.costed;
         all
     });
+    // Budget refusals are not errors: counted apart, shown once there are any.
+    let refusals = if sum.budget_refusals > 0 {
+        format!(
+            "<div><b>{}</b>over budget</div>",
+            thousands(sum.budget_refusals)
+        )
+    } else {
+        String::new()
+    };
     let _ = write!(
         html,
         "<section class=\"card\" style=\"margin-bottom:16px\"><h2>Today ({} UTC)</h2>\
-         <div class=\"totals\"><div><b>{}</b>requests</div><div><b>{}</b>errors</div>\
+         <div class=\"totals\"><div><b>{}</b>requests</div><div><b>{}</b>errors</div>{refusals}\
          <div><b>{}</b>tokens in</div><div><b>{}</b>tokens out</div><div><b>{}</b>spend</div>\
          </div>",
         date(page.now),
@@ -650,12 +660,14 @@ mod tests {
                         output_tokens: 200,
                         cost_usd: 0.012,
                         costed: 8,
+                        budget_refusals: 0,
                     },
                 ),
                 (
                     "other".to_owned(),
                     DayTotals {
                         requests: 2,
+                        budget_refusals: 1,
                         ..DayTotals::default()
                     },
                 ),
@@ -692,6 +704,7 @@ mod tests {
             "no model is cooling down",
             "Today (2025-12-01 UTC)",
             "<b>10</b>requests",
+            "<b>2</b>errors</div><div><b>1</b>over budget",
             "<b>1,000</b>tokens in",
             "<b>$0.012</b>spend",
             "<td class=\"num\">01:02:03</td>",

@@ -217,6 +217,27 @@ impl BudgetStatus {
     pub fn name(&self) -> String {
         budget_name(&self.which, self.period)
     }
+
+    /// As `GET /v1/hfclaw/me` and `hfclaw usage --json` show it: `{budget, scope, key,
+    /// period, limit_usd, spent_usd, reserved_usd, remaining_usd, resets_at}` (`resets_at`
+    /// in Unix ms; `key` null for the global budget).
+    pub fn json(&self) -> serde_json::Value {
+        let (scope, key) = match &self.which {
+            BudgetScope::Global => ("global", None),
+            BudgetScope::Key(key) => ("key", Some(key.as_str())),
+        };
+        serde_json::json!({
+            "budget": self.name(),
+            "scope": scope,
+            "key": key,
+            "period": self.period,
+            "limit_usd": self.limit,
+            "spent_usd": self.spent,
+            "reserved_usd": self.reserved,
+            "remaining_usd": self.remaining(),
+            "resets_at": unix_ms(self.resets_at),
+        })
+    }
 }
 
 /// Spend over some period, overall and per key label (what [`Budgets::seed`] takes).

@@ -3,7 +3,7 @@
 use super::holds::HoldTx;
 use super::keys::KeyColumns;
 use super::schema::{self, Columns, GroupBy};
-use crate::row::Row;
+use crate::row::{BUDGET_EXCEEDED, Row};
 
 /// A failed backend operation, already worded for a warning (no secrets in it).
 #[derive(Debug, Clone)]
@@ -16,7 +16,7 @@ pub(crate) struct BackendError {
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub(crate) struct Sums {
     pub(crate) requests: i64,
-    /// Requests that did not end `ok`.
+    /// Requests that did not end `ok`, budget refusals aside.
     pub(crate) errors: i64,
     pub(crate) input_tokens: i64,
     pub(crate) output_tokens: i64,
@@ -24,21 +24,25 @@ pub(crate) struct Sums {
     pub(crate) estimated_cost_usd: f64,
     /// `ok` requests without a cost.
     pub(crate) unpriced: i64,
+    /// Requests a spending budget refused (`budget_exceeded`).
+    pub(crate) budget_refusals: i64,
 }
 
 impl Sums {
     /// One request's share, as the totals queries count it.
     pub(crate) fn of(c: &Columns) -> Sums {
         let ok = c.outcome == "ok";
+        let refused = c.outcome == BUDGET_EXCEEDED;
         let cost = c.cost_usd.unwrap_or(0.0);
         Sums {
             requests: 1,
-            errors: i64::from(!ok),
+            errors: i64::from(!ok && !refused),
             input_tokens: c.input_tokens.unwrap_or(0),
             output_tokens: c.output_tokens.unwrap_or(0),
             cost_usd: cost,
             estimated_cost_usd: if c.cost_estimated != 0 { cost } else { 0.0 },
             unpriced: i64::from(ok && c.cost_usd.is_none()),
+            budget_refusals: i64::from(refused),
         }
     }
 
@@ -50,6 +54,7 @@ impl Sums {
         self.cost_usd += other.cost_usd;
         self.estimated_cost_usd += other.estimated_cost_usd;
         self.unpriced += other.unpriced;
+        self.budget_refusals += other.budget_refusals;
     }
 }
 
@@ -135,6 +140,7 @@ pub(crate) fn group_row<C: Cells>(r: &C, by: GroupBy) -> Result<GroupRow, C::Err
         cost_usd: r.real(5)?.unwrap_or(0.0),
         estimated_cost_usd: r.real(6)?.unwrap_or(0.0),
         unpriced: r.int(7)?.unwrap_or(0),
+        budget_refusals: r.int(8)?.unwrap_or(0),
     };
     Ok(GroupRow { group, sums })
 }
@@ -160,5 +166,9 @@ pub(crate) fn columns<C: Cells>(r: &C) -> Result<Columns, C::Error> {
         ttfb_ms: r.int(15)?,
         total_ms: r.int(16)?.unwrap_or(0),
         streamed: r.int32(17)?.unwrap_or(0),
+        request_id: r.text(18)?,
+        user_id: r.text(19)?,
+        tags: r.text(20)?,
+        route: r.text(21)?,
     })
 }

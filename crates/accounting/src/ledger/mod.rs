@@ -430,10 +430,12 @@ impl Recorder {
 /// Totals of one group (or of everything) for `hfclaw usage`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Counts {
-    /// Requests.
+    /// Requests (budget refusals included).
     pub requests: u64,
-    /// Requests that did not end `ok`.
+    /// Requests that did not end `ok`, budget refusals aside.
     pub errors: u64,
+    /// Requests a spending budget refused (429 `budget_exceeded`).
+    pub budget_refusals: u64,
     /// Input tokens of the requests that reported usage.
     pub input_tokens: u64,
     /// Output tokens of the requests that reported usage.
@@ -450,6 +452,7 @@ impl Counts {
     fn add(&mut self, other: &Counts) {
         self.requests += other.requests;
         self.errors += other.errors;
+        self.budget_refusals += other.budget_refusals;
         self.input_tokens += other.input_tokens;
         self.output_tokens += other.output_tokens;
         self.cost_usd += other.cost_usd;
@@ -491,6 +494,7 @@ impl Totals {
                 counts: Counts {
                     requests: to_u64(r.sums.requests),
                     errors: to_u64(r.sums.errors),
+                    budget_refusals: to_u64(r.sums.budget_refusals),
                     input_tokens: to_u64(r.sums.input_tokens),
                     output_tokens: to_u64(r.sums.output_tokens),
                     cost_usd: r.sums.cost_usd,
@@ -698,6 +702,33 @@ impl Ledger {
         let (since, until) = (unix_ms(since), unix_ms(until));
         let rows = self.ask(move |b| rollup::totals(b, by, since, until))?;
         Ok(Totals::of_groups(by, rows))
+    }
+
+    /// Totals grouped by the value of the tag `name` (rows without it: group `None`) over
+    /// `[since, until)`, in [`Ledger::totals`]'s order. Reads the rows of the period (the
+    /// rollup keeps no tags), grouped by tag set in the database and by `name`'s value here.
+    pub fn tag_totals(
+        &self,
+        name: &str,
+        since: SystemTime,
+        until: SystemTime,
+    ) -> Result<Totals, LedgerError> {
+        let (since, until) = (unix_ms(since), unix_ms(until));
+        let sets = self.ask(move |b| rollup::totals(b, GroupBy::Tag, since, until))?;
+        let mut groups = rollup::Groups::default();
+        groups.add(
+            sets.into_iter()
+                .map(|set| backend::GroupRow {
+                    group: set
+                        .group
+                        .as_deref()
+                        .map(crate::attribution::Tags::from_json)
+                        .and_then(|tags| tags.get(name).map(str::to_owned)),
+                    sums: set.sums,
+                })
+                .collect(),
+        );
+        Ok(Totals::of_groups(GroupBy::Tag, groups.rows))
     }
 
     /// Known cost since `since`, overall and per key label (seeds [`crate::Budgets`]).

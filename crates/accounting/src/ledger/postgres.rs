@@ -234,6 +234,10 @@ impl Backend for Postgres {
                         &c.ttfb_ms,
                         &c.total_ms,
                         &c.streamed,
+                        &c.request_id,
+                        &c.user_id,
+                        &c.tags,
+                        &c.route,
                     ],
                 )?;
             }
@@ -255,6 +259,7 @@ impl Backend for Postgres {
                         &d.cost_usd,
                         &d.estimated_cost_usd,
                         &d.unpriced,
+                        &d.budget_refusals,
                     ],
                 )?;
             }

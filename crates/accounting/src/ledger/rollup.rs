@@ -51,14 +51,16 @@ fn whole_days(since: i64, until: i64) -> Option<(i64, i64)> {
 }
 
 /// Totals per group over `[since, until)` (Unix ms), unsorted: whole days from the
-/// rollup, the partial days at the edges from the rows.
+/// rollup, the partial days at the edges from the rows (everything from the rows for a
+/// grouping the rollup does not hold: user, route, tags).
 pub(crate) fn totals(
     backend: &mut dyn Backend,
     by: GroupBy,
     since: i64,
     until: i64,
 ) -> Result<Vec<GroupRow>, BackendError> {
-    let Some((first, end)) = whole_days(since, until) else {
+    let whole = whole_days(since, until).filter(|_| by.in_rollup());
+    let Some((first, end)) = whole else {
         return backend.request_totals(by, since, until);
     };
     let mut groups = Groups::default();
@@ -76,13 +78,13 @@ pub(crate) fn totals(
 
 /// Group rows added up by group value.
 #[derive(Default)]
-struct Groups {
-    rows: Vec<GroupRow>,
+pub(crate) struct Groups {
+    pub(crate) rows: Vec<GroupRow>,
     index: HashMap<Option<String>, usize>,
 }
 
 impl Groups {
-    fn add(&mut self, rows: Vec<GroupRow>) {
+    pub(crate) fn add(&mut self, rows: Vec<GroupRow>) {
         for row in rows {
             match self.index.get(&row.group) {
                 Some(&i) => self.rows[i].sums.add(&row.sums),
@@ -137,6 +139,10 @@ mod tests {
             ttfb_ms: None,
             total_ms: 0,
             streamed: 0,
+            request_id: None,
+            user_id: None,
+            tags: None,
+            route: None,
         };
         let rows = [
             row(5, Some("m"), Some("p"), Some(0.5)),
@@ -163,6 +169,7 @@ mod tests {
                 cost_usd,
                 estimated_cost_usd,
                 unpriced,
+                budget_refusals: 0,
             };
         assert_eq!(
             deltas,

@@ -14,13 +14,14 @@
 
 use std::time::Duration;
 
+use crate::attribution::Tags;
 use crate::price::Cost;
-use crate::row::{Outcome, Row};
+use crate::row::{BUDGET_EXCEEDED, Outcome, Row};
 use crate::time::{from_unix_ms, unix_ms};
 use crate::usage::{Api, Usage};
 
 /// The schema this build writes.
-pub const SCHEMA_VERSION: i64 = 4;
+pub const SCHEMA_VERSION: i64 = 5;
 
 /// The two SQL dialects.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -139,6 +140,27 @@ CREATE INDEX hfclaw_holds_key ON hfclaw_holds (key_label, started_ms);
 CREATE INDEX hfclaw_holds_open ON hfclaw_holds (key_label) WHERE usd > 0;
 ",
     },
+    // Who spent it (issue 22, item 7): the request id, the end user, the `metadata` tags
+    // (a JSON object), the `--route` pattern; and budget refusals counted apart from
+    // errors in the rollup, taken out of the errors of the days already there.
+    Migration {
+        version: 5,
+        sql: "
+ALTER TABLE hfclaw_requests ADD COLUMN request_id TEXT;
+ALTER TABLE hfclaw_requests ADD COLUMN user_id TEXT;
+ALTER TABLE hfclaw_requests ADD COLUMN tags TEXT;
+ALTER TABLE hfclaw_requests ADD COLUMN route TEXT;
+ALTER TABLE hfclaw_daily ADD COLUMN budget_refusals BIGINT NOT NULL DEFAULT 0;
+UPDATE hfclaw_daily SET budget_refusals = r.n, errors = hfclaw_daily.errors - r.n
+FROM (SELECT {DAY} AS day, api, COALESCE(key_label, '') AS key_label,
+        COALESCE(answered_ref, requested_model) AS model, COALESCE(provider, '') AS provider,
+        COUNT(*) AS n
+    FROM hfclaw_requests WHERE outcome = 'budget_exceeded' GROUP BY 1, 2, 3, 4, 5) AS r
+WHERE hfclaw_daily.day = r.day AND hfclaw_daily.api = r.api
+    AND hfclaw_daily.key_label = r.key_label AND hfclaw_daily.model = r.model
+    AND hfclaw_daily.provider = r.provider;
+",
+    },
 ];
 
 /// The meta table (created before any migration; it holds the version).
@@ -176,13 +198,16 @@ pub const DELETE_META: &str = "DELETE FROM hfclaw_meta WHERE key = $1";
 /// Inserts one row.
 pub const INSERT: &str = "INSERT INTO hfclaw_requests (ts_ms, api, key_label, requested_model, \
      answered_ref, provider, fallback_index, outcome, http_status, input_tokens, output_tokens, \
-     cached_tokens, cache_write_tokens, cost_usd, cost_estimated, ttfb_ms, total_ms, streamed) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)";
+     cached_tokens, cache_write_tokens, cost_usd, cost_estimated, ttfb_ms, total_ms, streamed, \
+     request_id, user_id, tags, route) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, \
+     $19, $20, $21, $22)";
 
 /// Adds one group of a batch to the daily rollup.
 pub const UPSERT_DAILY: &str = "INSERT INTO hfclaw_daily (day, api, key_label, model, provider, \
-     requests, errors, input_tokens, output_tokens, cost_usd, estimated_cost_usd, unpriced) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
+     requests, errors, input_tokens, output_tokens, cost_usd, estimated_cost_usd, unpriced, \
+     budget_refusals) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
      ON CONFLICT (day, api, key_label, model, provider) DO UPDATE SET \
      requests = hfclaw_daily.requests + excluded.requests, \
      errors = hfclaw_daily.errors + excluded.errors, \
@@ -190,11 +215,13 @@ pub const UPSERT_DAILY: &str = "INSERT INTO hfclaw_daily (day, api, key_label, m
      output_tokens = hfclaw_daily.output_tokens + excluded.output_tokens, \
      cost_usd = hfclaw_daily.cost_usd + excluded.cost_usd, \
      estimated_cost_usd = hfclaw_daily.estimated_cost_usd + excluded.estimated_cost_usd, \
-     unpriced = hfclaw_daily.unpriced + excluded.unpriced";
+     unpriced = hfclaw_daily.unpriced + excluded.unpriced, \
+     budget_refusals = hfclaw_daily.budget_refusals + excluded.budget_refusals";
 
 const COLUMNS: &str = "ts_ms, api, key_label, requested_model, answered_ref, provider, \
      fallback_index, outcome, http_status, input_tokens, output_tokens, cached_tokens, \
-     cache_write_tokens, cost_usd, cost_estimated, ttfb_ms, total_ms, streamed";
+     cache_write_tokens, cost_usd, cost_estimated, ttfb_ms, total_ms, streamed, request_id, \
+     user_id, tags, route";
 
 /// The last `$1` rows, newest first.
 pub fn recent_sql() -> String {
@@ -214,16 +241,25 @@ pub enum GroupBy {
     Key,
     /// The API.
     Api,
+    /// The end user the client named (`user`, `metadata.user_id`).
+    User,
+    /// The `--route` pattern that chose the model.
+    Route,
+    /// The whole tag set (a JSON object; [`super::Ledger::tag_totals`] groups by one tag).
+    Tag,
 }
 
 impl GroupBy {
     /// Every grouping, for help texts.
-    pub const ALL: [GroupBy; 5] = [
+    pub const ALL: [GroupBy; 8] = [
         GroupBy::Model,
         GroupBy::Provider,
         GroupBy::Day,
         GroupBy::Key,
         GroupBy::Api,
+        GroupBy::User,
+        GroupBy::Route,
+        GroupBy::Tag,
     ];
 
     /// The name on the command line and the group's field in JSON output.
@@ -234,7 +270,17 @@ impl GroupBy {
             GroupBy::Day => "day",
             GroupBy::Key => "key",
             GroupBy::Api => "api",
+            GroupBy::User => "user",
+            GroupBy::Route => "route",
+            GroupBy::Tag => "tag",
         }
+    }
+
+    /// True when the daily rollup holds the grouping (else totals read the rows: the
+    /// rollup keeps no per-user, per-route or per-tag totals, whose values are the
+    /// clients' and unbounded in number).
+    pub(crate) fn in_rollup(self) -> bool {
+        !matches!(self, GroupBy::User | GroupBy::Route | GroupBy::Tag)
     }
 
     /// Reads a command-line name.
@@ -250,10 +296,14 @@ impl GroupBy {
             GroupBy::Day => DAY_OF_TS,
             GroupBy::Key => "NULLIF(key_label, '')",
             GroupBy::Api => "api",
+            GroupBy::User => "NULLIF(user_id, '')",
+            GroupBy::Route => "NULLIF(route, '')",
+            GroupBy::Tag => "tags",
         }
     }
 
-    /// The group's value in `hfclaw_daily` (the same as in `hfclaw_requests`).
+    /// The group's value in `hfclaw_daily` (the same as in `hfclaw_requests`), for the
+    /// groupings [`GroupBy::in_rollup`].
     fn daily_expression(self) -> &'static str {
         match self {
             GroupBy::Model => "model",
@@ -261,19 +311,24 @@ impl GroupBy {
             GroupBy::Day => "day",
             GroupBy::Key => "NULLIF(key_label, '')",
             GroupBy::Api => "api",
+            // Never asked (see `in_rollup`); none is the honest answer.
+            GroupBy::User | GroupBy::Route | GroupBy::Tag => "NULL",
         }
     }
 }
 
-/// Totals per group of the rows in `[$1, $2)` (Unix ms): group, requests, errors, input,
-/// output, cost, estimated cost, ok requests without a cost.
+/// Totals per group of the rows in `[$1, $2)` (Unix ms): group, requests, errors (budget
+/// refusals aside), input, output, cost, estimated cost, ok requests without a cost,
+/// budget refusals.
 pub fn request_totals_sql(by: GroupBy) -> String {
     format!(
         "SELECT {g} AS g, COUNT(*), \
-         CAST(SUM(CASE WHEN outcome <> 'ok' THEN 1 ELSE 0 END) AS BIGINT), \
+         CAST(SUM(CASE WHEN outcome <> 'ok' AND outcome <> '{BUDGET_EXCEEDED}' THEN 1 ELSE 0 END) \
+         AS BIGINT), \
          CAST(SUM(input_tokens) AS BIGINT), CAST(SUM(output_tokens) AS BIGINT), \
          SUM(cost_usd), SUM(CASE WHEN cost_estimated <> 0 THEN cost_usd ELSE 0.0 END), \
-         CAST(SUM(CASE WHEN outcome = 'ok' AND cost_usd IS NULL THEN 1 ELSE 0 END) AS BIGINT) \
+         CAST(SUM(CASE WHEN outcome = 'ok' AND cost_usd IS NULL THEN 1 ELSE 0 END) AS BIGINT), \
+         CAST(SUM(CASE WHEN outcome = '{BUDGET_EXCEEDED}' THEN 1 ELSE 0 END) AS BIGINT) \
          FROM hfclaw_requests WHERE ts_ms >= $1 AND ts_ms < $2 GROUP BY {g}",
         g = by.request_expression()
     )
@@ -285,7 +340,8 @@ pub fn daily_totals_sql(by: GroupBy) -> String {
     format!(
         "SELECT {g} AS g, CAST(SUM(requests) AS BIGINT), CAST(SUM(errors) AS BIGINT), \
          CAST(SUM(input_tokens) AS BIGINT), CAST(SUM(output_tokens) AS BIGINT), \
-         SUM(cost_usd), SUM(estimated_cost_usd), CAST(SUM(unpriced) AS BIGINT) \
+         SUM(cost_usd), SUM(estimated_cost_usd), CAST(SUM(unpriced) AS BIGINT), \
+         CAST(SUM(budget_refusals) AS BIGINT) \
          FROM hfclaw_daily WHERE day >= $1 AND day < $2 GROUP BY {g}",
         g = by.daily_expression()
     )
@@ -312,6 +368,10 @@ pub struct Columns {
     pub ttfb_ms: Option<i64>,
     pub total_ms: i64,
     pub streamed: i32,
+    pub request_id: Option<String>,
+    pub user_id: Option<String>,
+    pub tags: Option<String>,
+    pub route: Option<String>,
 }
 
 fn to_i64(n: u64) -> i64 {
@@ -351,6 +411,10 @@ impl Columns {
             ttfb_ms: row.ttfb.map(millis),
             total_ms: millis(row.total),
             streamed: i32::from(row.streamed),
+            request_id: row.request_id.clone(),
+            user_id: row.user.clone(),
+            tags: row.tags.to_json(),
+            route: row.route.clone(),
         }
     }
 
@@ -383,6 +447,14 @@ impl Columns {
             ttfb: self.ttfb_ms.map(|ms| Duration::from_millis(to_u64(ms))),
             total: Duration::from_millis(to_u64(self.total_ms)),
             streamed: self.streamed != 0,
+            request_id: self.request_id,
+            user: self.user_id,
+            tags: self
+                .tags
+                .as_deref()
+                .map(Tags::from_json)
+                .unwrap_or_default(),
+            route: self.route,
         }
     }
 }

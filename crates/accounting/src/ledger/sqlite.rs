@@ -202,6 +202,10 @@ pub(crate) fn insert_requests(conn: &Connection, columns: &[Columns]) -> rusqlit
             c.ttfb_ms,
             c.total_ms,
             c.streamed,
+            c.request_id,
+            c.user_id,
+            c.tags,
+            c.route,
         ])?;
     }
     Ok(())
@@ -224,6 +228,7 @@ fn add_to_daily(conn: &Connection, columns: &[Columns]) -> rusqlite::Result<()> 
             d.cost_usd,
             d.estimated_cost_usd,
             d.unpriced,
+            d.budget_refusals,
         ])?;
     }
     Ok(())

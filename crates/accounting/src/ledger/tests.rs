@@ -34,6 +34,10 @@ pub(crate) fn row(minute: i64, model: &str, provider: Option<&str>, usd: Option<
         ttfb: Some(Duration::from_millis(120)),
         total: Duration::from_millis(900),
         streamed: true,
+        request_id: Some(format!("req-{minute}")),
+        user: Some("alice".into()),
+        tags: crate::Tags::from([("team", "ml"), ("env", "prod")]),
+        route: Some("claude-*".into()),
         ..Row::new(at(minute), Api::Chat, model)
     }
 }
@@ -548,6 +552,12 @@ fn varied_rows(n: i64) -> Vec<Row> {
                 r.outcome = Outcome::error("upstream");
                 r.answered_ref = None;
             }
+            if i % 11 == 5 {
+                r.outcome = Outcome::error(crate::BUDGET_EXCEEDED);
+                r.answered_ref = None;
+                r.usage = None;
+                r.cost = None;
+            }
             r
         })
         .collect()
@@ -577,8 +587,7 @@ fn a_v1_ledger_is_migrated_and_the_rollup_filled_from_its_rows() {
             .unwrap();
         conn.execute(schema::SET_META, [schema::VERSION_KEY, "1"])
             .unwrap();
-        let columns: Vec<schema::Columns> = rows.iter().map(schema::Columns::of).collect();
-        sqlite::insert_requests(&conn, &columns).unwrap();
+        insert_as_v1(&conn, &rows);
         conn.commit().unwrap();
     }
     let ledger = Ledger::open(&spec).unwrap();
@@ -616,6 +625,26 @@ fn a_v1_ledger_is_migrated_and_the_rollup_filled_from_its_rows() {
         .totals(GroupBy::Api, at(-24 * 60), at(4 * 24 * 60))
         .unwrap();
     assert_eq!(all.total.requests, 501);
+    // Budget refusals, errors before version 4, are counted apart since (45 of 500).
+    assert_eq!((all.total.errors, all.total.budget_refusals), (46, 45));
+}
+
+/// Inserts rows into a ledger of schema version 1 (its 18 columns): through this build's
+/// insert, the newer columns added for it and dropped again.
+fn insert_as_v1(conn: &rusqlite::Connection, rows: &[Row]) {
+    let newer = ["request_id", "user_id", "tags", "route"];
+    for column in newer {
+        conn.execute_batch(&format!(
+            "ALTER TABLE hfclaw_requests ADD COLUMN {column} TEXT"
+        ))
+        .unwrap();
+    }
+    let columns: Vec<schema::Columns> = rows.iter().map(schema::Columns::of).collect();
+    sqlite::insert_requests(conn, &columns).unwrap();
+    for column in newer {
+        conn.execute_batch(&format!("ALTER TABLE hfclaw_requests DROP COLUMN {column}"))
+            .unwrap();
+    }
 }
 
 #[test]

@@ -8,7 +8,9 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use hfclaw_accounting::time::{DAY_MS, day_of, days_from_civil, format_day, from_unix_ms, unix_ms};
-use hfclaw_accounting::{Api, Cost, Counts, GroupBy, Ledger, Outcome, Row, Spend, Totals, Usage};
+use hfclaw_accounting::{
+    Api, BUDGET_EXCEEDED, Cost, Counts, GroupBy, Ledger, Outcome, Row, Spend, Tags, Totals, Usage,
+};
 use proptest::prelude::*;
 use proptest::sample::select;
 
@@ -49,6 +51,14 @@ fn text(choices: &'static [Option<&'static str>]) -> impl Strategy<Value = Optio
     select(choices).prop_map(|c| c.map(str::to_owned))
 }
 
+/// The tag sets rows carry.
+const TAG_SETS: &[&[(&str, &str)]] = &[
+    &[],
+    &[("team", "ml")],
+    &[("team", "web"), ("env", "ci")],
+    &[("env", "ci")],
+];
+
 /// One row at a time from `time`: every field `hfclaw usage` groups or sums varies,
 /// including empty key labels and providers (read as none), errors and unknown usage.
 pub fn row_at(time: impl Strategy<Value = i64>) -> impl Strategy<Value = Row> {
@@ -64,12 +74,44 @@ pub fn row_at(time: impl Strategy<Value = i64>) -> impl Strategy<Value = Row> {
             Some(""),
         ]),
         text(&[None, Some(""), Some("together"), Some("cerebras")]),
-        select(&["ok", "ok", "ok", "upstream", "rate_limited"][..]),
+        select(
+            &[
+                "ok",
+                "ok",
+                "ok",
+                "upstream",
+                "rate_limited",
+                "budget_exceeded",
+            ][..],
+        ),
         proptest::option::of((0u64..200_000, 0u64..20_000)),
         cost(),
+        text(&[None, Some("alice"), Some("bob")]),
+        text(&[None, Some("claude-*"), Some("claude-*haiku*")]),
+        select(TAG_SETS),
     )
         .prop_map(
-            |(ms, api, key, requested, answered, provider, outcome, usage, cost)| Row {
+            |(
+                ms,
+                api,
+                key,
+                requested,
+                answered,
+                provider,
+                outcome,
+                usage,
+                cost,
+                user,
+                route,
+                tags,
+            )| Row {
+                user,
+                route,
+                tags: tags.iter().fold(Tags::default(), |mut t, (k, v)| {
+                    t.insert(k, v);
+                    t
+                }),
+                request_id: Some(format!("req-{ms}")),
                 key,
                 answered_ref: answered,
                 provider,
@@ -154,13 +196,18 @@ fn group_of(row: &Row, by: GroupBy) -> Option<String> {
         GroupBy::Day => Some(format_day(day_of(unix_ms(row.time)))),
         GroupBy::Key => some(&row.key),
         GroupBy::Api => Some(row.api.as_str().to_owned()),
+        GroupBy::User => some(&row.user),
+        GroupBy::Route => some(&row.route),
+        GroupBy::Tag => row.tags.to_json(),
     }
 }
 
 /// Adds one row to `c`, field by field as `hfclaw usage` defines them.
 fn count(c: &mut Counts, row: &Row) {
     c.requests += 1;
-    c.errors += u64::from(!row.outcome.is_ok());
+    let refused = row.outcome.class() == BUDGET_EXCEEDED;
+    c.errors += u64::from(!row.outcome.is_ok() && !refused);
+    c.budget_refusals += u64::from(refused);
     if let Some(usage) = &row.usage {
         c.input_tokens += usage.input_tokens;
         c.output_tokens += usage.output_tokens;
@@ -231,6 +278,30 @@ pub fn check(
     Ok(())
 }
 
+/// Checks `Ledger::tag_totals(name)` against the rows: grouped by the tag's value (none
+/// for rows without it).
+pub fn check_tag(
+    totals: &Totals,
+    rows: &[Row],
+    name: &str,
+    since: i64,
+    until: i64,
+) -> Result<(), TestCaseError> {
+    let mut want: BTreeMap<Option<String>, Counts> = BTreeMap::new();
+    for row in within(rows, since, until) {
+        let group = row.tags.get(name).map(str::to_owned);
+        count(want.entry(group).or_default(), row);
+    }
+    let got: BTreeMap<Option<String>, Counts> = totals
+        .groups
+        .iter()
+        .map(|g| (g.group.clone(), g.counts.clone()))
+        .collect();
+    prop_assert_eq!(got.len(), totals.groups.len(), "a tag value twice");
+    prop_assert_eq!(&got, &want, "by tag {} over [{}, {})", name, since, until);
+    Ok(())
+}
+
 /// Records `rows` into `ledger` in transactions of `chunk` rows (so the rollup is added
 /// to across batches, the same keys again and again).
 pub fn record_in_batches(ledger: &Ledger, rows: &[Row], chunk: usize) {
@@ -257,6 +328,10 @@ pub fn check_periods(
                 .unwrap();
             check(&totals, rows, by, since, until)?;
         }
+        let by_team = ledger
+            .tag_totals("team", from_unix_ms(since), from_unix_ms(until))
+            .unwrap();
+        check_tag(&by_team, rows, "team", since, until)?;
         check_spend(
             &ledger.spend_since(from_unix_ms(since)).unwrap(),
             rows,

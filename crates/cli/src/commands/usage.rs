@@ -1,26 +1,47 @@
 //! `hfclaw usage`: what requests cost, from the usage ledger, per model, provider, day,
-//! key or API, with the budgets the gateway runs with (stored in the ledger's meta table
-//! by `hfclaw serve`).
+//! key, API, end user, route or one `metadata` tag, with the budgets in force (the
+//! database's, and what a gateway's flags added: stored in the ledger's meta table by
+//! `hfclaw serve`).
 
 use std::time::SystemTime;
 
+use hfclaw_accounting::keys::follower::{FlagBudgets, effective_budgets};
 use hfclaw_accounting::time::{
     ACCEPTED_TIME_FORMS, format_minute, from_unix_ms, parse_time, unix_ms,
 };
 use hfclaw_accounting::{
-    BudgetPeriod, BudgetScope, Budgets, Counts, GroupBy, Ledger, REJECTED_MODEL, Totals, format_usd,
+    BudgetPeriod, BudgetScope, BudgetStatus, Budgets, Counts, GroupBy, Ledger, REJECTED_MODEL,
+    Totals, format_usd,
 };
 use hfclaw_catalog::display::thousands;
 use serde_json::{Map, Value, json};
 
-use crate::args::{UsageArgs, UsageBy};
+use crate::args::UsageArgs;
 use crate::context::Context;
 use crate::error::{CliError, CliResult};
 use crate::output::{print_data, table_text};
 
+/// What `--by` asked for.
+#[derive(Debug, Clone, PartialEq)]
+enum Grouping {
+    By(GroupBy),
+    /// One `metadata` tag's values.
+    Tag(String),
+}
+
+impl Grouping {
+    fn by(&self) -> GroupBy {
+        match self {
+            Grouping::By(by) => *by,
+            Grouping::Tag(_) => GroupBy::Tag,
+        }
+    }
+}
+
 /// Runs `usage`.
 pub fn run(ctx: &Context, args: &UsageArgs) -> CliResult {
     let now = unix_ms(SystemTime::now());
+    let grouping = grouping(&args.by)?;
     let since = match &args.since {
         Some(text) => time_arg("--since", text, now)?,
         None => 0,
@@ -37,33 +58,40 @@ pub fn run(ctx: &Context, args: &UsageArgs) -> CliResult {
             format_minute(until)
         )));
     }
-    let by = group_by(args.by);
     let spec = crate::ledger::spec_at(&args.ledger)?;
     if spec.is_missing_file() {
         return empty(
             ctx,
             args,
+            &grouping,
+            &[],
             &format!("no usage recorded yet ({} does not exist)", spec.location()),
         );
     }
     let ledger = crate::ledger::open(&spec)?;
-    let totals = ledger.totals(by, from_unix_ms(since), from_unix_ms(until))?;
-    let budgets = budget_lines(&ledger, now)?;
+    let (since_time, until_time) = (from_unix_ms(since), from_unix_ms(until));
+    let totals = match &grouping {
+        Grouping::By(by) => ledger.totals(*by, since_time, until_time)?,
+        Grouping::Tag(name) => ledger.tag_totals(name, since_time, until_time)?,
+    };
+    let budgets = budget_statuses(&ledger, now)?;
     if totals.groups.is_empty() {
         empty(
             ctx,
             args,
+            &grouping,
+            &budgets,
             &format!(
                 "no usage recorded in this period (ledger: {})",
                 ledger.location()
             ),
         )?;
     } else if args.json {
-        let json = serde_json::to_string_pretty(&json_rows(&totals))
-            .map_err(|e| CliError::runtime(format!("encoding JSON: {e}")))?;
-        print_data(&format!("{json}\n"))?;
+        print_json(&json_output(&grouping, &totals, &budgets))?;
     } else {
-        print_data(&format!("{}\n", table(&totals)))?;
+        // Budget refusals get a column where budgets are in force or refused something.
+        let refusals = !budgets.is_empty() || totals.total.budget_refusals > 0;
+        print_data(&format!("{}\n", table(&grouping, &totals, refusals)))?;
         if let Some(rejected) = totals
             .groups
             .iter()
@@ -82,22 +110,78 @@ pub fn run(ctx: &Context, args: &UsageArgs) -> CliResult {
             ));
         }
     }
-    // Budget status is data in the table view; beside a JSON array it goes to stderr.
-    for line in budgets {
-        if args.json || totals.groups.is_empty() {
-            ctx.messages.note(line);
-        } else {
-            print_data(&format!("{line}\n"))?;
+    // Budget status is data in the table view; JSON carries it in its `budgets`.
+    if !args.json {
+        for line in budgets.iter().map(budget_line) {
+            if totals.groups.is_empty() {
+                ctx.messages.note(line);
+            } else {
+                print_data(&format!("{line}\n"))?;
+            }
         }
     }
     ledger.close()?;
     Ok(())
 }
 
-fn empty(ctx: &Context, args: &UsageArgs, note: &str) -> CliResult {
+/// Reads `--by WHAT` (`--by tag NAME`, also `tag=NAME`).
+fn grouping(by: &[String]) -> CliResult<Grouping> {
+    let accepted = "accepted: model, provider, day, key, api, user, route, tag NAME";
+    let first = by.first().map_or("model", String::as_str);
+    let second = by.get(1);
+    if let Some(name) = first
+        .strip_prefix("tag=")
+        .or_else(|| first.strip_prefix("tag:"))
+    {
+        if let Some(extra) = second {
+            return Err(CliError::input(format!(
+                "--by {first} takes no second value ({extra:?})"
+            )));
+        }
+        return tag_grouping(name);
+    }
+    match (GroupBy::parse(first), second) {
+        (Some(GroupBy::Tag), Some(name)) => tag_grouping(name),
+        (Some(GroupBy::Tag), None) => Err(CliError::input("--by tag needs the tag's name")
+            .hint("e.g. `--by tag team`: the name of a member of the requests' `metadata`")),
+        (Some(by), None) => Ok(Grouping::By(by)),
+        (Some(_), Some(extra)) => Err(CliError::input(format!(
+            "--by {first} takes no second value ({extra:?})"
+        ))
+        .hint("only `--by tag NAME` takes two")),
+        (None, _) => Err(CliError::input(format!("invalid --by {first:?}")).hint(accepted)),
+    }
+}
+
+fn tag_grouping(name: &str) -> CliResult<Grouping> {
+    if name.is_empty() {
+        return Err(CliError::input("--by tag needs the tag's name")
+            .hint("e.g. `--by tag team`: the name of a member of the requests' `metadata`"));
+    }
+    Ok(Grouping::Tag(name.to_owned()))
+}
+
+fn print_json(value: &Value) -> CliResult {
+    let json = serde_json::to_string_pretty(value)
+        .map_err(|e| CliError::runtime(format!("encoding JSON: {e}")))?;
+    print_data(&format!("{json}\n"))
+}
+
+fn empty(
+    ctx: &Context,
+    args: &UsageArgs,
+    grouping: &Grouping,
+    budgets: &[BudgetStatus],
+    note: &str,
+) -> CliResult {
     ctx.messages.note(note);
     if args.json {
-        print_data("[]\n")?;
+        let nothing = Totals {
+            by: grouping.by(),
+            groups: Vec::new(),
+            total: Counts::default(),
+        };
+        print_json(&json_output(grouping, &nothing, budgets))?;
     }
     Ok(())
 }
@@ -109,62 +193,66 @@ fn time_arg(flag: &str, text: &str, now: i64) -> CliResult<i64> {
     })
 }
 
-fn group_by(by: UsageBy) -> GroupBy {
-    match by {
-        UsageBy::Model => GroupBy::Model,
-        UsageBy::Provider => GroupBy::Provider,
-        UsageBy::Day => GroupBy::Day,
-        UsageBy::Key => GroupBy::Key,
-        UsageBy::Api => GroupBy::Api,
-    }
-}
-
-/// `budget: $1.20 of $5.00 per UTC day used (24%); resets 2026-12-02 00:00 UTC`, one
-/// line per budget the gateway stored.
-fn budget_lines(ledger: &Ledger, now: i64) -> CliResult<Vec<String>> {
-    let Some(config) = ledger.budgets()? else {
-        return Ok(Vec::new());
+/// The budgets in force, with the spend of the UTC day and month: the database's (the
+/// global budget, each key's that is neither revoked nor expired) with what a gateway's
+/// flags added over them, as `serve` applies them (`effective_budgets`).
+fn budget_statuses(ledger: &Ledger, now: i64) -> CliResult<Vec<BudgetStatus>> {
+    let now_time = from_unix_ms(now);
+    let stored = ledger.budgets()?.unwrap_or_default();
+    let flags = FlagBudgets {
+        usd_per_day: stored.usd_per_day,
+        per_key_usd_per_day: stored.per_key_usd_per_day.into_iter().collect(),
     };
+    let keys: Vec<_> = ledger
+        .keys()?
+        .into_iter()
+        .filter(|k| k.state(now_time) == "active")
+        .collect();
+    let config = effective_budgets(&flags, ledger.global_budget()?, &keys);
+    if config.is_empty() {
+        return Ok(Vec::new());
+    }
     let budgets = Budgets::new(config);
-    let (today, month) = ledger.budget_spend(from_unix_ms(now))?;
-    budgets.seed(&today, &month, from_unix_ms(now));
-    Ok(budgets
-        .status(from_unix_ms(now))
-        .iter()
-        .map(|status| {
-            let which = match &status.which {
-                BudgetScope::Global => "budget".to_owned(),
-                BudgetScope::Key(key) => format!("budget of key {key}"),
-            };
-            let percent = if status.limit > 0.0 {
-                (status.spent / status.limit * 100.0).round()
-            } else {
-                100.0
-            };
-            let state = if status.spent >= status.limit {
-                ", reached: the gateway refuses requests"
-            } else {
-                ""
-            };
-            let per = match status.period {
-                BudgetPeriod::Day => "UTC day",
-                BudgetPeriod::Month => "UTC month",
-            };
-            format!(
-                "{which}: {} of {} per {per} used ({percent}%{state}); resets {}",
-                format_usd(status.spent, false),
-                format_usd(status.limit, false),
-                format_minute(unix_ms(status.resets_at))
-            )
-        })
-        .collect())
+    let (today, month) = ledger.budget_spend(now_time)?;
+    budgets.seed(&today, &month, now_time);
+    Ok(budgets.status(now_time))
 }
 
-/// `[{<group field>, requests, errors, input_tokens, output_tokens, cost_usd,
-/// estimated_cost_usd, unpriced_requests}]`.
-fn json_rows(totals: &Totals) -> Value {
+/// `budget: $1.20 of $5.00 per UTC day used (24%); resets 2026-12-02 00:00 UTC`.
+fn budget_line(status: &BudgetStatus) -> String {
+    let which = match &status.which {
+        BudgetScope::Global => "budget".to_owned(),
+        BudgetScope::Key(key) => format!("budget of key {key}"),
+    };
+    let percent = if status.limit > 0.0 {
+        (status.spent / status.limit * 100.0).round()
+    } else {
+        100.0
+    };
+    let state = if status.spent >= status.limit {
+        ", reached: the gateway refuses requests"
+    } else {
+        ""
+    };
+    let per = match status.period {
+        BudgetPeriod::Day => "UTC day",
+        BudgetPeriod::Month => "UTC month",
+    };
+    format!(
+        "{which}: {} of {} per {per} used ({percent}%{state}); resets {}",
+        format_usd(status.spent, false),
+        format_usd(status.limit, false),
+        format_minute(unix_ms(status.resets_at))
+    )
+}
+
+/// `{by, [tag], groups: [{<by>, requests, errors, budget_refusals, input_tokens,
+/// output_tokens, cost_usd, estimated_cost_usd, unpriced_requests}], total: {…}, budgets:
+/// [{budget, scope, key, period, limit_usd, spent_usd, reserved_usd, remaining_usd,
+/// resets_at}]}`.
+fn json_output(grouping: &Grouping, totals: &Totals, budgets: &[BudgetStatus]) -> Value {
     let field = totals.by.as_str();
-    let rows: Vec<Value> = totals
+    let groups: Vec<Value> = totals
         .groups
         .iter()
         .map(|g| {
@@ -176,13 +264,25 @@ fn json_rows(totals: &Totals) -> Value {
             Value::Object(object)
         })
         .collect();
-    Value::Array(rows)
+    let mut out = Map::new();
+    out.insert("by".to_owned(), json!(field));
+    if let Grouping::Tag(name) = grouping {
+        out.insert("tag".to_owned(), json!(name));
+    }
+    out.insert("groups".to_owned(), Value::Array(groups));
+    out.insert("total".to_owned(), counts_json(&totals.total));
+    out.insert(
+        "budgets".to_owned(),
+        budgets.iter().map(BudgetStatus::json).collect(),
+    );
+    Value::Object(out)
 }
 
 fn counts_json(c: &Counts) -> Value {
     json!({
         "requests": c.requests,
         "errors": c.errors,
+        "budget_refusals": c.budget_refusals,
         "input_tokens": c.input_tokens,
         "output_tokens": c.output_tokens,
         "cost_usd": round_usd(c.cost_usd),
@@ -197,55 +297,77 @@ fn round_usd(usd: f64) -> f64 {
     (usd * 1e9).round() / 1e9
 }
 
-/// The table: group, requests, errors, tokens in/out, cost, estimated share; total last.
-fn table(totals: &Totals) -> String {
-    let header = totals.by.as_str().to_ascii_uppercase();
+/// The table: group, requests, errors, budget refusals (with `refusals`), tokens in/out,
+/// cost, estimated share; total last.
+fn table(grouping: &Grouping, totals: &Totals, refusals: bool) -> String {
+    let header = match grouping {
+        Grouping::Tag(name) => format!("TAG {name}"),
+        Grouping::By(by) => by.as_str().to_ascii_uppercase(),
+    };
     let none = match totals.by {
         GroupBy::Provider => "(unknown)",
         GroupBy::Key => "(no key)",
+        GroupBy::User => "(no user)",
+        GroupBy::Route => "(no route)",
+        GroupBy::Tag => "(no tag)",
         _ => "-",
     };
     let rows = totals
         .groups
         .iter()
-        .map(|g| cells(g.group.as_deref().unwrap_or(none), &g.counts))
-        .chain([cells("total", &totals.total)]);
-    table_text(
-        &[
-            header.as_str(),
-            "REQUESTS",
-            "ERRORS",
-            "INPUT",
-            "OUTPUT",
-            "COST",
-            "ESTIMATED",
-        ],
-        &[1, 2, 3, 4, 5, 6],
-        rows,
-        |row, out| row.iter().for_each(|cell| out.push(cell)),
-    )
+        .map(|g| cells(g.group.as_deref().unwrap_or(none), &g.counts, refusals))
+        .chain([cells("total", &totals.total, refusals)]);
+    let mut headers = vec![header.as_str(), "REQUESTS", "ERRORS"];
+    if refusals {
+        headers.push("OVER BUDGET");
+    }
+    headers.extend(["INPUT", "OUTPUT", "COST", "ESTIMATED"]);
+    let right: Vec<usize> = (1..headers.len()).collect();
+    table_text(&headers, &right, rows, |row, out| {
+        row.iter().for_each(|cell| out.push(cell));
+    })
 }
 
-fn cells(group: &str, c: &Counts) -> [String; 7] {
+fn cells(group: &str, c: &Counts, refusals: bool) -> Vec<String> {
     let estimated = if c.cost_usd > 0.0 {
         format!("{:.0}%", c.estimated_cost_usd / c.cost_usd * 100.0)
     } else {
         "-".to_owned()
     };
-    [
-        group.to_owned(),
-        thousands(c.requests),
-        thousands(c.errors),
+    let mut cells = vec![group.to_owned(), thousands(c.requests), thousands(c.errors)];
+    if refusals {
+        cells.push(thousands(c.budget_refusals));
+    }
+    cells.extend([
         thousands(c.input_tokens),
         thousands(c.output_tokens),
         format_usd(c.cost_usd, false),
         estimated,
-    ]
+    ]);
+    cells
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn by_reads_one_grouping_or_tag_and_a_name() {
+        let by = |args: &[&str]| {
+            let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
+            grouping(&args).map_err(|e| e.to_string())
+        };
+        assert_eq!(by(&["user"]), Ok(Grouping::By(GroupBy::User)));
+        assert_eq!(by(&["route"]), Ok(Grouping::By(GroupBy::Route)));
+        assert_eq!(by(&["tag", "team"]), Ok(Grouping::Tag("team".into())));
+        assert_eq!(by(&["tag=team"]), Ok(Grouping::Tag("team".into())));
+        assert_eq!(by(&["tag:team"]), Ok(Grouping::Tag("team".into())));
+        assert!(by(&["tag"]).is_err());
+        assert!(by(&["tag="]).is_err());
+        assert!(by(&["model", "team"]).is_err());
+        assert!(by(&["tag=a", "b"]).is_err());
+        assert!(by(&["users"]).is_err());
+    }
 
     #[test]
     fn counts_get_thousands_separators() {

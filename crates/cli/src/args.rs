@@ -7,6 +7,14 @@ use clap::{Args, Parser, Subcommand};
 /// Where `hfclaw serve` and the service listen unless told otherwise (and where `hfclaw
 /// run` looks for a running gateway when no service names another address).
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:4000";
+/// `serve --max-concurrent`'s default.
+pub const DEFAULT_MAX_CONCURRENT: u32 = 256;
+/// `serve --timeout`'s default, seconds.
+pub const DEFAULT_TIMEOUT_SECS: u64 = 300;
+/// `serve --max-body`'s default, MiB.
+pub const DEFAULT_MAX_BODY_MIB: u32 = 32;
+/// `serve --header-timeout`'s default, seconds.
+pub const DEFAULT_HEADER_TIMEOUT_SECS: u64 = 10;
 
 /// Connect OpenClaw-style agent configs to Hugging Face Inference Providers.
 #[derive(Debug, Parser)]
@@ -80,7 +88,7 @@ pub enum Command {
     Completions(CompletionsArgs),
     /// Run the local gateway (OpenAI chat, Anthropic Messages, OpenAI Responses) that applies aliases, refs and fallbacks
     Serve(ServeArgs),
-    /// What your requests cost: totals per model, provider, day, key or API from the usage ledger
+    /// What your requests cost: totals per model, provider, day, key, API, user, route or tag from the usage ledger
     Usage(UsageArgs),
     /// Point OpenClaw's memory search at Hugging Face embeddings through the gateway
     #[command(subcommand)]
@@ -286,27 +294,19 @@ pub struct RunArgs {
 #[derive(Debug, Subcommand)]
 pub enum ServiceCommand {
     /// Write the service file and start the gateway (run again to update it)
-    Install(ServiceInstallArgs),
+    Install(Box<ServiceInstallArgs>),
     /// Stop the service and remove its file
     Uninstall,
     /// Show whether the service is installed, enabled and running, and where it listens
     Status(ServiceStatusArgs),
 }
 
-/// `hfclaw service install`.
+/// `hfclaw service install`: `serve`'s flags, written into the service where they can be
+/// (the rest are warned about: secrets, budgets, one-off flags).
 #[derive(Debug, Clone, Args)]
 pub struct ServiceInstallArgs {
-    /// Address the gateway listens on
-    #[arg(long, value_name = "ADDR", default_value = DEFAULT_LISTEN)]
-    pub listen: String,
-    /// File holding the key clients must send (the service gets the path, never the key)
-    #[arg(long, value_name = "PATH")]
-    pub api_key_file: Option<PathBuf>,
-    /// File holding the ledger's URL, e.g. a shared PostgreSQL (the service gets the path, never the password)
-    #[arg(long, value_name = "PATH")]
-    pub ledger_file: Option<PathBuf>,
     #[command(flatten)]
-    pub routes: RouteArgs,
+    pub serve: ServeArgs,
 }
 
 /// `hfclaw service status`.
@@ -621,16 +621,16 @@ pub struct ServeArgs {
     #[arg(long, value_name = "LABEL=USD")]
     pub key_budget: Vec<String>,
     /// Most chat requests served at once; more get 503 with Retry-After
-    #[arg(long, value_name = "N", default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_CONCURRENT, value_parser = clap::value_parser!(u32).range(1..=100_000))]
     pub max_concurrent: u32,
     /// Seconds to wait for a model to start answering (for non-streaming requests: to answer) before moving on; 504 when none does
-    #[arg(long, value_name = "SECS", default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    #[arg(long, value_name = "SECS", default_value_t = DEFAULT_TIMEOUT_SECS, value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub timeout: u64,
     /// Largest request body accepted, in MiB; larger ones get 413 as soon as they pass it
-    #[arg(long, value_name = "MIB", default_value_t = 32, value_parser = clap::value_parser!(u32).range(1..=1024))]
+    #[arg(long, value_name = "MIB", default_value_t = DEFAULT_MAX_BODY_MIB, value_parser = clap::value_parser!(u32).range(1..=1024))]
     pub max_body: u32,
     /// Seconds a connection may take to send a complete request header (also how long an idle keep-alive connection stays open)
-    #[arg(long, value_name = "SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=600))]
+    #[arg(long, value_name = "SECS", default_value_t = DEFAULT_HEADER_TIMEOUT_SECS, value_parser = clap::value_parser!(u64).range(1..=600))]
     pub header_timeout: u64,
     /// Move a leading `<think>…</think>` block of chat answers into `reasoning_content` (for clients that show that field)
     #[arg(long)]

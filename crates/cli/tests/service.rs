@@ -313,3 +313,49 @@ fn install_carries_the_routes_into_the_unit() {
         "{exec}"
     );
 }
+
+#[test]
+fn install_carries_the_serve_flags_it_can_and_warns_about_the_rest() {
+    let s = Service::new(None);
+    let carried = s.session(&[(
+        &[
+            "service",
+            "install",
+            "--max-concurrent",
+            "64",
+            "--timeout",
+            "300",
+            "--split-reasoning",
+            "--allowed-host",
+            "gw.lan",
+            "--ledger",
+            "data/usage.sqlite3",
+            "--budget-usd-per-day",
+            "5",
+            "--key-budget",
+            "ci=2",
+            "--api-key",
+            "sk-on-the-command-line",
+            "--refresh",
+        ],
+        &[("HF_TOKEN", TOKEN)],
+    )]);
+    let carried = format!("{carried}=== hfclaw.service\n{}", s.unit());
+    let url = s.session(&[(
+        &[
+            "service",
+            "install",
+            "--ledger",
+            "postgres://hfclaw:hunter2@db:5432/hfclaw",
+        ],
+        &[("HF_TOKEN", TOKEN)],
+    )]);
+    let out = format!("{carried}{url}");
+    // The secrets are on the command lines shown (`$ …`), nowhere else.
+    let said: String = out.lines().filter(|l| !l.starts_with("$ ")).collect();
+    let unit = s.unit();
+    for secret in ["sk-on-the-command-line", "hunter2"] {
+        assert!(!said.contains(secret) && !unit.contains(secret), "{out}");
+    }
+    insta::assert_snapshot!(out);
+}

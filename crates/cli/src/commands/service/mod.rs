@@ -21,11 +21,15 @@ use serde::Serialize;
 pub use self::manager::find_in_path;
 use self::manager::{FileChange, Layout, Manager, Platform, Shown, Step};
 use self::unit::ServiceSpec;
-use crate::args::{ServiceCommand, ServiceInstallArgs, ServiceStatusArgs};
+use crate::args::{
+    DEFAULT_HEADER_TIMEOUT_SECS, DEFAULT_MAX_BODY_MIB, DEFAULT_MAX_CONCURRENT,
+    DEFAULT_TIMEOUT_SECS, ServeArgs, ServiceCommand, ServiceInstallArgs, ServiceStatusArgs,
+};
 use crate::context::{Context, SERVICE_ENV_VARS, env, env_os, home_dir};
 use crate::error::{CliError, CliResult};
 use crate::output::print_data;
 use hfclaw_accounting::keys::file;
+use hfclaw_accounting::{LedgerSpec, redact_url};
 
 /// Runs `service …`.
 pub fn run(ctx: &Context, command: &ServiceCommand) -> CliResult {
@@ -101,6 +105,7 @@ impl System {
 }
 
 fn install(ctx: &Context, system: &System, args: &ServiceInstallArgs) -> CliResult {
+    let args = &args.serve;
     let listen = listen_addr(&args.listen)?;
     let key_file = args.api_key_file.as_deref().map(api_key_file).transpose()?;
     let view = ctx.load_view()?;
@@ -117,6 +122,8 @@ fn install(ctx: &Context, system: &System, args: &ServiceInstallArgs) -> CliResu
         file::check_unique(keys.iter().map(|k| (k.label.as_str(), k.hash()))).map_err(bad)?;
     }
     let ledger_file = args
+        .ledger
+        .location
         .ledger_file
         .as_deref()
         .map(|path| {
@@ -154,12 +161,14 @@ fn install(ctx: &Context, system: &System, args: &ServiceInstallArgs) -> CliResu
     }
     // Checked now: the service would fail at every start.
     crate::serve::model_routes(&args.routes)?;
+    let carried = carried_flags(ctx, args)?;
     let spec = service_spec(
         ctx,
         system,
         args,
         key_file.as_deref(),
         ledger_file.as_deref(),
+        carried,
     )?;
     let text = match system.platform() {
         Platform::Systemd => unit::systemd_unit(&spec),
@@ -436,12 +445,119 @@ fn render_status(status: &Status, platform: Platform) -> String {
 
 /// The unit's command line and environment: this binary, `serve` with the flags, and the
 /// config location pinned (the service has none of this shell's variables).
+/// The `serve` flags of `install` that the service gets as they are (beside `--listen`,
+/// `--api-key-file`, `--ledger-file` and the routes), made absolute where they are paths;
+/// a warning for each one it cannot carry: a secret (`--api-key`, a ledger URL with a
+/// password: a unit file is no place for them), the budgets (they live in the ledger
+/// database, where the service and every replica read them) and `--refresh` (one start's).
+fn carried_flags(ctx: &Context, args: &ServeArgs) -> CliResult<Vec<String>> {
+    let mut flags = Vec::new();
+    let mut flag = |name: &str, value: Option<String>| {
+        flags.push(format!("--{name}"));
+        flags.extend(value);
+    };
+    match args
+        .ledger
+        .location
+        .ledger
+        .as_deref()
+        .map(LedgerSpec::parse)
+    {
+        Some(LedgerSpec::Sqlite(path)) => flag("ledger", Some(utf8(&absolute(&path)?)?)),
+        Some(LedgerSpec::Postgres(url)) if redact_url(&url) == url => flag("ledger", Some(url)),
+        Some(LedgerSpec::Postgres(url)) => ctx.messages.warn(format!(
+            "--ledger {} is not written into the service (its password does not belong in a \
+             unit file): put the URL in a file readable by you only and pass --ledger-file PATH",
+            redact_url(&url)
+        )),
+        None => {}
+    }
+    if args.ledger.no_ledger {
+        flag("no-ledger", None);
+    }
+    for host in &args.allowed_host {
+        flag("allowed-host", Some(host.clone()));
+    }
+    for origin in &args.cors_origin {
+        flag("cors-origin", Some(origin.clone()));
+    }
+    if args.allow_unauthenticated_lan {
+        flag("allow-unauthenticated-lan", None);
+    }
+    for (name, value, default) in [
+        (
+            "max-concurrent",
+            u64::from(args.max_concurrent),
+            u64::from(DEFAULT_MAX_CONCURRENT),
+        ),
+        ("timeout", args.timeout, DEFAULT_TIMEOUT_SECS),
+        (
+            "max-body",
+            u64::from(args.max_body),
+            u64::from(DEFAULT_MAX_BODY_MIB),
+        ),
+        (
+            "header-timeout",
+            args.header_timeout,
+            DEFAULT_HEADER_TIMEOUT_SECS,
+        ),
+    ] {
+        if value != default {
+            flag(name, Some(value.to_string()));
+        }
+    }
+    if args.split_reasoning {
+        flag("split-reasoning", None);
+    }
+    // Where `hfclaw budget set` / `keys update` must write for the service to see it.
+    let ledger = match (
+        &args.ledger.location.ledger_file,
+        &args.ledger.location.ledger,
+    ) {
+        (Some(path), _) => format!(" --ledger-file {}", path.display()),
+        (None, Some(text)) => format!(" --ledger {}", redact_url(text)),
+        (None, None) => String::new(),
+    };
+    // The environment's key has its own warning (see `install`).
+    if args.api_key.is_some() && env("HFCLAW_SERVE_API_KEY").is_none() {
+        ctx.messages.warn(
+            "--api-key is not written into the service (a secret does not belong in a unit \
+             file): pass --api-key-file PATH, or create keys in the ledger with `hfclaw keys create LABEL`",
+        );
+    }
+    if let Some(usd) = args.budget_usd_per_day {
+        ctx.messages.warn(format!(
+            "--budget-usd-per-day is not written into the service: budgets live in the ledger \
+             database, where the service and every replica read them; run `hfclaw budget set \
+             --usd-per-day {usd}{ledger}`"
+        ));
+    }
+    for entry in &args.key_budget {
+        let (label, usd) = entry.split_once('=').unwrap_or((entry.as_str(), "USD"));
+        ctx.messages.warn(format!(
+            "--key-budget {entry} is not written into the service: budgets live in the ledger \
+             database, where the service and every replica read them; run `hfclaw keys update \
+             {} --budget-usd-per-day {}{ledger}`",
+            label.trim(),
+            usd.trim()
+        ));
+    }
+    if args.refresh {
+        ctx.messages.warn(
+            "--refresh is not written into the service: it is for one start (the service \
+             fetches the router's list whenever its cache is stale)",
+        );
+    }
+    Ok(flags)
+}
+
 fn service_spec(
     ctx: &Context,
     system: &System,
-    args: &ServiceInstallArgs,
+    args: &ServeArgs,
     key_file: Option<&Path>,
     ledger_file: Option<&Path>,
+    carried: Vec<String>,
 ) -> CliResult<ServiceSpec> {
     let exe = std::env::current_exe()
         .and_then(std::fs::canonicalize)
@@ -466,6 +582,7 @@ fn service_spec(
     if args.routes.no_default_routes {
         command.push("--no-default-routes".to_owned());
     }
+    command.extend(carried);
     if ctx.paths.source == PathSource::Flag {
         command.extend(["--config".to_owned(), utf8(&absolute(&ctx.paths.config)?)?]);
     }

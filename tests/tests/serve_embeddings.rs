@@ -166,6 +166,10 @@ async fn each_openai_shaped_provider_gets_its_path_and_model_id() {
             body_of(&last),
             json!({"input": ["a b c"], "model": provider_id})
         );
+        // The request's id (the gateway's: the client sent none) reaches the provider's
+        // path too, and is the answer's.
+        let id = header(&headers, "x-request-id");
+        assert_eq!((last.header("x-request-id"), id.len()), (Some(id), 36));
     }
     // `dimensions` goes to OpenAI-shaped providers.
     let (status, _, answer) = embed(

@@ -6,8 +6,6 @@
 //! the ledger see providers as they see chat models. Each attempt speaks the provider's
 //! wire and answers in OpenAI's shape (`hfclaw_router_client::tasks::embeddings`).
 
-use std::time::Duration;
-
 use axum::http::{HeaderMap, HeaderValue, header};
 use hfclaw_model_ref::{AlsoListing, ModelRef, Suffix};
 use hfclaw_router_client::tasks::embeddings::{EmbeddingsRequest, convert};
@@ -22,7 +20,7 @@ use crate::api::Api;
 use crate::app::App;
 use crate::error::ApiError;
 use crate::snapshot::Snapshot;
-use crate::upstream::Answer;
+use crate::upstream::{Answer, Outgoing};
 
 /// The model an embeddings request names: the one rule with the Hub as catalog (a
 /// bare `org/model` need not be a chat model), else the client-name routes as for chat
@@ -164,13 +162,14 @@ pub async fn attempt(
     route: &Route,
     plan: &TaskPlan,
     id: &str,
-    timeout: Duration,
+    outgoing: &Outgoing<'_>,
 ) -> Result<Answer, AttemptError> {
+    let timeout = outgoing.timeout;
     let inner = async {
         let wire = route.provider.wire;
         let body = plan.request.body_for(wire, &route.provider_id);
         let path = route.provider.path_for(&route.provider_id);
-        let raw = client.post_task(&path, body, id).await?;
+        let raw = client.post_task(&path, body, id, outgoing.headers).await?;
         let status = raw.status;
         let mut headers = HeaderMap::new();
         headers.insert(

@@ -227,7 +227,7 @@ async fn forward_inner(
         async move {
             match call {
                 Call::Task(task, route) => {
-                    embeddings::attempt(client, route, task, &attempt.model, outgoing.timeout).await
+                    embeddings::attempt(client, route, task, &attempt.model, outgoing).await
                 }
                 Call::Router(encoded) => {
                     upstream::attempt(client, outgoing, encoded, &attempt.model).await

@@ -2,7 +2,7 @@
 //! own path under the router root.
 
 use bytes::Bytes;
-use reqwest::header::{ACCEPT, CONTENT_TYPE};
+use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap};
 use reqwest::{Method, StatusCode};
 
 use crate::base_url::normalize_base_url;
@@ -27,16 +27,19 @@ impl RouterClient {
     }
 
     /// `POST {router root}{path}` (a provider's own path, e.g.
-    /// `/together/v1/embeddings`) with `body`; `model` names the attempt in errors.
+    /// `/together/v1/embeddings`) with `body` and the client's `extra` headers (the
+    /// request id); `model` names the attempt in errors.
     /// Non-2xx answers are classified into [`RouterError`]s like chat's.
     pub async fn post_task(
         &self,
         path: &str,
         body: Bytes,
         model: &str,
+        extra: &HeaderMap,
     ) -> Result<RawResponse, RouterError> {
         let request = self
             .root_request(Method::POST, path)
+            .headers(extra.clone())
             .header(CONTENT_TYPE, "application/json")
             .header(ACCEPT, "application/json")
             .body(body);

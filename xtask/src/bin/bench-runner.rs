@@ -38,8 +38,9 @@ fn main() -> ExitCode {
         Some("ledger-fill") => ledger::fill(&args[1..]),
         Some("ledger-record") => ledger::record(),
         Some("guard") => bench_guard(),
+        Some("needs") => bench_needs(),
         _ => Err(
-            "usage: bench-runner refs|routes|discovery|sse|embeddings-convert|first-byte HFCLAW|chain HFCLAW|guard|ledger-fill PATH ROWS|ledger-record|rss -- CMD..."
+            "usage: bench-runner refs|routes|discovery|sse|embeddings-convert|first-byte HFCLAW|chain HFCLAW|guard|needs|ledger-fill PATH ROWS|ledger-record|rss -- CMD..."
                 .into(),
         ),
     };
@@ -217,6 +218,69 @@ fn bench_routes() -> Result<()> {
         "µs/request",
         "no routes",
         per_request(&none),
+    );
+    Ok(())
+}
+
+/// What a request needs of a fallback (issue 20: image parts, tools), read from a ~200 KB
+/// Claude Code turn (12 tools, 40 tool round trips) whose text mentions images, so the
+/// byte search does not settle it and the whole conversation is walked: the scan every
+/// request already gets plus the needs, against that scan alone. (Without the word, the
+/// byte search alone answers: printed on stderr.)
+fn bench_needs() -> Result<()> {
+    use hfclaw_catalog::Needs;
+    use hfclaw_gateway::Api;
+    use hfclaw_router_client::JsonBody;
+    let turn = |word: &str| {
+        let text = format!("{word} ").repeat(200);
+        let tools: Vec<serde_json::Value> = (0..12)
+            .map(|i| {
+                serde_json::json!({"name": format!("Tool{i}"), "description": text,
+                "input_schema": {"type": "object", "properties": {"path": {"type": "string"}}}})
+            })
+            .collect();
+        let mut messages = Vec::new();
+        for i in 0..40 {
+            messages.push(serde_json::json!({"role": "assistant", "content": [
+                {"type": "text", "text": text},
+                {"type": "tool_use", "id": format!("t{i}"), "name": "Tool1", "input": {"path": "a"}}]}));
+            messages.push(serde_json::json!({"role": "user", "content": [
+                {"type": "tool_result", "tool_use_id": format!("t{i}"), "content": [
+                    {"type": "text", "text": text}]}]}));
+        }
+        let body = serde_json::json!({"model": "claude-sonnet-5-5", "max_tokens": 32000,
+            "stream": true, "system": [{"type": "text", "text": text}], "tools": tools,
+            "messages": messages});
+        JsonBody::parse(serde_json::to_vec(&body).unwrap_or_default().into())
+    };
+    let all = Needs {
+        image_input: true,
+        tools: true,
+    };
+    let time = |turn: &JsonBody, needs: bool| {
+        best_time(Duration::from_millis(1000), || {
+            if let Ok(body) = JsonBody::parse(black_box(turn.bytes().clone()))
+                && needs
+            {
+                black_box(Api::Messages.needs(&body, all));
+            }
+        })
+    };
+    let us = |d: Duration| d.as_secs_f64() * 1e6;
+    let walked = turn("image.png")?;
+    let searched = turn("photo.png")?;
+    eprintln!(
+        "needs: {} KB body, byte search only: {:.0} µs vs {:.0} µs for the scan",
+        searched.bytes().len() / 1000,
+        us(time(&searched, true)),
+        us(time(&searched, false))
+    );
+    emit(
+        "request scan + fallback needs, 200 KB turn, walked",
+        us(time(&walked, true)),
+        "µs",
+        "the request scan alone",
+        us(time(&walked, false)),
     );
     Ok(())
 }

@@ -165,6 +165,11 @@ async fn rows_keep_request_id_user_tags_and_route_and_usage_totals_them() {
 
     insta::assert_snapshot!("by_user", s.run(&["usage", "--by", "user"]));
     insta::assert_snapshot!("by_tag", s.run(&["usage", "--by", "tag", "team"]));
+    // Within one key: who spent alice's.
+    insta::assert_snapshot!(
+        "by_user_of_one_key",
+        s.run(&["usage", "--by", "user", "--key", "alice"])
+    );
     insta::assert_snapshot!("by_route", s.run(&["usage", "--by", "route"]));
     insta::assert_snapshot!(
         "by_tag_json",

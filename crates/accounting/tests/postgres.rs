@@ -109,11 +109,27 @@ fn postgres_ledger_matches_sqlite_row_for_row() {
             "{by:?}"
         );
     }
-    let by_team = postgres.tag_totals("team", at(0), at(60 * 48)).unwrap();
+    let by_team = postgres
+        .tag_totals("team", None, at(0), at(60 * 48))
+        .unwrap();
     assert_eq!(
         by_team,
-        sqlite.tag_totals("team", at(0), at(60 * 48)).unwrap()
+        sqlite.tag_totals("team", None, at(0), at(60 * 48)).unwrap()
     );
+    // One key's requests only, from the rollup and the rows alike.
+    for by in GroupBy::ALL {
+        let one = postgres
+            .key_totals(by, Some("team-a"), at(0), at(60 * 48))
+            .unwrap();
+        assert_eq!(
+            one,
+            sqlite
+                .key_totals(by, Some("team-a"), at(0), at(60 * 48))
+                .unwrap(),
+            "{by:?}"
+        );
+        assert_eq!(one.total.requests, 2, "{by:?}");
+    }
     let teams: Vec<Option<&str>> = by_team.groups.iter().map(|g| g.group.as_deref()).collect();
     assert_eq!(teams, [Some("team-a"), Some("team-b"), Some("x")]);
     let spend = postgres.spend_since(at(0)).unwrap();

@@ -581,6 +581,9 @@ pub struct UsageArgs {
     /// Group the totals by model, provider, day (UTC), key (the client key's label), api (chat, messages, responses, embeddings), user (the request's `user`), route (the --route pattern) or `tag NAME` (the request's metadata tag NAME)
     #[arg(long, value_name = "WHAT", num_args = 1..=2, default_values_t = ["model".to_owned()])]
     pub by: Vec<String>,
+    /// Only the requests of the client key LABEL (e.g. `--by user --key alice`: who spent alice's budget)
+    #[arg(long, value_name = "LABEL")]
+    pub key: Option<String>,
     /// Print JSON (the groups, the total and the budgets) instead of a table
     #[arg(long)]
     pub json: bool,

@@ -68,31 +68,38 @@ pub(crate) struct GroupRow {
 pub(crate) trait Backend: Send {
     /// Writes `rows`, and adds them to the daily rollup, in one transaction: all or none.
     fn insert(&mut self, rows: &[Row]) -> Result<(), BackendError>;
-    /// Runs a totals query (`$1`, `$2` = `from`, `to`), unsorted.
+    /// Runs a totals query (`$1`, `$2` = `from`, `to`; `$3` = `key`, when given), unsorted.
     fn group_totals(
         &mut self,
         sql: &str,
         by: GroupBy,
         from: i64,
         to: i64,
+        key: Option<&str>,
     ) -> Result<Vec<GroupRow>, BackendError>;
-    /// Totals per group of the rows in `[since, until)` (Unix ms), unsorted.
+    /// Totals per group of the rows in `[since, until)` (Unix ms; of the client key `key`
+    /// only, when given), unsorted.
     fn request_totals(
         &mut self,
         by: GroupBy,
         since: i64,
         until: i64,
+        key: Option<&str>,
     ) -> Result<Vec<GroupRow>, BackendError> {
-        self.group_totals(&schema::request_totals_sql(by), by, since, until)
+        let sql = schema::request_totals_sql(by, key.is_some());
+        self.group_totals(&sql, by, since, until, key)
     }
-    /// Totals per group of the daily rollup over the UTC days `[first, end)`, unsorted.
+    /// Totals per group of the daily rollup over the UTC days `[first, end)` (of the
+    /// client key `key` only, when given), unsorted.
     fn daily_totals(
         &mut self,
         by: GroupBy,
         first: i64,
         end: i64,
+        key: Option<&str>,
     ) -> Result<Vec<GroupRow>, BackendError> {
-        self.group_totals(&schema::daily_totals_sql(by), by, first, end)
+        let sql = schema::daily_totals_sql(by, key.is_some());
+        self.group_totals(&sql, by, first, end, key)
     }
     /// The last `limit` rows, newest first.
     fn recent(&mut self, limit: usize) -> Result<Vec<Row>, BackendError>;

@@ -699,22 +699,39 @@ impl Ledger {
         since: SystemTime,
         until: SystemTime,
     ) -> Result<Totals, LedgerError> {
-        let (since, until) = (unix_ms(since), unix_ms(until));
-        let rows = self.ask(move |b| rollup::totals(b, by, since, until))?;
-        Ok(Totals::of_groups(by, rows))
+        self.key_totals(by, None, since, until)
     }
 
-    /// Totals grouped by the value of the tag `name` (rows without it: group `None`) over
-    /// `[since, until)`, in [`Ledger::totals`]'s order. Reads the rows of the period (the
-    /// rollup keeps no tags), grouped by tag set in the database and by `name`'s value here.
-    pub fn tag_totals(
+    /// [`Ledger::totals`] of the requests of the client key labelled `key` only (all of
+    /// them with `None`): e.g. one key's spend per end user.
+    pub fn key_totals(
         &self,
-        name: &str,
+        by: GroupBy,
+        key: Option<&str>,
         since: SystemTime,
         until: SystemTime,
     ) -> Result<Totals, LedgerError> {
         let (since, until) = (unix_ms(since), unix_ms(until));
-        let sets = self.ask(move |b| rollup::totals(b, GroupBy::Tag, since, until))?;
+        let key = key.map(str::to_owned);
+        let rows = self.ask(move |b| rollup::totals(b, by, since, until, key.as_deref()))?;
+        Ok(Totals::of_groups(by, rows))
+    }
+
+    /// Totals grouped by the value of the tag `name` (rows without it: group `None`) over
+    /// `[since, until)` (of the client key `key` only, when given), in
+    /// [`Ledger::totals`]'s order. Reads the rows of the period (the rollup keeps no tags),
+    /// grouped by tag set in the database and by `name`'s value here.
+    pub fn tag_totals(
+        &self,
+        name: &str,
+        key: Option<&str>,
+        since: SystemTime,
+        until: SystemTime,
+    ) -> Result<Totals, LedgerError> {
+        let (since, until) = (unix_ms(since), unix_ms(until));
+        let key = key.map(str::to_owned);
+        let sets =
+            self.ask(move |b| rollup::totals(b, GroupBy::Tag, since, until, key.as_deref()))?;
         let mut groups = rollup::Groups::default();
         groups.add(
             sets.into_iter()
@@ -735,7 +752,7 @@ impl Ledger {
     pub fn spend_since(&self, since: SystemTime) -> Result<Spend, LedgerError> {
         let since = unix_ms(since);
         // From the rollup too: a gateway re-reads today's spend every few seconds.
-        let groups = self.ask(move |b| rollup::totals(b, GroupBy::Key, since, i64::MAX))?;
+        let groups = self.ask(move |b| rollup::totals(b, GroupBy::Key, since, i64::MAX, None))?;
         let mut spend = Spend::default();
         for g in groups {
             spend.total_usd += g.sums.cost_usd;

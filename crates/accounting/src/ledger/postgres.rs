@@ -273,8 +273,12 @@ impl Backend for Postgres {
         by: GroupBy,
         from: i64,
         to: i64,
+        key: Option<&str>,
     ) -> Result<Vec<GroupRow>, BackendError> {
-        let rows = self.with(|client| client.query(sql, &[&from, &to]))?;
+        let rows = self.with(|client| match key {
+            Some(key) => client.query(sql, &[&from, &to, &key]),
+            None => client.query(sql, &[&from, &to]),
+        })?;
         rows.iter()
             .map(|r| backend::group_row(r, by))
             .collect::<Result<Vec<_>, postgres::Error>>()

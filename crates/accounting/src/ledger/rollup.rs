@@ -50,7 +50,8 @@ fn whole_days(since: i64, until: i64) -> Option<(i64, i64)> {
     (first < end).then_some((first, end))
 }
 
-/// Totals per group over `[since, until)` (Unix ms), unsorted: whole days from the
+/// Totals per group over `[since, until)` (Unix ms; of the client key `key` only, when
+/// given), unsorted: whole days from the
 /// rollup, the partial days at the edges from the rows (everything from the rows for a
 /// grouping the rollup does not hold: user, route, tags).
 pub(crate) fn totals(
@@ -58,20 +59,21 @@ pub(crate) fn totals(
     by: GroupBy,
     since: i64,
     until: i64,
+    key: Option<&str>,
 ) -> Result<Vec<GroupRow>, BackendError> {
     let whole = whole_days(since, until).filter(|_| by.in_rollup());
     let Some((first, end)) = whole else {
-        return backend.request_totals(by, since, until);
+        return backend.request_totals(by, since, until, key);
     };
     let mut groups = Groups::default();
-    groups.add(backend.daily_totals(by, first, end)?);
+    groups.add(backend.daily_totals(by, first, end, key)?);
     // `first * DAY_MS` and `end * DAY_MS` lie within `[since, until]`: no overflow.
     let (whole_start, whole_end) = (first * DAY_MS, end * DAY_MS);
     if since < whole_start {
-        groups.add(backend.request_totals(by, since, whole_start)?);
+        groups.add(backend.request_totals(by, since, whole_start, key)?);
     }
     if whole_end < until {
-        groups.add(backend.request_totals(by, whole_end, until)?);
+        groups.add(backend.request_totals(by, whole_end, until, key)?);
     }
     Ok(groups.rows)
 }

@@ -317,10 +317,15 @@ impl GroupBy {
     }
 }
 
+/// The condition of totals of one client key (`$3`), when `keyed`.
+fn key_condition(keyed: bool) -> &'static str {
+    if keyed { " AND key_label = $3" } else { "" }
+}
+
 /// Totals per group of the rows in `[$1, $2)` (Unix ms): group, requests, errors (budget
 /// refusals aside), input, output, cost, estimated cost, ok requests without a cost,
 /// budget refusals.
-pub fn request_totals_sql(by: GroupBy) -> String {
+pub fn request_totals_sql(by: GroupBy, keyed: bool) -> String {
     format!(
         "SELECT {g} AS g, COUNT(*), \
          CAST(SUM(CASE WHEN outcome <> 'ok' AND outcome <> '{BUDGET_EXCEEDED}' THEN 1 ELSE 0 END) \
@@ -329,21 +334,23 @@ pub fn request_totals_sql(by: GroupBy) -> String {
          SUM(cost_usd), SUM(CASE WHEN cost_estimated <> 0 THEN cost_usd ELSE 0.0 END), \
          CAST(SUM(CASE WHEN outcome = 'ok' AND cost_usd IS NULL THEN 1 ELSE 0 END) AS BIGINT), \
          CAST(SUM(CASE WHEN outcome = '{BUDGET_EXCEEDED}' THEN 1 ELSE 0 END) AS BIGINT) \
-         FROM hfclaw_requests WHERE ts_ms >= $1 AND ts_ms < $2 GROUP BY {g}",
-        g = by.request_expression()
+         FROM hfclaw_requests WHERE ts_ms >= $1 AND ts_ms < $2{k} GROUP BY {g}",
+        g = by.request_expression(),
+        k = key_condition(keyed)
     )
 }
 
 /// The same columns as [`request_totals_sql`] from the rollup, over the UTC days
 /// `[$1, $2)`.
-pub fn daily_totals_sql(by: GroupBy) -> String {
+pub fn daily_totals_sql(by: GroupBy, keyed: bool) -> String {
     format!(
         "SELECT {g} AS g, CAST(SUM(requests) AS BIGINT), CAST(SUM(errors) AS BIGINT), \
          CAST(SUM(input_tokens) AS BIGINT), CAST(SUM(output_tokens) AS BIGINT), \
          SUM(cost_usd), SUM(estimated_cost_usd), CAST(SUM(unpriced) AS BIGINT), \
          CAST(SUM(budget_refusals) AS BIGINT) \
-         FROM hfclaw_daily WHERE day >= $1 AND day < $2 GROUP BY {g}",
-        g = by.daily_expression()
+         FROM hfclaw_daily WHERE day >= $1 AND day < $2{k} GROUP BY {g}",
+        g = by.daily_expression(),
+        k = key_condition(keyed)
     )
 }
 

@@ -317,11 +317,15 @@ impl Backend for Sqlite {
         by: GroupBy,
         from: i64,
         to: i64,
+        key: Option<&str>,
     ) -> Result<Vec<GroupRow>, BackendError> {
         let mut statement = self.conn.prepare_cached(sql).map_err(backend_error)?;
-        let rows = statement
-            .query_map(params![from, to], |r| backend::group_row(r, by))
-            .map_err(backend_error)?;
+        let read = |r: &rusqlite::Row<'_>| backend::group_row(r, by);
+        let rows = match key {
+            Some(key) => statement.query_map(params![from, to, key], read),
+            None => statement.query_map(params![from, to], read),
+        }
+        .map_err(backend_error)?;
         rows.collect::<Result<Vec<_>, _>>().map_err(backend_error)
     }
 

@@ -264,6 +264,7 @@ impl Backend for Flaky {
         _: GroupBy,
         _: i64,
         _: i64,
+        _: Option<&str>,
     ) -> Result<Vec<backend::GroupRow>, backend::BackendError> {
         Ok(Vec::new())
     }
@@ -609,10 +610,10 @@ fn a_v1_ledger_is_migrated_and_the_rollup_filled_from_its_rows() {
     for (since, until) in periods {
         for by in GroupBy::ALL {
             let raw = ledger
-                .ask(move |b| b.request_totals(by, since, until))
+                .ask(move |b| b.request_totals(by, since, until, None))
                 .unwrap();
             let via_rollup = ledger
-                .ask(move |b| rollup::totals(b, by, since, until))
+                .ask(move |b| rollup::totals(b, by, since, until, None))
                 .unwrap();
             assert_eq!(
                 by_group(via_rollup),

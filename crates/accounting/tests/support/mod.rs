@@ -320,6 +320,12 @@ pub fn check_periods(
     rows: &[Row],
     periods: &[(Bound, Bound)],
 ) -> Result<(), TestCaseError> {
+    // One key's rows, for the totals of that key only.
+    let team_a: Vec<Row> = rows
+        .iter()
+        .filter(|r| r.key.as_deref() == Some("team-a"))
+        .cloned()
+        .collect();
     for (a, b) in periods {
         let (since, until) = period(rows, a, b);
         for by in GroupBy::ALL {
@@ -327,9 +333,13 @@ pub fn check_periods(
                 .totals(by, from_unix_ms(since), from_unix_ms(until))
                 .unwrap();
             check(&totals, rows, by, since, until)?;
+            let one_key = ledger
+                .key_totals(by, Some("team-a"), from_unix_ms(since), from_unix_ms(until))
+                .unwrap();
+            check(&one_key, &team_a, by, since, until)?;
         }
         let by_team = ledger
-            .tag_totals("team", from_unix_ms(since), from_unix_ms(until))
+            .tag_totals("team", None, from_unix_ms(since), from_unix_ms(until))
             .unwrap();
         check_tag(&by_team, rows, "team", since, until)?;
         check_spend(

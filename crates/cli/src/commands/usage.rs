@@ -70,11 +70,12 @@ pub fn run(ctx: &Context, args: &UsageArgs) -> CliResult {
     }
     let ledger = crate::ledger::open(&spec)?;
     let (since_time, until_time) = (from_unix_ms(since), from_unix_ms(until));
+    let key = args.key.as_deref();
     let totals = match &grouping {
-        Grouping::By(by) => ledger.totals(*by, since_time, until_time)?,
-        Grouping::Tag(name) => ledger.tag_totals(name, since_time, until_time)?,
+        Grouping::By(by) => ledger.key_totals(*by, key, since_time, until_time)?,
+        Grouping::Tag(name) => ledger.tag_totals(name, key, since_time, until_time)?,
     };
-    let budgets = budget_statuses(&ledger, now)?;
+    let budgets = budget_statuses(&ledger, key, now)?;
     if totals.groups.is_empty() {
         empty(
             ctx,
@@ -87,7 +88,7 @@ pub fn run(ctx: &Context, args: &UsageArgs) -> CliResult {
             ),
         )?;
     } else if args.json {
-        print_json(&json_output(&grouping, &totals, &budgets))?;
+        print_json(&json_output(&grouping, key, &totals, &budgets))?;
     } else {
         // Budget refusals get a column where budgets are in force or refused something.
         let refusals = !budgets.is_empty() || totals.total.budget_refusals > 0;
@@ -181,7 +182,12 @@ fn empty(
             groups: Vec::new(),
             total: Counts::default(),
         };
-        print_json(&json_output(grouping, &nothing, budgets))?;
+        print_json(&json_output(
+            grouping,
+            args.key.as_deref(),
+            &nothing,
+            budgets,
+        ))?;
     }
     Ok(())
 }
@@ -193,10 +199,11 @@ fn time_arg(flag: &str, text: &str, now: i64) -> CliResult<i64> {
     })
 }
 
-/// The budgets in force, with the spend of the UTC day and month: the database's (the
-/// global budget, each key's that is neither revoked nor expired) with what a gateway's
-/// flags added over them, as `serve` applies them (`effective_budgets`).
-fn budget_statuses(ledger: &Ledger, now: i64) -> CliResult<Vec<BudgetStatus>> {
+/// The budgets in force (those that apply to `key`, when given), with the spend of the
+/// UTC day and month: the database's (the global budget, each key's that is neither
+/// revoked nor expired) with what a gateway's flags added over them, as `serve` applies
+/// them (`effective_budgets`).
+fn budget_statuses(ledger: &Ledger, key: Option<&str>, now: i64) -> CliResult<Vec<BudgetStatus>> {
     let now_time = from_unix_ms(now);
     let stored = ledger.budgets()?.unwrap_or_default();
     let flags = FlagBudgets {
@@ -215,7 +222,10 @@ fn budget_statuses(ledger: &Ledger, now: i64) -> CliResult<Vec<BudgetStatus>> {
     let budgets = Budgets::new(config);
     let (today, month) = ledger.budget_spend(now_time)?;
     budgets.seed(&today, &month, now_time);
-    Ok(budgets.status(now_time))
+    Ok(match key {
+        Some(key) => budgets.status_of(Some(key), now_time),
+        None => budgets.status(now_time),
+    })
 }
 
 /// `budget: $1.20 of $5.00 per UTC day used (24%); resets 2026-12-02 00:00 UTC`.
@@ -246,11 +256,16 @@ fn budget_line(status: &BudgetStatus) -> String {
     )
 }
 
-/// `{by, [tag], groups: [{<by>, requests, errors, budget_refusals, input_tokens,
+/// `{by, [tag], [key], groups: [{<by>, requests, errors, budget_refusals, input_tokens,
 /// output_tokens, cost_usd, estimated_cost_usd, unpriced_requests}], total: {…}, budgets:
 /// [{budget, scope, key, period, limit_usd, spent_usd, reserved_usd, remaining_usd,
 /// resets_at}]}`.
-fn json_output(grouping: &Grouping, totals: &Totals, budgets: &[BudgetStatus]) -> Value {
+fn json_output(
+    grouping: &Grouping,
+    key: Option<&str>,
+    totals: &Totals,
+    budgets: &[BudgetStatus],
+) -> Value {
     let field = totals.by.as_str();
     let groups: Vec<Value> = totals
         .groups
@@ -268,6 +283,9 @@ fn json_output(grouping: &Grouping, totals: &Totals, budgets: &[BudgetStatus]) -
     out.insert("by".to_owned(), json!(field));
     if let Grouping::Tag(name) = grouping {
         out.insert("tag".to_owned(), json!(name));
+    }
+    if let Some(key) = key {
+        out.insert("key".to_owned(), json!(key));
     }
     out.insert("groups".to_owned(), Value::Array(groups));
     out.insert("total".to_owned(), counts_json(&totals.total));

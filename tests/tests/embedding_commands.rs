@@ -157,6 +157,40 @@ fn memory_status_shows_what_openclaw_uses_and_whether_the_gateway_answers() {
 }
 
 #[test]
+fn memory_status_says_when_the_gateway_refuses_openclaws_key() {
+    let s = sandbox();
+    let gw = Gateway::start(&s, &["--api-key", "sk-gw-0002"]);
+    let gateway = format!("http://{}", gw.addr);
+    // No key written: the gateway answers, but OpenClaw's requests would get 401s.
+    s.run(&["memory", "use", BGE, "--gateway", &gateway]);
+    let status = s.run(&["memory", "status"]).replace(&gw.addr, "[GATEWAY]");
+    insta::assert_snapshot!(status);
+    let json = s.run(&["memory", "status", "--json"]);
+    assert!(json.contains("\"keyAccepted\": false"), "{json}");
+    // The gateway's key file: the key is taken.
+    let keys = s.home().join("keys.txt");
+    std::fs::write(&keys, "openclaw sk-gw-0002\n").unwrap();
+    std::fs::set_permissions(&keys, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+    let keys = keys.display().to_string();
+    s.run(&[
+        "memory",
+        "use",
+        BGE,
+        "--gateway",
+        &gateway,
+        "--api-key-file",
+        &keys,
+    ]);
+    let status = s.run(&["memory", "status"]);
+    assert!(status.starts_with("exit: 0\n"), "{status}");
+    assert!(status.contains("gateway   answering (ok)\n"), "{status}");
+    assert!(!status.contains("401"), "{status}");
+    let json = s.run(&["memory", "status", "--json"]);
+    assert!(json.contains("\"keyAccepted\": true"), "{json}");
+    assert!(!json.contains("sk-gw-0002"), "{json}");
+}
+
+#[test]
 fn models_list_task_embeddings_reads_the_hubs_list_once_then_its_cache() {
     let s = sandbox();
     let out = s.run(&["models", "list", "--task", "embeddings"]);

@@ -18,7 +18,7 @@ use hfclaw_router_client::tasks::{Task, routes};
 use hfclaw_router_client::{ClientOptions, ListResponse, RouterClient, resolve_hub_url};
 use serde_json::json;
 
-use crate::args::{MemoryCommand, MemoryStatusArgs, MemoryUseArgs};
+use crate::args::{DEFAULT_LISTEN, MemoryCommand, MemoryStatusArgs, MemoryUseArgs};
 use crate::context::{Context, env, runtime, user_models};
 use crate::error::{CliError, CliResult};
 use crate::output::{print_data, print_json};
@@ -207,7 +207,7 @@ fn status(ctx: &Context, args: &MemoryStatusArgs) -> CliResult {
         .as_deref()
         .filter(|_| search.provider.as_deref() == Some(OPENAI_COMPATIBLE))
         .filter(|_| !ctx.global.offline)
-        .map(probe_gateway);
+        .map(|base_url| probe_gateway(base_url, search.api_key.as_deref()));
     if args.json {
         return print_json(&json!({
             "config": ctx.paths.config.display().to_string(),
@@ -217,7 +217,9 @@ fn status(ctx: &Context, args: &MemoryStatusArgs) -> CliResult {
             "baseUrl": search.base_url,
             "apiKey": search.has_api_key,
             "gateway": gateway.as_ref().map(|g| json!({"reachable": g.is_ok(),
-                "status": g.as_ref().ok(), "error": g.as_ref().err()})),
+                "status": g.as_ref().ok().map(|a| &a.status),
+                "keyAccepted": g.as_ref().ok().and_then(|a| a.key_accepted),
+                "error": g.as_ref().err()})),
         }));
     }
     let Some(provider) = &search.provider else {
@@ -240,8 +242,24 @@ fn status(ctx: &Context, args: &MemoryStatusArgs) -> CliResult {
     if search.disabled {
         lines.push(("enabled", "no (memory.search.enabled is false)".to_owned()));
     }
+    let refused = gateway
+        .as_ref()
+        .and_then(|g| g.as_ref().ok())
+        .is_some_and(|a| a.key_accepted == Some(false));
     match &gateway {
-        Some(Ok(state)) => lines.push(("gateway", format!("answering ({state})"))),
+        Some(Ok(answer)) if refused => lines.push((
+            "gateway",
+            format!(
+                "answering ({}), but refuses {} (HTTP 401)",
+                answer.status,
+                if search.has_api_key {
+                    "the apiKey"
+                } else {
+                    "requests without a client key"
+                }
+            ),
+        )),
+        Some(Ok(answer)) => lines.push(("gateway", format!("answering ({})", answer.status))),
         Some(Err(e)) => lines.push(("gateway", format!("not answering: {e}"))),
         None => {}
     }
@@ -254,11 +272,36 @@ fn status(ctx: &Context, args: &MemoryStatusArgs) -> CliResult {
         ctx.messages
             .warn("OpenClaw's memory search will fail until the gateway runs: `hfclaw serve`");
     }
+    if refused {
+        let root = search
+            .base_url
+            .as_deref()
+            .map(|b| b.trim_end_matches('/').trim_end_matches("/v1"))
+            .filter(|root| root.strip_prefix("http://") != Some(DEFAULT_LISTEN))
+            .map(|root| format!(" --gateway {root}"))
+            .unwrap_or_default();
+        ctx.messages.warn(format!(
+            "OpenClaw's memory search will fail (401): run `hfclaw memory use {}{root} \
+             --api-key-file FILE` with the gateway's client-key file",
+            search.model.as_deref().unwrap_or("REF")
+        ));
+    }
     print_data(&text)
 }
 
-/// `GET {gateway}/healthz`: the gateway's status word, or why it did not answer.
-fn probe_gateway(base_url: &str) -> Result<String, String> {
+/// What the gateway of `memory.search` answered.
+struct GatewayAnswer {
+    /// The status word of `GET /healthz` (`ok`, `degraded`).
+    status: String,
+    /// Whether it takes the configured key (or no key) for `GET /v1/models`; `None` when
+    /// that could not be asked.
+    key_accepted: Option<bool>,
+}
+
+/// `GET {gateway}/healthz`: the gateway's status word, or why it did not answer; then
+/// `GET {gateway}/v1/models` with `api_key` (as OpenClaw sends it), to see whether the
+/// gateway takes it.
+fn probe_gateway(base_url: &str, api_key: Option<&str>) -> Result<GatewayAnswer, String> {
     let root = base_url.trim_end_matches('/');
     let root = root.strip_suffix("/v1").unwrap_or(root);
     let mut options = ClientOptions::new(root);
@@ -274,12 +317,24 @@ fn probe_gateway(base_url: &str) -> Result<String, String> {
         let status = raw.status;
         let body = raw.bytes().await.map_err(|e| e.to_string())?;
         let value: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
-        match value.get("status").and_then(|s| s.as_str()) {
-            Some(word) => Ok(word.to_owned()),
-            None => Err(format!(
+        let Some(word) = value.get("status").and_then(|s| s.as_str()) else {
+            return Err(format!(
                 "HTTP {status} from {root}/healthz: not an hfclaw gateway"
-            )),
+            ));
+        };
+        let mut headers = HeaderMap::new();
+        if let Some(value) = api_key.and_then(|k| format!("Bearer {k}").parse().ok()) {
+            headers.insert(axum::http::header::AUTHORIZATION, value);
         }
+        let models = client.forward_raw(Method::GET, "/v1/models", Bytes::new(), &headers);
+        let key_accepted = match tokio::time::timeout(Duration::from_secs(3), models).await {
+            Ok(Ok(raw)) => Some(raw.status != 401),
+            _ => None,
+        };
+        Ok(GatewayAnswer {
+            status: word.to_owned(),
+            key_accepted,
+        })
     };
     runtime().map_err(|e| e.to_string())?.block_on(run)
 }

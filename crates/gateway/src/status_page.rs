@@ -7,7 +7,7 @@
 use std::fmt::Write;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use hfclaw_accounting::format_usd;
+use hfclaw_accounting::{BUDGET_EXCEEDED, format_usd};
 use hfclaw_catalog::display::thousands;
 use hfclaw_model_ref::{HUGGINGFACE_PREFIX, ModelRef};
 
@@ -451,6 +451,13 @@ fn row(html: &mut String, r: &Recent) {
     );
     match &r.error {
         None => html.push_str("<span class=\"pill\">ok</span>"),
+        // A budget refusal is the gateway doing its job, not a failure.
+        Some((kind, status)) if kind == BUDGET_EXCEEDED => {
+            let _ = write!(
+                html,
+                "<span class=\"pill note\">{status} over budget</span>"
+            );
+        }
         Some((kind, status)) => {
             let _ = write!(
                 html,
@@ -649,6 +656,7 @@ mod tests {
             recent: vec![
                 recent("huggingface/a/b", None),
                 recent("gpt-4o", Some(("invalid_request_error", 404))),
+                recent("huggingface/a/b", Some(("budget_exceeded", 429))),
             ],
             today: vec![
                 (
@@ -709,6 +717,7 @@ mod tests {
             "<b>$0.012</b>spend",
             "<td class=\"num\">01:02:03</td>",
             "<span class=\"pill bad\">404 invalid_request_error</span>",
+            "<span class=\"pill note\">429 over budget</span>",
             "fallback 1",
             "1,234 / 56",
             "80 ms",

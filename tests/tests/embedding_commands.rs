@@ -191,6 +191,47 @@ fn memory_status_says_when_the_gateway_refuses_openclaws_key() {
 }
 
 #[test]
+fn memory_use_takes_the_installed_services_key_for_its_gateway() {
+    let s = sandbox();
+    let keys = s.home().join("service-keys.txt");
+    std::fs::write(&keys, "openclaw sk-svc-0003\nadmin sk-svc-0004\n").unwrap();
+    std::fs::set_permissions(&keys, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+    let units = s.home().join(".config/systemd/user");
+    std::fs::create_dir_all(&units).unwrap();
+    std::fs::write(
+        units.join("hfclaw.service"),
+        format!(
+            "[Service]\nExecStart=/usr/local/bin/hfclaw serve --listen 0.0.0.0:4555 --api-key-file {}\n",
+            keys.display()
+        ),
+    )
+    .unwrap();
+    let key_of = |s: &Sandbox| config(s).1["memory"]["search"]["remote"]["apiKey"].clone();
+    // Another gateway than the service's: no key.
+    s.run(&["memory", "use", BGE]);
+    assert_eq!(key_of(&s), Value::Null);
+    // The service's gateway: its first key.
+    let out = s.run(&["memory", "use", BGE, "--gateway", "http://127.0.0.1:4555"]);
+    assert!(out.starts_with("exit: 0\n"), "{out}");
+    assert!(
+        out.contains("service-keys.txt: writing its first key"),
+        "{out}"
+    );
+    assert!(!out.contains("sk-svc"), "{out}");
+    assert_eq!(key_of(&s), "sk-svc-0003");
+    // A key file it cannot use: a warning, the key already written stays.
+    std::fs::set_permissions(&keys, std::os::unix::fs::PermissionsExt::from_mode(0o644)).unwrap();
+    let out = s.run(&["memory", "use", BGE, "--gateway", "http://127.0.0.1:4555"]);
+    assert!(
+        out.starts_with("exit: 0\n")
+            && out.contains("cannot be used")
+            && out.contains("--api-key-file"),
+        "{out}"
+    );
+    assert_eq!(key_of(&s), "sk-svc-0003");
+}
+
+#[test]
 fn models_list_task_embeddings_reads_the_hubs_list_once_then_its_cache() {
     let s = sandbox();
     let out = s.run(&["models", "list", "--task", "embeddings"]);

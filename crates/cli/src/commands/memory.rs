@@ -19,6 +19,8 @@ use hfclaw_router_client::{ClientOptions, ListResponse, RouterClient, resolve_hu
 use serde_json::json;
 
 use crate::args::{DEFAULT_LISTEN, MemoryCommand, MemoryStatusArgs, MemoryUseArgs};
+use crate::commands::run::connect_addr;
+use crate::commands::service::{installed_command, unit::flag_value};
 use crate::context::{Context, env, runtime, user_models};
 use crate::error::{CliError, CliResult};
 use crate::output::{print_data, print_json};
@@ -66,11 +68,41 @@ fn first_key(path: &std::path::Path) -> CliResult<FileKey> {
     })
 }
 
+/// The first key of the installed service's `--api-key-file`, when `base_url` is that
+/// service's gateway: what OpenClaw must send it (`hfclaw service install
+/// --api-key-file`). A file that cannot be read is a warning: the block is written
+/// without a key.
+fn service_key(ctx: &Context, base_url: &str) -> Option<FileKey> {
+    let command = installed_command()?;
+    let file = flag_value(&command, "--api-key-file")?;
+    let listen = flag_value(&command, "--listen").unwrap_or(DEFAULT_LISTEN);
+    let addr = connect_addr(listen)?;
+    if format!("http://{addr}/v1/") != base_url {
+        return None;
+    }
+    match first_key(std::path::Path::new(file)) {
+        Ok(key) => {
+            ctx.messages.note(format!(
+                "the gateway's service takes client keys from {file}: writing its first key"
+            ));
+            Some(key)
+        }
+        Err(e) => {
+            ctx.messages.warn(format!(
+                "the gateway's service takes client keys from {file}, which cannot be used \
+                 ({}): writing no key; pass --api-key-file",
+                e.message()
+            ));
+            None
+        }
+    }
+}
+
 fn use_model(ctx: &Context, args: &MemoryUseArgs) -> CliResult {
     let base_url = base_url_of(&args.gateway)?;
     let api_key = match &args.api_key_file {
         Some(path) => Some(first_key(path)?),
-        None => None,
+        None => service_key(ctx, &base_url),
     };
     let (document, view) = ctx.load_for_edit_of(Some(&args.model))?;
     let user = user_models(&view);

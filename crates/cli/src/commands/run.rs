@@ -340,7 +340,7 @@ fn running_gateway(ctx: &Context, runtime: &Runtime) -> CliResult<Option<Endpoin
 
 /// The address to connect to for a listen address: the address itself, or loopback for
 /// one that listens on every interface.
-fn connect_addr(listen: &str) -> Option<SocketAddr> {
+pub(crate) fn connect_addr(listen: &str) -> Option<SocketAddr> {
     let mut addr = listen.to_socket_addrs().ok()?.next()?;
     if addr.ip().is_unspecified() {
         addr.set_ip(match addr {

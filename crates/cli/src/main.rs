@@ -21,6 +21,12 @@ use crate::args::{Cli, Command, ModelsCommand};
 use crate::context::Context;
 use crate::error::CliResult;
 
+/// mimalloc, not glibc's malloc: the gateway allocates and frees a body-sized buffer per
+/// request, which glibc returns to the kernel and faults in again (issue 23,
+/// docs/performance.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let parsed = Cli::command()
         .try_get_matches()

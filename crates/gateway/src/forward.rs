@@ -313,19 +313,32 @@ pub async fn read_body(
         return Err(ApiError::too_large(max_body));
     }
     let mut stream = body.into_data_stream();
+    let unreadable = |e: axum::Error| {
+        ApiError::invalid_request(
+            "unreadable_body",
+            format!("could not read the request body: {e}"),
+        )
+    };
+    // A body that arrives in one chunk (most small ones) is kept as it came, uncopied.
+    let Some(first) = stream.next().await.transpose().map_err(unreadable)? else {
+        return Ok(Bytes::new());
+    };
+    if first.len() > max_body {
+        return Err(ApiError::too_large(max_body));
+    }
+    let Some(second) = stream.next().await.transpose().map_err(unreadable)? else {
+        return Ok(first);
+    };
     let capacity = declared.map_or(0, |len| (len as usize).min(max_body));
-    let mut buf = BytesMut::with_capacity(capacity);
-    while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(|e| {
-            ApiError::invalid_request(
-                "unreadable_body",
-                format!("could not read the request body: {e}"),
-            )
-        })?;
+    let mut buf = BytesMut::with_capacity(capacity.max(first.len() + second.len()));
+    let mut next = Some(second);
+    buf.extend_from_slice(&first);
+    while let Some(chunk) = next {
         if buf.len() + chunk.len() > max_body {
             return Err(ApiError::too_large(max_body));
         }
         buf.extend_from_slice(&chunk);
+        next = stream.next().await.transpose().map_err(unreadable)?;
     }
     Ok(buf.freeze())
 }

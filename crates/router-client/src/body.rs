@@ -3,9 +3,10 @@
 //! and builds each attempt's body by splicing new values into the original bytes.
 //!
 //! Nothing below the top level is built into a tree or re-encoded, so a 200 KB agent turn
-//! costs one validating pass (serde_json's own skipping of [`RawValue`]s), and what the
-//! client wrote reaches the router as written: spacing, escapes, key order and numbers
-//! wider than 64 bits (`"seed": 123456789012345678901234567890`) included.
+//! costs a UTF-8 check and one validating pass (serde_json's own skipping of
+//! [`RawValue`]s), and what the client wrote reaches the router as written: spacing,
+//! escapes, key order and numbers wider than 64 bits
+//! (`"seed": 123456789012345678901234567890`) included.
 //!
 //! Readers follow serde_json's map semantics (a key written twice reads as its last
 //! value); a splice writes every occurrence, so the router reads the new value whichever
@@ -42,9 +43,14 @@ struct Member {
 impl JsonBody {
     /// Scans `bytes` as one JSON object; an error says why it is not one.
     pub fn parse(bytes: Bytes) -> Result<JsonBody, serde_json::Error> {
-        let mut de = serde_json::Deserializer::from_slice(&bytes);
-        let members = Scan { base: &bytes }.deserialize(&mut de)?;
-        de.end()?;
+        // The whole body is checked as UTF-8 once (SIMD), then read as text: serde_json
+        // then borrows each value's text without checking it again (reading bytes, it
+        // checks every raw value's, the bulk of the body, with std's slower check).
+        let members = match simdutf8::basic::from_utf8(&bytes) {
+            Ok(text) => scan(serde_json::Deserializer::from_str(text), &bytes)?,
+            // Not UTF-8: serde_json's own reading of the bytes says where.
+            Err(_) => scan(serde_json::Deserializer::from_slice(&bytes), &bytes)?,
+        };
         let insert_at = match members.last() {
             Some(last) => last.value.end,
             // `{` is the first byte that is not JSON whitespace.
@@ -207,6 +213,16 @@ impl JsonBody {
         out.extend_from_slice(&self.bytes[copied..]);
         (out, spans)
     }
+}
+
+/// The members of the one object `de` reads (nothing may follow it but whitespace).
+fn scan<'de, R: serde_json::de::Read<'de>>(
+    mut de: serde_json::Deserializer<R>,
+    base: &[u8],
+) -> Result<Vec<Member>, serde_json::Error> {
+    let members = Scan { base }.deserialize(&mut de)?;
+    de.end()?;
+    Ok(members)
 }
 
 /// Deserializes the top-level object into its members' spans.

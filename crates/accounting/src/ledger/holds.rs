@@ -126,17 +126,28 @@ pub(crate) fn check(tx: &mut dyn HoldTx, op: &HoldOp<'_>) -> Result<Checked, Bac
     let label = claim.key.as_deref().unwrap_or("");
     let mut out = Checked::default();
     let mut refused = None;
+    // What a scope holds is the same for its day and its month: read once.
+    let mut held_of: Vec<(&BudgetScope, f64)> = Vec::new();
     for b in &claim.budgets {
         let start_day = period_start_day(b.period, now);
-        let (spent, held) = match &b.scope {
-            BudgetScope::Global => (
-                first(tx, SPEND_ALL, &[Arg::Int(start_day)])?.0,
-                first(tx, HELD_ALL, &[Arg::Int(now)])?.0,
-            ),
-            BudgetScope::Key(key) => (
-                first(tx, SPEND_KEY, &[Arg::Int(start_day), Arg::Text(key)])?.0,
-                first(tx, HELD_KEY, &[Arg::Int(now), Arg::Text(key)])?.0,
-            ),
+        let spent = match &b.scope {
+            BudgetScope::Global => first(tx, SPEND_ALL, &[Arg::Int(start_day)])?.0,
+            BudgetScope::Key(key) => {
+                first(tx, SPEND_KEY, &[Arg::Int(start_day), Arg::Text(key)])?.0
+            }
+        };
+        let held = match held_of.iter().find(|(scope, _)| *scope == &b.scope) {
+            Some((_, held)) => *held,
+            None => {
+                let held = match &b.scope {
+                    BudgetScope::Global => first(tx, HELD_ALL, &[Arg::Int(now)])?.0,
+                    BudgetScope::Key(key) => {
+                        first(tx, HELD_KEY, &[Arg::Int(now), Arg::Text(key)])?.0
+                    }
+                };
+                held_of.push((&b.scope, held));
+                held
+            }
         };
         let committed = spent + held;
         if refused.is_none() && (committed >= b.limit || committed + claim.usd > b.limit) {

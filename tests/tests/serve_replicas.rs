@@ -36,9 +36,8 @@ async fn eight_concurrent_requests_on_each_of_two_replicas_stay_within_one_reser
     let b = Gateway::start(&s, &["--budget-usd-per-day", BUDGET]);
     // Each replica alone would let five through (ten in all, $0.070).
     let served = costly_at_once(&[&a, &b], 8).await;
-    stop(a);
-    stop(b);
-    assert!((5..=7).contains(&served), "{served} served");
+    let logs = [stop(a), stop(b)];
+    assert!((5..=7).contains(&served), "{served} served\n{logs:#?}");
     let spent = ledger_spend(&LedgerSpec::Sqlite(s.ledger_path()));
     assert!(
         (spent - served as f64 * COSTLY_ANSWER_USD).abs() < 1e-9
@@ -57,8 +56,7 @@ async fn a_keys_requests_per_minute_hold_across_two_replicas() {
     let b = Gateway::start(&s, &[]);
     // Fifteen each, at once: each replica alone would serve ten (twenty in all).
     let served = requests_per_replica(&[&a, &b], &key, 15).await;
-    stop(a);
-    stop(b);
+    let logs = [stop(a), stop(b)];
     // Never early (ten), at most one more per replica.
-    assert!((10..=12).contains(&served), "{served} served");
+    assert!((10..=12).contains(&served), "{served} served\n{logs:#?}");
 }

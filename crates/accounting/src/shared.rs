@@ -40,6 +40,10 @@ use crate::ledger::holds::{self, HoldEnd, HoldOp, period_start_day};
 use crate::ledger::{Ledger, LedgerError, Recorder};
 use crate::time::unix_ms;
 
+/// How long the reserver waits for another connection's lock (SQLite) before a check
+/// counts as failed.
+const LOCK_WAIT: Duration = Duration::from_secs(10);
+
 /// How often a replica renews its open holds and deletes rows nobody counts.
 pub const HEARTBEAT: Duration = Duration::from_secs(2);
 
@@ -232,7 +236,11 @@ impl SharedLimits {
         let Some(backend) = ledger.connect_again() else {
             return Ok(None);
         };
-        let backend = backend?;
+        let mut backend = backend?;
+        // Two replicas' writers and reservers take turns on one SQLite file: on a busy
+        // machine a turn can take longer than the writer's half second, and a failed
+        // check admits on this replica's own counts. A request rather waits.
+        backend.wait_for_locks(LOCK_WAIT);
         let mut id = [0u8; 8];
         getrandom::fill(&mut id).map_err(|e| LedgerError::Open {
             location: ledger.location().to_owned(),

@@ -271,11 +271,12 @@ pub async fn requests_per_replica(replicas: &[&Gateway], key: &str, n: usize) ->
     futures_util::future::join_all(each).await.into_iter().sum()
 }
 
-/// Stops a gateway with SIGTERM, asserting a clean exit.
-pub fn stop(gw: Gateway) {
+/// Stops a gateway with SIGTERM, asserting a clean exit; its log.
+pub fn stop(gw: Gateway) -> String {
     gw.signal("TERM");
     let (status, log) = gw.wait(Duration::from_secs(20));
     assert!(status.success(), "{status:?}\n{log}");
+    log
 }
 
 /// The known cost of every row of a ledger.

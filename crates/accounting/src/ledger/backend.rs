@@ -115,6 +115,9 @@ pub(crate) trait Backend: Send {
     fn update_key(&mut self, label: &str, settings: &str) -> Result<bool, BackendError>;
     /// Records when keys were last used (label, Unix ms).
     fn touch_keys(&mut self, used: &[(String, i64)]) -> Result<(), BackendError>;
+    /// How long a statement waits for another connection's lock before it fails (SQLite;
+    /// PostgreSQL waits as long as it takes).
+    fn wait_for_locks(&mut self, _wait: std::time::Duration) {}
     /// Runs `work` on `hfclaw_holds` in one transaction that excludes every other
     /// replica's (see [`super::holds`]); committed when `work` succeeds.
     fn holds(

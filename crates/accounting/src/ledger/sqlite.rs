@@ -288,6 +288,12 @@ impl HoldTx for SqliteHolds<'_> {
 }
 
 impl Backend for Sqlite {
+    fn wait_for_locks(&mut self, wait: Duration) {
+        if let Err(e) = self.conn.busy_timeout(wait) {
+            tracing::debug!("usage ledger: cannot set SQLite's busy timeout: {e}");
+        }
+    }
+
     fn holds(
         &mut self,
         work: &mut dyn FnMut(&mut dyn HoldTx) -> Result<(), BackendError>,

@@ -333,8 +333,12 @@ fn a_failing_write_is_retried_with_backoff_and_counted() {
         recorder.record(row(i, "org/a", None, None));
     }
     assert!(ledger.flush().is_err(), "the first attempt fails");
+    // The sink holds the rows before the writer counts them: wait for both, or a loaded
+    // machine sees five rows and a count of zero.
     let deadline = Instant::now() + Duration::from_secs(10);
-    while rows.lock().unwrap().len() < 5 && Instant::now() < deadline {
+    while (rows.lock().unwrap().len() < 5 || ledger.stats().written < 5)
+        && Instant::now() < deadline
+    {
         std::thread::sleep(Duration::from_millis(20));
     }
     assert_eq!(rows.lock().unwrap().len(), 5);

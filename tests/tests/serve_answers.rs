@@ -400,6 +400,28 @@ async fn a_request_with_images_skips_fallbacks_without_image_input() {
     );
     assert_eq!(s.router.chat_models(), ["acme/primary", "acme/no-tools"]);
 
+    // Responses' `input_image` likewise.
+    s.router.responses("acme/primary", [not_found()]).responses(
+        "acme/no-tools",
+        [Reply::responses_json("acme/no-tools", "a cat")],
+    );
+    let input = json!({"input": [{"role": "user", "content": [
+        {"type": "input_text", "text": "what is this?"},
+        {"type": "input_image", "image_url": "data:image/png;base64,iVBORw0KGgo="}]}]});
+    let answer = gw.post("/v1/responses", &input, &[]).await;
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    assert_eq!(
+        (
+            answer.header("x-hfclaw-fallback"),
+            answer.header("x-hfclaw-skipped")
+        ),
+        (
+            "2",
+            "huggingface/acme/primary (model not found or not supported, HTTP 404), \
+             huggingface/acme/text-only (no image input)"
+        )
+    );
+
     // The model the client names is tried whatever the catalog says of it.
     let named =
         json!({"model": "acme/text-only", "messages": [{"role": "user", "content": image}]});

@@ -8,7 +8,7 @@
 //!   reason the old path had from building values (nesting past 128 levels, a number
 //!   beyond `f64`, a lone surrogate escape);
 //! - the members the gateway reads (`model`, `stream`, `messages`, `input`, the output
-//!   limits) read alike;
+//!   limits) read alike, and every image part a tree finds, the walk finds;
 //! - the spliced body is a JSON document equal to the old encoding, and byte for byte the
 //!   client's body outside the values of `model` and the member set (added ones included).
 
@@ -62,6 +62,9 @@ pub(crate) const DICTIONARY: &[&str] = &[
     "\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]",
     "\"input\":null",
     "\"input\":\"x\"",
+    "\"type\":\"image_url\"",
+    "\"type\":\"input_image\"",
+    "\"content\":[{\"type\":\"image_url\"}]",
     "\"max_tokens\":",
     "\"max_output_tokens\":1.0",
     "\"stream_options\":{\"include_usage\":false}",
@@ -90,6 +93,22 @@ pub(crate) fn run(data: &[u8]) {
 }
 
 type Object = Map<String, Value>;
+
+/// The tree's answer: an object at any depth whose `type` is one of `types`. (A key
+/// written twice reads as its last value here; the walk may also see the first, so only
+/// this direction is a property.)
+fn has_typed_part(value: &Value, types: &[&str]) -> bool {
+    match value {
+        Value::Object(map) => {
+            map.get("type")
+                .and_then(Value::as_str)
+                .is_some_and(|t| types.contains(&t))
+                || map.values().any(|v| has_typed_part(v, types))
+        }
+        Value::Array(items) => items.iter().any(|v| has_typed_part(v, types)),
+        _ => false,
+    }
+}
 
 /// The old path: the body read into a map, the members inserted; what it read, and the
 /// document it encoded (compared as a value: serde_json's encoding of a float it read
@@ -157,6 +176,18 @@ fn check(body: &[u8], set: Option<(&str, Value)>, model: &str) {
         new.is_absent_or_null("input"),
         read.get("input").is_none_or(Value::is_null)
     );
+    // Image parts (what a fallback must see): every one a tree finds, the walk finds.
+    for (member, types) in [
+        ("messages", &["image_url"][..]),
+        ("input", &["input_image"]),
+    ] {
+        if read.get(member).is_some_and(|v| has_typed_part(v, types)) {
+            assert!(
+                new.has_typed_part(member, types),
+                "the walk misses a {types:?} part in {member}"
+            );
+        }
+    }
     for limit in ["max_tokens", "max_completion_tokens", "max_output_tokens"] {
         assert_eq!(
             new.get::<u64>(limit).and_then(Result::ok),

@@ -106,7 +106,7 @@ pub fn run(ctx: &Context, args: &UsageArgs) -> CliResult {
         }
         if totals.total.unpriced_requests > 0 {
             ctx.messages.note(format!(
-                "{} answered request(s) have no cost: the answer reported no usage, or no price is known for the model",
+                "{} answered request(s) have no cost (COST `unknown`, or `+`: at least): the answer reported no usage, or no price is known for the model",
                 totals.total.unpriced_requests
             ));
         }
@@ -359,15 +359,38 @@ fn cells(group: &str, c: &Counts, refusals: bool) -> Vec<String> {
     cells.extend([
         thousands(c.input_tokens),
         thousands(c.output_tokens),
-        format_usd(c.cost_usd, false),
+        cost_cell(c),
         estimated,
     ]);
     cells
 }
 
+/// The COST cell: a group with answers of unknown cost is never shown as `$0.00` —
+/// `unknown` when nothing of it is priced, else what is known with a `+` (at least).
+fn cost_cell(c: &Counts) -> String {
+    match (c.unpriced_requests, c.cost_usd > 0.0) {
+        (0, _) => format_usd(c.cost_usd, false),
+        (_, false) => "unknown".to_owned(),
+        (_, true) => format!("{}+", format_usd(c.cost_usd, false)),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_unknown_cost_is_never_shown_as_zero() {
+        let counts = |cost_usd, unpriced_requests| Counts {
+            cost_usd,
+            unpriced_requests,
+            ..Counts::default()
+        };
+        assert_eq!(cost_cell(&counts(0.0, 0)), "$0.00");
+        assert_eq!(cost_cell(&counts(0.0, 3)), "unknown");
+        assert_eq!(cost_cell(&counts(0.0002, 1)), "$0.0002+");
+        assert_eq!(cost_cell(&counts(0.0002, 0)), "$0.0002");
+    }
 
     #[test]
     fn by_reads_one_grouping_or_tag_and_a_name() {

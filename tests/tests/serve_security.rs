@@ -584,3 +584,26 @@ fn a_web_page_in_chromium_cannot_use_the_gateway() {
         "{log}"
     );
 }
+
+#[test]
+fn a_taken_port_fails_the_start_before_anything_is_announced() {
+    let s = sandbox();
+    let gw = Gateway::start(&s, &[]);
+    let router = s.router.base_url();
+    let out = s
+        .cmd(&["serve", "--listen", &gw.addr, "--router-url", &router])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!("cannot listen on {}", gw.addr))
+            && stderr.contains("if it is an hfclaw gateway")
+            && stderr.contains(&format!("http://{}/healthz", gw.addr)),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("serving") && !stderr.contains("recording usage"),
+        "{stderr}"
+    );
+}

@@ -25,9 +25,31 @@ use crate::error::{CliError, CliResult};
 /// cached decision: no file is read, no request made until one is due).
 const LOGIN_CHECK_INTERVAL: Duration = Duration::from_secs(60);
 
+/// The gateway's listening socket, bound before the start is announced.
+fn bind(addr: SocketAddr) -> Result<std::net::TcpListener, CliError> {
+    let listener = std::net::TcpListener::bind(addr).map_err(|e| {
+        let error = CliError::runtime(format!("cannot listen on {addr}: {e}"));
+        if e.kind() == std::io::ErrorKind::AddrInUse {
+            error.hint(format!(
+                "something already listens there — if it is an hfclaw gateway (`curl \
+                 http://{addr}/healthz`), use it; else pick another address with --listen \
+                 HOST:PORT"
+            ))
+        } else {
+            error.hint("pick another address with --listen HOST:PORT")
+        }
+    })?;
+    listener
+        .set_nonblocking(true)
+        .map_err(|e| CliError::runtime(format!("cannot listen on {addr}: {e}")))?;
+    Ok(listener)
+}
+
 /// Runs the gateway until SIGINT or SIGTERM.
 pub fn run(ctx: &Context, args: &ServeArgs) -> CliResult {
     let addr = listen_addr(&args.listen)?;
+    // Bound first: a port that is taken fails the start before anything is announced.
+    let listener = bind(addr)?;
     let directory = Arc::new(KeyDirectory::new(configured_keys(args)?));
     let flags = flag_budgets(args)?;
     let routes = model_routes(&args.routes)?;
@@ -118,10 +140,8 @@ pub fn run(ctx: &Context, args: &ServeArgs) -> CliResult {
         if let Some(login) = login {
             tokio::spawn(login);
         }
-        let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| {
-            CliError::runtime(format!("cannot listen on {addr}: {e}"))
-                .hint("pick another address with --listen HOST:PORT")
-        })?;
+        let listener = tokio::net::TcpListener::from_std(listener)
+            .map_err(|e| CliError::runtime(format!("cannot listen on {addr}: {e}")))?;
         hfclaw_gateway::serve(listener, options, snapshot, host)
             .await
             .map_err(|e| CliError::runtime(e.to_string()))

@@ -583,6 +583,22 @@ async fn bad_requests_get_clear_400s_and_404s() {
         error_of(&response.text().await.unwrap())["code"],
         "unknown_url"
     );
+    // ANTHROPIC_BASE_URL with /v1: Anthropic's envelope, and the path it meant.
+    let response = reqwest::Client::new()
+        .post(format!("{}/v1/v1/messages", gw.base()))
+        .header("content-type", "application/json")
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 404);
+    let answer: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(answer["type"], "error", "{answer}");
+    let message = answer["error"]["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("did you mean /v1/messages?") && message.contains("drop the /v1"),
+        "{answer}"
+    );
     // None of these reached the router.
     assert!(s.router.chat_models().is_empty());
 }

@@ -369,17 +369,22 @@ impl ApiError {
         self
     }
 
-    /// 404 for paths the gateway does not serve.
+    /// 404 for paths the gateway does not serve; a base URL with `/v1` twice or none
+    /// (the usual slips) gets the path it meant.
     pub fn no_route(path: &str) -> ApiError {
-        ApiError::new(
-            StatusCode::NOT_FOUND,
-            "invalid_request_error",
-            "unknown_url",
-            format!(
+        let message = match meant_path(path) {
+            Some((meant, why)) => format!("unknown URL {path}: did you mean {meant}? {why}"),
+            None => format!(
                 "unknown URL {path}: this gateway serves POST /v1/chat/completions, POST \
                  /v1/messages, POST /v1/messages/count_tokens, POST /v1/responses, POST \
                  /v1/embeddings, GET /v1/models, GET /healthz, GET /metrics and GET /"
             ),
+        };
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "invalid_request_error",
+            "unknown_url",
+            message,
         )
     }
 
@@ -671,12 +676,67 @@ impl From<MissingField> for ApiError {
     }
 }
 
+/// The API paths the gateway serves under `/v1`.
+const API_PATHS: [&str; 6] = [
+    "/chat/completions",
+    "/messages",
+    "/messages/count_tokens",
+    "/responses",
+    "/embeddings",
+    "/models",
+];
+
+/// The path a client meant when its base URL had `/v1` twice or not at all, and what to
+/// change; `None` for anything else.
+pub fn meant_path(path: &str) -> Option<(String, &'static str)> {
+    if let Some(rest) = path.strip_prefix("/v1/v1")
+        && API_PATHS.contains(&rest)
+    {
+        return Some((
+            format!("/v1{rest}"),
+            "The client adds /v1 to its base URL itself: drop the /v1 from the base URL (e.g. \
+             ANTHROPIC_BASE_URL=http://127.0.0.1:4000).",
+        ));
+    }
+    if API_PATHS.contains(&path) {
+        return Some((
+            format!("/v1{path}"),
+            "OpenAI clients need a base URL ending in /v1 (e.g. http://127.0.0.1:4000/v1).",
+        ));
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
     use hfclaw_router_client::Skip;
 
     use super::*;
+
+    #[test]
+    fn a_base_url_with_v1_twice_or_none_gets_the_path_it_meant() {
+        let meant = |path: &str| super::meant_path(path).map(|(p, _)| p);
+        assert_eq!(meant("/v1/v1/messages").as_deref(), Some("/v1/messages"));
+        assert_eq!(
+            meant("/v1/v1/chat/completions").as_deref(),
+            Some("/v1/chat/completions")
+        );
+        assert_eq!(
+            meant("/chat/completions").as_deref(),
+            Some("/v1/chat/completions")
+        );
+        assert_eq!(meant("/embeddings").as_deref(), Some("/v1/embeddings"));
+        assert_eq!(meant("/v1/v1/nothing"), None);
+        assert_eq!(meant("/v2/chat/completions"), None);
+        let error = super::ApiError::no_route("/v1/v1/messages");
+        assert!(
+            error.message.contains("did you mean /v1/messages?")
+                && error.message.contains("drop the /v1 from the base URL"),
+            "{}",
+            error.message
+        );
+    }
 
     fn failure(reason: StopReason, errors: &[RouterError]) -> ChainFailure {
         ChainFailure {

@@ -103,7 +103,10 @@ async fn healthz(Extract(app): Extract<Arc<App>>) -> Response {
 
 async fn no_route(request: Request) -> Response {
     let path = request.uri().path();
-    ApiError::no_route(path).into_response_for(Api::for_path(path))
+    // The envelope of the API the client meant (`/v1/v1/messages`: Anthropic's).
+    let api = crate::error::meant_path(path)
+        .map_or(Api::for_path(path), |(meant, _)| Api::for_path(&meant));
+    ApiError::no_route(path).into_response_for(api)
 }
 
 /// `GET /v1/hfclaw/me`: the calling key's label, limits, spend and remaining budget.

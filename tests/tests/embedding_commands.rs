@@ -150,10 +150,15 @@ fn memory_status_shows_what_openclaw_uses_and_whether_the_gateway_answers() {
     insta::assert_snapshot!(status);
     let json = s.run(&["memory", "status", "--json"]);
     assert!(json.contains("\"reachable\": true"), "{json}");
+    let addr = gw.addr.clone();
     drop(gw);
     let down = s.run(&["memory", "status"]);
     assert!(down.contains("gateway   not answering"), "{down}");
-    assert!(down.contains("`hfclaw serve`"), "{down}");
+    // The command that starts a gateway where OpenClaw looks: not the default address.
+    assert!(
+        down.contains(&format!("`hfclaw serve --listen {addr}`")),
+        "{down}"
+    );
 }
 
 #[test]

@@ -300,16 +300,24 @@ fn status(ctx: &Context, args: &MemoryStatusArgs) -> CliResult {
         .iter()
         .map(|(k, v)| format!("{k:width$}  {v}\n"))
         .collect();
+    // The gateway's root when it is not `hfclaw serve`'s default address.
+    let root = search
+        .base_url
+        .as_deref()
+        .map(|b| b.trim_end_matches('/').trim_end_matches("/v1"))
+        .filter(|root| root.strip_prefix("http://") != Some(DEFAULT_LISTEN));
     if matches!(gateway, Some(Err(_))) {
-        ctx.messages
-            .warn("OpenClaw's memory search will fail until the gateway runs: `hfclaw serve`");
+        // The command that starts a gateway where OpenClaw will look for it.
+        let serve = match root.and_then(|r| r.strip_prefix("http://")) {
+            Some(listen) => format!("hfclaw serve --listen {listen}"),
+            None => "hfclaw serve".to_owned(),
+        };
+        ctx.messages.warn(format!(
+            "OpenClaw's memory search will fail until the gateway runs: `{serve}`"
+        ));
     }
     if refused {
-        let root = search
-            .base_url
-            .as_deref()
-            .map(|b| b.trim_end_matches('/').trim_end_matches("/v1"))
-            .filter(|root| root.strip_prefix("http://") != Some(DEFAULT_LISTEN))
+        let root = root
             .map(|root| format!(" --gateway {root}"))
             .unwrap_or_default();
         ctx.messages.warn(format!(

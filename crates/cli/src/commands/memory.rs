@@ -309,11 +309,11 @@ fn status(ctx: &Context, args: &MemoryStatusArgs) -> CliResult {
     if matches!(gateway, Some(Err(_))) {
         // The command that starts a gateway where OpenClaw will look for it.
         let serve = match root.and_then(|r| r.strip_prefix("http://")) {
-            Some(listen) => format!("hfclaw serve --listen {listen}"),
-            None => "hfclaw serve".to_owned(),
+            Some(listen) => format!("`hfclaw serve --listen {listen}`"),
+            None => "`hfclaw serve`".to_owned(),
         };
         ctx.messages.warn(format!(
-            "OpenClaw's memory search will fail until the gateway runs: `{serve}`"
+            "OpenClaw's memory search will fail until the gateway runs: {serve}"
         ));
     }
     if refused {

@@ -512,6 +512,17 @@ impl RouterClient {
             .header(CONTENT_TYPE, "application/json")
             .header(ACCEPT, accept)
             .body(body);
+        self.send_for_model(request, path, model).await
+    }
+
+    /// [`RouterClient::send`] for a request made for `model`: its errors name the model,
+    /// and a 304 (never asked for) is a bad response.
+    pub(crate) async fn send_for_model(
+        &self,
+        request: RequestBuilder,
+        path: &str,
+        model: &str,
+    ) -> Result<Response, RouterError> {
         let response = self
             .send(request, path)
             .await

@@ -2,12 +2,12 @@
 //! own path under the router root.
 
 use bytes::Bytes;
+use reqwest::Method;
 use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap};
-use reqwest::{Method, StatusCode};
 
 use crate::base_url::normalize_base_url;
 use crate::client::{ListResponse, RouterClient};
-use crate::error::{ErrorKind, RouterError};
+use crate::error::RouterError;
 use crate::raw::RawResponse;
 
 impl RouterClient {
@@ -43,17 +43,7 @@ impl RouterClient {
             .header(CONTENT_TYPE, "application/json")
             .header(ACCEPT, "application/json")
             .body(body);
-        let response = self
-            .send(request, path)
-            .await
-            .map_err(|e| e.with_model(model))?;
-        if response.status() == StatusCode::NOT_MODIFIED {
-            return Err(RouterError {
-                status: Some(304),
-                ..RouterError::new(ErrorKind::BadResponse, "unexpected 304 Not Modified")
-                    .with_model(model)
-            });
-        }
+        let response = self.send_for_model(request, path, model).await?;
         Ok(RawResponse::new(response, model.to_owned()))
     }
 }

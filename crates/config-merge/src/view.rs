@@ -385,6 +385,8 @@ impl OpenClawView {
                     Some(alias) => match tree.node(alias).kind {
                         Kind::String => tree.str(text, alias).and_then(|a| non_empty(&a)),
                         Kind::Null => None,
+                        // `NaN`, `Infinity`: `null` to every reader of the value, as here.
+                        Kind::Number if tree.to_value(text, alias).is_null() => None,
                         _ => {
                             self.warn(format!(
                                 "agents.defaults.models[\"{key}\"].alias is not a string"
